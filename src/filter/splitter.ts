@@ -1,0 +1,518 @@
+/**
+ * The streaming SQL filter's pure core: a line-driven state machine over a
+ * plain SQL dump (as pg_dump writes it, or as pg_restore -f - prints it).
+ *
+ * It keeps only what rebuilds the wanted tables (see tables.ts) and emits it
+ * as rows in COPY text format; everything else is read past, never executed,
+ * never kept in memory beyond the line being read.
+ *
+ * Input is a "binary string" (latin1-decoded bytes), so the dump's own
+ * encoding passes through byte for byte; syntax characters are all ASCII and
+ * no server encoding uses ASCII bytes inside multi-byte characters.
+ *
+ * States:
+ *   statement  reading SQL text; tracks quotes and comments to find the `;`
+ *              that ends each statement, and psql meta-commands (`\restrict`).
+ *   copy-keep  inside `COPY wanted (...) FROM stdin;` data, until `\.`
+ *   copy-skip  inside any other COPY data, until `\.`
+ */
+import { RecoverError } from '../errors.js';
+import { tokenize, type Token } from './tokens.js';
+import { parseStatement, wantsWholeStatement, type ColumnDef } from './statements.js';
+import { KEPT_SETTINGS, WANTED_COLUMNS, type WantedTable } from './tables.js';
+
+export type FilterEvent =
+  /** A wanted table's definition was seen (columns as declared). */
+  | { type: 'table'; table: WantedTable; columns: ColumnDef[] }
+  /** Rows follow for `table`, with these (wanted, present) columns. */
+  | { type: 'begin'; table: WantedTable; columns: string[] }
+  /** COPY text-format lines, each ending in "\n", as a binary string. */
+  | { type: 'rows'; table: WantedTable; data: string; count: number }
+  | { type: 'end'; table: WantedTable }
+  /** The dump's `SET client_encoding`. Comes before any row. */
+  | { type: 'encoding'; name: string };
+
+export interface FilterStats {
+  statementsKept: number;
+  statementsSkipped: number;
+  metaCommands: number;
+  copyBlocksSkipped: number;
+  rowsKept: number;
+  /** The dump began with pg_dump's header comment. */
+  sawDumpHeader: boolean;
+  /** The dump ended with pg_dump's "dump complete" comment. */
+  sawDumpComplete: boolean;
+}
+
+/** How much of a statement's text is enough to decide whether to keep it. */
+const HEAD_CHARS = 512;
+/** Rows are handed on in batches of about this many characters. */
+const BATCH_CHARS = 64 * 1024;
+/** No line of a real dump comes near this; a longer one means a damaged file. */
+const MAX_LINE_CHARS = 512 * 1024 * 1024;
+/** The line pg_dump writes after each COPY block's data. */
+const COPY_END = '\\.';
+
+type Quote = 'none' | 'single' | 'single-esc' | 'double' | 'dollar' | 'comment';
+
+interface Projection {
+  table: WantedTable;
+  /** For each output column, its index in the COPY's column list. */
+  pick: number[];
+  /** True when the COPY's columns are exactly the output columns. */
+  identity: boolean;
+  sourceWidth: number;
+  /** The output column names: the wanted columns present in the source, in wanted order. */
+  names: string[];
+  /** Settings rows are filtered by key; see KEPT_SETTINGS. */
+  keyIndex: number;
+}
+
+export class SqlFilter {
+  readonly stats: FilterStats = {
+    statementsKept: 0,
+    statementsSkipped: 0,
+    metaCommands: 0,
+    copyBlocksSkipped: 0,
+    rowsKept: 0,
+    sawDumpHeader: false,
+    sawDumpComplete: false,
+  };
+
+  private carry = '';
+  private lineNo = 0;
+  /** Set from the first line: the whole dump had every "\n" turned into "\r\n". */
+  private crlf: boolean | undefined;
+  private state: 'statement' | 'copy-keep' | 'copy-skip' = 'statement';
+  private standardStrings = true;
+
+  // statement state
+  private quote: Quote = 'none';
+  private dollarTag = '';
+  private commentDepth = 0;
+  private atStart = true;
+  private keep: 'undecided' | 'yes' | 'no' = 'undecided';
+  private text: string[] = [];
+  private textLen = 0;
+
+  // copy state
+  private projection: Projection | null = null;
+  private batch: string[] = [];
+  private batchLen = 0;
+  private batchRows = 0;
+
+  /** Column lists from CREATE TABLE, for COPY/INSERT without one. */
+  private declared = new Map<WantedTable, string[]>();
+  /** The open INSERT-derived block, so consecutive INSERTs share one COPY. */
+  private insertBlock: { key: string; projection: Projection } | null = null;
+
+  constructor(private readonly emit: (e: FilterEvent) => void) {}
+
+  /** Feed the next chunk of the dump (binary string). */
+  push(chunk: string): void {
+    let data = this.carry + chunk;
+    let pos = 0;
+    for (;;) {
+      if (this.state === 'copy-skip') {
+        pos = this.skipCopyData(data, pos);
+        if (this.state === 'copy-skip') break;
+        continue;
+      }
+      const nl = data.indexOf('\n', pos);
+      if (nl < 0) break;
+      let end = nl;
+      if (this.crlf === undefined) this.crlf = nl > 0 && data.charCodeAt(nl - 1) === 0x0d;
+      if (this.crlf && end > pos && data.charCodeAt(end - 1) === 0x0d) end--;
+      this.lineNo++;
+      this.line(data.slice(pos, end));
+      pos = nl + 1;
+    }
+    this.carry = data.slice(pos);
+    data = '';
+    if (this.carry.length > MAX_LINE_CHARS) {
+      throw new RecoverError('BACKUP_LINE_TOO_LONG', 'badBackup', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
+        hint: 'this is not a SQL dump, or it is damaged',
+      });
+    }
+  }
+
+  /** The dump has ended: flush, and complain if it ended mid-way. */
+  end(): void {
+    if (this.carry.length) {
+      let last = this.carry;
+      this.carry = '';
+      if (this.crlf && last.endsWith('\r')) last = last.slice(0, -1);
+      this.lineNo++;
+      this.line(last);
+    }
+    if (this.state !== 'statement') {
+      const table = this.projection?.table ?? 'a table';
+      throw new RecoverError('BACKUP_TRUNCATED', 'badBackup', `the backup ends inside the data of ${table} (line ${this.lineNo})`, {
+        hint: 'the file is truncated: copy it again, or pick an older backup',
+      });
+    }
+    if (this.quote !== 'none' || (!this.atStart && this.keep !== 'no' && this.textLen > 0)) {
+      throw new RecoverError('BACKUP_TRUNCATED', 'badBackup', `the backup ends in the middle of a statement (line ${this.lineNo})`, {
+        hint: 'the file is truncated: copy it again, or pick an older backup',
+      });
+    }
+    this.closeInsertBlock();
+  }
+
+  // ---- statement state ------------------------------------------------------
+
+  private line(line: string): void {
+    if (this.state === 'copy-keep') return this.copyLine(line);
+    if (this.lineNo <= 5 && /^-- PostgreSQL database dump\b(?! complete)/.test(line)) this.stats.sawDumpHeader = true;
+    const n = line.length;
+    let i = 0;
+    let span = 0; // start of text not yet appended
+    while (i < n) {
+      switch (this.quote) {
+        case 'single':
+        case 'single-esc': {
+          const q = line.indexOf("'", i);
+          if (this.quote === 'single-esc') {
+            const b = line.indexOf('\\', i);
+            if (b >= 0 && (q < 0 || b < q)) {
+              i = b + 2;
+              continue;
+            }
+          }
+          if (q < 0) {
+            i = n;
+            continue;
+          }
+          if (line.charCodeAt(q + 1) === 0x27) {
+            i = q + 2;
+            continue;
+          }
+          this.quote = 'none';
+          i = q + 1;
+          continue;
+        }
+        case 'double': {
+          const q = line.indexOf('"', i);
+          if (q < 0) {
+            i = n;
+            continue;
+          }
+          if (line.charCodeAt(q + 1) === 0x22) {
+            i = q + 2;
+            continue;
+          }
+          this.quote = 'none';
+          i = q + 1;
+          continue;
+        }
+        case 'dollar': {
+          const q = line.indexOf(this.dollarTag, i);
+          if (q < 0) {
+            i = n;
+            continue;
+          }
+          this.quote = 'none';
+          i = q + this.dollarTag.length;
+          continue;
+        }
+        case 'comment': {
+          const close = line.indexOf('*/', i);
+          const open = line.indexOf('/*', i);
+          if (open >= 0 && (close < 0 || open < close)) {
+            this.commentDepth++;
+            i = open + 2;
+            continue;
+          }
+          if (close < 0) {
+            i = n;
+            span = n;
+            continue;
+          }
+          i = close + 2;
+          span = i;
+          if (--this.commentDepth === 0) this.quote = 'none';
+          continue;
+        }
+      }
+      // Outside quotes and comments.
+      const c = line.charCodeAt(i);
+      if (this.atStart) {
+        if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0c) {
+          i++;
+          span = i;
+          continue;
+        }
+        if (c === 0x5c) {
+          // A psql meta-command (\connect, \restrict KEY, \! ...): the rest of
+          // the line. Never run; pg_dump's own ones carry nothing we need.
+          this.stats.metaCommands++;
+          return;
+        }
+      }
+      if (c === 0x2d && line.charCodeAt(i + 1) === 0x2d) {
+        if (this.atStart && /^-- PostgreSQL database dump complete\b/.test(line.slice(i))) this.stats.sawDumpComplete = true;
+        this.append(line, span, i);
+        this.append(' ', 0, 1);
+        span = i = n;
+        continue;
+      }
+      if (c === 0x2f && line.charCodeAt(i + 1) === 0x2a) {
+        this.append(line, span, i);
+        this.append(' ', 0, 1);
+        this.quote = 'comment';
+        this.commentDepth = 1;
+        i += 2;
+        span = i;
+        continue;
+      }
+      this.atStart = false;
+      if (c === 0x27) {
+        const prev = i > 0 ? line.charCodeAt(i - 1) : 0;
+        const ePrefix = (prev === 0x45 || prev === 0x65) && !(i > 1 && isIdentChar(line.charCodeAt(i - 2)));
+        this.quote = ePrefix || !this.standardStrings ? 'single-esc' : 'single';
+        i++;
+        continue;
+      }
+      if (c === 0x22) {
+        this.quote = 'double';
+        i++;
+        continue;
+      }
+      if (c === 0x24 && !(i > 0 && isIdentChar(line.charCodeAt(i - 1)))) {
+        const m = /^\$([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)?\$/.exec(line.slice(i, i + 256));
+        if (m) {
+          this.quote = 'dollar';
+          this.dollarTag = m[0];
+          i += m[0].length;
+          continue;
+        }
+      }
+      if (c === 0x3b) {
+        this.append(line, span, i + 1);
+        span = i + 1;
+        const copy = this.finishStatement();
+        if (copy) {
+          // COPY data starts on the next line; the rest of this one is ignored.
+          return;
+        }
+      }
+      i++;
+    }
+    this.append(line, span, n);
+    if (!this.atStart || this.quote !== 'none') this.append('\n', 0, 1);
+  }
+
+  private append(s: string, from: number, to: number): void {
+    if (to <= from || this.keep === 'no') return;
+    const piece = s.slice(from, to);
+    this.text.push(piece);
+    this.textLen += piece.length;
+    if (this.keep === 'undecided' && this.textLen >= HEAD_CHARS) this.decide(false);
+  }
+
+  /** Decide from the statement's head whether its whole text is worth keeping. */
+  private decide(complete: boolean): void {
+    const head = this.text.join('');
+    // The head may end inside a literal; a lenient tokenizer returns the
+    // tokens before it, which is all the decision needs.
+    const tokens: Token[] = tokenize(head, { standardStrings: this.standardStrings, lenient: !complete });
+    this.keep = wantsWholeStatement(tokens) ? 'yes' : 'no';
+    if (this.keep === 'no') {
+      this.text = [];
+      this.textLen = 0;
+    } else {
+      this.text = [head];
+    }
+  }
+
+  /** A `;` ended a statement. Returns true when COPY data follows. */
+  private finishStatement(): boolean {
+    if (this.keep === 'undecided') this.decide(true);
+    const kept = this.keep === 'yes';
+    const sql = kept ? this.text.join('') : '';
+    this.text = [];
+    this.textLen = 0;
+    this.keep = 'undecided';
+    this.atStart = true;
+    if (!kept) {
+      this.stats.statementsSkipped++;
+      return false;
+    }
+    const st = parseStatement(tokenize(sql, { standardStrings: this.standardStrings }));
+    switch (st.kind) {
+      case 'set':
+        if (st.name === 'standard_conforming_strings') this.standardStrings = st.value.toLowerCase() === 'on';
+        if (st.name === 'client_encoding') this.emit({ type: 'encoding', name: st.value });
+        this.stats.statementsKept++;
+        return false;
+      case 'create-table':
+        this.declared.set(st.table, st.columns.map((c) => c.name));
+        this.emit({ type: 'table', table: st.table, columns: st.columns });
+        this.stats.statementsKept++;
+        return false;
+      case 'insert':
+        this.insertRows(st.table, st.columns, st.rows);
+        this.stats.statementsKept++;
+        return false;
+      case 'copy-from-stdin':
+        this.closeInsertBlock();
+        if (!st.table) {
+          this.stats.copyBlocksSkipped++;
+          this.state = 'copy-skip';
+          return true;
+        }
+        this.projection = this.project(st.table, st.columns ?? this.declaredColumns(st.table, 'COPY'));
+        this.emit({ type: 'begin', table: st.table, columns: outputColumns(this.projection) });
+        this.stats.statementsKept++;
+        this.state = 'copy-keep';
+        return true;
+      case 'other':
+        this.stats.statementsSkipped++;
+        return false;
+    }
+  }
+
+  private declaredColumns(table: WantedTable, what: string): string[] {
+    const cols = this.declared.get(table);
+    if (cols) return cols;
+    throw new RecoverError('BACKUP_NO_COLUMNS', 'badBackup', `the backup has a ${what} for ${table} without a column list and no CREATE TABLE for it`, {
+      hint: 'dump the data with column names: pg_dump --column-inserts, or include the schema',
+    });
+  }
+
+  private project(table: WantedTable, source: readonly string[]): Projection {
+    const wanted = WANTED_COLUMNS[table] as readonly string[];
+    const pick: number[] = [];
+    const names: string[] = [];
+    for (const name of wanted) {
+      const at = source.indexOf(name);
+      if (at >= 0) {
+        pick.push(at);
+        names.push(name);
+      }
+    }
+    const identity = pick.length === source.length && pick.every((p, k) => p === k);
+    return { table, pick, names, identity, sourceWidth: source.length, keyIndex: table === 'settings' ? source.indexOf('id') : -1 };
+  }
+
+  // ---- copy states ----------------------------------------------------------
+
+  private copyLine(line: string): void {
+    const p = this.projection!;
+    if (line === COPY_END) {
+      this.flushRows();
+      this.emit({ type: 'end', table: p.table });
+      this.projection = null;
+      this.state = 'statement';
+      return;
+    }
+    let fields: string[] | null = null;
+    if (p.keyIndex >= 0) {
+      fields = line.split('\t');
+      if (!KEPT_SETTINGS.has(fields[p.keyIndex] ?? '')) return;
+    }
+    let row: string;
+    if (p.identity) row = line;
+    else {
+      fields ??= line.split('\t');
+      if (fields.length !== p.sourceWidth) {
+        throw new RecoverError('BACKUP_BAD_ROW', 'badBackup', `a row of ${p.table} at line ${this.lineNo} has ${fields.length} fields, expected ${p.sourceWidth}`, {
+          hint: 'the backup is damaged',
+        });
+      }
+      row = p.pick.map((k) => fields![k]).join('\t');
+    }
+    this.addRow(row);
+  }
+
+  private addRow(row: string): void {
+    this.batch.push(row, '\n');
+    this.batchLen += row.length + 1;
+    this.batchRows++;
+    if (this.batchLen >= BATCH_CHARS) this.flushRows();
+  }
+
+  private flushRows(): void {
+    const p = this.projection ?? this.insertBlock?.projection;
+    if (!this.batchRows || !p) return;
+    this.emit({ type: 'rows', table: p.table, data: this.batch.join(''), count: this.batchRows });
+    this.stats.rowsKept += this.batchRows;
+    this.batch = [];
+    this.batchLen = 0;
+    this.batchRows = 0;
+  }
+
+  /**
+   * Fast path through the data of an unwanted table: jump from one "\n\." to
+   * the next instead of visiting every line. Returns the position to go on
+   * from; leaves the state at copy-skip when the chunk ends first.
+   */
+  private skipCopyData(data: string, pos: number): number {
+    let at = pos;
+    for (;;) {
+      // Is the line starting at `at` the end marker?
+      if (data.startsWith(COPY_END, at)) {
+        const after = at + COPY_END.length;
+        const tail = data.slice(after, after + 2);
+        if (tail.startsWith('\n') || tail === '\r\n') {
+          this.state = 'statement';
+          this.lineNo++;
+          return after + (tail.startsWith('\n') ? 1 : 2);
+        }
+        if (tail === '' || tail === '\r') return at; // need more input
+      }
+      const nl = data.indexOf('\n', at);
+      if (nl < 0) return at;
+      const next = data.indexOf('\n' + COPY_END, nl);
+      if (next < 0) {
+        // Keep only the last line for the next chunk.
+        return data.lastIndexOf('\n') + 1;
+      }
+      at = next + 1;
+    }
+  }
+
+  // ---- INSERT dumps ---------------------------------------------------------
+
+  private insertRows(table: WantedTable, columns: string[] | null, rows: (string | null)[][]): void {
+    const source = columns ?? this.declaredColumns(table, 'INSERT');
+    const key = table + '\0' + source.join('\0');
+    if (this.insertBlock?.key !== key) {
+      this.closeInsertBlock();
+      const projection = this.project(table, source);
+      this.insertBlock = { key, projection };
+      this.emit({ type: 'begin', table, columns: outputColumns(projection) });
+    }
+    const p = this.insertBlock.projection;
+    for (const row of rows) {
+      if (row.length !== p.sourceWidth) {
+        throw new RecoverError('BACKUP_BAD_ROW', 'badBackup', `an INSERT into ${table} near line ${this.lineNo} has ${row.length} values, expected ${p.sourceWidth}`, {
+          hint: 'the backup is damaged',
+        });
+      }
+      if (p.keyIndex >= 0 && !KEPT_SETTINGS.has(row[p.keyIndex] ?? '')) continue;
+      this.addRow(p.pick.map((k) => copyField(row[k] ?? null)).join('\t'));
+    }
+  }
+
+  private closeInsertBlock(): void {
+    if (!this.insertBlock) return;
+    this.flushRows();
+    this.emit({ type: 'end', table: this.insertBlock.projection.table });
+    this.insertBlock = null;
+  }
+}
+
+function outputColumns(p: Projection): string[] {
+  return p.names;
+}
+
+/** A value in COPY text format: backslash escapes per PostgreSQL's copyto.c. */
+export function copyField(v: string | null): string {
+  if (v === null) return '\\N';
+  return v.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+}
+
+function isIdentChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c >= 0x80 || (c >= 0x30 && c <= 0x39) || c === 0x24;
+}

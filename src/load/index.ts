@@ -1,0 +1,153 @@
+/**
+ * load: filter events in, rows in the scratch database out.
+ *
+ * The scratch tables are ours, not the backup's: every wanted column is
+ * `text`, so COPY data passes through byte for byte whatever the backup's
+ * column types were, and nothing from the backup is ever executed. Types are
+ * applied when querying (see query/).
+ */
+import { Writable } from 'node:stream';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { RecoverError } from '../errors.js';
+import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
+
+export interface TableLoad {
+  /** The backup defined or filled this table. */
+  present: boolean;
+  rows: number;
+  /** Wanted columns the backup had for it. */
+  columns: Set<string>;
+  /** Its CREATE TABLE columns and types, when the backup had one. */
+  declared?: ColumnDef[];
+}
+
+export interface LoadResult {
+  tables: Record<WantedTable, TableLoad>;
+  /** The backup's client_encoding, when it set one. */
+  encoding?: string;
+}
+
+/** Create the scratch tables: every wanted column, all of type text. */
+export async function createScratchTables(client: pg.Client): Promise<void> {
+  for (const table of WANTED_TABLES) {
+    const cols = (WANTED_COLUMNS[table] as readonly string[]).map((c) => `${c} text`).join(', ');
+    await client.query(`CREATE UNLOGGED TABLE ${table} (${cols})`);
+  }
+}
+
+export function emptyLoadResult(): LoadResult {
+  const tables = {} as Record<WantedTable, TableLoad>;
+  for (const t of WANTED_TABLES) tables[t] = { present: false, rows: 0, columns: new Set() };
+  return { tables };
+}
+
+/** Encoding names as PostgreSQL spells them (pg_wchar.h); anything else is refused. */
+const ENCODING_NAME = /^[A-Za-z][A-Za-z0-9_]{1,30}$/;
+
+/** A Writable of FilterEvents that COPYs rows into the scratch tables. */
+export class Loader extends Writable {
+  readonly result: LoadResult = emptyLoadResult();
+  private copy: Writable | null = null;
+  private copyTable: WantedTable | null = null;
+
+  constructor(private readonly client: pg.Client) {
+    super({ objectMode: true, highWaterMark: 16 });
+  }
+
+  override _write(e: FilterEvent, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.handle(e).then(() => done(), (err: Error) => done(explainLoadError(err, this.copyTable)));
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    const open = this.copy;
+    if (!open) return done();
+    this.finishCopy().then(() => done(), (err: Error) => done(explainLoadError(err, this.copyTable)));
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.copy?.destroy();
+    this.copy = null;
+    done(err);
+  }
+
+  private async handle(e: FilterEvent): Promise<void> {
+    switch (e.type) {
+      case 'encoding':
+        if (!ENCODING_NAME.test(e.name)) {
+          throw new RecoverError('BACKUP_BAD_ENCODING', 'badBackup', `the backup sets an unknown client_encoding ${JSON.stringify(e.name.slice(0, 40))}`, {
+            hint: 'the backup is damaged or not from pg_dump',
+          });
+        }
+        this.result.encoding = e.name;
+        await this.client.query(`SET client_encoding TO '${e.name}'`);
+        return;
+      case 'table':
+        this.result.tables[e.table].present = true;
+        this.result.tables[e.table].declared = e.columns;
+        return;
+      case 'begin': {
+        const t = this.result.tables[e.table];
+        t.present = true;
+        e.columns.forEach((c) => t.columns.add(c));
+        if (!e.columns.length) return; // none of the columns we need: nothing to load
+        this.copyTable = e.table;
+        this.copy = this.client.query(copyFrom(`COPY ${e.table} (${e.columns.join(', ')}) FROM STDIN`));
+        return;
+      }
+      case 'rows': {
+        if (!this.copy) return;
+        this.result.tables[e.table].rows += e.count;
+        const copy = this.copy;
+        if (!copy.write(Buffer.from(e.data, 'latin1'))) {
+          await new Promise<void>((resolve, reject) => {
+            const onError = (err: Error) => {
+              copy.off('drain', onDrain);
+              reject(err);
+            };
+            const onDrain = () => {
+              copy.off('error', onError);
+              resolve();
+            };
+            copy.once('drain', onDrain);
+            copy.once('error', onError);
+          });
+        }
+        return;
+      }
+      case 'end':
+        await this.finishCopy();
+        return;
+    }
+  }
+
+  private async finishCopy(): Promise<void> {
+    const copy = this.copy;
+    if (!copy) return;
+    await new Promise<void>((resolve, reject) => {
+      copy.once('error', reject);
+      copy.once('finish', resolve);
+      copy.end();
+    });
+    this.copy = null;
+    this.copyTable = null;
+  }
+}
+
+function explainLoadError(err: Error, table: string | null): Error {
+  if (err instanceof RecoverError) return err;
+  const pgErr = err as Error & { code?: string; where?: string };
+  if (pgErr.code === '22021' || pgErr.code === '22P05') {
+    return new RecoverError('BACKUP_ENCODING', 'load', `the backup's ${table ?? ''} data is not valid in its declared encoding: ${pgErr.message}`, {
+      hint: 'the source database was probably SQL_ASCII holding mixed encodings; see the README section on encodings',
+      cause: err,
+    });
+  }
+  if (pgErr.code) {
+    return new RecoverError('LOAD_FAILED', 'load', `loading ${table ?? 'the backup'} failed: ${pgErr.message} (SQLSTATE ${pgErr.code})`, {
+      hint: 'the backup may be damaged; run with --debug for details',
+      cause: err,
+    });
+  }
+  return err;
+}

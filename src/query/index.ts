@@ -1,0 +1,271 @@
+/**
+ * query: a student's texts, with the race server's own semantics
+ * (race-server.md; buggy_race_server/utils.py get_user_task_texts_as_list).
+ *
+ * The scratch tables hold every column as text (see load/), so types are
+ * applied here, and only to columns the backup actually had.
+ */
+import { closest, distance } from 'fastest-levenshtein';
+import type pg from 'pg';
+import { RecoverError } from '../errors.js';
+import type { LoadResult } from '../load/index.js';
+
+/** One element of the server's upload JSON, keys in the server's order. */
+export interface ServerText {
+  task_name: string;
+  username: string;
+  created_at: string | null;
+  modified_at: string | null;
+  is_enabled: boolean;
+  text: string;
+}
+
+/** A text with what we know about where it came from. */
+export interface TextRecord extends ServerText {
+  textId: number;
+  taskId: number;
+  phase: number;
+  sortPosition: number;
+  /** `<phase>-<name>` exactly as the server stores it (the upload matches on this). */
+  storedTaskName: string;
+  taskTitle: string | null;
+  userId: number;
+}
+
+export interface UserRecord {
+  id: number;
+  username: string;
+  extUsername: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  isStudent: boolean | null;
+  isActive: boolean | null;
+}
+
+export interface QueryOptions {
+  /** The race server's database session zone (UTC on Heroku and by default). */
+  timezone: string;
+}
+
+/** `YYYY-MM-DD HH:MM`: the server's strftime("%Y-%m-%d %H:%M"); to_char truncates, as strftime does. */
+const MINUTE = `'YYYY-MM-DD HH24:MI'`;
+/**
+ * A timestamp stored as text. Servers since v2.0.2 use timestamptz, whose
+ * text form always ends in a UTC offset; older ones use naive timestamps
+ * holding UTC wall-clock time, which never have one. So the value's own form
+ * says which kind it is, even in a data-only dump with no column types.
+ */
+const HAS_OFFSET = `'[+-][0-9]{2}(:[0-9]{2}){0,2}$'`;
+const asMinute = (v: string) =>
+  `CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} ~ ${HAS_OFFSET} THEN to_char((${v})::timestamptz, ${MINUTE}) ELSE to_char((${v})::timestamp, ${MINUTE}) END`;
+/** The same value as a wall-clock timestamp in the session zone, for max(). */
+const asWallClock = (v: string) =>
+  `CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} ~ ${HAS_OFFSET} THEN (${v})::timestamptz::timestamp ELSE (${v})::timestamp END`;
+
+export class BackupQuery {
+  constructor(
+    private readonly client: pg.Client,
+    private readonly load: LoadResult,
+  ) {}
+
+  /** Set the session zone; an unknown zone is the user's mistake, said plainly. */
+  async setTimezone(zone: string): Promise<void> {
+    try {
+      await this.client.query(`SELECT set_config('TimeZone', $1, false)`, [zone]);
+    } catch {
+      throw new RecoverError('USAGE_BAD_TIMEZONE', 'usage', `unknown time zone ${JSON.stringify(zone)}`, {
+        hint: 'use an IANA zone name such as UTC or Europe/London',
+      });
+    }
+  }
+
+  get textsTable(): 'tasktexts' | 'notes' {
+    return this.load.tables.tasktexts.present || !this.load.tables.notes.present ? 'tasktexts' : 'notes';
+  }
+
+  /** A column of a scratch table, or a fallback when the backup's schema lacks it. */
+  private col(table: keyof LoadResult['tables'], alias: string, column: string, fallback = 'NULL'): string {
+    return this.load.tables[table].columns.has(column) ? `${alias}.${column}` : fallback;
+  }
+
+  async users(): Promise<UserRecord[]> {
+    const c = (col: string) => this.col('users', 'u', col);
+    const { rows } = await this.client.query(
+      `SELECT u.id::bigint AS id, u.username, ${c('ext_username')} AS ext, ${c('first_name')} AS first, ${c('last_name')} AS last,
+              (${c('is_student')})::boolean AS is_student, (${c('is_active')})::boolean AS is_active
+         FROM users u WHERE u.username IS NOT NULL ORDER BY u.username COLLATE "C", u.id::bigint`,
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      username: r.username,
+      extUsername: r.ext,
+      firstName: r.first,
+      lastName: r.last,
+      isStudent: r.is_student,
+      isActive: r.is_active,
+    }));
+  }
+
+  /**
+   * Find a user by username (exact, then ignoring case), then by ext_username
+   * (exact, then ignoring case). Several matches at one step are an error.
+   */
+  async findUser(name: string): Promise<UserRecord> {
+    const all = await this.users();
+    const lower = name.toLowerCase();
+    const steps: ((u: UserRecord) => boolean)[] = [
+      (u) => u.username === name,
+      (u) => u.username.toLowerCase() === lower,
+      (u) => u.extUsername === name,
+      (u) => (u.extUsername ?? '').toLowerCase() === lower,
+    ];
+    for (const match of steps) {
+      const found = all.filter(match);
+      if (found.length === 1) return found[0]!;
+      if (found.length > 1) {
+        throw new RecoverError('USER_AMBIGUOUS', 'notFound', `"${name}" matches several users in this backup: ${found.map((u) => u.username).join(', ')}`, {
+          hint: 'give the exact username',
+        });
+      }
+    }
+    const names = all.map((u) => u.username);
+    const near = names
+      .map((n) => ({ n, d: distance(lower, n.toLowerCase()) }))
+      .sort((a, b) => a.d - b.d || (a.n < b.n ? -1 : 1))
+      .slice(0, 3)
+      .map((x) => x.n);
+    if (names.length && !near.includes(closest(lower, names))) near.unshift(closest(lower, names));
+    throw new RecoverError('USER_NOT_FOUND', 'notFound', `no user "${name}" in this backup${near.length ? `; closest: ${near.join(', ')}` : ' (it has no users)'}`, {
+      hint: 'run `recover-texts users <backup>` to list the students who have texts',
+    });
+  }
+
+  /** One user's texts in the server's order, with our deterministic tie-break. */
+  async texts(user: UserRecord): Promise<TextRecord[]> {
+    const x = (col: string) => this.col(this.textsTable, 'x', col);
+    const t = (col: string, fallback?: string) => this.col('tasks', 't', col, fallback);
+    const { rows } = await this.client.query(
+      `SELECT x.id::bigint AS text_id, x.text, ${asMinute(x('created_at'))} AS created, ${asMinute(x('modified_at'))} AS modified,
+              t.id::bigint AS task_id, (${t('phase', "'0'")})::int AS phase, t.name, ${t('title')} AS title,
+              coalesce((${t('is_enabled', "'true'")})::boolean, true) AS is_enabled, coalesce((${t('sort_position', "'0'")})::int, 0) AS sort_position
+         FROM ${this.textsTable} x JOIN tasks t ON t.id = x.task_id
+        WHERE x.user_id = $1`,
+      [String(user.id)],
+    );
+    const records: TextRecord[] = rows.map((r) => ({
+      // The server upper-cases with Python's str.upper(); JS's toUpperCase is the same Unicode mapping.
+      task_name: `${r.phase}-${String(r.name).toUpperCase()}`,
+      username: user.username,
+      created_at: r.created,
+      modified_at: r.modified,
+      is_enabled: r.is_enabled,
+      text: r.text ?? '',
+      textId: Number(r.text_id),
+      taskId: Number(r.task_id),
+      phase: r.phase,
+      sortPosition: r.sort_position,
+      storedTaskName: `${r.phase}-${r.name}`,
+      taskTitle: r.title,
+      userId: user.id,
+    }));
+    return records.sort(serverOrder);
+  }
+
+  /** Every task: for --tasks validation and for merge. */
+  async tasks(): Promise<{ id: number; fullName: string; storedName: string; phase: number; sortPosition: number; isEnabled: boolean; title: string | null }[]> {
+    const t = (col: string, fallback?: string) => this.col('tasks', 't', col, fallback);
+    const { rows } = await this.client.query(
+      `SELECT t.id::bigint AS id, (${t('phase', "'0'")})::int AS phase, t.name, ${t('title')} AS title,
+              coalesce((${t('is_enabled', "'true'")})::boolean, true) AS is_enabled, coalesce((${t('sort_position', "'0'")})::int, 0) AS sort_position
+         FROM tasks t`,
+    );
+    return rows
+      .map((r) => ({
+        id: Number(r.id),
+        fullName: `${r.phase}-${String(r.name).toUpperCase()}`,
+        storedName: `${r.phase}-${r.name}`,
+        phase: r.phase,
+        sortPosition: r.sort_position,
+        isEnabled: r.is_enabled,
+        title: r.title,
+      }))
+      .sort((a, b) => a.phase - b.phase || a.sortPosition - b.sortPosition || cmp(a.fullName, b.fullName) || a.id - b.id);
+  }
+
+  /** Users who have texts, with how many and the newest timestamp. */
+  async authors(): Promise<(UserRecord & { texts: number; newest: string | null })[]> {
+    const x = (col: string) => this.col(this.textsTable, 'x', col);
+    const { rows } = await this.client.query(
+      `SELECT x.user_id, count(*)::int AS n,
+              to_char(max(greatest(${asWallClock(x('created_at'))}, ${asWallClock(x('modified_at'))})), ${MINUTE}) AS newest
+         FROM ${this.textsTable} x GROUP BY x.user_id`,
+    );
+    const byId = new Map(rows.map((r) => [String(r.user_id), r]));
+    return (await this.users())
+      .filter((u) => byId.has(String(u.id)))
+      .map((u) => ({ ...u, texts: byId.get(String(u.id))!.n as number, newest: byId.get(String(u.id))!.newest as string | null }));
+  }
+
+  async summary(): Promise<BackupSummary> {
+    const x = (col: string) => this.col(this.textsTable, 'x', col);
+    const u = (col: string) => this.col('users', 'u', col);
+    const one = async (sql: string) => (await this.client.query(sql)).rows[0];
+    const counts = await one(
+      `SELECT (SELECT count(*) FROM users)::int AS users,
+              (SELECT count(*) FROM users u WHERE coalesce((${u('is_student')})::boolean, false))::int AS students,
+              (SELECT count(*) FROM tasks)::int AS tasks,
+              (SELECT count(*) FROM ${this.textsTable})::int AS texts,
+              (SELECT count(DISTINCT user_id) FROM ${this.textsTable})::int AS authors,
+              (SELECT to_char(max(greatest(${asWallClock(x('created_at'))}, ${asWallClock(x('modified_at'))})), ${MINUTE}) FROM ${this.textsTable} x) AS newest,
+              (SELECT string_agg(version_num, ',') FROM alembic_version) AS schema_version,
+              (SELECT value FROM settings WHERE id = 'PROJECT_CODE') AS project_code`,
+    );
+    const created = this.load.tables[this.textsTable].declared?.find((c) => c.name === 'created_at');
+    return {
+      textsTable: this.textsTable,
+      timestampType: created ? (/with time zone|timestamptz/i.test(created.type) ? 'timestamptz' : 'timestamp (UTC wall clock)') : null,
+      schemaVersion: counts.schema_version,
+      projectCode: counts.project_code,
+      users: counts.users,
+      students: counts.students,
+      tasks: counts.tasks,
+      texts: counts.texts,
+      authors: counts.authors,
+      newestText: counts.newest,
+    };
+  }
+}
+
+export interface BackupSummary {
+  textsTable: 'tasktexts' | 'notes';
+  timestampType: string | null;
+  schemaVersion: string | null;
+  projectCode: string | null;
+  users: number;
+  students: number;
+  tasks: number;
+  texts: number;
+  authors: number;
+  newestText: string | null;
+}
+
+/** phase, sort_position (the server's order), then task name, then text id (ours, for determinism). */
+export function serverOrder(a: TextRecord, b: TextRecord): number {
+  return a.phase - b.phase || a.sortPosition - b.sortPosition || cmp(a.task_name, b.task_name) || a.textId - b.textId;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The newest created_at/modified_at among texts ("YYYY-MM-DD HH:MM" sorts as text). */
+export function newestTimestamp(texts: readonly ServerText[]): string | null {
+  let newest: string | null = null;
+  for (const t of texts) for (const v of [t.created_at, t.modified_at]) if (v && (!newest || v > newest)) newest = v;
+  return newest;
+}
+
+/** Just the server's fields, in the server's key order. */
+export function toServerText(r: ServerText): ServerText {
+  return { task_name: r.task_name, username: r.username, created_at: r.created_at, modified_at: r.modified_at, is_enabled: r.is_enabled, text: r.text };
+}

@@ -1,0 +1,46 @@
+/**
+ * Everything live that must not outlive the tool (a cluster, a scratch
+ * database, a temp dir, a half-written output) registers here. Owners
+ * release their resource in `finally`; the CLI's signal handler calls
+ * disposeAll() for whatever is still registered. Each dispose is idempotent.
+ */
+
+export interface Disposable {
+  /** Shown with --debug only. */
+  readonly label: string;
+  dispose(): Promise<void>;
+}
+
+const live = new Set<Disposable>();
+
+export function track<T extends Disposable>(d: T): T {
+  live.add(d);
+  return d;
+}
+
+export function untrack(d: Disposable): void {
+  live.delete(d);
+}
+
+/** Dispose everything still live, newest first. Never throws. */
+export async function disposeAll(log: (msg: string) => void = () => {}): Promise<void> {
+  const all = [...live].reverse();
+  live.clear();
+  for (const d of all) {
+    try {
+      await d.dispose();
+    } catch (e) {
+      log(`cleanup of ${d.label} failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+export function liveCount(): number {
+  return live.size;
+}
+
+/** Wrap a one-shot async cleanup so calling it twice is harmless. */
+export function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= fn());
+}

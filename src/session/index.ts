@@ -1,0 +1,104 @@
+/**
+ * session: one backup, loaded into a throwaway database, for as long as a
+ * command needs it. The whole pipeline in one place:
+ *   detect -> source -> filter -> load (into an engine's scratch db) -> query
+ * and the guarantee that whatever was started is stopped and removed.
+ */
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { detectBackup, dateFromName, type BackupFile } from '../detect/index.js';
+import { startEngine, type EngineConfig, type Scratch } from '../engine/index.js';
+import { RecoverError } from '../errors.js';
+import { SqlFilterStream, type FilterStats } from '../filter/index.js';
+import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
+import { BackupQuery } from '../query/index.js';
+import { openSql } from '../source/index.js';
+
+export interface SessionConfig {
+  engine: EngineConfig;
+  /** The race server's database session zone. */
+  timezone: string;
+  /** Bytes of the backup read so far, of total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Notes for the user (stderr). */
+  log: (message: string) => void;
+}
+
+export interface BackupDate {
+  /** YYYY-MM-DD, or an ISO date-time for archives. */
+  value: string;
+  source: 'file name' | 'file modification time' | 'archive header';
+}
+
+export interface LoadedBackup {
+  backup: BackupFile;
+  date: BackupDate;
+  load: LoadResult;
+  stats: FilterStats;
+  query: BackupQuery;
+  scratch: Scratch;
+}
+
+export function backupDate(backup: BackupFile): BackupDate {
+  const fromName = dateFromName(backup.path);
+  if (fromName) return { value: fromName, source: 'file name' };
+  return { value: backup.modifiedAt.toISOString().slice(0, 10), source: 'file modification time' };
+}
+
+/** Load `path` and run `fn` on it; everything started is removed afterwards, whatever happens. */
+export async function withBackup<T>(path: string, config: SessionConfig, fn: (b: LoadedBackup) => Promise<T>): Promise<T> {
+  const backup = await detectBackup(path);
+  let read = 0;
+  const source = openSql(backup, (n) => config.onProgress?.((read += n), backup.size));
+  const scratch = await startEngine(config.engine).catch((e) => {
+    source.streams.forEach((s) => s.destroy());
+    throw e;
+  });
+  const client = new pg.Client(scratch.config);
+  try {
+    await client.connect();
+    await createScratchTables(client);
+    const filter = new SqlFilterStream();
+    const loader = new Loader(client);
+    try {
+      await pipeline([...source.streams, filter, loader]);
+    } catch (e) {
+      throw source.explain(e) ?? e;
+    }
+    checkComplete(backup, filter.stats, loader.result);
+    // The loader may have switched to the backup's encoding; results must come back as UTF-8.
+    await client.query('RESET client_encoding');
+    const query = new BackupQuery(client, loader.result);
+    await query.setTimezone(config.timezone);
+    return await fn({ backup, date: backupDate(backup), load: loader.result, stats: filter.stats, query, scratch });
+  } finally {
+    await client.end().catch(() => {});
+    await scratch.stop();
+  }
+}
+
+function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult): void {
+  const t = load.tables;
+  if (!t.users.present && !t.tasks.present && !t.tasktexts.present && !t.notes.present) {
+    throw new RecoverError('BACKUP_NO_RACE_TABLES', 'badBackup', `${backup.path} holds no race server tables (users, tasks, tasktexts or notes)`, {
+      hint: 'is this a backup of the race server\'s database? `recover-texts inspect` shows what it holds',
+    });
+  }
+  for (const needed of ['users', 'tasks'] as const) {
+    if (!t[needed].present) {
+      throw new RecoverError('BACKUP_MISSING_TABLE', 'badBackup', `${backup.path} has no ${needed} table`, {
+        hint: 'a backup of only some tables cannot be used; pick a full backup',
+      });
+    }
+  }
+  if (!t.tasktexts.present && !t.notes.present) {
+    throw new RecoverError('BACKUP_MISSING_TABLE', 'badBackup', `${backup.path} has no tasktexts (or older notes) table`, {
+      hint: 'a backup of only some tables cannot be used; pick a full backup',
+    });
+  }
+  if (stats.sawDumpHeader && !stats.sawDumpComplete) {
+    throw new RecoverError('BACKUP_TRUNCATED', 'badBackup', `${backup.path} ends before pg_dump's "dump complete" line, so it is truncated`, {
+      hint: 'copy the backup again, or pick an older one',
+    });
+  }
+}
