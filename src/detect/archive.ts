@@ -384,7 +384,7 @@ function readHeader(c: Cursor, format: ArchiveFormat): Header {
     throw new RecoverError(
       'ARCHIVE_VERSION_UNKNOWN',
       'unsupported',
-      `expected an archive version up to ${MAX_ARCHIVE_VERSION.text}, found ${text}: the backup was made by a pg_dump newer than this reader knows (header ${hexOf(buf)})`,
+      `expected an archive version up to ${MAX_ARCHIVE_VERSION.text} (pg_dump 17), found ${text} (header ${hexOf(buf)}): a newer pg_dump made it, and reading it needs pg_restore of that newer PostgreSQL major version`,
       {
         hint: `Use pg_restore from the PostgreSQL major version that made the backup (or newer) to turn it into plain SQL (pg_restore -f dump.sql BACKUP), or upgrade recover-texts.`,
       },

@@ -10,10 +10,10 @@
  * unprivileged account (RECOVER_TEXTS_RUN_AS, else `postgres`, else `nobody`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { RecoverError } from '../errors.js';
 import { once, track, untrack } from '../resources.js';
@@ -41,9 +41,10 @@ interface RunAs {
   gid: number;
 }
 
-export async function startCluster(bins: Binaries, log: (m: string) => void): Promise<Scratch> {
+export async function startCluster(given: Binaries, log: (m: string) => void): Promise<Scratch> {
   await removeStaleClusters(log);
   const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
+  const bins = runAs ? await runnableBy(given, runAs) : given;
   const dir = await fs.mkdtemp(join(tmpdir(), TEMP_PREFIX));
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -110,6 +111,34 @@ export async function startCluster(bins: Binaries, log: (m: string) => void): Pr
     await stop();
     throw e;
   }
+}
+
+/**
+ * Root's checkout may sit where the unprivileged user cannot reach (e.g.
+ * under /root). Then copy the binaries' tree once to a root-owned, world-
+ * readable cache beside the temp dirs, and run them from there.
+ */
+async function runnableBy(bins: Binaries, runAs: RunAs): Promise<Binaries> {
+  if (await canRun(join(bins.dir, 'postgres'), runAs)) return bins;
+  const tree = dirname(bins.dir); // .../native, holding bin, lib, share
+  const cache = join(tmpdir(), `recover-texts-pgbin-${createHash('sha256').update(tree).digest('hex').slice(0, 12)}`);
+  if (!(await canRun(join(cache, 'bin', 'postgres'), runAs))) {
+    const partial = `${cache}.${process.pid}.partial`;
+    await fs.rm(partial, { recursive: true, force: true });
+    await fs.cp(tree, partial, { recursive: true, verbatimSymlinks: true });
+    await fs.chmod(partial, 0o755);
+    await fs.rm(cache, { recursive: true, force: true });
+    await fs.rename(partial, cache);
+  }
+  return { dir: join(cache, 'bin'), source: bins.source };
+}
+
+async function canRun(bin: string, runAs: RunAs): Promise<boolean> {
+  return new Promise((resolve) => {
+    const p = spawn(bin, ['--version'], { stdio: 'ignore', uid: runAs.uid, gid: runAs.gid, env: childEnv() });
+    p.once('error', () => resolve(false));
+    p.once('exit', (code) => resolve(code === 0));
+  });
 }
 
 async function waitReady(config: pg.ClientConfig, proc: ChildProcess): Promise<void> {

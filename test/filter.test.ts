@@ -1,0 +1,166 @@
+/**
+ * The filter's state machine on hand-made dumps: what it keeps, what it
+ * skips, and that any chunking of the input gives the same result.
+ */
+import { describe, expect, it } from 'vitest';
+import { SqlFilter, type FilterEvent } from '../src/filter/index.js';
+import { RecoverError } from '../src/errors.js';
+
+/** Run the filter over `chunks`; return rows per table and the other events. */
+function run(chunks: string[]) {
+  const events: FilterEvent[] = [];
+  const f = new SqlFilter((e) => events.push(e));
+  for (const c of chunks) f.push(c);
+  f.end();
+  const rows: Record<string, string> = {};
+  const shape: string[] = [];
+  for (const e of events) {
+    if (e.type === 'rows') rows[e.table] = (rows[e.table] ?? '') + e.data;
+    else if (e.type === 'begin') shape.push(`begin ${e.table} ${e.columns.join(',')}`);
+    else if (e.type === 'end') shape.push(`end ${e.table}`);
+    else if (e.type === 'table') shape.push(`table ${e.table} ${e.columns.map((c) => `${c.name}:${c.type}`).join(',')}`);
+    else shape.push(`encoding ${e.name}`);
+  }
+  return { rows, shape, stats: f.stats };
+}
+
+const bin = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+
+const DUMP = bin(`--
+-- PostgreSQL database dump
+--
+
+\\restrict abc123
+
+SET statement_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+
+CREATE FUNCTION public.f() RETURNS text LANGUAGE sql AS $fn$
+  SELECT 'COPY public.users (id) FROM stdin;';
+$fn$;
+
+/* a block comment; with a semicolon /* nested; */ still comment; */
+CREATE TABLE public.tasks (
+    id integer NOT NULL,
+    phase integer NOT NULL,
+    name character varying(16) NOT NULL,
+    problem_text text DEFAULT 'x;y'::text,
+    is_enabled boolean NOT NULL,
+    sort_position integer NOT NULL,
+    CONSTRAINT positive CHECK ((phase >= 0))
+);
+
+CREATE TABLE public.races (id integer, title text);
+
+COPY public.races (id, title) FROM stdin;
+1	CREATE TABLE public.users (id int);
+2	\\.x not the end
+\\.
+
+COPY public.tasks (id, phase, name, problem_text, is_enabled, sort_position) FROM stdin;
+1	0	GET	long; markdown\\nwith lines	t	1
+2	3	REPORT	\\N	f	2
+\\.
+
+INSERT INTO public.users (id, username, email, password) VALUES (1, 'o''brien', 'ob@example.org', '\\x00');
+INSERT INTO "public"."users" ("id", "username", "email", "password") VALUES (2, E'tab\\there', NULL, NULL), (3, 'ünï', 'x', '');
+-- a comment with COPY public.users (id) FROM stdin;
+INSERT INTO public.settings (id, value) VALUES ('PROJECT_CODE', 'RACE'), ('SECRET_KEY', 'hunter2');
+\\unrestrict abc123
+--
+-- PostgreSQL database dump complete
+--
+`);
+
+describe('SqlFilter', () => {
+  it('keeps the wanted tables, drops everything else, and projects columns', () => {
+    const r = run([DUMP]);
+    expect(r.shape).toEqual([
+      'encoding UTF8',
+      'table tasks id:integer,phase:integer,name:character varying(16),problem_text:text,is_enabled:boolean,sort_position:integer',
+      'begin tasks id,phase,name,is_enabled,sort_position',
+      'end tasks',
+      'begin users id,username',
+      'end users',
+      'begin settings id,value',
+      'end settings',
+    ]);
+    expect(r.rows.tasks).toBe('1\t0\tGET\tt\t1\n2\t3\tREPORT\tf\t2\n');
+    // INSERT values become COPY text: quotes undone, tab escaped, UTF-8 bytes kept.
+    expect(r.rows.users).toBe(`1\to'brien\n2\ttab\\there\n3\t${bin('ünï')}\n`);
+    // Secret settings never leave the filter.
+    expect(r.rows.settings).toBe('PROJECT_CODE\tRACE\n');
+    expect(r.stats.metaCommands).toBe(2);
+    expect(r.stats.copyBlocksSkipped).toBe(1);
+    expect(r.stats.sawDumpHeader && r.stats.sawDumpComplete).toBe(true);
+  });
+
+  it('gives the same result however the input is chunked', () => {
+    const whole = run([DUMP]);
+    for (let cut = 1; cut < DUMP.length; cut++) {
+      expect(run([DUMP.slice(0, cut), DUMP.slice(cut)])).toEqual(whole);
+    }
+    // byte-at-a-time, the worst case
+    expect(run([...DUMP])).toEqual(whole);
+  });
+
+  it('reads a dump whose every newline became CRLF exactly as the LF one', () => {
+    const crlf = DUMP.replace(/\n/g, '\r\n');
+    const lf = run([DUMP]);
+    expect(run([crlf])).toEqual(lf);
+    for (let cut = 1; cut < crlf.length; cut += 7) expect(run([crlf.slice(0, cut), crlf.slice(cut)])).toEqual(lf);
+  });
+
+  it('keeps CR and LF inside INSERT string literals of a CRLF dump as they were before the conversion', () => {
+    const dump = "CREATE TABLE public.tasktexts (id integer, text text);\nINSERT INTO public.tasktexts VALUES (1, 'a\r\nb\nc');\n";
+    const lf = run([dump]).rows.tasktexts;
+    expect(lf).toBe('1\ta\\r\\nb\\nc\n');
+    expect(run([dump.replace(/\n/g, '\r\n')]).rows.tasktexts).toBe(lf);
+  });
+
+  it('never takes COPY of a wanted table to a program, or a query, as data', () => {
+    const dump = `COPY public.users TO PROGRAM 'touch /tmp/x';\nCOPY (SELECT 1) TO PROGRAM 'touch /tmp/y';\nCREATE TABLE public.users_evil (id int DEFAULT public.f());\nCOPY public.users (id, username) FROM stdin;\n7\tbob\n\\.\n`;
+    const r = run([dump]);
+    expect(r.shape).toEqual(['begin users id,username', 'end users']);
+    expect(r.rows.users).toBe('7\tbob\n');
+    expect(r.stats.statementsSkipped).toBe(3);
+  });
+
+  it('uses the CREATE TABLE column order for INSERTs without column names', () => {
+    const dump = "CREATE TABLE public.users (id integer, email text, username character varying(80));\nINSERT INTO public.users VALUES (5, 'e@x', 'eve');\n";
+    expect(run([dump]).rows.users).toBe('5\teve\n');
+  });
+
+  it('refuses INSERTs without column names when the dump has no CREATE TABLE', () => {
+    expect(() => run(["INSERT INTO public.users VALUES (5, 'e@x', 'eve');\n"])).toThrow(/without a column list/);
+  });
+
+  it('refuses INSERT values that are expressions, which pg_dump never writes', () => {
+    expect(() => run(["INSERT INTO public.users (id, username) VALUES (1, public.evil());\n"])).toThrow(RecoverError);
+  });
+
+  it('handles backslash strings when standard_conforming_strings is off', () => {
+    const dump = "SET standard_conforming_strings = off;\nINSERT INTO public.users (id, username) VALUES (1, 'it\\'s; \\\\ ok');\n";
+    expect(run([dump]).rows.users).toBe("1\tit's; \\\\ ok\n");
+  });
+
+  it('reports a dump that ends inside COPY data or a statement as truncated', () => {
+    const cut = DUMP.indexOf('2\t3\tREPORT');
+    expect(() => run([DUMP.slice(0, cut)])).toThrow(/ends inside the data of tasks/);
+    const mid = DUMP.indexOf("'ob@example");
+    expect(() => run([DUMP.slice(0, mid)])).toThrow(/truncated|middle of a statement/);
+    try {
+      run([DUMP.slice(0, cut)]);
+    } catch (e) {
+      expect((e as RecoverError).code).toBe('BACKUP_TRUNCATED');
+    }
+  });
+
+  it('notices when the dump-complete trailer is missing', () => {
+    const end = DUMP.indexOf('--\n-- PostgreSQL database dump complete');
+    const r = run([DUMP.slice(0, end)]);
+    expect(r.stats.sawDumpHeader).toBe(true);
+    expect(r.stats.sawDumpComplete).toBe(false);
+  });
+});
