@@ -10,6 +10,7 @@ import { table, type Console } from './console.js';
 export interface CommonOptions {
   engine: 'embedded' | 'system' | 'url';
   pgBin?: string;
+  pgRestore?: string;
   databaseUrl?: string;
   timezone: string;
   quiet?: boolean;
@@ -33,6 +34,7 @@ export function sessionConfig(opts: CommonOptions, ui: Console): SessionConfig {
   return {
     engine: { kind, pgBin: opts.pgBin, databaseUrl: opts.databaseUrl, log: (m) => ui.note(m) },
     timezone: opts.timezone,
+    pgRestore: opts.pgRestore,
     onProgress: (done, total) => ui.progress('loading backup', done, total),
     log: (m) => ui.note(m),
   };
@@ -127,6 +129,18 @@ export async function inspectCommand(backupPath: string, opts: CommonOptions & {
       pgDumpVersion: b.backup.pgDumpVersion ?? null,
       serverVersion: b.backup.serverVersion ?? null,
       encoding: b.load.encoding ?? null,
+      archive: b.backup.archive
+        ? {
+            version: b.backup.archive.version.text,
+            format: b.backup.archive.format,
+            compression: b.backup.archive.compression,
+            dumpedAt: b.date.value,
+            tocEntries: b.backup.archive.toc.length,
+            hasDataOffsets: b.backup.archive.hasDataOffsets,
+            intSize: b.backup.archive.intSize,
+            offSize: b.backup.archive.offSize,
+          }
+        : null,
       schemaVersion: s.schemaVersion,
       textsTable: s.textsTable,
       timestampType: s.timestampType,
@@ -148,6 +162,14 @@ export async function inspectCommand(backupPath: string, opts: CommonOptions & {
       ['pg_dump version', info.pgDumpVersion ?? 'not recorded'],
       ['server version', info.serverVersion ?? 'not recorded'],
       ['encoding', info.encoding ?? 'not set'],
+      ...(info.archive
+        ? ([
+            ['archive version', `${info.archive.version} (${info.archive.format} format)`],
+            ['compression', `${info.archive.compression.algorithm}${info.archive.compression.level !== undefined ? ` (level ${info.archive.compression.level})` : ''}`],
+            ['dumped at', `${info.archive.dumpedAt} (the dumping machine's local time)`],
+            ['TOC entries', `${info.archive.tocEntries}${info.archive.hasDataOffsets ? '' : ', no data offsets (written to a pipe; read sequentially)'}`],
+          ] as [string, string][])
+        : []),
       ['schema version', info.schemaVersion ?? 'no alembic_version'],
       ['texts table', `${info.textsTable}${info.timestampType ? `, ${info.timestampType}` : ''}`],
       ['project code', info.projectCode ?? 'not set'],

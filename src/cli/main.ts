@@ -20,6 +20,7 @@ function commonOptions(cmd: Command): Command {
         'RECOVER_TEXTS_DATABASE_URL',
       ),
     )
+    .option('--pg-restore <path>', 'the pg_restore to read archives with (default: the newest found that can read it)')
     .option('--timezone <zone>', "the race server database's session time zone (UTC on Heroku and by default)", 'UTC')
     .option('-q, --quiet', 'no progress or notes on stderr')
     .option('--debug', 'show stack traces and internal detail on errors');

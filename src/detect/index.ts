@@ -6,6 +6,9 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
+import { readArchiveInfo, type ArchiveInfo } from './archive.js';
+
+export { readArchiveInfo, parseArchive, MAX_ARCHIVE_VERSION, type ArchiveInfo, type ArchiveTocEntry, type ArchiveVersion } from './archive.js';
 
 export type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
 
@@ -19,6 +22,8 @@ export interface BackupFile {
   pgDumpVersion?: string;
   serverVersion?: string;
   database?: string;
+  /** For archives: the header and TOC, read natively. */
+  archive?: ArchiveInfo;
 }
 
 /** Magic numbers, one comment each. */
@@ -52,7 +57,7 @@ export async function detectBackup(path: string): Promise<BackupFile> {
         hint: 'pass a backup file, or the directory pg_dump -Fd wrote',
       });
     }
-    return { path, format: 'directory', size: await dirSize(path), modifiedAt: stat.mtime };
+    return withArchive({ path, format: 'directory', size: await dirSize(path), modifiedAt: stat.mtime });
   }
   if (stat.size === 0) {
     throw new RecoverError('BACKUP_EMPTY', 'badBackup', `${path} is empty (0 bytes)`, {
@@ -61,9 +66,9 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   }
   const head = await readHead(path, 512);
   const base: BackupFile = { path, format: 'plain', size: stat.size, modifiedAt: stat.mtime };
-  if (startsWith(head, ARCHIVE_MAGIC)) return { ...base, format: 'custom' };
+  if (startsWith(head, ARCHIVE_MAGIC)) return withArchive({ ...base, format: 'custom' });
   if (head.length >= TAR_USTAR_OFFSET + 5 && head.subarray(TAR_USTAR_OFFSET, TAR_USTAR_OFFSET + 5).toString('latin1') === 'ustar') {
-    return { ...base, format: 'tar' };
+    return withArchive({ ...base, format: 'tar' });
   }
   if (startsWith(head, GZIP_MAGIC)) {
     const text = await readGunzipHead(path);
@@ -85,6 +90,18 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   const text = await readHead(path, SNIFF_BYTES);
   assertLooksLikeSql(text, path, 'it');
   return { ...base, ...headerFacts(text) };
+}
+
+/** Read an archive's header and TOC (this also catches truncated and corrupt archives early). */
+async function withArchive(file: BackupFile): Promise<BackupFile> {
+  const archive = await readArchiveInfo(file.path);
+  return {
+    ...file,
+    archive,
+    database: archive.database,
+    pgDumpVersion: archive.pgDumpVersion,
+    serverVersion: archive.serverVersion,
+  };
 }
 
 /** Plain SQL dumps start with comments, SET, CREATE or a psql meta-command. */

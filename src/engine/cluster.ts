@@ -17,12 +17,11 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { RecoverError } from '../errors.js';
 import { once, track, untrack } from '../resources.js';
+import { makePrivateTempDir, MARKER, TEMP_PREFIX } from '../tempdir.js';
 import type { Scratch } from './types.js';
 
-/** Prefix of every temp dir this tool makes; stale ones are found by it. */
-export const TEMP_PREFIX = 'recover-texts-';
-/** The marker file that says a temp dir is ours, and which process owns it. */
-const MARKER = 'recover-texts.json';
+export { TEMP_PREFIX } from '../tempdir.js';
+
 const SUPERUSER = 'recover';
 /** With listen_addresses empty, the port only names the socket file. */
 const PORT = 5432;
@@ -45,7 +44,7 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
   await removeStaleClusters(log);
   const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
   const bins = runAs ? await runnableBy(given, runAs) : given;
-  const dir = await fs.mkdtemp(join(tmpdir(), TEMP_PREFIX));
+  const dir = await makePrivateTempDir();
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   const stop = once(async () => {
@@ -69,7 +68,6 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     stop,
   });
   try {
-    await fs.writeFile(join(dir, MARKER), JSON.stringify({ pid: process.pid, created: new Date().toISOString() }) + '\n');
     const data = join(dir, 'data');
     const sock = join(dir, 'socket');
     await fs.mkdir(sock, { mode: 0o700 });
@@ -227,8 +225,9 @@ async function chownTree(path: string, who: RunAs): Promise<void> {
 }
 
 /**
- * Remove clusters left by runs that were killed (kill -9, power loss). Only
- * dirs carrying this tool's marker, whose owning process is gone, are touched.
+ * Remove clusters (and other temp dirs) left by runs that were killed
+ * (kill -9, power loss). Only dirs carrying this tool's marker, whose owning
+ * process is gone, are touched.
  */
 export async function removeStaleClusters(log: (m: string) => void): Promise<number> {
   const root = tmpdir();
@@ -260,7 +259,7 @@ export async function removeStaleClusters(log: (m: string) => void): Promise<num
       if (!(await waitGone(serverPid))) process.kill(serverPid, 'SIGKILL');
     }
     await fs.rm(dir, { recursive: true, force: true });
-    log(`removed a throwaway cluster left by an interrupted run (process ${owner})`);
+    log(`removed ${postmaster ? 'a throwaway cluster' : 'temp files'} left by an interrupted run (process ${owner})`);
     removed++;
   }
   return removed;

@@ -18,6 +18,8 @@ export interface SessionConfig {
   engine: EngineConfig;
   /** The race server's database session zone. */
   timezone: string;
+  /** --pg-restore: the pg_restore to use for archives. */
+  pgRestore?: string;
   /** Bytes of the backup read so far, of total. */
   onProgress?: (done: number, total: number) => void;
   /** Notes for the user (stderr). */
@@ -25,7 +27,7 @@ export interface SessionConfig {
 }
 
 export interface BackupDate {
-  /** YYYY-MM-DD, or an ISO date-time for archives. */
+  /** YYYY-MM-DD, or YYYY-MM-DD HH:MM (dumping machine's local time) for archives. */
   value: string;
   source: 'file name' | 'file modification time' | 'archive header';
 }
@@ -40,6 +42,12 @@ export interface LoadedBackup {
 }
 
 export function backupDate(backup: BackupFile): BackupDate {
+  const t = backup.archive?.dumpedAt;
+  if (t) {
+    const p = (n: number) => String(n).padStart(2, '0');
+    // The dumping machine's local time, as pg_dump wrote it (no zone is recorded).
+    return { value: `${t.year}-${p(t.month)}-${p(t.day)} ${p(t.hour)}:${p(t.minute)}`, source: 'archive header' };
+  }
   const fromName = dateFromName(backup.path);
   if (fromName) return { value: fromName, source: 'file name' };
   return { value: backup.modifiedAt.toISOString().slice(0, 10), source: 'file modification time' };
@@ -49,7 +57,9 @@ export function backupDate(backup: BackupFile): BackupDate {
 export async function withBackup<T>(path: string, config: SessionConfig, fn: (b: LoadedBackup) => Promise<T>): Promise<T> {
   const backup = await detectBackup(path);
   let read = 0;
-  const source = openSql(backup, (n) => config.onProgress?.((read += n), backup.size));
+  // Archives: pg_restore's output size is unknown, so progress shows bytes only.
+  const total = backup.archive ? 0 : backup.size;
+  const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) });
   const scratch = await startEngine(config.engine).catch((e) => {
     source.streams.forEach((s) => s.destroy());
     throw e;

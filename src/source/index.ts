@@ -8,15 +8,29 @@ import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import type { BackupFile } from '../detect/index.js';
+import { readArchiveInfo } from '../detect/archive.js';
+import { findPgRestore, restoreStream, type PgRestore } from './archive.js';
+
+export { findPgRestore, maxArchiveMinorFor, majorNeededFor, restoreList, type PgRestore } from './archive.js';
 
 export interface SqlSource {
   /** Streams to put at the head of a pipeline; the last one yields SQL bytes. */
   streams: [Readable, ...Transform[]];
   /** Turn a stream error into a user-facing one. */
   explain(e: unknown): RecoverError | undefined;
+  /** The pg_restore chosen for an archive. */
+  pgRestore?: PgRestore;
 }
 
-export function openSql(backup: BackupFile, onBytes: (n: number) => void = () => {}): SqlSource {
+export interface SourceOptions {
+  /** --pg-restore: use this pg_restore for archives. */
+  pgRestore?: string;
+  onBytes?: (n: number) => void;
+}
+
+/** Open the backup as SQL. Archives are checked (header, pg_restore) before anything starts. */
+export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Promise<SqlSource> {
+  const onBytes = opts.onBytes ?? (() => {});
   switch (backup.format) {
     case 'plain':
       return { streams: countingRead(backup.path, onBytes), explain: () => undefined };
@@ -25,10 +39,20 @@ export function openSql(backup: BackupFile, onBytes: (n: number) => void = () =>
         streams: [...countingRead(backup.path, onBytes), createGunzip()],
         explain: (e) => explainZlib(e, backup.path),
       };
-    default:
-      throw new RecoverError('BACKUP_FORMAT_UNSUPPORTED', 'unsupported', `${backup.path} is a pg_dump ${backup.format} archive, which this version cannot load yet`, {
-        hint: 'restore it to plain SQL with pg_restore -f backup.sql, and pass that file',
+    case 'custom':
+    case 'tar':
+    case 'directory': {
+      const archive = backup.archive ?? (await readArchiveInfo(backup.path));
+      const tool = findPgRestore(archive, opts.pgRestore);
+      const restored = await restoreStream(backup.path, archive, tool);
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          onBytes(chunk.length);
+          done(null, chunk);
+        },
       });
+      return { streams: [restored, counter], explain: () => undefined, pgRestore: tool };
+    }
   }
 }
 
