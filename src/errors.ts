@@ -7,16 +7,30 @@
 
 /** Exit codes, one per family of failure, so scripts can tell them apart. */
 export const ExitCode = {
+  /** A bad option or argument. */
   usage: 2,
+  /** The file is not a PostgreSQL backup. */
   badBackup: 3,
+  /** A kind of backup this tool does not read (e.g. zstd-compressed). */
   unsupported: 4,
+  /** The backup file does not exist. */
   notFound: 5,
+  /** The throwaway PostgreSQL could not be started. */
   engine: 6,
+  /** The output could not be written. */
   output: 7,
+  /** Loading the backup's rows failed. */
   load: 8,
+  /** A needed tool (pg_restore) is missing or too old. */
   tool: 9,
-  interrupted: 130,
+  /** The backup is empty, truncated or damaged. */
+  damaged: 10,
+  /** The backup holds no race server tables. */
+  noRaceTables: 11,
+  /** No such student in the backup (or several match). */
+  noStudent: 12,
   internal: 70,
+  interrupted: 130,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 

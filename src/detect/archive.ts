@@ -241,13 +241,13 @@ class NeedMoreBytes extends Error {
 }
 
 function corrupt(message: string, hint: string = HINT_CORRUPT): RecoverError {
-  return new RecoverError('ARCHIVE_CORRUPT', 'badBackup', message, { hint });
+  return new RecoverError('ARCHIVE_CORRUPT', 'damaged', message, { hint });
 }
 
 function truncated(e: NeedMoreBytes, have: number, where: string): RecoverError {
   return new RecoverError(
     'ARCHIVE_TRUNCATED',
-    'badBackup',
+    'damaged',
     `${where} ends after ${have} bytes, inside the archive header or TOC: expected at least ${e.needed} bytes to read ${e.what}`,
     { hint: HINT_TRUNCATED },
   );
@@ -724,7 +724,7 @@ async function findTarToc(fh: FileHandle, fileSize: number, path: string): Promi
     if (block.length < TAR_BLOCK) {
       throw new RecoverError(
         'ARCHIVE_TRUNCATED',
-        'badBackup',
+        'damaged',
         `expected a tar header at byte ${pos} of ${path}, found the end of the file (${fileSize} bytes) before a toc.dat member`,
         { hint: HINT_TRUNCATED },
       );
@@ -810,13 +810,13 @@ export async function readArchiveInfo(path: string): Promise<ArchiveInfo> {
       // pg_dump's tar starts with the toc.dat member's header; this file ends inside it.
       throw new RecoverError(
         'ARCHIVE_TRUNCATED',
-        'badBackup',
+        'damaged',
         `expected a 512-byte tar header at the start of ${path}, found a file of ${head.length} bytes`,
         { hint: HINT_TRUNCATED },
       );
     }
     if (head.length === 0) {
-      throw new RecoverError('ARCHIVE_TRUNCATED', 'badBackup', `expected a pg_dump archive in ${path}, found an empty file`, { hint: HINT_TRUNCATED });
+      throw new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `expected a pg_dump archive in ${path}, found an empty file`, { hint: HINT_TRUNCATED });
     }
     throw corrupt(
       `expected a pg_dump custom archive ('PGDMP') or a tar archive in ${path}, found ${hexOf(head, 8)}`,

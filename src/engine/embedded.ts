@@ -24,7 +24,7 @@ export function embeddedBinaries(): Binaries {
   const native = join(root, 'native');
   hydrateLibraryLinks(native);
   const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
-  return { dir: join(native, 'bin'), source: `embedded PostgreSQL ${version.replace(/-.*/, '')}` };
+  return { dir: join(native, 'bin'), source: `embedded PostgreSQL ${version.replace(/-.*/, '')}`, relocatable: true };
 }
 
 /**

@@ -130,7 +130,7 @@ export class SqlFilter {
     this.carry = data.slice(pos);
     data = '';
     if (this.carry.length > MAX_LINE_CHARS) {
-      throw new RecoverError('BACKUP_LINE_TOO_LONG', 'badBackup', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
+      throw new RecoverError('BACKUP_LINE_TOO_LONG', 'damaged', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
         hint: 'this is not a SQL dump, or it is damaged',
       });
     }
@@ -147,12 +147,12 @@ export class SqlFilter {
     }
     if (this.state !== 'statement') {
       const table = this.projection?.table ?? 'a table';
-      throw new RecoverError('BACKUP_TRUNCATED', 'badBackup', `the backup ends inside the data of ${table} (line ${this.lineNo})`, {
+      throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `the backup ends inside the data of ${table} (line ${this.lineNo})`, {
         hint: 'the file is truncated: copy it again, or pick an older backup',
       });
     }
     if (this.quote !== 'none' || (!this.atStart && this.keep !== 'no' && this.textLen > 0)) {
-      throw new RecoverError('BACKUP_TRUNCATED', 'badBackup', `the backup ends in the middle of a statement (line ${this.lineNo})`, {
+      throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `the backup ends in the middle of a statement (line ${this.lineNo})`, {
         hint: 'the file is truncated: copy it again, or pick an older backup',
       });
     }
@@ -416,7 +416,7 @@ export class SqlFilter {
     else {
       fields ??= line.split('\t');
       if (fields.length !== p.sourceWidth) {
-        throw new RecoverError('BACKUP_BAD_ROW', 'badBackup', `a row of ${p.table} at line ${this.lineNo} has ${fields.length} fields, expected ${p.sourceWidth}`, {
+        throw new RecoverError('BACKUP_BAD_ROW', 'damaged', `a row of ${p.table} at line ${this.lineNo} has ${fields.length} fields, expected ${p.sourceWidth}`, {
           hint: 'the backup is damaged',
         });
       }
@@ -486,7 +486,7 @@ export class SqlFilter {
     const p = this.insertBlock.projection;
     for (const row of rows) {
       if (row.length !== p.sourceWidth) {
-        throw new RecoverError('BACKUP_BAD_ROW', 'badBackup', `an INSERT into ${table} near line ${this.lineNo} has ${row.length} values, expected ${p.sourceWidth}`, {
+        throw new RecoverError('BACKUP_BAD_ROW', 'damaged', `an INSERT into ${table} near line ${this.lineNo} has ${row.length} values, expected ${p.sourceWidth}`, {
           hint: 'the backup is damaged',
         });
       }

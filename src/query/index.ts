@@ -123,7 +123,7 @@ export class BackupQuery {
       const found = all.filter(match);
       if (found.length === 1) return found[0]!;
       if (found.length > 1) {
-        throw new RecoverError('USER_AMBIGUOUS', 'notFound', `"${name}" matches several users in this backup: ${found.map((u) => u.username).join(', ')}`, {
+        throw new RecoverError('USER_AMBIGUOUS', 'noStudent', `"${name}" matches several users in this backup: ${found.map((u) => u.username).join(', ')}`, {
           hint: 'give the exact username',
         });
       }
@@ -135,7 +135,7 @@ export class BackupQuery {
       .slice(0, 3)
       .map((x) => x.n);
     if (names.length && !near.includes(closest(lower, names))) near.unshift(closest(lower, names));
-    throw new RecoverError('USER_NOT_FOUND', 'notFound', `no user "${name}" in this backup${near.length ? `; closest: ${near.join(', ')}` : ' (it has no users)'}`, {
+    throw new RecoverError('USER_NOT_FOUND', 'noStudent', `no user "${name}" in this backup${near.length ? `; closest: ${near.join(', ')}` : ' (it has no users)'}`, {
       hint: 'run `recover-texts users <backup>` to list the students who have texts',
     });
   }

@@ -90,24 +90,24 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
 function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult): void {
   const t = load.tables;
   if (!t.users.present && !t.tasks.present && !t.tasktexts.present && !t.notes.present) {
-    throw new RecoverError('BACKUP_NO_RACE_TABLES', 'badBackup', `${backup.path} holds no race server tables (users, tasks, tasktexts or notes)`, {
+    throw new RecoverError('BACKUP_NO_RACE_TABLES', 'noRaceTables', `${backup.path} holds no race server tables (users, tasks, tasktexts or notes)`, {
       hint: 'is this a backup of the race server\'s database? `recover-texts inspect` shows what it holds',
     });
   }
   for (const needed of ['users', 'tasks'] as const) {
     if (!t[needed].present) {
-      throw new RecoverError('BACKUP_MISSING_TABLE', 'badBackup', `${backup.path} has no ${needed} table`, {
+      throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${backup.path} has no ${needed} table`, {
         hint: 'a backup of only some tables cannot be used; pick a full backup',
       });
     }
   }
   if (!t.tasktexts.present && !t.notes.present) {
-    throw new RecoverError('BACKUP_MISSING_TABLE', 'badBackup', `${backup.path} has no tasktexts (or older notes) table`, {
+    throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${backup.path} has no tasktexts (or older notes) table`, {
       hint: 'a backup of only some tables cannot be used; pick a full backup',
     });
   }
   if (stats.sawDumpHeader && !stats.sawDumpComplete) {
-    throw new RecoverError('BACKUP_TRUNCATED', 'badBackup', `${backup.path} ends before pg_dump's "dump complete" line, so it is truncated`, {
+    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${backup.path} ends before pg_dump's "dump complete" line, so it is truncated`, {
       hint: 'copy the backup again, or pick an older one',
     });
   }

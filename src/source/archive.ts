@@ -156,7 +156,7 @@ function pgRestoreError(path: string, tool: PgRestore, stderr: string, code: num
   const line = stderr.split('\n').map((l) => l.trim()).filter(Boolean).find((l) => /error/i.test(l)) ?? stderr.trim().split('\n')[0] ?? '';
   const why = line.replace(/^pg_restore: (error: )?/, '');
   if (/end of file|unexpected EOF|could not read input file|could not find block ID|could not uncompress|corrupt|invalid/i.test(why)) {
-    return new RecoverError('BACKUP_TRUNCATED', 'badBackup', `${path} is truncated or damaged: pg_restore ${tool.major} says "${why}"`, {
+    return new RecoverError('BACKUP_TRUNCATED', 'damaged', `${path} is truncated or damaged: pg_restore ${tool.major} says "${why}"`, {
       hint: 'copy the backup again, or pick another one',
     });
   }

@@ -1,0 +1,121 @@
+/**
+ * Bad input: each case gets one line naming the problem, a hint, its own
+ * non-zero exit code, no stack trace, and leaves nothing behind.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO, expectCleanError, leftovers, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
+
+let tmp: string; // TMPDIR of the runs under test
+let work: string; // inputs and outputs
+beforeAll(() => {
+  tmp = makeTmp('errors-tmp');
+  work = makeTmp('errors-work');
+});
+afterAll(() => {
+  removeTmp(tmp);
+  removeTmp(work);
+});
+
+function file(name: string, content: string | Buffer): string {
+  const p = join(work, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+/** After every failing run: nothing in TMPDIR, no server process using it. */
+function expectNothingLeft() {
+  expect(leftovers(tmp)).toEqual([]);
+  expect(processesMentioning(tmp)).toEqual([]);
+}
+
+const cases: { name: string; args: () => string[]; code: number; message: RegExp }[] = [
+  { name: 'a file that is not a backup', args: () => ['export', file('notes.txt', 'Dear admin,\nplease help.\n'), '-u', 'alice'], code: 3, message: /is not a PostgreSQL backup/ },
+  { name: 'an empty file', args: () => ['export', file('empty.sql', ''), '-u', 'alice'], code: 10, message: /is empty/ },
+  {
+    name: 'a truncated gzip',
+    args: () => {
+      const whole = readFileSync(DEMO);
+      return ['export', file('cut.sql.gz', whole.subarray(0, Math.floor(whole.length / 2))), '-u', 'alice'];
+    },
+    code: 10,
+    message: /truncated/,
+  },
+  {
+    name: 'a backup with no race server tables',
+    args: () => [
+      'export',
+      file('other.sql', '--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE public.races (id integer);\nCOPY public.races (id) FROM stdin;\n1\n\\.\n\n--\n-- PostgreSQL database dump complete\n--\n'),
+      '-u',
+      'alice',
+    ],
+    code: 11,
+    message: /holds no race server tables/,
+  },
+  { name: 'a missing backup file', args: () => ['export', join(work, 'nope.sql.gz'), '-u', 'alice'], code: 5, message: /no such file/ },
+  { name: 'an unknown student', args: () => ['export', DEMO, '-u', 'alise'], code: 12, message: /no user "alise" in this backup; closest: alice/ },
+  { name: 'a zstd-compressed backup', args: () => ['export', file('x.sql.zst', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0])), '-u', 'alice'], code: 4, message: /zstd-compressed/ },
+  {
+    name: 'an engine that cannot start',
+    args: () => {
+      const bin = join(work, 'fake-pg-bin');
+      mkdirSync(bin, { recursive: true });
+      for (const tool of ['initdb', 'postgres']) {
+        writeFileSync(join(bin, tool), '#!/bin/sh\necho "FATAL: this PostgreSQL is broken" >&2\nexit 1\n');
+        chmodSync(join(bin, tool), 0o755);
+      }
+      return ['export', DEMO, '-u', 'alice', '--engine', 'system', '--pg-bin', bin];
+    },
+    code: 6,
+    message: /did not start: .*this PostgreSQL is broken/,
+  },
+  { name: 'an unwritable output path', args: () => ['export', DEMO, '-u', 'alice', '--out', join(work, 'no-such-dir', 'alice.json')], code: 7, message: /cannot write .*its folder does not exist/ },
+  { name: 'an unknown option', args: () => ['export', DEMO, '-u', 'alice', '--colour'], code: 2, message: /unknown option/ },
+];
+
+describe('bad input', () => {
+  for (const c of cases) {
+    it(`${c.name}: exit ${c.code}, one line and a hint, nothing left behind`, async () => {
+      const r = await runCli(c.args(), { tmp });
+      expect(r.code, r.stderr).toBe(c.code);
+      expect(r.stdout).toBe('');
+      if (c.code === 2) expect(r.stderr).toMatch(c.message);
+      else expect(expectCleanError(r).message).toMatch(c.message);
+      expectNothingLeft();
+    });
+  }
+
+  it('gives each kind of failure its own exit code (empty and truncated are both "damaged")', () => {
+    const codes = cases.map((c) => c.code);
+    expect(new Set(codes).size).toBe(codes.length - 1);
+    expect(codes.filter((c) => c === 10)).toHaveLength(2);
+    expect(codes.every((c) => c > 0)).toBe(true);
+  });
+
+  it('never overwrites an existing output without --force, and replaces it with --force', async () => {
+    const out = file('alice.json', 'keep me\n');
+    const r = await runCli(['export', DEMO, '-u', 'alice', '--out', out], { tmp });
+    expect(r.code).toBe(7);
+    expect(expectCleanError(r).message).toMatch(/already exists/);
+    expect(readFileSync(out, 'utf8')).toBe('keep me\n');
+    const forced = await runCli(['export', DEMO, '-u', 'alice', '--out', out, '--force'], { tmp });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))[0].username).toBe('alice');
+    expect(leftovers(work).filter((n) => n.endsWith('.partial'))).toEqual([]);
+    expectNothingLeft();
+  });
+
+  it('shows a stack trace with --debug', async () => {
+    const r = await runCli(['export', join(work, 'nope.sql.gz'), '-u', 'alice', '--debug'], { tmp });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/\n\s+at .+:\d+:\d+/);
+  });
+
+  it('needs --out for --format files', async () => {
+    const r = await runCli(['export', DEMO, '-u', 'alice', '--format', 'files'], { tmp });
+    expect(r.code).toBe(2);
+    expect(expectCleanError(r).message).toMatch(/needs --out/);
+    expect(existsSync(join(work, 'alice'))).toBe(false);
+  });
+});

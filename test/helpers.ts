@@ -1,0 +1,75 @@
+/**
+ * Shared test helpers: run the built CLI as a user would, in a private
+ * TMPDIR so that anything it leaves behind is easy to see.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+export const FIXTURES = join(ROOT, 'fixtures');
+export const DEMO = join(FIXTURES, 'demo', 'buggy_race_bk_20260315.sql.gz');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `recover-texts args...` with TMPDIR set to `tmp` (a fresh one if not given). */
+export function runCli(args: string[], opts: { tmp?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: opts.cwd ?? ROOT, env: { ...process.env, TMPDIR: opts.tmp ?? process.env.TMPDIR, ...opts.env }, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A temp dir the unprivileged server user can pass through (as root, the cluster runs as another user). */
+export function makeTmp(label = 'test'): string {
+  const dir = mkdtempSync(join(tmpdir(), `rt-${label}-`));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export function removeTmp(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** What is left in a dir. */
+export function leftovers(dir: string): string[] {
+  return readdirSync(dir);
+}
+
+/** PIDs of running processes whose command line mentions `text` (Linux /proc). */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text)) pids.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/** The error contract: one message line, one hint line, no stack trace. */
+export function expectCleanError(r: CliResult): { message: string; hint: string } {
+  const lines = r.stderr.trimEnd().split('\n');
+  const message = lines.find((l) => l.startsWith('recover-texts: ')) ?? '';
+  const hint = lines.find((l) => l.startsWith('  hint: ')) ?? '';
+  if (!message || !hint) throw new Error(`expected "recover-texts: ..." and "  hint: ..." on stderr, got:\n${r.stderr}`);
+  if (/\n\s+at .+:\d+:\d+/.test(r.stderr)) throw new Error(`stack trace on stderr without --debug:\n${r.stderr}`);
+  return { message, hint };
+}
