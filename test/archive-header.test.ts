@@ -599,7 +599,7 @@ describe('versions and formats', () => {
   it('major version 0 is corrupt', () => {
     const bytes = writeArchive(sampleArchive([1, 14, 0], 'custom'));
     bytes[5] = 0;
-    expectRecover(caught(() => parseArchive(bytes, 'custom')), 'ARCHIVE_CORRUPT', 'badBackup');
+    expectRecover(caught(() => parseArchive(bytes, 'custom')), 'ARCHIVE_CORRUPT', 'damaged');
   });
 
   it('the header format byte must match the container (directory toc.dat says tar, as pg_dump writes it)', () => {
