@@ -44,3 +44,14 @@ export function once(fn: () => Promise<void>): () => Promise<void> {
   let p: Promise<void> | undefined;
   return () => (p ??= fn());
 }
+
+/**
+ * A named point in a run: engine-started, loading, querying, writing.
+ * With RECOVER_TEXTS_PAUSE_AT=<name> the run stops there until it is
+ * signalled; the interruption tests use it to hit each stage for certain.
+ */
+export async function checkpoint(name: string): Promise<void> {
+  if (process.env.RECOVER_TEXTS_PAUSE_AT !== name) return;
+  process.stderr.write(`recover-texts: paused at ${name}\n`);
+  await new Promise(() => {}); // until a signal ends the process
+}

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { RecoverError } from '../errors.js';
-import { once, track, untrack } from '../resources.js';
+import { checkpoint, once, track, untrack } from '../resources.js';
 import { makePrivateTempDir, MARKER, TEMP_PREFIX } from '../tempdir.js';
 import type { Scratch } from './types.js';
 
@@ -54,7 +54,9 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     if (child && child.exitCode === null && child.signalCode === null) {
       // SIGQUIT is PostgreSQL's immediate shutdown: nothing here is worth keeping.
       child.kill('SIGQUIT');
-      const killed = await Promise.race([exited.then(() => true), delay(10_000).then(() => false)]);
+      let timer: NodeJS.Timeout | undefined;
+      const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000)))]);
+      clearTimeout(timer);
       if (!killed) {
         child.kill('SIGKILL');
         await exited;
@@ -106,6 +108,7 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     await Promise.race([waitReady(scratch.config, proc), spawnError]).catch(async (e) => {
       throw startFailure(e, await lastLogLine(logPath), bins);
     });
+    await checkpoint('engine-started');
     return scratch;
   } catch (e) {
     await stop();
@@ -292,5 +295,5 @@ async function waitGone(pid: number): Promise<boolean> {
 }
 
 function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
+  return new Promise((r) => setTimeout(r, ms));
 }

@@ -12,16 +12,21 @@ import type { Scratch } from './types.js';
 export const SCRATCH_DB_PREFIX = 'recover_texts_';
 
 export async function startUrlScratch(databaseUrl: string): Promise<Scratch> {
-  let admin: pg.ClientConfig;
+  let url: URL;
   try {
-    admin = { connectionString: databaseUrl };
-    new URL(databaseUrl);
+    url = new URL(databaseUrl);
+    if (!/^postgres(ql)?:$/.test(url.protocol)) throw new Error('not a postgresql: URL');
   } catch {
     throw new RecoverError('ENGINE_URL_INVALID', 'usage', '--database-url is not a valid URL', {
       hint: 'use the form postgresql://user:password@host:5432/postgres',
     });
   }
+  const admin: pg.ClientConfig = { connectionString: databaseUrl };
   const name = SCRATCH_DB_PREFIX + randomBytes(6).toString('hex');
+  // node-postgres lets a connection string override explicit fields, so the
+  // scratch database is named in the URL itself.
+  const scratchUrl = new URL(url.href);
+  scratchUrl.pathname = `/${name}`;
   await withClient(admin, (c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`));
   const stop = once(async () => {
     untrack(scratch);
@@ -30,11 +35,11 @@ export async function startUrlScratch(databaseUrl: string): Promise<Scratch> {
       await c.query(`DROP DATABASE IF EXISTS ${name}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
     });
   });
-  const host = new URL(databaseUrl).host;
+  const host = url.host || url.searchParams.get('host') || 'localhost';
   const scratch: Scratch = track({
     label: `scratch database ${name} on ${host}`,
     description: `scratch database ${name} on ${host}`,
-    config: { connectionString: databaseUrl, database: name },
+    config: { connectionString: scratchUrl.href },
     dispose: stop,
     stop,
   });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RecoverError } from '../errors.js';
-import { track, untrack } from '../resources.js';
+import { checkpoint, track, untrack } from '../resources.js';
 
 export interface WriteOptions {
   /** Replace an existing output. */
@@ -22,6 +22,7 @@ export async function writeFileAtomic(path: string, content: string | Buffer, op
   const guard = track({ label: `partial output ${tmp}`, dispose: () => fs.rm(tmp, { force: true }) });
   try {
     await fs.writeFile(tmp, content, { mode: 0o600, flag: 'wx' });
+    await checkpoint('writing');
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true });
@@ -39,6 +40,7 @@ export async function writeDirAtomic(path: string, fill: (dir: string) => Promis
   try {
     await fs.mkdir(tmp, { mode: 0o700 });
     await fill(tmp);
+    await checkpoint('writing');
     if (opts.force && (await exists(path))) {
       const old = tempSibling(path);
       await fs.rename(path, old);

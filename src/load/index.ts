@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { RecoverError } from '../errors.js';
+import { checkpoint } from '../resources.js';
 import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
 
 export interface TableLoad {
@@ -50,6 +51,8 @@ export class Loader extends Writable {
   readonly result: LoadResult = emptyLoadResult();
   private copy: Writable | null = null;
   private copyTable: WantedTable | null = null;
+  /** The open COPY's error, kept until someone waits on it. */
+  private copyError: Error | null = null;
 
   constructor(private readonly client: pg.Client) {
     super({ objectMode: true, highWaterMark: 16 });
@@ -92,12 +95,16 @@ export class Loader extends Writable {
         e.columns.forEach((c) => t.columns.add(c));
         if (!e.columns.length) return; // none of the columns we need: nothing to load
         this.copyTable = e.table;
+        this.copyError = null;
         this.copy = this.client.query(copyFrom(`COPY ${e.table} (${e.columns.join(', ')}) FROM STDIN`));
+        this.copy.on('error', (err: Error) => (this.copyError = err));
         return;
       }
       case 'rows': {
         if (!this.copy) return;
         this.result.tables[e.table].rows += e.count;
+        await checkpoint('loading');
+        if (this.copyError) throw this.copyError;
         const copy = this.copy;
         if (!copy.write(Buffer.from(e.data, 'latin1'))) {
           await new Promise<void>((resolve, reject) => {
@@ -124,6 +131,7 @@ export class Loader extends Writable {
   private async finishCopy(): Promise<void> {
     const copy = this.copy;
     if (!copy) return;
+    if (this.copyError) throw this.copyError;
     await new Promise<void>((resolve, reject) => {
       copy.once('error', reject);
       copy.once('finish', resolve);

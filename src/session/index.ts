@@ -12,6 +12,7 @@ import { RecoverError } from '../errors.js';
 import { SqlFilterStream, type FilterStats } from '../filter/index.js';
 import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
 import { BackupQuery } from '../query/index.js';
+import { checkpoint } from '../resources.js';
 import { openSql } from '../source/index.js';
 
 export interface SessionConfig {
@@ -65,6 +66,9 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
     throw e;
   });
   const client = new pg.Client(scratch.config);
+  // A server stopped under the client (on a signal) is reported through the
+  // failing query, if any; the client's own 'error' event must not crash the run.
+  client.on('error', () => {});
   try {
     await client.connect();
     await createScratchTables(client);
@@ -80,6 +84,7 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
     await client.query('RESET client_encoding');
     const query = new BackupQuery(client, loader.result);
     await query.setTimezone(config.timezone);
+    await checkpoint('querying');
     return await fn({ backup, date: backupDate(backup), load: loader.result, stats: filter.stats, query, scratch });
   } finally {
     await client.end().catch(() => {});
