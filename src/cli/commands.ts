@@ -3,8 +3,9 @@
  */
 import { RecoverError } from '../errors.js';
 import { EXPORT_FORMATS, render, writeExport, type ExportContext, type ExportFormat } from '../export/index.js';
-import { newestTimestamp, type TextRecord } from '../query/index.js';
-import { withBackup, type SessionConfig } from '../session/index.js';
+import { newestTimestamp, type BackupSummary, type TextRecord } from '../query/index.js';
+import { backupDate, withBackup, type SessionConfig } from '../session/index.js';
+import { detectBackup } from '../detect/index.js';
 import { table, type Console } from './console.js';
 
 export interface CommonOptions {
@@ -116,70 +117,90 @@ export async function usersCommand(backupPath: string, opts: CommonOptions & { j
 }
 
 export async function inspectCommand(backupPath: string, opts: CommonOptions & { json?: boolean }, ui: Console): Promise<void> {
-  await withBackup(backupPath, sessionConfig(opts, ui), async (b) => {
-    const s = await b.query.summary();
-    ui.endProgress();
-    const info = {
-      backup: backupPath,
-      format: b.backup.format,
-      size: b.backup.size,
-      date: b.date.value,
-      dateSource: b.date.source,
-      database: b.backup.database ?? null,
-      pgDumpVersion: b.backup.pgDumpVersion ?? null,
-      serverVersion: b.backup.serverVersion ?? null,
-      encoding: b.load.encoding ?? null,
-      archive: b.backup.archive
-        ? {
-            version: b.backup.archive.version.text,
-            format: b.backup.archive.format,
-            compression: b.backup.archive.compression,
-            dumpedAt: b.date.value,
-            tocEntries: b.backup.archive.toc.length,
-            hasDataOffsets: b.backup.archive.hasDataOffsets,
-            intSize: b.backup.archive.intSize,
-            offSize: b.backup.archive.offSize,
-          }
-        : null,
-      schemaVersion: s.schemaVersion,
-      textsTable: s.textsTable,
-      timestampType: s.timestampType,
-      projectCode: s.projectCode,
-      users: s.users,
-      students: s.students,
-      tasks: s.tasks,
-      texts: s.texts,
-      usersWithTexts: s.authors,
-      newestText: s.newestText,
-      timezone: opts.timezone,
-    };
-    if (opts.json) return writeStdout(JSON.stringify(info, null, 2) + '\n');
-    const rows: [string, string][] = [
-      ['backup', backupPath],
-      ['format', `${info.format} (${(info.size / 1e6).toFixed(1)} MB)`],
-      ['backup date', `${info.date} (from ${info.dateSource})`],
-      ['database', info.database ?? 'not recorded'],
-      ['pg_dump version', info.pgDumpVersion ?? 'not recorded'],
-      ['server version', info.serverVersion ?? 'not recorded'],
+  const config = sessionConfig(opts, ui);
+  const backup = await detectBackup(backupPath);
+  // The header is the answer to "what is this backup?" even when this machine
+  // has no pg_restore able to load it; then the counts are left out.
+  let loaded: { summary: BackupSummary; encoding: string | null } | null = null;
+  let loadError: RecoverError | null = null;
+  try {
+    loaded = await withBackup(backupPath, config, async (b) => ({ summary: await b.query.summary(), encoding: b.load.encoding ?? null }));
+  } catch (e) {
+    if (!(e instanceof RecoverError && e.code === 'PG_RESTORE_TOO_OLD')) throw e;
+    loadError = e;
+  }
+  ui.endProgress();
+  const date = backupDate(backup);
+  const a = backup.archive;
+  const s = loaded?.summary;
+  const info = {
+    backup: backupPath,
+    format: backup.format,
+    size: backup.size,
+    date: date.value,
+    dateSource: date.source,
+    database: backup.database ?? null,
+    pgDumpVersion: backup.pgDumpVersion ?? null,
+    serverVersion: backup.serverVersion ?? null,
+    archive: a
+      ? {
+          version: a.version.text,
+          format: a.format,
+          compression: a.compression,
+          dumpedAt: date.value,
+          tocEntries: a.toc.length,
+          hasDataOffsets: a.hasDataOffsets,
+          intSize: a.intSize,
+          offSize: a.offSize,
+        }
+      : null,
+    loaded: !!loaded,
+    loadError: loadError ? { code: loadError.code, message: loadError.message, hint: loadError.hint ?? null } : null,
+    encoding: loaded?.encoding ?? null,
+    schemaVersion: s?.schemaVersion ?? null,
+    textsTable: s?.textsTable ?? null,
+    timestampType: s?.timestampType ?? null,
+    projectCode: s?.projectCode ?? null,
+    users: s?.users ?? null,
+    students: s?.students ?? null,
+    tasks: s?.tasks ?? null,
+    texts: s?.texts ?? null,
+    usersWithTexts: s?.authors ?? null,
+    newestText: s?.newestText ?? null,
+    timezone: opts.timezone,
+  };
+  if (loadError) ui.note(`${loadError.message}: showing the header only (hint: ${loadError.hint})`);
+  if (opts.json) return writeStdout(JSON.stringify(info, null, 2) + '\n');
+  const rows: [string, string][] = [
+    ['backup', backupPath],
+    ['format', `${info.format} (${(info.size / 1e6).toFixed(1)} MB)`],
+    ['backup date', `${info.date} (from ${info.dateSource})`],
+    ['database', info.database ?? 'not recorded'],
+    ['pg_dump version', info.pgDumpVersion ?? 'not recorded'],
+    ['server version', info.serverVersion ?? 'not recorded'],
+  ];
+  if (info.archive) {
+    const c = info.archive.compression;
+    rows.push(
+      ['archive version', `${info.archive.version} (${info.archive.format} format)`],
+      ['compression', `${c.algorithm}${c.level !== undefined ? ` (level ${c.level})` : ''}`],
+      ['dumped at', `${info.archive.dumpedAt} (the dumping machine's local time)`],
+      ['TOC entries', `${info.archive.tocEntries}${info.archive.hasDataOffsets ? '' : ', no data offsets (written to a pipe; read sequentially)'}`],
+    );
+  }
+  if (s) {
+    rows.push(
       ['encoding', info.encoding ?? 'not set'],
-      ...(info.archive
-        ? ([
-            ['archive version', `${info.archive.version} (${info.archive.format} format)`],
-            ['compression', `${info.archive.compression.algorithm}${info.archive.compression.level !== undefined ? ` (level ${info.archive.compression.level})` : ''}`],
-            ['dumped at', `${info.archive.dumpedAt} (the dumping machine's local time)`],
-            ['TOC entries', `${info.archive.tocEntries}${info.archive.hasDataOffsets ? '' : ', no data offsets (written to a pipe; read sequentially)'}`],
-          ] as [string, string][])
-        : []),
-      ['schema version', info.schemaVersion ?? 'no alembic_version'],
-      ['texts table', `${info.textsTable}${info.timestampType ? `, ${info.timestampType}` : ''}`],
-      ['project code', info.projectCode ?? 'not set'],
-      ['users', `${info.users} (${info.students} students)`],
-      ['tasks', String(info.tasks)],
-      ['texts', `${info.texts} by ${info.usersWithTexts} users`],
-      ['newest text', `${info.newestText ?? 'none'} (${opts.timezone})`],
-    ];
-    await writeStdout(rows.map(([k, v]) => `${(k + ':').padEnd(17)}${v}`).join('\n') + '\n');
-  });
+      ['schema version', s.schemaVersion ?? 'no alembic_version'],
+      ['texts table', `${s.textsTable}${s.timestampType ? `, ${s.timestampType}` : ''}`],
+      ['project code', s.projectCode ?? 'not set'],
+      ['users', `${s.users} (${s.students} students)`],
+      ['tasks', String(s.tasks)],
+      ['texts', `${s.texts} by ${s.authors} users`],
+      ['newest text', `${s.newestText ?? 'none'} (${opts.timezone})`],
+    );
+  }
+  await writeStdout(rows.map(([k, v]) => `${(k + ':').padEnd(17)}${v}`).join('\n') + '\n');
 }
 
 function fullName(u: { firstName: string | null; lastName: string | null }): string {

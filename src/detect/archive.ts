@@ -241,7 +241,7 @@ class NeedMoreBytes extends Error {
 }
 
 function corrupt(message: string, hint: string = HINT_CORRUPT): RecoverError {
-  return new RecoverError('ARCHIVE_CORRUPT', 'damaged', message, { hint });
+  return new RecoverError('ARCHIVE_CORRUPT', 'damaged', `corrupt archive: ${message}`, { hint });
 }
 
 function truncated(e: NeedMoreBytes, have: number, where: string): RecoverError {

@@ -145,6 +145,9 @@ export async function restoreStream(path: string, archive: ArchiveInfo, tool: Pg
       void release().finally(() => done(err));
     },
   });
+  // pg_restore may fail before the pipeline is assembled (the engine starts
+  // first); the error is kept on the stream and surfaces when it is piped.
+  gate.on('error', () => {});
   // Attach now: Node discards a child's unread output when the child exits,
   // and pg_restore may finish before the engine is up. Backpressure still
   // holds: a full gate pauses stdout, which blocks pg_restore.
