@@ -164,3 +164,22 @@ describe('SqlFilter', () => {
     expect(r.stats.sawDumpComplete).toBe(false);
   });
 });
+
+describe('SqlFilter on smuggling attempts', () => {
+  it('reads only column names from a wanted table whose definition runs a function', () => {
+    const dump = [
+      'CREATE FUNCTION public.evil() RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;',
+      "CREATE TABLE public.tasktexts (id integer DEFAULT public.evil() CHECK (public.evil() > 0), user_id integer, task_id integer, text text DEFAULT ''::text, CONSTRAINT c CHECK (public.evil() = 1)) WITH (fillfactor = 10);",
+      'CREATE TABLE public.users AS SELECT public.evil() AS id;',
+      'CREATE TABLE "public"."tasks" ("id" integer, "phase" integer GENERATED ALWAYS AS (public.evil()) STORED);',
+      '',
+    ].join('\n');
+    const r = run([dump]);
+    expect(r.shape).toEqual(['table tasktexts id:integer,user_id:integer,task_id:integer,text:text', 'table tasks id:integer,phase:integer']);
+    expect(r.rows).toEqual({});
+  });
+
+  it('refuses an INSERT that takes its rows from a query', () => {
+    expect(() => run(['INSERT INTO public.tasktexts (id) SELECT public.evil();\n'])).toThrow(/source other than VALUES/);
+  });
+});

@@ -22,6 +22,8 @@ export interface BackupFile {
   pgDumpVersion?: string;
   serverVersion?: string;
   database?: string;
+  /** pg_dump --verbose writes "-- Started on YYYY-MM-DD HH:MM:SS ZONE" into plain dumps. */
+  startedAt?: string;
   /** For archives: the header and TOC, read natively. */
   archive?: ArchiveInfo;
 }
@@ -117,9 +119,11 @@ function assertLooksLikeSql(text: Buffer, path: string, what: string): void {
   }
 }
 
-function headerFacts(text: Buffer): Pick<BackupFile, 'pgDumpVersion' | 'serverVersion' | 'database'> {
+function headerFacts(text: Buffer): Pick<BackupFile, 'pgDumpVersion' | 'serverVersion' | 'database' | 'startedAt'> {
   const s = text.toString('latin1');
-  const facts: Pick<BackupFile, 'pgDumpVersion' | 'serverVersion' | 'database'> = {};
+  const facts: Pick<BackupFile, 'pgDumpVersion' | 'serverVersion' | 'database' | 'startedAt'> = {};
+  const started = /^-- Started on (\d{4}-\d\d-\d\d \d\d:\d\d)/m.exec(s);
+  if (started) facts.startedAt = started[1]!;
   const by = /^-- Dumped by pg_dump version (\S+)/m.exec(s);
   if (by) facts.pgDumpVersion = by[1]!;
   const from = /^-- Dumped from database version (\S+)/m.exec(s);

@@ -30,7 +30,7 @@ export interface SessionConfig {
 export interface BackupDate {
   /** YYYY-MM-DD, or YYYY-MM-DD HH:MM (dumping machine's local time) for archives. */
   value: string;
-  source: 'file name' | 'file modification time' | 'archive header';
+  source: 'file name' | 'file modification time' | 'archive header' | 'pg_dump header';
 }
 
 export interface LoadedBackup {
@@ -49,6 +49,7 @@ export function backupDate(backup: BackupFile): BackupDate {
     // The dumping machine's local time, as pg_dump wrote it (no zone is recorded).
     return { value: `${t.year}-${p(t.month)}-${p(t.day)} ${p(t.hour)}:${p(t.minute)}`, source: 'archive header' };
   }
+  if (backup.startedAt) return { value: backup.startedAt, source: 'pg_dump header' };
   const fromName = dateFromName(backup.path);
   if (fromName) return { value: fromName, source: 'file name' };
   return { value: backup.modifiedAt.toISOString().slice(0, 10), source: 'file modification time' };
