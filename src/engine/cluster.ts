@@ -10,7 +10,7 @@
  * unprivileged account (RECOVER_TEXTS_RUN_AS, else `postgres`, else `nobody`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -45,7 +45,6 @@ interface RunAs {
 export async function startCluster(given: Binaries, log: (m: string) => void): Promise<Scratch> {
   await removeStaleClusters(log);
   const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
-  const bins = runAs ? await runnableBy(given, runAs) : given;
   const dir = await makePrivateTempDir();
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -66,7 +65,7 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
   });
   const scratch: Scratch = track({
     label: `PostgreSQL cluster in ${dir}`,
-    description: `${bins.source}, private socket in ${dir}`,
+    description: `${given.source}, private socket in ${dir}`,
     config: {},
     dispose: stop,
     stop,
@@ -75,6 +74,7 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     const data = join(dir, 'data');
     const sock = join(dir, 'socket');
     await fs.mkdir(sock, { mode: 0o700 });
+    const bins = runAs ? await runnableBy(given, runAs, dir) : given;
     const password = randomBytes(24).toString('base64url');
     const pwfile = join(dir, 'pwfile');
     await fs.writeFile(pwfile, password + '\n', { mode: 0o600 });
@@ -118,22 +118,25 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
 
 /**
  * Root's checkout may sit where the unprivileged user cannot reach (e.g.
- * under /root). Then copy the binaries' tree once to a root-owned, world-
- * readable cache beside the temp dirs, and run them from there.
+ * under /root). Then the binaries' tree is hard-linked (copied across file
+ * systems) into the cluster's own temp dir, and removed with it.
  */
-async function runnableBy(bins: Binaries, runAs: RunAs): Promise<Binaries> {
+async function runnableBy(bins: Binaries, runAs: RunAs, dir: string): Promise<Binaries> {
   if (!bins.relocatable || (await canRun(join(bins.dir, 'postgres'), runAs)) !== 'denied') return bins;
-  const tree = dirname(bins.dir); // .../native, holding bin, lib, share
-  const cache = join(tmpdir(), `recover-texts-pgbin-${createHash('sha256').update(tree).digest('hex').slice(0, 12)}`);
-  if ((await canRun(join(cache, 'bin', 'postgres'), runAs)) !== 'ok') {
-    const partial = `${cache}.${process.pid}.partial`;
-    await fs.rm(partial, { recursive: true, force: true });
-    await fs.cp(tree, partial, { recursive: true, verbatimSymlinks: true });
-    await fs.chmod(partial, 0o755);
-    await fs.rm(cache, { recursive: true, force: true });
-    await fs.rename(partial, cache);
+  const tree = join(dir, 'pg');
+  await linkTree(dirname(bins.dir), tree); // .../native, holding bin, lib, share
+  return { dir: join(tree, 'bin'), source: bins.source };
+}
+
+async function linkTree(from: string, to: string): Promise<void> {
+  await fs.mkdir(to, { mode: 0o755 });
+  for (const entry of await fs.readdir(from, { withFileTypes: true })) {
+    const src = join(from, entry.name);
+    const dst = join(to, entry.name);
+    if (entry.isDirectory()) await linkTree(src, dst);
+    else if (entry.isSymbolicLink()) await fs.symlink(await fs.readlink(src), dst);
+    else await fs.link(src, dst).catch(() => fs.copyFile(src, dst));
   }
-  return { dir: join(cache, 'bin'), source: bins.source };
 }
 
 /** Can `runAs` run this binary? 'denied' only when the file system says no. */
@@ -223,11 +226,12 @@ function unprivilegedUser(): RunAs {
   });
 }
 
-async function chownTree(path: string, who: RunAs): Promise<void> {
+/** Give the server's user its temp dir. The linked binaries (pg/) stay root's: chown would follow the hard links. */
+async function chownTree(path: string, who: RunAs, skip = 'pg'): Promise<void> {
   await fs.chown(path, who.uid, who.gid);
-  const stat = await fs.stat(path);
+  const stat = await fs.lstat(path);
   if (!stat.isDirectory()) return;
-  for (const name of await fs.readdir(path)) await chownTree(join(path, name), who);
+  for (const name of await fs.readdir(path)) if (name !== skip) await chownTree(join(path, name), who, '');
 }
 
 /**
