@@ -145,3 +145,19 @@ describe('damaged archives', () => {
     }
   });
 });
+
+describe('choosing a pg_restore', () => {
+  const fake = (dir: string, version: string) => {
+    const p = join(dir, `pg_restore-${version}`);
+    writeFileSync(p, `#!/bin/sh\necho "pg_restore (PostgreSQL) ${version}"\n`, { mode: 0o755 });
+    return p;
+  };
+  it('takes one whose major version reads the archive, and refuses an older one with what to install', async () => {
+    const v116 = await readArchiveInfo(join(CURRENT, 'custom-v116.dump'));
+    const v114 = await readArchiveInfo(join(CURRENT, 'custom.dump'));
+    expect(findPgRestore(v116, fake(work, '17.2')).major).toBe(17);
+    expect(findPgRestore(v114, fake(work, '12.20')).major).toBe(12);
+    expect(() => findPgRestore(v116, fake(work, '16.4'))).toThrow(/archive version 1\.16 .* needs pg_restore 17 or newer; found only pg_restore 16/);
+    expect(() => findPgRestore(v116, join(work, 'missing'))).toThrow(/is not a working pg_restore/);
+  });
+});

@@ -45,26 +45,31 @@ export function majorNeededFor(v: ArchiveVersion): number {
   return 10;
 }
 
-/** Every place a pg_restore may live, in order of preference. */
+/** Install places that hold one folder per PostgreSQL version: [base, which folders, bin below each]. */
+const VERSIONED_PLACES: [string, RegExp, string][] = [
+  ['/usr/lib/postgresql', /^\d+$/, 'bin'], // Debian, Ubuntu (postgresql-client-NN)
+  ['/usr', /^pgsql-\d+$/, 'bin'], // RHEL, Fedora (PGDG)
+  ['/opt/homebrew/opt', /^(postgresql|libpq)/, 'bin'], // Homebrew, Apple silicon
+  ['/usr/local/opt', /^(postgresql|libpq)/, 'bin'], // Homebrew, Intel
+  ['/Applications/Postgres.app/Contents/Versions', /./, 'bin'], // Postgres.app
+  ['/Library/PostgreSQL', /^\d+/, 'bin'], // EDB installer, macOS
+  ['C:\\Program Files\\PostgreSQL', /^\d+/, 'bin'], // EDB installer, Windows
+];
+
+/** Every place a pg_restore may live: --pg-restore alone if given, else PATH, then the install places. */
 function candidatePaths(explicit?: string): string[] {
-  const exe = process.platform === 'win32' ? 'pg_restore.exe' : 'pg_restore';
-  const out: string[] = [];
   if (explicit) return [explicit];
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) out.push(join(dir, exe));
-  const versioned = (base: string, sub: (v: string) => string) => {
+  const exe = process.platform === 'win32' ? 'pg_restore.exe' : 'pg_restore';
+  const out = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, exe));
+  for (const [base, pick, bin] of VERSIONED_PLACES) {
+    let names: string[] = [];
     try {
-      for (const v of readdirSync(base)) out.push(join(base, sub(v), exe));
+      names = readdirSync(base);
     } catch {
-      /* not on this machine */
+      continue; // not on this machine
     }
-  };
-  versioned('/usr/lib/postgresql', (v) => join(v, 'bin')); // Debian, Ubuntu
-  versioned('/usr', (v) => (v.startsWith('pgsql-') ? join(v, 'bin') : join('__none__'))); // RHEL PGDG
-  versioned('/opt/homebrew/opt', (v) => (v.startsWith('postgresql') || v.startsWith('libpq') ? join(v, 'bin') : '__none__')); // Homebrew (Apple silicon)
-  versioned('/usr/local/opt', (v) => (v.startsWith('postgresql') || v.startsWith('libpq') ? join(v, 'bin') : '__none__')); // Homebrew (Intel)
-  versioned('/Applications/Postgres.app/Contents/Versions', (v) => join(v, 'bin')); // Postgres.app
-  versioned('/Library/PostgreSQL', (v) => join(v, 'bin')); // EDB installer, macOS
-  versioned('C:\\Program Files\\PostgreSQL', (v) => join(v, 'bin')); // EDB installer, Windows
+    for (const v of names.filter((n) => pick.test(n))) out.push(join(base, v, bin, exe));
+  }
   return [...new Set(out)].filter((p) => existsSync(p));
 }
 
