@@ -1,0 +1,42 @@
+/**
+ * The story fixtures (fixtures/story, made by scripts/make-story-fixtures.ts): one race
+ * server over five nights, and what the tool must find in them.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES } from './helpers.js';
+
+export const STORY = join(FIXTURES, 'story');
+
+export type State = 'new' | 'changed' | 'unchanged' | 'shrunk' | 'gone' | 'none';
+
+export interface StoryManifest {
+  sharpShrink: { ratio: number; minChars: number };
+  nights: { file: string; format: 'gzip' | 'custom'; date: string; toolDate: string }[];
+  live: { file: string; date: string; user: string };
+  tasks: { date: string; tasks: { id: number; stored: string; isEnabled: boolean }[] }[];
+  students: {
+    userId: number;
+    usernames: string[];
+    tasks: { taskId: number; names: (string | null)[]; isEnabled: (boolean | null)[]; lengths: (number | null)[]; states: State[] }[];
+    losses: { userId: number; task: string; taskId: number; lostOn: string; kind: 'gone' | 'shrunk'; before: number; after: number; restoreFrom: string; restoreLength: number }[];
+  }[];
+  merges: {
+    name: string;
+    user: string;
+    current: { file: string; kind: 'backup' | 'json' };
+    expected: string;
+    restored: { task: string; from: string }[];
+    unmatched: { task: string; taskId: number }[];
+  }[];
+  secrets: string[];
+}
+
+export const story = JSON.parse(readFileSync(join(STORY, 'expected.json'), 'utf8')) as StoryManifest;
+
+/** Every night's backup, oldest first. */
+export const nightPaths = story.nights.map((n) => join(STORY, n.file));
+
+export function storyFile(rel: string): string {
+  return readFileSync(join(STORY, rel), 'utf8');
+}
