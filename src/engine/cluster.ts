@@ -67,6 +67,7 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     label: `PostgreSQL cluster in ${dir}`,
     description: `${given.source}, private socket in ${dir}`,
     config: {},
+    removesServer: true,
     dispose: stop,
     stop,
   });

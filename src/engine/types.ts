@@ -7,6 +7,12 @@ export interface Scratch extends Disposable {
   readonly description: string;
   /** How to connect (node-postgres client config). */
   config: pg.ClientConfig;
+  /**
+   * stop() removes the whole server (a throwaway cluster), so databases
+   * created on it go with it. False for `url`: only the scratch database
+   * itself is dropped, so anything else created there must be dropped too.
+   */
+  readonly removesServer: boolean;
   /** Remove the database and everything it made. Safe to call twice. */
   stop(): Promise<void>;
 }

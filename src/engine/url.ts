@@ -40,6 +40,7 @@ export async function startUrlScratch(databaseUrl: string): Promise<Scratch> {
     label: `scratch database ${name} on ${host}`,
     description: `scratch database ${name} on ${host}`,
     config: { connectionString: scratchUrl.href },
+    removesServer: false,
     dispose: stop,
     stop,
   });

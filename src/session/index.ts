@@ -3,6 +3,7 @@
  * command needs it. The whole pipeline in one place:
  *   detect -> source -> filter -> load (into an engine's scratch db) -> query
  * and the guarantee that whatever was started is stopped and removed.
+ * withBackups (many.ts) does the same for many backups in one engine.
  */
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -13,7 +14,7 @@ import { SqlFilterStream, type FilterStats } from '../filter/index.js';
 import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
 import { BackupQuery } from '../query/index.js';
 import { checkpoint } from '../resources.js';
-import { openSql } from '../source/index.js';
+import { openSql, type SqlSource } from '../source/index.js';
 
 export interface SessionConfig {
   engine: EngineConfig;
@@ -72,25 +73,47 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
   client.on('error', () => {});
   try {
     await client.connect();
-    await createScratchTables(client);
-    const filter = new SqlFilterStream();
-    const loader = new Loader(client);
-    try {
-      await pipeline([...source.streams, filter, loader]);
-    } catch (e) {
-      throw source.explain(e) ?? e;
-    }
-    checkComplete(backup, filter.stats, loader.result);
-    // The loader may have switched to the backup's encoding; results must come back as UTF-8.
-    await client.query('RESET client_encoding');
-    const query = new BackupQuery(client, loader.result);
-    await query.setTimezone(config.timezone);
+    const { load, stats } = await loadInto(client, backup, source);
+    const query = await queryOn(client, load, config.timezone);
     await checkpoint('querying');
-    return await fn({ backup, date: backupDate(backup), load: loader.result, stats: filter.stats, query, scratch });
+    return await fn({ backup, date: backupDate(backup), load, stats, query, scratch });
   } finally {
     await client.end().catch(() => {});
     await scratch.stop();
   }
+}
+
+/**
+ * The load stage for one backup: the scratch tables, then the backup's rows
+ * streamed through the filter into them, over `client` (connected to an empty
+ * database). The source is consumed or destroyed. Shared by withBackup and
+ * withBackups (many.ts).
+ */
+export async function loadInto(client: pg.Client, backup: BackupFile, source: SqlSource): Promise<{ load: LoadResult; stats: FilterStats }> {
+  try {
+    await createScratchTables(client);
+  } catch (e) {
+    source.streams.forEach((s) => s.destroy());
+    throw e;
+  }
+  const filter = new SqlFilterStream();
+  const loader = new Loader(client);
+  try {
+    await pipeline([...source.streams, filter, loader]);
+  } catch (e) {
+    throw source.explain(e) ?? e;
+  }
+  checkComplete(backup, filter.stats, loader.result);
+  return { load: loader.result, stats: filter.stats };
+}
+
+/** A query over a loaded database, in the race server's session zone. */
+export async function queryOn(client: pg.Client, load: LoadResult, timezone: string): Promise<BackupQuery> {
+  // The loader may have switched to the backup's encoding; results must come back as UTF-8.
+  await client.query('RESET client_encoding');
+  const query = new BackupQuery(client, load);
+  await query.setTimezone(timezone);
+  return query;
 }
 
 function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult): void {
@@ -118,3 +141,5 @@ function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult)
     });
   }
 }
+
+export { withBackups, backupOrder, type BackupSet, type BackupFailure, type ManyConfig, type BackupLoadEvent, type LoadedEntry } from './many.js';

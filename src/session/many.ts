@@ -1,0 +1,231 @@
+/**
+ * Many backups in one throwaway server: one engine, one database per backup,
+ * loaded a few at a time. A backup that fails to load is reported and
+ * skipped; the others are still usable. Whatever was started is removed.
+ *
+ * Databases: on a throwaway cluster (embedded, system) each backup gets a
+ * CREATE DATABASE on it, and stopping the cluster removes them all. On the
+ * `url` engine they are created on the admin's server too, named with the
+ * scratch prefix, and each is dropped at the end (also on a signal). Separate
+ * databases rather than schemas: the loader and the query then work
+ * unchanged (they name tables unqualified), and one backup's rows can never
+ * be read as another's.
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { detectBackup, type BackupFile } from '../detect/index.js';
+import { SCRATCH_DB_PREFIX, startEngine, type Scratch } from '../engine/index.js';
+import { RecoverError } from '../errors.js';
+import type { FilterStats } from '../filter/index.js';
+import type { LoadResult } from '../load/index.js';
+import { checkpoint, once, track, untrack } from '../resources.js';
+import { openSql } from '../source/index.js';
+import { backupDate, loadInto, queryOn, type BackupDate, type LoadedBackup, type SessionConfig } from './index.js';
+
+/**
+ * At most this many backups load (or are queried) at once, whatever the
+ * number of cores: each needs a connection, and a throwaway cluster allows
+ * 20 (engine/cluster.ts), one of which is the admin connection.
+ */
+export const MAX_PARALLEL_LOADS = 16;
+
+export interface BackupLoadEvent {
+  /** Position in the list of paths given. */
+  index: number;
+  path: string;
+  state: 'waiting' | 'loading' | 'loaded' | 'failed';
+  /** Bytes of the backup read so far, of total (0 when unknown: archives). */
+  done: number;
+  total: number;
+  date?: BackupDate;
+  error?: RecoverError;
+}
+
+export interface ManyConfig extends SessionConfig {
+  /** Each backup's progress: state changes and bytes read. */
+  onBackup?: (e: BackupLoadEvent) => void;
+  /** Backups loaded at once (default: the number of cores, at most MAX_PARALLEL_LOADS). */
+  concurrency?: number;
+}
+
+/** A loaded backup, waiting in its own database. */
+export interface LoadedEntry {
+  path: string;
+  backup: BackupFile;
+  date: BackupDate;
+  load: LoadResult;
+  stats: FilterStats;
+  /** Its database on the scratch server. */
+  database: string;
+}
+
+export interface BackupFailure {
+  path: string;
+  error: RecoverError;
+}
+
+export interface BackupSet {
+  /** The backups that loaded, oldest first (backupOrder). */
+  readonly loaded: readonly LoadedEntry[];
+  /** The backups that did not, in the order given. */
+  readonly failed: readonly BackupFailure[];
+  /** Run `fn` on each loaded backup (a few at a time, each with its own connection); results in `loaded` order. */
+  map<R>(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R[]>;
+}
+
+/** Oldest first: by the backup's own date (backupDate), then by path. */
+export function backupOrder(a: { date: BackupDate; path: string }, b: { date: BackupDate; path: string }): number {
+  return a.date.value < b.date.value ? -1 : a.date.value > b.date.value ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/** Load every backup in `paths` into one engine and run `fn` on the set; everything started is removed afterwards. */
+export async function withBackups<T>(paths: readonly string[], config: ManyConfig, fn: (set: BackupSet) => Promise<T>): Promise<T> {
+  const unique = [...new Map(paths.map((p) => [resolve(p), p])).values()];
+  if (!unique.length) throw new RecoverError('USAGE_NO_BACKUPS', 'usage', 'no backups given', { hint: 'name the backups, e.g. buggy_race_bk_*.sql.gz' });
+  const width = Math.max(1, Math.min(config.concurrency ?? availableParallelism(), MAX_PARALLEL_LOADS, unique.length));
+  unique.forEach((path, index) => config.onBackup?.({ index, path, state: 'waiting', done: 0, total: 0 }));
+
+  const scratch = await startEngine(config.engine);
+  const prefix = `${SCRATCH_DB_PREFIX}${randomBytes(4).toString('hex')}_`;
+  const created: string[] = [];
+  const admin = new pg.Client(scratch.config);
+  admin.on('error', () => {});
+  // On a url server our databases outlive the scratch database unless dropped.
+  const dropAll = once(() => dropDatabases(scratch, created));
+  const dropper = scratch.removesServer ? undefined : track({ label: `scratch databases ${prefix}* on the --database-url server`, dispose: dropAll });
+  try {
+    await admin.connect().catch((e: Error) => {
+      throw new RecoverError('ENGINE_CONNECT', 'engine', `cannot connect to the throwaway PostgreSQL: ${e.message}`, { hint: 'run with --debug for details', cause: e });
+    });
+
+    const loadOne = async (path: string, index: number): Promise<LoadedEntry | BackupFailure> => {
+      let read = 0;
+      let total = 0;
+      const emit = (state: BackupLoadEvent['state'], extra: Partial<BackupLoadEvent> = {}) =>
+        config.onBackup?.({ index, path, state, done: read, total, ...extra });
+      try {
+        const backup = await detectBackup(path);
+        const date = backupDate(backup);
+        total = backup.archive ? 0 : backup.size;
+        emit('loading', { date });
+        const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => emit('loading', { done: (read += n) }) });
+        const database = `${prefix}${index}`;
+        try {
+          await admin.query(`CREATE DATABASE ${database} ENCODING 'UTF8' TEMPLATE template0`);
+          created.push(database);
+        } catch (e) {
+          source.streams.forEach((s) => s.destroy());
+          throw e;
+        }
+        const client = new pg.Client(databaseConfig(scratch.config, database));
+        client.on('error', () => {});
+        try {
+          await client.connect();
+          const { load, stats } = await loadInto(client, backup, source);
+          emit('loaded', { date });
+          return { path, backup, date, load, stats, database };
+        } finally {
+          await client.end().catch(() => {});
+        }
+      } catch (e) {
+        const error = asRecoverError(e, path);
+        emit('failed', { error });
+        return { path, error };
+      }
+    };
+
+    const results = await pool(unique, width, loadOne);
+    const loaded = results.filter((r): r is LoadedEntry => 'database' in r).sort(backupOrder);
+    const failed = results.filter((r): r is BackupFailure => !('database' in r));
+    if (!loaded.length) throw noneLoaded(failed);
+    await checkpoint('querying');
+
+    const set: BackupSet = {
+      loaded,
+      failed,
+      map: (each) =>
+        pool(loaded, width, async (entry) => {
+          const client = new pg.Client(databaseConfig(scratch.config, entry.database));
+          client.on('error', () => {});
+          try {
+            await client.connect();
+            const query = await queryOn(client, entry.load, config.timezone);
+            return await each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, scratch }, entry);
+          } finally {
+            await client.end().catch(() => {});
+          }
+        }),
+    };
+    return await fn(set);
+  } finally {
+    await admin.end().catch(() => {});
+    if (dropper) {
+      untrack(dropper);
+      await dropAll().catch((e: Error) => config.log(`could not drop the scratch databases ${prefix}*: ${e.message}`));
+    }
+    await scratch.stop();
+  }
+}
+
+/** The scratch server's connection config, pointed at another database on it. */
+function databaseConfig(config: pg.ClientConfig, database: string): pg.ClientConfig {
+  if (!config.connectionString) return { ...config, database };
+  // node-postgres lets a connection string override explicit fields, so the database is named in the URL.
+  const url = new URL(config.connectionString);
+  url.pathname = `/${database}`;
+  return { ...config, connectionString: url.href };
+}
+
+async function dropDatabases(scratch: Scratch, names: string[]): Promise<void> {
+  if (!names.length) return;
+  const client = new pg.Client(scratch.config);
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const v = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
+    for (const name of names.splice(0)) await client.query(`DROP DATABASE IF EXISTS ${name}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Run `fn` over `items`, `width` at a time; results in input order. The first error stops new work and is thrown when the running ones end. */
+async function pool<I, R>(items: readonly I[], width: number, fn: (item: I, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let firstError: { e: unknown } | undefined;
+  const worker = async () => {
+    while (!firstError && next < items.length) {
+      const k = next++;
+      try {
+        results[k] = await fn(items[k]!, k);
+      } catch (e) {
+        firstError ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  if (firstError) throw firstError.e;
+  return results;
+}
+
+function asRecoverError(e: unknown, path: string): RecoverError {
+  if (e instanceof RecoverError) return e;
+  const err = e as { code?: string; message?: string };
+  return new RecoverError('LOAD_FAILED', 'load', `loading ${path} failed: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`, {
+    hint: 'run with --debug for details',
+    cause: e,
+  });
+}
+
+function noneLoaded(failed: BackupFailure[]): RecoverError {
+  const first = failed[0]!.error;
+  if (failed.length === 1) return first;
+  // One cause for all (e.g. no pg_restore for any archive) keeps its exit code.
+  const same = failed.every((f) => f.error.exit === first.exit);
+  return new RecoverError('NO_BACKUP_LOADED', same ? first.exit : 'load', `none of the ${failed.length} backups could be loaded; the first: ${first.message}`, {
+    hint: first.hint ?? "each backup's reason is listed above; `recover-texts inspect BACKUP` looks at one",
+  });
+}

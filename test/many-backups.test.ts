@@ -1,0 +1,129 @@
+/**
+ * withBackups: many backups in one throwaway server, one database each,
+ * loaded a few at a time, ordered by the date each holds; the ones that fail
+ * are reported and skipped; everything started is removed, on success and on
+ * failure, on a throwaway cluster and on a --database-url server.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEngine, type Scratch } from '../src/engine/index.js';
+import { RecoverError } from '../src/errors.js';
+import { liveCount } from '../src/resources.js';
+import { withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
+import { makeTmp, removeTmp } from './helpers.js';
+import { nightPaths, story, STORY } from './story-helpers.js';
+
+const config = (extra: Partial<ManyConfig> = {}): ManyConfig => ({ engine: { kind: 'embedded', log: () => {} }, timezone: 'UTC', log: () => {}, ...extra });
+
+/** Texts per night in the story (every user), from the expected exports. */
+const textsPerNight = story.nights.map((n) =>
+  story.students.reduce((sum, s) => sum + (JSON.parse(readFileSync(join(STORY, 'expected', n.date, `${s.usernames[story.nights.indexOf(n)]}.json`), 'utf8')) as unknown[]).length, 0),
+);
+
+let work: string;
+beforeAll(() => {
+  work = makeTmp('many');
+});
+afterAll(() => removeTmp(work));
+
+describe('withBackups', () => {
+  it('loads every backup into one server, a database each, oldest first by the date each holds', async () => {
+    const events: BackupLoadEvent[] = [];
+    // Given newest first, with one path twice: loaded once each, in date order.
+    const given = [...nightPaths].reverse().concat(nightPaths[0]!);
+    const result = await withBackups(given, config({ concurrency: 2, onBackup: (e) => events.push(e) }), async (set) => {
+      expect(set.failed).toEqual([]);
+      expect(set.loaded.map((e) => e.path)).toEqual(nightPaths);
+      expect(set.loaded.map((e) => e.date.value)).toEqual(story.nights.map((n) => n.toolDate));
+      expect(new Set(set.loaded.map((e) => e.database)).size).toBe(nightPaths.length);
+      return set.map(async (b) => {
+        return { date: b.date.value, texts: (await b.query.summary()).texts };
+      });
+    });
+    expect(result.map((r) => r.texts)).toEqual(textsPerNight);
+    // Every backup went waiting -> loading -> loaded.
+    for (let k = 0; k < nightPaths.length; k++) {
+      const states = events.filter((e) => e.index === k).map((e) => e.state);
+      expect(states[0]).toBe('waiting');
+      expect(states.at(-1)).toBe('loaded');
+    }
+    expect(liveCount()).toBe(0);
+  });
+
+  it('reports and skips the backups that fail, and still loads the rest', async () => {
+    const whole = readFileSync(nightPaths[1]!);
+    const cut = join(work, 'buggy_race_bk_20260310.sql.gz');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const notes = join(work, 'notes.txt');
+    writeFileSync(notes, 'not a backup\n');
+    const missing = join(work, 'buggy_race_bk_20260301.sql.gz');
+    const events: BackupLoadEvent[] = [];
+    await withBackups([nightPaths[0]!, cut, notes, missing, nightPaths[2]!], config({ onBackup: (e) => events.push(e) }), async (set) => {
+      expect(set.loaded.map((e) => e.path)).toEqual([nightPaths[0], nightPaths[2]]);
+      expect(set.failed.map((f) => [f.path, f.error.code])).toEqual([
+        [cut, 'BACKUP_TRUNCATED'],
+        [notes, 'BACKUP_UNRECOGNISED'],
+        [missing, 'BACKUP_NOT_FOUND'],
+      ]);
+      expect(await set.map(async (b) => (await b.query.findUser('alice')).id)).toEqual([2, 2]);
+    });
+    expect(events.filter((e) => e.state === 'failed').map((e) => e.path).sort()).toEqual([cut, notes, missing].sort());
+    expect(liveCount()).toBe(0);
+  });
+
+  it('when none loads, says so with the reason, and leaves nothing running', async () => {
+    const notes = join(work, 'only-notes.txt');
+    writeFileSync(notes, 'not a backup\n');
+    const one = await withBackups([notes], config(), async () => 0).catch((e: unknown) => e);
+    expect(one).toBeInstanceOf(RecoverError);
+    expect((one as RecoverError).code).toBe('BACKUP_UNRECOGNISED');
+    const two = await withBackups([notes, join(work, 'nope.sql')], config(), async () => 0).catch((e: unknown) => e);
+    expect((two as RecoverError).code).toBe('NO_BACKUP_LOADED');
+    expect((two as RecoverError).message).toMatch(/none of the 2 backups could be loaded/);
+    expect(liveCount()).toBe(0);
+  });
+
+  it('an error in the work on the set still stops and removes everything', async () => {
+    await expect(
+      withBackups(nightPaths.slice(0, 2), config(), async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(liveCount()).toBe(0);
+  });
+
+  describe('on a --database-url server', () => {
+    let server: Scratch;
+    let url: string;
+    const databases = async () => {
+      const a = new pg.Client(server.config);
+      await a.connect();
+      const { rows } = await a.query('SELECT datname FROM pg_database ORDER BY 1');
+      await a.end();
+      return rows.map((r) => r.datname as string);
+    };
+    beforeAll(async () => {
+      server = await startEngine({ kind: 'embedded', log: () => {} });
+      const c = server.config;
+      url = `postgresql://${c.user}:${encodeURIComponent(String(c.password))}@localhost/postgres?host=${encodeURIComponent(String(c.host))}`;
+    });
+    afterAll(() => server?.stop());
+
+    it('makes a database per backup there and drops every one of them afterwards', async () => {
+      const before = await databases();
+      const live = liveCount(); // this test's own server
+      let during: string[] = [];
+      await withBackups(nightPaths, config({ engine: { kind: 'url', databaseUrl: url, log: () => {} } }), async (set) => {
+        during = await databases();
+        expect(await set.map(async (b) => (await b.query.findUser('chloe')).id)).toEqual(nightPaths.map(() => 4));
+      });
+      // The scratch database plus one per backup, all ours by name.
+      expect(during.filter((d) => !before.includes(d))).toHaveLength(nightPaths.length + 1);
+      expect(during.filter((d) => !before.includes(d)).every((d) => d.startsWith('recover_texts_'))).toBe(true);
+      expect(await databases()).toEqual(before);
+      expect(liveCount()).toBe(live);
+    });
+  });
+});
