@@ -1,0 +1,159 @@
+/**
+ * The history as text (two tables: lengths by date and task, then one line
+ * per task with its status and last good date) and as JSON for scripts.
+ */
+import { SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './index.js';
+
+const LABEL: Record<Cell['state'], string> = {
+  new: 'new',
+  changed: 'changed',
+  unchanged: '',
+  shrunk: 'SHRUNK',
+  gone: 'GONE',
+  none: '',
+};
+
+function cellText(c: Cell): string {
+  if (c.state === 'gone') return 'GONE';
+  if (!c.version) return '-';
+  return `${c.version.length}${LABEL[c.state] ? ` ${LABEL[c.state]}` : ''}`;
+}
+
+/** What happened to the task, in a few words. */
+export function statusText(h: History, t: TaskHistory): string {
+  if (t.lostAt === null) return 'ok';
+  const lost = t.cells[t.lostAt]!;
+  const before = t.cells.slice(0, t.lostAt).reverse().find((c) => c.version)?.version?.length ?? 0;
+  const what = lost.state === 'gone' ? 'gone' : `${before} -> ${lost.version?.length ?? 0} chars`;
+  const on = `${h.dates[t.lostAt]!.date} (${what})`;
+  return t.status === 'lost' ? `LOST on ${on}` : `rewritten after a loss on ${on}`;
+}
+
+/** Renames, enabling and deletion, in a few words. */
+export function taskNotes(h: History, t: TaskHistory): string[] {
+  const notes = t.renames.map((r) => `renamed from ${r.from} on ${h.dates[r.at]!.date}`);
+  for (const e of t.enabledChanges) notes.push(`${e.isEnabled ? 'enabled' : 'disabled'} on ${h.dates[e.at]!.date}`);
+  if (t.deletedAt !== null) notes.push(`task deleted on ${h.dates[t.deletedAt]!.date}: the server cannot take its text back`);
+  return notes;
+}
+
+export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): string {
+  const out: string[] = [];
+  const first = h.dates[0]!.date;
+  const last = h.dates.at(-1)!.date;
+  out.push(`${h.user.username} (user id ${h.user.id}): ${h.dates.length} backup${h.dates.length === 1 ? '' : 's'}, ${first}${h.dates.length > 1 ? ` to ${last}` : ''}`);
+  for (const r of h.user.renames) out.push(`renamed ${r.from} -> ${r.to} on ${h.dates[r.at]!.date}`);
+  out.push('');
+  if (!h.tasks.length) {
+    out.push('no texts in any of these backups');
+    return out.join('\n') + '\n';
+  }
+
+  // Lengths (characters) by date and task: dates down, tasks across.
+  out.push(
+    table(
+      ['DATE', ...h.tasks.map((t) => t.name)],
+      h.dates.map((d, k) => [d.date, ...h.tasks.map((t) => cellText(t.cells[k]!))]),
+    ),
+  );
+  out.push(`lengths in characters; SHRUNK: ${SHARP_SHRINK_TEXT}; GONE: deleted; -: no text`);
+  out.push('');
+
+  out.push(
+    table(
+      ['TASK', 'STATUS', 'LAST GOOD', 'NOTES'],
+      h.tasks.map((t) => [
+        t.name,
+        statusText(h, t),
+        t.lastGood === null ? '' : `${h.dates[t.lastGood]!.date} (${t.cells[t.lastGood]!.version!.length} chars)`,
+        taskNotes(h, t).join('; '),
+      ]),
+    ),
+  );
+
+  if (opts.diff) {
+    for (const t of h.tasks) {
+      const diffs = taskDiffs(h, t);
+      if (!diffs.length) continue;
+      out.push('', `=== ${t.name}${t.title ? ` (${t.title})` : ''}`);
+      for (const d of diffs) out.push(d.patch.trimEnd());
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+export interface HistoryJson {
+  user: { id: number; username: string; renames: { date: string; from: string; to: string }[] };
+  sharpShrink: { ratio: number; minChars: number };
+  backups: { path: string; date: string; dateSource: string }[];
+  failed: { path: string; code: string; message: string }[];
+  tasks: {
+    taskId: number;
+    name: string;
+    title: string | null;
+    status: TaskHistory['status'];
+    lostOn: string | null;
+    restoreFrom: string | null;
+    lastGood: string | null;
+    renames: { date: string; from: string; to: string }[];
+    enabledChanges: { date: string; isEnabled: boolean }[];
+    deletedOn: string | null;
+    versions: {
+      date: string;
+      state: Cell['state'];
+      length: number | null;
+      taskName: string | null;
+      isEnabled: boolean | null;
+      createdAt: string | null;
+      modifiedAt: string | null;
+      /** With --diff: the unified diff from the previous version. */
+      diff?: string;
+    }[];
+  }[];
+}
+
+export function historyJson(h: History, opts: { diff?: boolean; failed?: { path: string; code: string; message: string }[] } = {}): HistoryJson {
+  const date = (k: number | null) => (k === null ? null : h.dates[k]!.date);
+  const renames = (rs: { at: number; from: string; to: string }[]) => rs.map((r) => ({ date: h.dates[r.at]!.date, from: r.from, to: r.to }));
+  return {
+    user: { id: h.user.id, username: h.user.username, renames: renames(h.user.renames) },
+    sharpShrink: { ratio: SHARP_SHRINK.ratio, minChars: SHARP_SHRINK.minChars },
+    backups: h.dates,
+    failed: opts.failed ?? [],
+    tasks: h.tasks.map((t) => {
+      const diffs = opts.diff ? new Map(taskDiffs(h, t).map((d) => [d.to, d.patch])) : undefined;
+      return {
+        taskId: t.taskId,
+        name: t.name,
+        title: t.title,
+        status: t.status,
+        lostOn: date(t.lostAt),
+        restoreFrom: date(t.restoreFrom),
+        lastGood: date(t.lastGood),
+        renames: renames(t.renames),
+        enabledChanges: t.enabledChanges.map((e) => ({ date: h.dates[e.at]!.date, isEnabled: e.isEnabled })),
+        deletedOn: date(t.deletedAt),
+        versions: t.cells.map((c, k) => {
+          const v = c.version?.texts;
+          return {
+            date: h.dates[k]!.date,
+            state: c.state,
+            length: c.version?.length ?? null,
+            taskName: c.taskName,
+            isEnabled: c.isEnabled,
+            createdAt: v?.[0]?.created_at ?? null,
+            modifiedAt: v?.map((x) => x.modified_at).filter((x): x is string => !!x).sort().at(-1) ?? null,
+            ...(diffs?.has(k) ? { diff: diffs.get(k)! } : {}),
+          };
+        }),
+      };
+    }),
+  };
+}
+
+/** A plain text table, columns padded to fit. */
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
+  const line = (r: string[]) => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}

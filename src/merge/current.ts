@@ -1,0 +1,61 @@
+/**
+ * The live server's "Load texts as JSON" download as the current data. Flask's
+ * jsonify sorts its keys and escapes non-ASCII; JSON.parse reads either form.
+ */
+import { promises as fs } from 'node:fs';
+import { RecoverError } from '../errors.js';
+import type { ServerText } from '../query/index.js';
+import { CREATED_AT_PATTERN } from './check.js';
+import type { CurrentText } from './index.js';
+
+/** A JSON array rather than a backup: the first byte that is not a BOM or white space is `[`. */
+export async function isJsonFile(path: string): Promise<boolean> {
+  const fh = await fs.open(path, 'r').catch(() => null);
+  if (!fh) return false;
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const head = buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+    return head.startsWith('[');
+  } finally {
+    await fh.close();
+  }
+}
+
+export function parseCurrentJson(path: string, content: string): { username: string | null; texts: CurrentText[] } {
+  const bad = (what: string) =>
+    new RecoverError('CURRENT_JSON_INVALID', 'usage', `${path} is not the race server's texts JSON: ${what}`, {
+      hint: 'download it from the admin page "Load texts as JSON" for the student, or give a backup as --current',
+    });
+  let data: unknown;
+  try {
+    data = JSON.parse(content.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw bad(`not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(data)) throw bad('expected an array');
+  const texts: CurrentText[] = data.map((x: unknown, k) => {
+    if (!x || typeof x !== 'object' || Array.isArray(x)) throw bad(`element ${k} is not an object`);
+    const o = x as Record<string, unknown>;
+    const str = (key: string, nullable: boolean): string | null => {
+      const v = o[key];
+      if (typeof v === 'string') return v;
+      if (nullable && (v === null || v === undefined)) return null;
+      throw bad(`element ${k} has no ${nullable ? '' : 'string '}${key}`);
+    };
+    const created = str('created_at', true);
+    if (created !== null && !CREATED_AT_PATTERN.test(created)) throw bad(`element ${k}'s created_at ${JSON.stringify(created)} is not YYYY-MM-DD HH:MM`);
+    const element: ServerText = {
+      task_name: str('task_name', false)!,
+      username: str('username', false)!,
+      created_at: created,
+      modified_at: str('modified_at', true),
+      is_enabled: typeof o.is_enabled === 'boolean' ? o.is_enabled : true,
+      text: str('text', false)!,
+    };
+    return { taskId: null, textId: null, element };
+  });
+  const names = [...new Set(texts.map((t) => t.element.username))];
+  if (names.length > 1) throw bad(`it mixes usernames (${names.join(', ')}); the server's download is one student's`);
+  return { username: names[0] ?? null, texts };
+}

@@ -1,0 +1,77 @@
+/**
+ * A task's text length over the dates, as a small inline SVG: one point per
+ * backup (evenly spaced: backups are nightly, and an archive's time of day
+ * must not bend the line), coloured by what happened, the line broken where
+ * there was no text, and a ring on the version to restore.
+ */
+import type { Change, History, TaskHistory } from '../history/index.js';
+import { esc } from './escape.js';
+
+export const STATE_COLOURS: Record<Exclude<Change, 'none'>, string> = {
+  new: '#2b8a3e',
+  changed: '#1c7ed6',
+  unchanged: '#868e96',
+  shrunk: '#f08c00',
+  gone: '#e03131',
+};
+
+const W = 340;
+const H = 140;
+const PAD = { left: 44, right: 14, top: 24, bottom: 28 };
+
+export function chartSvg(h: History, t: TaskHistory): string {
+  const n = h.dates.length;
+  const max = Math.max(1, ...t.cells.map((c) => c.version?.length ?? 0));
+  const x = (k: number) => PAD.left + (n === 1 ? (W - PAD.left - PAD.right) / 2 : (k * (W - PAD.left - PAD.right)) / (n - 1));
+  const y = (len: number) => PAD.top + (H - PAD.top - PAD.bottom) * (1 - len / max);
+  const f = (v: number) => v.toFixed(1);
+
+  // The line: runs of dates with text; a gone text drops to zero, then the line breaks.
+  const runs: string[] = [];
+  let run: string[] = [];
+  t.cells.forEach((c, k) => {
+    if (c.version) run.push(`${f(x(k))},${f(y(c.version.length))}`);
+    else if (c.state === 'gone') {
+      run.push(`${f(x(k))},${f(y(0))}`);
+      runs.push(run.join(' '));
+      run = [];
+    } else if (run.length) {
+      runs.push(run.join(' '));
+      run = [];
+    }
+  });
+  if (run.length) runs.push(run.join(' '));
+
+  const points = t.cells
+    .map((c, k) => {
+      if (c.state === 'none') return '';
+      const len = c.version?.length ?? 0;
+      const colour = STATE_COLOURS[c.state];
+      const label = esc(`${h.dates[k]!.date}: ${c.state === 'gone' ? 'deleted' : `${len} chars, ${c.state}`}`);
+      const cx = f(x(k));
+      const cy = f(y(len));
+      const mark =
+        c.state === 'gone'
+          ? `<path d="M${f(x(k) - 4)},${f(y(0) - 4)}l8,8m0,-8l-8,8" stroke="${colour}" stroke-width="2.2"/>`
+          : `<circle cx="${cx}" cy="${cy}" r="${c.state === 'shrunk' ? 4.5 : 3.5}" fill="${colour}"/>`;
+      return `<g><title>${label}</title>${mark}</g>`;
+    })
+    .join('');
+
+  const ring =
+    t.restoreFrom !== null
+      ? `<circle cx="${f(x(t.restoreFrom))}" cy="${f(y(t.cells[t.restoreFrom]!.version!.length))}" r="8" fill="none" stroke="${STATE_COLOURS.new}" stroke-width="2"/>` +
+        `<text x="${f(x(t.restoreFrom))}" y="${f(y(t.cells[t.restoreFrom]!.version!.length) - 12)}" text-anchor="middle" class="lbl restore">restore</text>`
+      : '';
+  const lost = t.lostAt !== null && t.status === 'lost' ? `<line x1="${f(x(t.lostAt))}" x2="${f(x(t.lostAt))}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="${STATE_COLOURS.gone}" stroke-dasharray="3 3"/>` : '';
+  const grid = [0, 0.5, 1]
+    .map((q) => `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${f(y(max * q))}" y2="${f(y(max * q))}" class="grid"/><text x="${PAD.left - 6}" y="${f(y(max * q) + 4)}" text-anchor="end" class="lbl">${Math.round(max * q)}</text>`)
+    .join('');
+  const dateLabels = (n === 1 ? [0] : [0, n - 1])
+    .map((k, i) => `<text x="${f(x(k))}" y="${H - 8}" text-anchor="${n === 1 ? 'middle' : i === 0 ? 'start' : 'end'}" class="lbl">${esc(h.dates[k]!.date.slice(0, 10))}</text>`)
+    .join('');
+
+  return `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(`length of ${t.name} over ${n} backups`)}">
+${grid}${lost}${runs.map((r) => `<polyline points="${r}" fill="none" stroke="#adb5bd" stroke-width="1.6"/>`).join('')}${points}${ring}${dateLabels}
+</svg>`;
+}
