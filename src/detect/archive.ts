@@ -743,6 +743,93 @@ async function findTarToc(fh: FileHandle, fileSize: number, path: string): Promi
   }
 }
 
+/** pg_backup_custom.c: a data block starts with one of these bytes, then the entry's dump id. */
+const BLK_DATA = 1;
+const BLK_BLOBS = 3;
+/** How much of a custom archive's last data block is read at a time while walking its chunks. */
+const WALK_WINDOW = 1024 * 1024;
+
+function dataTruncated(path: string, size: number, what: string): RecoverError {
+  return new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `${path} is truncated: it ends after ${size} bytes, inside the archive's data (${what})`, { hint: HINT_TRUNCATED });
+}
+
+/**
+ * Is the archive's data all there? readArchiveInfo reads only the header and TOC, and
+ * pg_restore reads only the blocks it is asked for, so a backup cut off in its data could
+ * otherwise pass unnoticed, or (pg_restore 15 on a cut tar) make pg_restore spin forever.
+ * Cheap: tar headers are read one block each and their contents skipped; a custom archive's
+ * data offsets are compared with its size and only its last block is walked, chunk by chunk,
+ * to its end marker (pg_backup_custom.c _StartData/_EndData, _StartLOs/_EndLOs). Custom
+ * archives written to a pipe (no offsets) and directories are left to pg_restore.
+ */
+export async function checkArchiveData(path: string, info: ArchiveInfo): Promise<void> {
+  if (info.format === 'directory') return;
+  await withFile(path, async (fh, size) => {
+    if (info.format === 'tar') return checkTarComplete(fh, size, path);
+    const blocks = info.toc.filter((e) => e.dataState === 'offset').map((e) => ({ id: e.dumpId, at: Number(e.dataOffset) }));
+    if (!blocks.length) return;
+    const last = blocks.reduce((a, b) => (b.at > a.at ? b : a));
+    if (last.at >= size) throw dataTruncated(path, size, `the data of TOC entry ${last.id} should start at byte ${last.at}`);
+    await walkLastBlock(fh, size, path, last, info.intSize);
+  });
+}
+
+/** Every member complete, then pg_dump's end-of-archive marker (two zero blocks, pg_backup_tar.c _CloseArchive). */
+async function checkTarComplete(fh: FileHandle, size: number, path: string): Promise<void> {
+  let pos = 0;
+  for (;;) {
+    const block = await readAt(fh, pos, TAR_BLOCK);
+    if (block.length < TAR_BLOCK) throw dataTruncated(path, size, `expected a tar header or the end-of-archive marker at byte ${pos}`);
+    if (isZeroBlock(block)) {
+      const second = await readAt(fh, pos + TAR_BLOCK, TAR_BLOCK);
+      if (second.length < TAR_BLOCK) throw dataTruncated(path, size, `the end-of-archive marker at byte ${pos} is incomplete`);
+      return;
+    }
+    const h = parseTarHeader(block);
+    if (h === null) throw corrupt(`expected a valid tar header at byte ${pos} of ${path}, found ${hexOf(block, 8)} with a bad checksum or size`);
+    const end = pos + TAR_BLOCK + h.size;
+    if (end > size) throw dataTruncated(path, size, `member ${JSON.stringify(h.name.slice(0, 40))} needs ${h.size} bytes from byte ${pos + TAR_BLOCK}`);
+    pos += TAR_BLOCK + Math.ceil(h.size / TAR_BLOCK) * TAR_BLOCK;
+  }
+}
+
+/** Follow the last data block's length-prefixed chunks; the block must end before the file does. */
+async function walkLastBlock(fh: FileHandle, size: number, path: string, block: { id: number; at: number }, intSize: number): Promise<void> {
+  let buf: Buffer = Buffer.alloc(0);
+  let bufAt = block.at;
+  let pos = block.at;
+  const what = `the data block of TOC entry ${block.id} (from byte ${block.at})`;
+  const take = async (n: number): Promise<Buffer> => {
+    if (pos + n > bufAt + buf.length) {
+      bufAt = pos;
+      buf = await readAt(fh, pos, Math.max(n, WALK_WINDOW));
+      if (buf.length < n) throw dataTruncated(path, size, `${what} is incomplete`);
+    }
+    const out = buf.subarray(pos - bufAt, pos - bufAt + n);
+    pos += n;
+    return out;
+  };
+  const int = async (): Promise<number> => {
+    const b = await take(1 + intSize);
+    let v = 0;
+    for (let i = 0; i < intSize; i++) v += (b[1 + i] as number) * 2 ** (8 * i);
+    return b[0] !== 0 && v !== 0 ? -v : v;
+  };
+  /** Chunks up to the zero-length one that ends a table's (or one large object's) data. */
+  const chunks = async (): Promise<void> => {
+    for (let len = await int(); len !== 0; len = await int()) {
+      if (len < 0) throw corrupt(`a chunk of ${what} in ${path} has length ${len}`);
+      if (pos + len > size) throw dataTruncated(path, size, `${what} is incomplete`);
+      pos += len;
+    }
+  };
+  const type = (await take(1))[0];
+  if ((await int()) !== block.id) throw corrupt(`expected the data of TOC entry ${block.id} at byte ${block.at} of ${path}`);
+  if (type === BLK_DATA) return chunks();
+  if (type !== BLK_BLOBS) throw corrupt(`expected a data block at byte ${block.at} of ${path}, found block type ${type}`);
+  while ((await int()) !== 0) await chunks(); // one OID, then its chunks, per large object
+}
+
 async function withFile<T>(path: string, fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
   let fh: FileHandle;
   try {

@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import { readArchiveInfo, type ArchiveInfo } from './archive.js';
 
-export { readArchiveInfo, parseArchive, MAX_ARCHIVE_VERSION, type ArchiveInfo, type ArchiveTocEntry, type ArchiveVersion } from './archive.js';
+export { readArchiveInfo, checkArchiveData, parseArchive, MAX_ARCHIVE_VERSION, type ArchiveInfo, type ArchiveTocEntry, type ArchiveVersion } from './archive.js';
 
 export type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
 
@@ -32,6 +32,7 @@ export interface BackupFile {
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]); // RFC 1952 ID1 ID2
 const ARCHIVE_MAGIC = Buffer.from('PGDMP'); // pg_backup_archiver.c WriteHead
 const TAR_USTAR_OFFSET = 257; // POSIX ustar: "ustar" at offset 257 of the header block
+const TAR_TOC_NAME = Buffer.from('toc.dat\0'); // pg_dump's tar starts with the toc.dat member's header
 const OTHER_COMPRESSORS: [Buffer, string][] = [
   [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'zstd'],
   [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), 'xz'],
@@ -69,7 +70,9 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   const head = await readHead(path, 512);
   const base: BackupFile = { path, format: 'plain', size: stat.size, modifiedAt: stat.mtime };
   if (startsWith(head, ARCHIVE_MAGIC)) return withArchive({ ...base, format: 'custom' });
-  if (head.length >= TAR_USTAR_OFFSET + 5 && head.subarray(TAR_USTAR_OFFSET, TAR_USTAR_OFFSET + 5).toString('latin1') === 'ustar') {
+  const ustar = head.length >= TAR_USTAR_OFFSET + 5 && head.subarray(TAR_USTAR_OFFSET, TAR_USTAR_OFFSET + 5).toString('latin1') === 'ustar';
+  // A file cut inside pg_dump's first tar header: the archive reader says it is truncated.
+  if (ustar || (head.length < 512 && startsWith(head, TAR_TOC_NAME))) {
     return withArchive({ ...base, format: 'tar' });
   }
   if (startsWith(head, GZIP_MAGIC)) {

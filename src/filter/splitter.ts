@@ -52,6 +52,8 @@ const BATCH_CHARS = 64 * 1024;
 const MAX_LINE_CHARS = 512 * 1024 * 1024;
 /** The line pg_dump writes after each COPY block's data. */
 const COPY_END = '\\.';
+/** How every pg_dump plain dump begins; a file that is a prefix of it is a dump cut off at once. */
+const DUMP_HEADER = '--\n-- PostgreSQL database dump\n';
 
 type Quote = 'none' | 'single' | 'single-esc' | 'double' | 'dollar' | 'comment';
 
@@ -81,6 +83,8 @@ export class SqlFilter {
 
   private carry = '';
   private lineNo = 0;
+  /** The first bytes of the input, to recognise a dump cut inside its header. */
+  private head = '';
   /** Set from the first line: the whole dump had every "\n" turned into "\r\n". */
   private crlf: boolean | undefined;
   private state: 'statement' | 'copy-keep' | 'copy-skip' = 'statement';
@@ -110,6 +114,7 @@ export class SqlFilter {
 
   /** Feed the next chunk of the dump (binary string). */
   push(chunk: string): void {
+    if (this.head.length < DUMP_HEADER.length) this.head += chunk.slice(0, DUMP_HEADER.length);
     let data = this.carry + chunk;
     let pos = 0;
     for (;;) {
@@ -143,8 +148,12 @@ export class SqlFilter {
       this.carry = '';
       if (this.crlf && last.endsWith('\r')) last = last.slice(0, -1);
       this.lineNo++;
-      this.line(last);
+      // Every COPY data line ends in a newline: a last line without one is a row cut short,
+      // not a row (only the end marker may lack it).
+      if (this.state === 'statement' || last === COPY_END) this.line(last);
     }
+    const head = this.head.replace(/\r/g, '');
+    if (!this.stats.sawDumpHeader && head.length >= 2 && DUMP_HEADER.startsWith(head.slice(0, DUMP_HEADER.length))) this.stats.sawDumpHeader = true;
     if (this.state !== 'statement') {
       const table = this.projection?.table ?? 'a table';
       throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `the backup ends inside the data of ${table} (line ${this.lineNo})`, {

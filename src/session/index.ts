@@ -117,6 +117,12 @@ export async function queryOn(client: pg.Client, load: LoadResult, timezone: str
 }
 
 function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult): void {
+  // First: a dump cut off early also lacks tables, and "truncated" is the real news.
+  if (stats.sawDumpHeader && !stats.sawDumpComplete) {
+    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${backup.path} ends before pg_dump's "dump complete" line, so it is truncated`, {
+      hint: 'copy the backup again, or pick an older one',
+    });
+  }
   const t = load.tables;
   if (!t.users.present && !t.tasks.present && !t.tasktexts.present && !t.notes.present) {
     throw new RecoverError('BACKUP_NO_RACE_TABLES', 'noRaceTables', `${backup.path} holds no race server tables (users, tasks, tasktexts or notes)`, {
@@ -133,11 +139,6 @@ function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult)
   if (!t.tasktexts.present && !t.notes.present) {
     throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${backup.path} has no tasktexts (or older notes) table`, {
       hint: 'a backup of only some tables cannot be used; pick a full backup',
-    });
-  }
-  if (stats.sawDumpHeader && !stats.sawDumpComplete) {
-    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${backup.path} ends before pg_dump's "dump complete" line, so it is truncated`, {
-      hint: 'copy the backup again, or pick an older one',
     });
   }
 }

@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import type { BackupFile } from '../detect/index.js';
-import { readArchiveInfo } from '../detect/archive.js';
+import { checkArchiveData, readArchiveInfo } from '../detect/archive.js';
 import { findPgRestore, restoreStream, type PgRestore } from './archive.js';
 
 export { findPgRestore, maxArchiveMinorFor, majorNeededFor, restoreList, type PgRestore } from './archive.js';
@@ -43,6 +43,8 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
     case 'tar':
     case 'directory': {
       const archive = backup.archive ?? (await readArchiveInfo(backup.path));
+      // Before pg_restore: it reads only the wanted blocks, and spins forever on some cut tars.
+      await checkArchiveData(backup.path, archive);
       const tool = findPgRestore(archive, opts.pgRestore);
       const restored = await restoreStream(backup.path, archive, tool);
       const counter = new Transform({
