@@ -8,6 +8,7 @@ import { ExitCode, RecoverError } from '../errors.js';
 import { disposeAll } from '../resources.js';
 import { Console } from './console.js';
 import { exportCommand, inspectCommand, usersCommand, type CommonOptions } from './commands.js';
+import { registerHistoryCommands } from './history-commands.js';
 
 const ui = new Console();
 
@@ -62,13 +63,18 @@ export function buildProgram(): Command {
       .option('--json', 'machine-readable output'),
   ).action((backup: string, opts: CommonOptions & { json?: boolean }) => run(() => inspectCommand(backup, opts, ui)));
 
+  registerHistoryCommands(program, commonOptions, run, ui);
+
   program.addHelpText(
     'after',
     `
 Examples:
   recover-texts users buggy_race_bk_20260315.sql.gz
   recover-texts export buggy_race_bk_20260315.sql.gz --user alice > alice.json
-  recover-texts export latest.dump --user alice --format files --out alice-texts/`,
+  recover-texts export latest.dump --user alice --format files --out alice-texts/
+  recover-texts history --user alice buggy_race_bk_202603*.sql.gz --html alice.html
+  recover-texts merge --user alice --current latest.dump --auto buggy_race_bk_202603*.sql.gz -o alice-upload.json
+  recover-texts export-all buggy_race_bk_20260315.sql.gz --out all-texts/`,
   );
   return program;
 }

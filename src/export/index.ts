@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { newestTimestamp, toServerText, type TextRecord } from '../query/index.js';
+import { newestTimestamp, toServerText, type ServerText, type TextRecord } from '../query/index.js';
 import { writeDirAtomic, writeFileAtomic, type WriteOptions } from './write.js';
 
 export { writeFileAtomic, writeDirAtomic, type WriteOptions } from './write.js';
@@ -29,6 +29,15 @@ export function renderJson(texts: readonly TextRecord[]): string {
   return JSON.stringify(texts.map(toServerText), null, 2) + '\n';
 }
 
+/**
+ * The upload JSON for a live server: task names as the server stores them
+ * (`2-Edit`), not upper-cased as its download writes them, because the upload
+ * compares names exactly (race-server.md). For merge and export-all.
+ */
+export function renderUploadJson(texts: readonly (ServerText | TextRecord)[]): string {
+  return JSON.stringify(texts.map((t) => ({ ...toServerText(t), task_name: 'storedTaskName' in t ? t.storedTaskName : t.task_name })), null, 2) + '\n';
+}
+
 /** One row per text, the server's fields as columns; RFC 4180 quoting keeps every byte. */
 export function renderCsv(texts: readonly TextRecord[]): string {
   return stringify(
@@ -42,12 +51,21 @@ export function renderCsv(texts: readonly TextRecord[]): string {
  * with a counter when a student has two texts for one task.
  */
 export function textFileNames(texts: readonly TextRecord[]): string[] {
+  return uniqueFileNames(texts.map((t) => t.task_name), '.md');
+}
+
+/**
+ * Names made safe for any file system, unique even where case is ignored
+ * (macOS, Windows), with a counter for repeats: `name.ext`, `name (2).ext`.
+ */
+export function uniqueFileNames(names: readonly string[], ext: string): string[] {
   const used = new Map<string, number>();
-  return texts.map((t) => {
-    const base = t.task_name.replace(/[^\p{L}\p{N}._-]/gu, '_').replace(/^\.+/, '_') || 'task';
-    const n = (used.get(base) ?? 0) + 1;
-    used.set(base, n);
-    return n === 1 ? `${base}.md` : `${base} (${n}).md`;
+  return names.map((name) => {
+    const base = name.replace(/[^\p{L}\p{N}._-]/gu, '_').replace(/^\.+/, '_') || 'file';
+    const key = base.toLowerCase();
+    const n = (used.get(key) ?? 0) + 1;
+    used.set(key, n);
+    return n === 1 ? `${base}${ext}` : `${base} (${n})${ext}`;
   });
 }
 
@@ -78,19 +96,18 @@ export function render(format: 'json' | 'csv', texts: readonly TextRecord[]): st
 
 export async function writeExport(format: ExportFormat, texts: readonly TextRecord[], out: string, ctx: ExportContext, opts: WriteOptions): Promise<void> {
   if (format !== 'files') return writeFileAtomic(out, render(format, texts), opts);
+  await writeDirAtomic(out, (dir) => fillTextsDir(dir, texts, ctx), opts);
+}
+
+/** One file per text, plus INDEX.md and index.json, into an existing (private, temporary) folder. */
+export async function fillTextsDir(dir: string, texts: readonly TextRecord[], ctx: ExportContext): Promise<void> {
   const names = textFileNames(texts);
-  await writeDirAtomic(
-    out,
-    async (dir) => {
-      for (const [k, t] of texts.entries()) await fs.writeFile(join(dir, names[k]!), t.text, { mode: 0o600 });
-      await fs.writeFile(join(dir, 'INDEX.md'), renderIndex(texts, names, ctx), { mode: 0o600 });
-      const index = {
-        ...ctx,
-        newestTimestamp: newestTimestamp(texts),
-        texts: texts.map((t, k) => ({ file: names[k], ...toServerText(t), text: undefined, taskTitle: t.taskTitle, characters: [...t.text].length })),
-      };
-      await fs.writeFile(join(dir, 'index.json'), JSON.stringify(index, null, 2) + '\n', { mode: 0o600 });
-    },
-    opts,
-  );
+  for (const [k, t] of texts.entries()) await fs.writeFile(join(dir, names[k]!), t.text, { mode: 0o600 });
+  await fs.writeFile(join(dir, 'INDEX.md'), renderIndex(texts, names, ctx), { mode: 0o600 });
+  const index = {
+    ...ctx,
+    newestTimestamp: newestTimestamp(texts),
+    texts: texts.map((t, k) => ({ file: names[k], ...toServerText(t), text: undefined, taskTitle: t.taskTitle, characters: [...t.text].length })),
+  };
+  await fs.writeFile(join(dir, 'index.json'), JSON.stringify(index, null, 2) + '\n', { mode: 0o600 });
 }

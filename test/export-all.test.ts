@@ -1,0 +1,80 @@
+/**
+ * `recover-texts export-all`: after a total loss, every student's upload JSON
+ * (or a folder of files each) from one backup in one pass, names as the
+ * server stores them, with an index and a summary; written atomically.
+ */
+import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO, FIXTURES, expectCleanError, leftovers, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
+import { nightPaths, story, storyFile } from './story-helpers.js';
+
+let tmp: string;
+let work: string;
+beforeAll(() => {
+  tmp = makeTmp('all-tmp');
+  work = makeTmp('all-work');
+});
+afterAll(() => {
+  removeTmp(tmp);
+  removeTmp(work);
+});
+
+interface Element {
+  task_name: string;
+  text: string;
+  username: string;
+}
+
+describe('export-all', () => {
+  it("writes every user with texts: the upload JSON each, with task names as stored, an index, and a summary", async () => {
+    const out = join(work, 'all');
+    const r = await runCli(['export-all', nightPaths.at(-1)!, '--out', out], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const night = story.nights.at(-1)!.date;
+    const stored = new Map(story.tasks.at(-1)!.tasks.map((t) => [t.stored.toUpperCase(), t.stored]));
+    const withTexts = readdirSync(join(FIXTURES, 'story', 'expected', night)).filter((f) => (JSON.parse(storyFile(`expected/${night}/${f}`)) as unknown[]).length);
+    expect(readdirSync(out).sort()).toEqual([...withTexts, 'index.json'].sort());
+    for (const f of withTexts) {
+      const want = (JSON.parse(storyFile(`expected/${night}/${f}`)) as Element[]).map((e) => ({ ...e, task_name: stored.get(e.task_name)! }));
+      expect(JSON.parse(readFileSync(join(out, f), 'utf8')), f).toEqual(want);
+    }
+    expect(JSON.parse(readFileSync(join(out, 'alice.json'), 'utf8')).map((e: Element) => e.task_name)).toContain('2-Edit');
+    const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8'));
+    expect(index.backupDate).toBe('2026-03-13');
+    expect(index.users.map((u: { username: string; file: string }) => [u.username, u.file])).toEqual([
+      ['alice', 'alice.json'],
+      ['benjamin', 'benjamin.json'],
+      ['chloe', 'chloe.json'],
+    ]);
+    expect(statSync(out).mode & 0o777).toBe(0o700);
+    expect(r.stderr).toMatch(/^alice\s+6\s+2026-03-13 09:27\s+alice\.json$/m);
+    expect(r.stderr).toMatch(/3 users, 11 texts from the backup of 2026-03-13/);
+    expect(leftovers(tmp)).toEqual([]);
+  });
+
+  it('--format files: a folder per student, one file per text, exactly as stored', async () => {
+    const out = join(work, 'files');
+    const r = await runCli(['export-all', DEMO, '--out', out, '--format', 'files'], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const students = ['alice', 'ben', 'chloe', 'dev'];
+    expect(readdirSync(out).sort()).toEqual([...students, 'index.json']);
+    for (const s of students) {
+      const want = JSON.parse(readFileSync(join(FIXTURES, 'demo', 'expected', `${s}.json`), 'utf8')) as Element[];
+      const index = JSON.parse(readFileSync(join(out, s, 'index.json'), 'utf8')) as { texts: { file: string }[] };
+      expect(index.texts.map((t) => readFileSync(join(out, s, t.file), 'utf8'))).toEqual(want.map((w) => w.text));
+    }
+  });
+
+  it('refuses an existing --out before loading anything, and leaves it as it was', async () => {
+    const out = join(work, 'existing');
+    mkdirSync(out);
+    writeFileSync(join(out, 'keep.txt'), 'keep');
+    const r = await runCli(['export-all', DEMO, '--out', out], { tmp });
+    expect(r.code).toBe(7);
+    expect(expectCleanError(r).message).toMatch(/already exists/);
+    expect(readdirSync(out)).toEqual(['keep.txt']);
+    expect(leftovers(tmp)).toEqual([]);
+    expect(processesMentioning(tmp)).toEqual([]);
+  });
+});

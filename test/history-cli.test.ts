@@ -1,0 +1,183 @@
+/**
+ * `recover-texts history` on the story: every loss found on the right date
+ * with the right date to restore from, every state and length as the story
+ * says, renamed students and tasks followed by id, diffs, a backup that fails
+ * skipped, per-backup progress on a terminal, and nothing left behind.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HistoryJson } from '../src/history/index.js';
+import { CLI, expectCleanError, leftovers, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
+import { nightPaths, story } from './story-helpers.js';
+
+let tmp: string;
+let work: string;
+beforeAll(() => {
+  tmp = makeTmp('hist-tmp');
+  work = makeTmp('hist-work');
+});
+afterAll(() => {
+  removeTmp(tmp);
+  removeTmp(work);
+});
+
+function nothingLeft() {
+  expect(leftovers(tmp)).toEqual([]);
+  expect(processesMentioning(tmp)).toEqual([]);
+}
+
+async function historyJson(user: string, extra: string[] = [], paths = nightPaths): Promise<HistoryJson> {
+  const r = await runCli(['history', '--user', user, '--json', ...extra, ...paths], { tmp });
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as HistoryJson;
+}
+
+describe('history --json on the story', () => {
+  for (const student of story.students) {
+    const name = student.usernames.at(-1)!;
+    it(`${name}: every task's state and length on every date, and every loss on its date`, async () => {
+      const h = await historyJson(name);
+      expect(h.user.id).toBe(student.userId);
+      expect(h.backups.map((b) => b.date)).toEqual(story.nights.map((n) => n.toolDate));
+      expect(h.tasks.map((t) => t.taskId).sort((a, b) => a - b)).toEqual(student.tasks.map((t) => t.taskId));
+      for (const want of student.tasks) {
+        const got = h.tasks.find((t) => t.taskId === want.taskId)!;
+        expect(got.versions.map((v) => v.state), `${name} task ${want.taskId}`).toEqual(want.states);
+        expect(got.versions.map((v) => v.length), `${name} task ${want.taskId}`).toEqual(want.lengths);
+        expect(got.versions.map((v) => v.taskName)).toEqual(want.names);
+      }
+      // The losses: exactly the story's, each on its date, each restored from the right one.
+      const lost = h.tasks.filter((t) => t.status === 'lost');
+      expect(lost.map((t) => t.taskId).sort()).toEqual(student.losses.map((l) => l.taskId).sort());
+      for (const l of student.losses) {
+        const t = h.tasks.find((x) => x.taskId === l.taskId)!;
+        expect(t.lostOn, `${name} ${l.task}`).toBe(story.nights.find((n) => n.date === l.lostOn)!.toolDate);
+        expect(t.restoreFrom, `${name} ${l.task}`).toBe(l.restoreFrom);
+        expect(t.lastGood).toBe(l.restoreFrom);
+        expect(t.versions.find((v) => v.date === t.restoreFrom)!.length).toBe(l.restoreLength);
+      }
+      // No other task is lost: chloe's two edits that shrink are not losses.
+      expect(h.tasks.filter((t) => t.status !== 'ok')).toHaveLength(student.losses.length);
+    });
+  }
+
+  it('follows a renamed student by id, found by the old name or the new', async () => {
+    const ben = story.students.find((s) => s.usernames[0] === 'ben')!;
+    const byOld = await historyJson('ben');
+    const byNew = await historyJson('benjamin');
+    expect(byOld).toEqual(byNew);
+    expect(byNew.user).toEqual({ id: ben.userId, username: 'benjamin', renames: [{ date: '2026-03-11', from: 'ben', to: 'benjamin' }] });
+    // ...and by ext_username.
+    expect((await historyJson('u1000002')).user.id).toBe(ben.userId);
+  });
+
+  it('shows a renamed, a disabled and a deleted task, keeping one row each', async () => {
+    const h = await historyJson('alice');
+    const costs = h.tasks.find((t) => t.taskId === 9)!;
+    expect(costs.name).toBe('2-COSTS');
+    expect(costs.renames).toEqual([{ date: '2026-03-12 23:30', from: '2-COST', to: '2-COSTS' }]);
+    const valid = h.tasks.find((t) => t.taskId === 3)!;
+    expect(valid.enabledChanges).toEqual([{ date: '2026-03-12 23:30', isEnabled: false }]);
+    expect(valid.versions.map((v) => v.isEnabled)).toEqual([true, true, true, false, false]);
+    expect(h.tasks.find((t) => t.taskId === 11)!.deletedOn).toBe('2026-03-12 23:30');
+  });
+});
+
+describe('history as text', () => {
+  it('a table of lengths by date and task, then each task with its status and last good date', async () => {
+    const r = await runCli(['history', '-u', 'alice', ...nightPaths], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('alice (user id 2): 5 backups, 2026-03-09 to 2026-03-13');
+    expect(lines.find((l) => l.startsWith('2026-03-11 '))).toMatch(/^2026-03-11\s+233\s+GONE\s+GONE\s+148\s+212\s+0 SHRUNK\s+20 SHRUNK\s+GONE\s+-$/);
+    expect(lines.find((l) => l.startsWith('3-REPORT '))).toMatch(/^3-REPORT\s+LOST on 2026-03-11 \(746 -> 20 chars\)\s+2026-03-10 \(746 chars\)$/);
+    expect(lines.find((l) => l.startsWith('2-COSTS '))).toMatch(/renamed from 2-COST on 2026-03-12 23:30/);
+    expect(lines.find((l) => l.startsWith('1-VALID '))).toMatch(/^1-VALID\s+ok\s+2026-03-13 \(148 chars\)\s+disabled on 2026-03-12 23:30$/);
+    expect(r.stdout).toContain('SHRUNK: less than 50% of its previous length and at least 20 characters shorter');
+    // The way back, on stderr.
+    expect(r.stderr).toMatch(/5 texts are lost \(1-TEMPLATE, 1-ADD, 2-COSTS, 3-REPORT, 3-FLAG\)/);
+    expect(r.stderr).toMatch(/recover-texts merge --user alice --current \S+buggy_race_bk_20260313\.sql\.gz --auto /);
+    nothingLeft();
+  });
+
+  it('--diff adds a unified diff for each change', async () => {
+    const r = await runCli(['history', '-u', 'alice', '--diff', ...nightPaths], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('=== 3-REPORT (Write up your project)');
+    expect(r.stdout).toContain('--- 3-REPORT@2026-03-10');
+    expect(r.stdout).toContain('+++ 3-REPORT@2026-03-11');
+    expect(r.stdout).toMatch(/^\+I will rewrite this\.$/m);
+    expect(r.stdout).toMatch(/^-## Security\r$/m);
+    // A deleted text is a diff to nothing.
+    expect(r.stdout).toMatch(/--- 1-TEMPLATE@2026-03-10\n\+\+\+ \/dev\/null/);
+  });
+
+  it('the history of a student with no losses says so, and --json --diff carries the diffs', async () => {
+    const h = await historyJson('chloe', ['--diff']);
+    expect(h.tasks.every((t) => t.status === 'ok')).toBe(true);
+    const change = h.tasks.find((t) => t.taskId === 1)!.versions[1]!;
+    expect(change.state).toBe('changed');
+    expect(change.diff).toContain('+++ 0-CHANGE@2026-03-10');
+  });
+});
+
+describe('history over backups that do not all load', () => {
+  it('reports each one that fails and builds the history from the rest', async () => {
+    const cut = join(work, 'buggy_race_bk_20260310.sql.gz');
+    const whole = readFileSync(nightPaths[1]!);
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const paths = [nightPaths[0]!, cut, ...nightPaths.slice(2), join(work, 'buggy_race_bk_20260314.sql.gz')];
+    const r = await runCli(['history', '-u', 'alice', '--json', ...paths], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: skipped .*buggy_race_bk_20260310\.sql\.gz: .*truncated/);
+    expect(r.stderr).toMatch(/warning: skipped .*buggy_race_bk_20260314\.sql\.gz: .*no such file/);
+    expect(r.stderr).toMatch(/4 of 6 backups loaded/);
+    const h = JSON.parse(r.stdout) as HistoryJson;
+    expect(h.backups.map((b) => b.date)).toEqual(['2026-03-09', '2026-03-11', '2026-03-12 23:30', '2026-03-13']);
+    expect(h.failed.map((f) => f.code)).toEqual(['BACKUP_TRUNCATED', 'BACKUP_NOT_FOUND']);
+    // Without the 10th, 3-REPORT's loss is seen from the 9th's version.
+    const report = h.tasks.find((t) => t.taskId === 7)!;
+    expect([report.lostOn, report.restoreFrom]).toEqual(['2026-03-11', '2026-03-09']);
+    nothingLeft();
+  });
+
+  it('an unknown student is one line with the closest names, and nothing is left', async () => {
+    const r = await runCli(['history', '-u', 'alise', ...nightPaths], { tmp });
+    expect(r.code).toBe(12);
+    expect(expectCleanError(r).message).toMatch(/no user "alise" in any of these 5 backups; closest: alice/);
+    nothingLeft();
+  });
+
+  it('an existing --html is refused before anything is loaded', async () => {
+    const html = join(work, 'exists.html');
+    writeFileSync(html, 'keep me');
+    const r = await runCli(['history', '-u', 'alice', '--html', html, ...nightPaths], { tmp });
+    expect(r.code).toBe(7);
+    expect(expectCleanError(r).message).toMatch(/already exists/);
+    expect(readFileSync(html, 'utf8')).toBe('keep me');
+    nothingLeft();
+  });
+});
+
+describe('progress', () => {
+  const hasScript = existsSync('/usr/bin/script');
+  it.skipIf(!hasScript)('shows each backup loading, and a summary line, on a terminal (skipped without util-linux script)', () => {
+    // Copies in the work dir: one file the script(1) command line can name simply.
+    const copies = nightPaths.map((p) => {
+      const to = join(work, p.split('/').at(-1)!);
+      copyFileSync(p, to);
+      return to;
+    });
+    const cmd = `${process.execPath} ${CLI} history -u alice --jobs 2 ${copies.join(' ')} > /dev/null`;
+    const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/loading 5 backups: \d loaded, \d loading, \d waiting/);
+    expect(tty.stdout).toMatch(/buggy_race_bk_2026031\d\.sql\.gz \[[#.]{20}\]\s+\d+%/);
+    expect(tty.stdout).toMatch(/buggy_race_bk_20260312\.dump \[via pg_restore/);
+    // Plain output when stderr is not a terminal: no progress at all.
+    const plain = spawnSync(process.execPath, [CLI, 'history', '-u', 'alice', ...copies], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
+    expect(plain.stderr).not.toMatch(/loading \d+ backups/);
+  });
+});
