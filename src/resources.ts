@@ -12,6 +12,12 @@ export interface Disposable {
 }
 
 const live = new Set<Disposable>();
+let closing = false;
+
+/** True while disposeAll() runs (the run is ending, e.g. on a signal): start no new work. */
+export function stopping(): boolean {
+  return closing;
+}
 
 export function track<T extends Disposable>(d: T): T {
   live.add(d);
@@ -22,16 +28,27 @@ export function untrack(d: Disposable): void {
   live.delete(d);
 }
 
-/** Dispose everything still live, newest first. Never throws. */
+/**
+ * Dispose everything still live, newest first. Never throws. Work still in
+ * flight (another backup loading, on a signal) may register more while this
+ * runs: that is disposed too, until nothing is left.
+ */
 export async function disposeAll(log: (msg: string) => void = () => {}): Promise<void> {
-  const all = [...live].reverse();
-  live.clear();
-  for (const d of all) {
-    try {
-      await d.dispose();
-    } catch (e) {
-      log(`cleanup of ${d.label} failed: ${(e as Error).message}`);
+  closing = true;
+  try {
+    while (live.size) {
+      const all = [...live].reverse();
+      live.clear();
+      for (const d of all) {
+        try {
+          await d.dispose();
+        } catch (e) {
+          log(`cleanup of ${d.label} failed: ${(e as Error).message}`);
+        }
+      }
     }
+  } finally {
+    closing = false;
   }
 }
 

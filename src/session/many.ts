@@ -20,7 +20,7 @@ import { SCRATCH_DB_PREFIX, startEngine, type Scratch } from '../engine/index.js
 import { RecoverError } from '../errors.js';
 import type { FilterStats } from '../filter/index.js';
 import type { LoadResult } from '../load/index.js';
-import { checkpoint, once, track, untrack } from '../resources.js';
+import { checkpoint, once, stopping, track, untrack } from '../resources.js';
 import { openSql } from '../source/index.js';
 import { backupDate, loadInto, queryOn, type BackupDate, type LoadedBackup, type SessionConfig } from './index.js';
 
@@ -137,8 +137,9 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
     };
 
     const results = await pool(unique, width, loadOne);
-    const loaded = results.filter((r): r is LoadedEntry => 'database' in r).sort(backupOrder);
-    const failed = results.filter((r): r is BackupFailure => !('database' in r));
+    // (A slot is empty only when a signal stopped the pool: the run is ending.)
+    const loaded = results.filter((r): r is LoadedEntry => !!r && 'database' in r).sort(backupOrder);
+    const failed = results.filter((r): r is BackupFailure => !!r && !('database' in r));
     if (!loaded.length) throw noneLoaded(failed);
     await checkpoint('querying');
 
@@ -197,7 +198,8 @@ async function pool<I, R>(items: readonly I[], width: number, fn: (item: I, inde
   let next = 0;
   let firstError: { e: unknown } | undefined;
   const worker = async () => {
-    while (!firstError && next < items.length) {
+    // On a signal, whatever runs is being disposed of: start nothing new.
+    while (!firstError && !stopping() && next < items.length) {
       const k = next++;
       try {
         results[k] = await fn(items[k]!, k);

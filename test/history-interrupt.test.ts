@@ -1,0 +1,62 @@
+/**
+ * history and merge interrupted while many backups are loading, being
+ * queried, or the report is being written: exit 130/143, and no server,
+ * temp dir, pg_restore or partial output is left.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, leftovers, makeTmp, processesMentioning, removeTmp, ROOT } from './helpers.js';
+import { nightPaths } from './story-helpers.js';
+
+let tmp: string;
+let out: string;
+beforeAll(() => {
+  tmp = makeTmp('hintr-tmp');
+  out = makeTmp('hintr-out');
+});
+afterAll(() => {
+  removeTmp(tmp);
+  removeTmp(out);
+});
+
+function startPaused(args: string[], stage: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, RECOVER_TEXTS_PAUSE_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d) => {
+      err += d;
+      if (err.includes(`paused at ${stage}`)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before pausing at ${stage}: ${err}`)));
+  });
+}
+
+async function settle(text: string): Promise<number[]> {
+  for (let k = 0; k < 50 && processesMentioning(text).length; k++) await new Promise((r) => setTimeout(r, 100));
+  return processesMentioning(text);
+}
+
+describe('interrupted history and merge', () => {
+  const runs: [string, string, NodeJS.Signals, number, (target: string) => string[]][] = [
+    ['history', 'loading', 'SIGINT', 130, (t) => ['history', '-u', 'alice', '--html', t, ...nightPaths]],
+    ['history', 'querying', 'SIGTERM', 143, (t) => ['history', '-u', 'alice', '--html', t, ...nightPaths]],
+    ['history', 'writing', 'SIGINT', 130, (t) => ['history', '-u', 'alice', '--html', t, ...nightPaths]],
+    ['merge', 'loading', 'SIGTERM', 143, (t) => ['merge', '-u', 'alice', '--current', nightPaths.at(-1)!, '--auto', '-o', t, ...nightPaths]],
+    ['merge', 'writing', 'SIGINT', 130, (t) => ['merge', '-u', 'alice', '--current', nightPaths.at(-1)!, '--auto', '-o', t, ...nightPaths]],
+  ];
+  for (const [command, stage, signal, code, args] of runs) {
+    it(`${command}: ${signal} while ${stage}: exit ${code}, nothing left`, async () => {
+      const target = join(out, `${command}-${stage}.out`);
+      const child = await startPaused(args(target), stage);
+      expect(readdirSync(tmp).length).toBeGreaterThan(0);
+      const done = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      child.kill(signal);
+      expect(await done).toBe(code);
+      expect(await settle(tmp)).toEqual([]);
+      expect(leftovers(tmp).map((d) => `${d}: ${readdirSync(join(tmp, d)).join(' ')}`)).toEqual([]);
+      expect(readdirSync(out)).toEqual([]);
+    });
+  }
+});
