@@ -6,6 +6,7 @@ import { EXPORT_FORMATS, render, writeExport, type ExportContext, type ExportFor
 import { newestTimestamp, type BackupSummary, type TextRecord } from '../query/index.js';
 import { backupDate, withBackup, type SessionConfig } from '../session/index.js';
 import { detectBackup } from '../detect/index.js';
+import { resolveBackupEncoding } from '../load/index.js';
 import { table, type Console } from './console.js';
 
 export interface CommonOptions {
@@ -14,6 +15,7 @@ export interface CommonOptions {
   pgRestore?: string;
   databaseUrl?: string;
   timezone: string;
+  backupEncoding?: string;
   quiet?: boolean;
   debug?: boolean;
 }
@@ -36,6 +38,7 @@ export function sessionConfig(opts: CommonOptions, ui: Console): SessionConfig {
     engine: { kind, pgBin: opts.pgBin, databaseUrl: opts.databaseUrl, log: (m) => ui.note(m) },
     timezone: opts.timezone,
     pgRestore: opts.pgRestore,
+    backupEncoding: opts.backupEncoding === undefined ? undefined : resolveBackupEncoding(opts.backupEncoding),
     onProgress: (done, total) => ui.progress('loading backup', done, total),
     log: (m) => ui.note(m),
   };
@@ -121,10 +124,10 @@ export async function inspectCommand(backupPath: string, opts: CommonOptions & {
   const backup = await detectBackup(backupPath);
   // The header is the answer to "what is this backup?" even when this machine
   // has no pg_restore able to load it; then the counts are left out.
-  let loaded: { summary: BackupSummary; encoding: string | null } | null = null;
+  let loaded: { summary: BackupSummary; encoding: string | null; notUtf8: number } | null = null;
   let loadError: RecoverError | null = null;
   try {
-    loaded = await withBackup(backupPath, config, async (b) => ({ summary: await b.query.summary(), encoding: b.load.encoding ?? null }));
+    loaded = await withBackup(backupPath, config, async (b) => ({ summary: await b.query.summary(), encoding: b.load.encoding ?? null, notUtf8: b.load.notUtf8.length }));
   } catch (e) {
     if (!(e instanceof RecoverError && e.code === 'PG_RESTORE_TOO_OLD')) throw e;
     loadError = e;
@@ -157,6 +160,8 @@ export async function inspectCommand(backupPath: string, opts: CommonOptions & {
     loaded: !!loaded,
     loadError: loadError ? { code: loadError.code, message: loadError.message, hint: loadError.hint ?? null } : null,
     encoding: loaded?.encoding ?? null,
+    /** SQL_ASCII backups: fields that are not valid UTF-8 (see README, Encodings). */
+    notUtf8Fields: loaded?.notUtf8 ?? null,
     schemaVersion: s?.schemaVersion ?? null,
     textsTable: s?.textsTable ?? null,
     timestampType: s?.timestampType ?? null,
@@ -190,7 +195,7 @@ export async function inspectCommand(backupPath: string, opts: CommonOptions & {
   }
   if (s) {
     rows.push(
-      ['encoding', info.encoding ?? 'not set'],
+      ['encoding', `${info.encoding ?? 'not set'}${info.notUtf8Fields ? ` (${info.notUtf8Fields} fields not valid UTF-8)` : ''}`],
       ['schema version', s.schemaVersion ?? 'no alembic_version'],
       ['texts table', `${s.textsTable}${s.timestampType ? `, ${s.timestampType}` : ''}`],
       ['project code', s.projectCode ?? 'not set'],

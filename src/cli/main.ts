@@ -23,6 +23,7 @@ function commonOptions(cmd: Command): Command {
     )
     .option('--pg-restore <path>', 'the pg_restore to read archives with (default: the newest found that can read it)')
     .option('--timezone <zone>', "the race server database's session time zone (UTC on Heroku and by default)", 'UTC')
+    .option('--backup-encoding <encoding>', "for a SQL_ASCII backup: the encoding of its bytes that are not UTF-8, e.g. LATIN1 or WIN1252")
     .option('-q, --quiet', 'no progress or notes on stderr')
     .option('--debug', 'show stack traces and internal detail on errors');
 }

@@ -12,6 +12,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { RecoverError } from '../errors.js';
 import { checkpoint } from '../resources.js';
 import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
+import { Utf8Check, type NotUtf8Field } from './encoding.js';
+
+export { resolveBackupEncoding, type NotUtf8Field } from './encoding.js';
 
 export interface TableLoad {
   /** The backup defined or filled this table. */
@@ -27,6 +30,15 @@ export interface LoadResult {
   tables: Record<WantedTable, TableLoad>;
   /** The backup's client_encoding, when it set one. */
   encoding?: string;
+  /** SQL_ASCII backups: fields that were not UTF-8, loaded with U+FFFD (see encoding.ts). */
+  notUtf8: NotUtf8Field[];
+  /** SQL_ASCII backups read with --backup-encoding: that encoding, and how many fields it decoded. */
+  decodedAs?: { encoding: string; fields: number };
+}
+
+export interface LoaderOptions {
+  /** --backup-encoding: what a SQL_ASCII backup's non-UTF-8 bytes are (a resolved PostgreSQL name). */
+  backupEncoding?: string;
 }
 
 /** Create the scratch tables: every wanted column, all of type text. */
@@ -40,7 +52,7 @@ export async function createScratchTables(client: pg.Client): Promise<void> {
 export function emptyLoadResult(): LoadResult {
   const tables = {} as Record<WantedTable, TableLoad>;
   for (const t of WANTED_TABLES) tables[t] = { present: false, rows: 0, columns: new Set() };
-  return { tables };
+  return { tables, notUtf8: [] };
 }
 
 /** Encoding names as PostgreSQL spells them (pg_wchar.h); anything else is refused. */
@@ -53,8 +65,14 @@ export class Loader extends Writable {
   private copyTable: WantedTable | null = null;
   /** The open COPY's error, kept until someone waits on it. */
   private copyError: Error | null = null;
+  private copyColumns: string[] = [];
+  /** Set when the backup says SQL_ASCII: its bytes are checked before PostgreSQL sees them. */
+  private utf8: Utf8Check | null = null;
 
-  constructor(private readonly client: pg.Client) {
+  constructor(
+    private readonly client: pg.Client,
+    private readonly options: LoaderOptions = {},
+  ) {
     super({ objectMode: true, highWaterMark: 16 });
   }
 
@@ -83,6 +101,10 @@ export class Loader extends Writable {
           });
         }
         this.result.encoding = e.name;
+        if (e.name.toUpperCase() === 'SQL_ASCII') {
+          this.utf8 = new Utf8Check(this.options.backupEncoding);
+          this.result.notUtf8 = this.utf8.notUtf8;
+        }
         await this.client.query(`SET client_encoding TO '${e.name}'`);
         return;
       case 'table':
@@ -95,6 +117,7 @@ export class Loader extends Writable {
         e.columns.forEach((c) => t.columns.add(c));
         if (!e.columns.length) return; // none of the columns we need: nothing to load
         this.copyTable = e.table;
+        this.copyColumns = e.columns;
         this.copyError = null;
         this.copy = this.client.query(copyFrom(`COPY ${e.table} (${e.columns.join(', ')}) FROM STDIN`));
         this.copy.on('error', (err: Error) => (this.copyError = err));
@@ -106,7 +129,12 @@ export class Loader extends Writable {
         await checkpoint('loading');
         if (this.copyError) throw this.copyError;
         const copy = this.copy;
-        if (!copy.write(Buffer.from(e.data, 'latin1'))) {
+        let data = e.data;
+        if (this.utf8) {
+          data = this.utf8.rows(e.table, this.copyColumns, data);
+          if (this.utf8.backupEncoding) this.result.decodedAs = { encoding: this.utf8.backupEncoding, fields: this.utf8.converted };
+        }
+        if (!copy.write(Buffer.from(data, 'latin1'))) {
           await new Promise<void>((resolve, reject) => {
             const onError = (err: Error) => {
               copy.off('drain', onDrain);

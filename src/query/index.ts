@@ -168,7 +168,32 @@ export class BackupQuery {
       taskTitle: r.title,
       userId: user.id,
     }));
+    this.refuseNotUtf8(user, records);
     return records.sort(serverOrder);
+  }
+
+  /**
+   * A SQL_ASCII backup's bytes that were not UTF-8 were loaded as U+FFFD (see
+   * load/encoding.ts). An export holding one would be silently wrong, so the
+   * student's texts are refused when any text, its task's name or title, or
+   * the username has such bytes; the hint says how to name their encoding.
+   */
+  private refuseNotUtf8(user: UserRecord, records: TextRecord[]): void {
+    const bad = this.load.notUtf8;
+    if (!bad.length) return;
+    const ids = (table: string, columns?: string[]) => new Set(bad.filter((f) => f.table === table && (!columns || columns.includes(f.column))).map((f) => f.id));
+    const texts = ids(this.textsTable);
+    const tasks = ids('tasks', ['name', 'title']);
+    const username = ids('users', ['username']).has(String(user.id));
+    const hit = records.filter((r) => username || texts.has(String(r.textId)) || tasks.has(String(r.taskId)));
+    if (!hit.length) return;
+    const names = [...new Set(hit.sort(serverOrder).map((r) => r.task_name))];
+    throw new RecoverError(
+      'TEXT_NOT_UTF8',
+      'load',
+      `${user.username}'s text${names.length === 1 ? '' : 's'} for ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not valid UTF-8${this.load.decodedAs ? ` nor ${this.load.decodedAs.encoding}` : ''} in this ${this.load.encoding ?? 'SQL_ASCII'} backup${username ? ' (and so is the username)' : ''}, so the encoding is unknown and an export would be wrong`,
+      { hint: 'name the encoding the server stored them in and check the result before uploading: --backup-encoding LATIN1 (Western European), WIN1252 (Windows Western), LATIN9, LATIN2, WIN1251, ...' },
+    );
   }
 
   /** Every task: for --tasks validation and for merge. */

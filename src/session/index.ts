@@ -22,6 +22,8 @@ export interface SessionConfig {
   timezone: string;
   /** --pg-restore: the pg_restore to use for archives. */
   pgRestore?: string;
+  /** --backup-encoding: what a SQL_ASCII backup's non-UTF-8 bytes are (a resolved PostgreSQL name). */
+  backupEncoding?: string;
   /** Bytes of the backup read so far, of total. */
   onProgress?: (done: number, total: number) => void;
   /** Notes for the user (stderr). */
@@ -73,7 +75,7 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
   client.on('error', () => {});
   try {
     await client.connect();
-    const { load, stats } = await loadInto(client, backup, source);
+    const { load, stats } = await loadInto(client, backup, source, config);
     const query = await queryOn(client, load, config.timezone);
     await checkpoint('querying');
     return await fn({ backup, date: backupDate(backup), load, stats, query, scratch });
@@ -89,7 +91,12 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
  * database). The source is consumed or destroyed. Shared by withBackup and
  * withBackups (many.ts).
  */
-export async function loadInto(client: pg.Client, backup: BackupFile, source: SqlSource): Promise<{ load: LoadResult; stats: FilterStats }> {
+export async function loadInto(
+  client: pg.Client,
+  backup: BackupFile,
+  source: SqlSource,
+  config: Pick<SessionConfig, 'backupEncoding' | 'log'> = { log: () => {} },
+): Promise<{ load: LoadResult; stats: FilterStats }> {
   try {
     await createScratchTables(client);
   } catch (e) {
@@ -97,13 +104,14 @@ export async function loadInto(client: pg.Client, backup: BackupFile, source: Sq
     throw e;
   }
   const filter = new SqlFilterStream();
-  const loader = new Loader(client);
+  const loader = new Loader(client, { backupEncoding: config.backupEncoding });
   try {
     await pipeline([...source.streams, filter, loader]);
   } catch (e) {
     throw source.explain(e) ?? e;
   }
   checkComplete(backup, filter.stats, loader.result);
+  noteEncoding(backup, loader.result, config);
   return { load: loader.result, stats: filter.stats };
 }
 
@@ -114,6 +122,20 @@ export async function queryOn(client: pg.Client, load: LoadResult, timezone: str
   const query = new BackupQuery(client, load);
   await query.setTimezone(timezone);
   return query;
+}
+
+function noteEncoding(backup: BackupFile, load: LoadResult, config: Pick<SessionConfig, 'backupEncoding' | 'log'>): void {
+  const declared = load.encoding ?? 'none';
+  if (config.backupEncoding && declared.toUpperCase() !== 'SQL_ASCII') {
+    config.log(`--backup-encoding is for SQL_ASCII backups; ${backup.path} declares ${declared}, which PostgreSQL converts itself, so it was not used`);
+  }
+  if (load.decodedAs?.fields) config.log(`${load.decodedAs.fields} field${load.decodedAs.fields === 1 ? '' : 's'} of this SQL_ASCII backup that were not UTF-8 were read as ${load.decodedAs.encoding}`);
+  const bad = load.notUtf8.length;
+  if (bad) {
+    config.log(
+      `${bad} field${bad === 1 ? '' : 's'} of this SQL_ASCII backup ${bad === 1 ? 'is' : 'are'} not valid UTF-8 (shown as \uFFFD); texts that need ${bad === 1 ? 'it' : 'them'} are not exported without --backup-encoding`,
+    );
+  }
 }
 
 function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult): void {
