@@ -113,6 +113,7 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     return scratch;
   } catch (e) {
     await stop();
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw startFailure(e, 'No space left on device', given);
     throw e;
   }
 }
@@ -169,10 +170,14 @@ async function waitReady(config: pg.ClientConfig, proc: ChildProcess): Promise<v
 function startFailure(e: unknown, logLine: string, bins: Binaries): RecoverError {
   const why = logLine || (e as Error).message;
   return new RecoverError('ENGINE_START_FAILED', 'engine', `the throwaway PostgreSQL (${bins.source}) did not start: ${why}`, {
-    hint: 'try another engine: --engine system (PostgreSQL on this machine) or --database-url URL',
+    hint: /No space left on device|ENOSPC/.test(why) ? DISK_FULL_HINT() : 'try another engine: --engine system (PostgreSQL on this machine) or --database-url URL',
     cause: e,
   });
 }
+
+/** The cluster lives in TMPDIR: when that disk is full, say so, and how much it needs. */
+const DISK_FULL_HINT = () =>
+  `the temp folder ${tmpdir()} is full; the throwaway PostgreSQL needs about 40 MB there, plus room for the texts it loads: free some space, or set TMPDIR to a folder on a disk with room`;
 
 /** Run initdb (or any setup binary), failing with its last output line. */
 async function run(bin: string, args: string[], runAs: RunAs | undefined, logPath: string, bins: Binaries): Promise<void> {

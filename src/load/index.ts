@@ -6,6 +6,7 @@
  * column types were, and nothing from the backup is ever executed. Types are
  * applied when querying (see query/).
  */
+import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -176,6 +177,13 @@ function explainLoadError(err: Error, table: string | null): Error {
   if (pgErr.code === '22021' || pgErr.code === '22P05') {
     return new RecoverError('BACKUP_ENCODING', 'load', `the backup's ${table ?? ''} data is not valid in its declared encoding: ${pgErr.message}`, {
       hint: 'the source database was probably SQL_ASCII holding mixed encodings; see the README section on encodings',
+      cause: err,
+    });
+  }
+  if (pgErr.code === '53100') {
+    // disk_full: the scratch database's disk (TMPDIR for the embedded and system engines).
+    return new RecoverError('LOAD_DISK_FULL', 'load', `the throwaway database ran out of disk space while loading ${table ?? 'the backup'}: ${pgErr.message}`, {
+      hint: `free some space in the temp folder (${tmpdir()}), or set TMPDIR to a folder on a disk with room; with --database-url, on that server`,
       cause: err,
     });
   }
