@@ -123,7 +123,7 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
         client.on('error', () => {});
         try {
           await client.connect();
-          const { load, stats } = await loadInto(client, backup, source);
+          const { load, stats } = await loadInto(client, backup, source, config);
           emit('loaded', { date });
           return { path, backup, date, load, stats, database };
         } finally {
