@@ -75,6 +75,7 @@ export class Console {
     const before = this.backups.get(p.index);
     this.backups.set(p.index, p);
     const now = Date.now();
+    if (p.state === 'waiting') return; // every backup starts so; nothing to show yet
     if (before?.state === p.state && now - this.lastBlockDraw < 100) return;
     this.lastBlockDraw = now;
     const all = [...this.backups.values()];
