@@ -79,7 +79,7 @@ describe('a SQL_ASCII database holding mixed encodings', () => {
         expect(e.message).not.toMatch(/\n/);
         expect(e.hint).toMatch(/--backup-encoding LATIN1/);
       }
-      expect(notes.join('\n')).toMatch(/fields? of this SQL_ASCII backup (is|are) not valid UTF-8/);
+      expect(notes.join('\n')).toMatch(/fields? of .*sqlascii.* \(SQL_ASCII\) (is|are) not valid UTF-8/);
     });
 
     for (const encoding of ['LATIN1', 'WIN1252']) {
@@ -117,6 +117,21 @@ describe('the CLI', () => {
     const r = await runCli(['inspect', file, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ encoding: 'SQL_ASCII', notUtf8Fields: 6 });
+  });
+
+  it('does not take WIN1252 bytes (curly quotes, euro) for LATIN1 control characters', async () => {
+    const r = await runCli(['export', file, '-u', 'windows', '--backup-encoding', 'LATIN1']);
+    expect(r.code).toBe(8);
+    expect(expectCleanError(r).message).toMatch(/windows's text for 1-REPORT is not valid UTF-8 nor LATIN1/);
+  });
+
+  it('history takes --backup-encoding too', async () => {
+    const backups = [file, join(DIR, 'sqlascii', 'custom.dump')];
+    const refused = await runCli(['history', '--user', 'windows', ...backups, '--json']);
+    expect(refused.code).toBe(8);
+    const r = await runCli(['history', '--user', 'windows', ...backups, '--json', '--backup-encoding', 'WIN1252']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/read as WIN1252/);
   });
 
   it('refuses an encoding it cannot read as a usage error', async () => {

@@ -102,7 +102,9 @@ const WIN1252_80_9F = '€\0‚ƒ„…†‡ˆ‰Š‹Œ\0Ž\0\0‘’“”•
 
 /** Reads one field's raw bytes in the named encoding; null when they are not valid in it. */
 function decoderFor(pgName: string): (bytes: Buffer) => string | null {
-  if (pgName === 'LATIN1') return (b) => b.toString('latin1');
+  // Every byte is some LATIN1 character, but 0x80-0x9F are C1 controls no one types: bytes
+  // there are WIN1252's curly quotes, dashes and euro sign, so LATIN1 would be silently wrong.
+  if (pgName === 'LATIN1') return (b) => (b.some((x) => x >= 0x80 && x <= 0x9f) ? null : b.toString('latin1'));
   if (pgName === 'WIN1252') {
     return (b) => {
       const s = b.toString('latin1').replace(/[\x80-\x9f]/g, (c) => WIN1252_80_9F[c.charCodeAt(0) - 0x80]!);

@@ -129,11 +129,11 @@ function noteEncoding(backup: BackupFile, load: LoadResult, config: Pick<Session
   if (config.backupEncoding && declared.toUpperCase() !== 'SQL_ASCII') {
     config.log(`--backup-encoding is for SQL_ASCII backups; ${backup.path} declares ${declared}, which PostgreSQL converts itself, so it was not used`);
   }
-  if (load.decodedAs?.fields) config.log(`${load.decodedAs.fields} field${load.decodedAs.fields === 1 ? '' : 's'} of this SQL_ASCII backup that were not UTF-8 were read as ${load.decodedAs.encoding}`);
+  if (load.decodedAs?.fields) config.log(`${load.decodedAs.fields} field${load.decodedAs.fields === 1 ? '' : 's'} of ${backup.path} (SQL_ASCII) that were not UTF-8 were read as ${load.decodedAs.encoding}`);
   const bad = load.notUtf8.length;
   if (bad) {
     config.log(
-      `${bad} field${bad === 1 ? '' : 's'} of this SQL_ASCII backup ${bad === 1 ? 'is' : 'are'} not valid UTF-8 (shown as \uFFFD); texts that need ${bad === 1 ? 'it' : 'them'} are not exported without --backup-encoding`,
+      `${bad} field${bad === 1 ? '' : 's'} of ${backup.path} (SQL_ASCII) ${bad === 1 ? 'is' : 'are'} not valid UTF-8 (shown as \uFFFD); texts that need ${bad === 1 ? 'it' : 'them'} are not exported without --backup-encoding`,
     );
   }
 }
