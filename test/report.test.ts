@@ -6,8 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildHistory, type Snapshot } from '../src/history/index.js';
 import type { TextRecord } from '../src/query/index.js';
-import { renderHtmlReport, sideBySide } from '../src/report/index.js';
-import { esc } from '../src/report/escape.js';
+import { esc, renderHtmlReport, sideBySide } from '../src/report/index.js';
 
 const nasty = `</textarea></pre><script>alert("x")</script><img src=x onerror=alert(1)> & "q" 'a' \u202Eevil\u0007bell\u0000nul\x7f\rcr`;
 const rec = (taskId: number, body: string, id: number): TextRecord => ({

@@ -8,7 +8,7 @@
 import { createTwoFilesPatch } from 'diff';
 import type { TextRecord, UserRecord } from '../query/index.js';
 
-export { renderHistoryTable, historyJson, type HistoryJson } from './render.js';
+export { renderHistoryTable, historyJson, statusText, taskNotes, type HistoryJson } from './render.js';
 
 /**
  * "Shrunk sharply": the new text is less than RATIO of the previous one's

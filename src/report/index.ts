@@ -10,8 +10,7 @@
  * changed lines and words highlighted.
  */
 import { diffLines, diffWordsWithSpace, type ChangeObject } from 'diff';
-import { SHARP_SHRINK_TEXT, type Cell, type History, type TaskHistory } from '../history/index.js';
-import { statusText, taskNotes } from '../history/render.js';
+import { SHARP_SHRINK_TEXT, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
 import { chartSvg, STATE_COLOURS } from './chart.js';
 import { esc, shown } from './escape.js';
 
