@@ -5,10 +5,11 @@
  * the `current` fixture, cut at random offsets (seeded: the same every run)
  * and at the places that matter (statement boundaries, block and member
  * edges). Two layers: the stages alone at many offsets, then the CLI at some.
+ * And directory backups copied only in part (a file cut, missing or empty).
  */
 import fc from 'fast-check';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -160,6 +161,27 @@ describe('the CLI on cut backups', () => {
         expect(leftovers(tmp), where).toEqual([]);
         expect(processesMentioning(tmp), where).toEqual([]);
       }
+    });
+  }
+});
+
+describe('a directory backup copied only in part', () => {
+  const cases: [string, (dir: string) => void, RegExp][] = [
+    ['a wanted data file cut in half', (d) => writeFileSync(join(d, '3470.dat.gz'), readFileSync(join(d, '3470.dat.gz')).subarray(0, 1000)), /truncated or damaged: pg_restore \d+ says/],
+    ['an unwanted data file missing', (d) => rmSync(join(d, '3464.dat.gz')), /incomplete: it has no 3464\.dat \(the data of db_files\)/],
+    ['a data file empty', (d) => writeFileSync(join(d, '3460.dat.gz'), ''), /incomplete: 3460\.dat\.gz has only 0 bytes/],
+  ];
+  for (const [name, damage, message] of cases) {
+    it(`${name}: one clean line, exit 10, nothing left`, async () => {
+      const dir = join(work, `dir-${name.replace(/\W+/g, '-')}`);
+      cpSync(join(CURRENT, 'directory'), dir, { recursive: true });
+      damage(dir);
+      const r = await runWithDeadline(['export', dir, '-u', 'bob']);
+      expect(r.hung).toBe(false);
+      expect(r.code, r.stderr).toBe(10);
+      expect(r.stdout).toBe('');
+      expect(expectCleanError(r).message).toMatch(message);
+      expect(leftovers(tmp)).toEqual([]);
     });
   }
 });

@@ -759,11 +759,12 @@ function dataTruncated(path: string, size: number, what: string): RecoverError {
  * otherwise pass unnoticed, or (pg_restore 15 on a cut tar) make pg_restore spin forever.
  * Cheap: tar headers are read one block each and their contents skipped; a custom archive's
  * data offsets are compared with its size and only its last block is walked, chunk by chunk,
- * to its end marker (pg_backup_custom.c _StartData/_EndData, _StartLOs/_EndLOs). Custom
- * archives written to a pipe (no offsets) and directories are left to pg_restore.
+ * to its end marker (pg_backup_custom.c _StartData/_EndData, _StartLOs/_EndLOs). A directory
+ * must hold every data file its TOC names (a copy that stopped part way); what is inside them,
+ * like the blocks of a custom archive written to a pipe (no offsets), is left to pg_restore.
  */
 export async function checkArchiveData(path: string, info: ArchiveInfo): Promise<void> {
-  if (info.format === 'directory') return;
+  if (info.format === 'directory') return checkDirectoryFiles(path, info);
   await withFile(path, async (fh, size) => {
     if (info.format === 'tar') return checkTarComplete(fh, size, path);
     const blocks = info.toc.filter((e) => e.dataState === 'offset').map((e) => ({ id: e.dumpId, at: Number(e.dataOffset) }));
@@ -772,6 +773,22 @@ export async function checkArchiveData(path: string, info: ArchiveInfo): Promise
     if (last.at >= size) throw dataTruncated(path, size, `the data of TOC entry ${last.id} should start at byte ${last.at}`);
     await walkLastBlock(fh, size, path, last, info.intSize);
   });
+}
+
+/** pg_backup_directory.c: each data file is NNNN.dat, plus the compressor's suffix. */
+async function checkDirectoryFiles(dir: string, info: ArchiveInfo): Promise<void> {
+  for (const e of info.toc) {
+    if (e.dataState !== 'file' || !e.dataFile) continue;
+    const found = await Promise.all(['', '.gz', '.lz4', '.zst'].map((ext) => stat(join(dir, e.dataFile + ext)).then((s) => ({ ext, size: s.size }), () => null)));
+    const file = found.find((f) => f !== null);
+    if (!file) {
+      throw new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `the directory backup ${dir} is incomplete: it has no ${e.dataFile} (the data of ${e.tag || `TOC entry ${e.dumpId}`})`, { hint: HINT_TRUNCATED });
+    }
+    // The smallest gzip file is 20 bytes (a header and trailer around an empty stream, RFC 1952).
+    if (file.ext === '.gz' && file.size < 20) {
+      throw new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `the directory backup ${dir} is incomplete: ${e.dataFile}.gz has only ${file.size} bytes`, { hint: HINT_TRUNCATED });
+    }
+  }
 }
 
 /** Every member complete, then pg_dump's end-of-archive marker (two zero blocks, pg_backup_tar.c _CloseArchive). */

@@ -163,7 +163,7 @@ export async function restoreStream(path: string, archive: ArchiveInfo, tool: Pg
 function pgRestoreError(path: string, tool: PgRestore, stderr: string, code: number | null): RecoverError {
   const line = stderr.split('\n').map((l) => l.trim()).filter(Boolean).find((l) => /error/i.test(l)) ?? stderr.trim().split('\n')[0] ?? '';
   const why = line.replace(/^pg_restore: (error: )?/, '');
-  if (/end of file|unexpected EOF|could not read input file|could not find block ID|could not find header for file|could not uncompress|corrupt|invalid/i.test(why)) {
+  if (/end of file|unexpected EOF|could not read input file|could not find block ID|could not find header for file|could not (open|close) (input|data) file|could not uncompress|corrupt|invalid/i.test(why)) {
     return new RecoverError('BACKUP_TRUNCATED', 'damaged', `${path} is truncated or damaged: pg_restore ${tool.major} says "${why}"`, {
       hint: 'copy the backup again, or pick another one',
     });
