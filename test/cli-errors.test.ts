@@ -72,6 +72,7 @@ const cases: { name: string; args: () => string[]; code: number; message: RegExp
   },
   { name: 'an unwritable output path', args: () => ['export', DEMO, '-u', 'alice', '--out', join(work, 'no-such-dir', 'alice.json')], code: 7, message: /cannot write .*its folder does not exist/ },
   { name: 'an unknown option', args: () => ['export', DEMO, '-u', 'alice', '--colour'], code: 2, message: /unknown option/ },
+  { name: 'an unknown time zone (before anything loads)', args: () => ['export', DEMO, '-u', 'alice', '--timezone', 'Mars/Olympus'], code: 2, message: /unknown time zone "Mars\/Olympus"/ },
 ];
 
 describe('bad input', () => {
@@ -88,7 +89,7 @@ describe('bad input', () => {
 
   it('gives each kind of failure its own exit code (empty and truncated are both "damaged")', () => {
     const codes = cases.map((c) => c.code);
-    expect(new Set(codes).size).toBe(codes.length - 1);
+    expect(new Set(codes).size).toBe(codes.length - 2); // two usage errors, two 'damaged'
     expect(codes.filter((c) => c === 10)).toHaveLength(2);
     expect(codes.every((c) => c > 0)).toBe(true);
   });

@@ -6,7 +6,8 @@
  * naming the student and the tasks, until --backup-encoding names their
  * encoding, and then it is exact.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
@@ -105,6 +106,23 @@ describe('the CLI', () => {
     const { message, hint } = expectCleanError(r);
     expect(message).toBe("recover-texts: windows's text for 1-REPORT is not valid UTF-8 in this SQL_ASCII backup, so the encoding is unknown and an export would be wrong");
     expect(hint).toMatch(/--backup-encoding LATIN1 .*WIN1252/);
+  });
+
+  it('export-all writes everyone it can, names who was skipped, and exits 8', async () => {
+    const out = join(tmpdir(), `rt-enc-all-${process.pid}`);
+    rmSync(out, { recursive: true, force: true });
+    try {
+      const r = await runCli(['export-all', file, '--out', out]);
+      expect(r.code, r.stderr).toBe(8);
+      expect(r.stderr).toMatch(/skipped: windows's text for 1-REPORT is not valid UTF-8/);
+      expect(expectCleanError(r).message).toMatch(/2 users were skipped because their texts are not valid UTF-8; the others are in /);
+      const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { users: { username: string }[]; skipped: string[] };
+      expect(index.users.map((u) => u.username).sort()).toEqual(['ascii', 'utf8']);
+      expect(index.skipped).toHaveLength(2);
+      expect(readdirSync(out).sort()).toEqual(['ascii.json', 'index.json', 'utf8.json']);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('exports it exactly with --backup-encoding (any common spelling)', async () => {

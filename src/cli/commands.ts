@@ -34,6 +34,11 @@ export function sessionConfig(opts: CommonOptions, ui: Console): SessionConfig {
   if (opts.pgBin && kind !== 'system') {
     throw new RecoverError('USAGE_CONFLICT', 'usage', '--pg-bin goes with --engine system', { hint: 'add --engine system' });
   }
+  if (!knownTimeZone(opts.timezone)) {
+    throw new RecoverError('USAGE_BAD_TIMEZONE', 'usage', `unknown time zone ${JSON.stringify(opts.timezone)}`, {
+      hint: 'use an IANA zone name such as UTC or Europe/London',
+    });
+  }
   return {
     engine: { kind, pgBin: opts.pgBin, databaseUrl: opts.databaseUrl, log: (m) => ui.note(m) },
     timezone: opts.timezone,
@@ -206,6 +211,19 @@ export async function inspectCommand(backupPath: string, opts: CommonOptions & {
     );
   }
   await writeStdout(rows.map(([k, v]) => `${(k + ':').padEnd(17)}${v}`).join('\n') + '\n');
+}
+
+/**
+ * Checked before anything loads. Intl knows the IANA zones; PostgreSQL also
+ * takes POSIX forms such as UTC+3, which the query checks again after loading.
+ */
+function knownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return /^[A-Za-z]{3,5}([+-]\d{1,2}(:\d\d)?)?$/.test(zone);
+  }
 }
 
 function fullName(u: { firstName: string | null; lastName: string | null }): string {

@@ -277,8 +277,18 @@ export async function exportAllCommand(backupPath: string, opts: CommonOptions &
   await withBackup(backupPath, config, async (b) => {
     const authors = await b.query.authors();
     const all: { user: UserRecord; texts: TextRecord[] }[] = [];
-    for (const a of authors) all.push({ user: a, texts: await b.query.texts(a) });
+    const refused: RecoverError[] = [];
+    for (const a of authors) {
+      try {
+        all.push({ user: a, texts: await b.query.texts(a) });
+      } catch (e) {
+        // One student's undecodable texts (SQL_ASCII) must not cost everyone else theirs.
+        if (!(e instanceof RecoverError && e.code === 'TEXT_NOT_UTF8')) throw e;
+        refused.push(e);
+      }
+    }
     ui.endProgress();
+    for (const e of refused) ui.note(`skipped: ${e.message} (hint: ${e.hint})`);
     if (!all.length) ui.note('no user has any texts in this backup; the folder holds only index.json');
     const names = uniqueFileNames(
       all.map((x) => x.user.username),
@@ -299,6 +309,7 @@ export async function exportAllCommand(backupPath: string, opts: CommonOptions &
       backupDateSource: b.date.source,
       timezone: opts.timezone,
       format: opts.format,
+      skipped: refused.map((e) => e.message),
       users: all.map((x, k) => ({
         username: x.user.username,
         isStudent: x.user.isStudent,
@@ -331,6 +342,11 @@ export async function exportAllCommand(backupPath: string, opts: CommonOptions &
     );
     if (renamedTasks.size) ui.note(`task names are written as the server stores them (${[...renamedTasks].join(', ')}), so the upload matches them`);
     ui.note(`${all.length} users, ${all.reduce((n, x) => n + x.texts.length, 0)} texts from the backup of ${b.date.value} (date from ${b.date.source}); wrote ${opts.out}`);
+    if (refused.length) {
+      throw new RecoverError('TEXT_NOT_UTF8_SKIPPED', 'load', `${refused.length} user${refused.length === 1 ? ' was' : 's were'} skipped because their texts are not valid UTF-8; the others are in ${opts.out}`, {
+        hint: 'export those users with --backup-encoding ENC (e.g. LATIN1 or WIN1252) once you know how the server stored them',
+      });
+    }
   });
 }
 
