@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchiveInfo } from '../src/detect/index.js';
 import { findPgRestore } from '../src/source/index.js';
-import { expectCleanError, FIXTURES, leftovers, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
+import { expectCleanError, FIXTURES, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
 let tmp: string;
@@ -21,11 +21,6 @@ afterAll(() => {
   removeTmp(tmp);
   removeTmp(work);
 });
-
-function nothingLeft() {
-  expect(leftovers(tmp)).toEqual([]);
-  expect(processesMentioning(tmp)).toEqual([]);
-}
 
 describe('inspect on archives', () => {
   for (const [file, format, offsets] of [
@@ -49,7 +44,7 @@ describe('inspect on archives', () => {
       expect(info.loaded).toBe(true);
       expect(info.schemaVersion).toBe('da24495f7e73');
       expect(info.texts).toBeGreaterThan(10);
-      nothingLeft();
+      expectNothingLeft(tmp);
     });
   }
 
@@ -83,7 +78,7 @@ describe('an archive newer than this machine\'s pg_restore', () => {
       expect(message).toMatch(/archive version 1\.16 .* needs pg_restore 17 or newer; found (only pg_restore \d+|no pg_restore)/);
       expect(hint).toMatch(/postgresql-client-17.*--pg-restore PATH/);
     }
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 
   it('still lets inspect show its header', async () => {
@@ -92,7 +87,7 @@ describe('an archive newer than this machine\'s pg_restore', () => {
     const info = JSON.parse(r.stdout);
     expect(info.archive.version).toBe('1.16');
     expect(info.pgDumpVersion).toMatch(/^17\./);
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 });
 
@@ -106,7 +101,7 @@ describe('damaged archives', () => {
     const r = await runCli(['export', file, '-u', 'bob'], { tmp });
     expect(r.code, r.stderr).toBe(10);
     expect(expectCleanError(r).message).toMatch(/truncated|damaged/);
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 
   it('truncated inside the TOC: caught natively before anything starts', async () => {
@@ -115,7 +110,7 @@ describe('damaged archives', () => {
     const r = await runCli(['export', file, '-u', 'bob'], { tmp });
     expect(r.code).toBe(10);
     expect(expectCleanError(r).message).toMatch(/ends after 4000 bytes, inside the archive header or TOC/);
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 
   it('a corrupt TOC: one line, a damaged-backup exit code, nothing left', async () => {
@@ -129,7 +124,7 @@ describe('damaged archives', () => {
     const r = await runCli(['export', file, '-u', 'bob'], { tmp });
     expect([3, 10]).toContain(r.code);
     expect(expectCleanError(r).message).toMatch(/corrupt|damaged|truncated|not a/i);
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 
   it('random bytes after a PGDMP prefix: one line, nothing left', async () => {
@@ -141,7 +136,7 @@ describe('damaged archives', () => {
       const r = await runCli(['export', file, '-u', 'bob'], { tmp });
       expect([3, 4, 10]).toContain(r.code);
       expectCleanError(r);
-      nothingLeft();
+      expectNothingLeft(tmp);
     }
   });
 });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO, expectCleanError, leftovers, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
+import { DEMO, expectCleanError, leftovers, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
 
 let tmp: string; // TMPDIR of the runs under test
 let work: string; // inputs and outputs
@@ -25,11 +25,6 @@ function file(name: string, content: string | Buffer): string {
 }
 
 /** After every failing run: nothing in TMPDIR, no server process using it. */
-function expectNothingLeft() {
-  expect(leftovers(tmp)).toEqual([]);
-  expect(processesMentioning(tmp)).toEqual([]);
-}
-
 const cases: { name: string; args: () => string[]; code: number; message: RegExp }[] = [
   { name: 'a file that is not a backup', args: () => ['export', file('notes.txt', 'Dear admin,\nplease help.\n'), '-u', 'alice'], code: 3, message: /is not a PostgreSQL backup/ },
   { name: 'an empty file', args: () => ['export', file('empty.sql', ''), '-u', 'alice'], code: 10, message: /is empty/ },
@@ -83,7 +78,7 @@ describe('bad input', () => {
       expect(r.stdout).toBe('');
       if (c.code === 2) expect(r.stderr).toMatch(c.message);
       else expect(expectCleanError(r).message).toMatch(c.message);
-      expectNothingLeft();
+      expectNothingLeft(tmp);
     });
   }
 
@@ -104,7 +99,7 @@ describe('bad input', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(JSON.parse(readFileSync(out, 'utf8'))[0].username).toBe('alice');
     expect(leftovers(work).filter((n) => n.endsWith('.partial'))).toEqual([]);
-    expectNothingLeft();
+    expectNothingLeft(tmp);
   });
 
   it('shows a stack trace with --debug', async () => {

@@ -3,6 +3,7 @@
  * TMPDIR so that anything it leaves behind is easy to see.
  */
 import { execFile } from 'node:child_process';
+import { expect } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -72,4 +73,10 @@ export function expectCleanError(r: CliResult): { message: string; hint: string 
   if (!message || !hint) throw new Error(`expected "recover-texts: ..." and "  hint: ..." on stderr, got:\n${r.stderr}`);
   if (/\n\s+at .+:\d+:\d+/.test(r.stderr)) throw new Error(`stack trace on stderr without --debug:\n${r.stderr}`);
   return { message, hint };
+}
+
+/** What a run must leave behind in its TMPDIR: nothing, and no process still using it. */
+export function expectNothingLeft(tmp: string): void {
+  expect(leftovers(tmp)).toEqual([]);
+  expect(processesMentioning(tmp)).toEqual([]);
 }

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
-import { CLI, expectCleanError, leftovers, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
+import { CLI, expectCleanError, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
 import { nightPaths, story } from './story-helpers.js';
 
 let tmp: string;
@@ -22,11 +22,6 @@ afterAll(() => {
   removeTmp(tmp);
   removeTmp(work);
 });
-
-function nothingLeft() {
-  expect(leftovers(tmp)).toEqual([]);
-  expect(processesMentioning(tmp)).toEqual([]);
-}
 
 async function historyJson(user: string, extra: string[] = [], paths = nightPaths): Promise<HistoryJson> {
   const r = await runCli(['history', '--user', user, '--json', ...extra, ...paths], { tmp });
@@ -99,7 +94,7 @@ describe('history as text', () => {
     // The way back, on stderr.
     expect(r.stderr).toMatch(/5 texts are lost \(1-TEMPLATE, 1-ADD, 2-COSTS, 3-REPORT, 3-FLAG\)/);
     expect(r.stderr).toMatch(/recover-texts merge --user alice --current \S+buggy_race_bk_20260313\.sql\.gz --auto /);
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 
   it('--diff adds a unified diff for each change', async () => {
@@ -140,14 +135,14 @@ describe('history over backups that do not all load', () => {
     // Without the 10th, 3-REPORT's loss is seen from the 9th's version.
     const report = h.tasks.find((t) => t.taskId === 7)!;
     expect([report.lostOn, report.restoreFrom]).toEqual(['2026-03-11', '2026-03-09']);
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 
   it('an unknown student is one line with the closest names, and nothing is left', async () => {
     const r = await runCli(['history', '-u', 'alise', ...nightPaths], { tmp });
     expect(r.code).toBe(12);
     expect(expectCleanError(r).message).toMatch(/no user "alise" in any of these 5 backups; closest: alice/);
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 
   it('an existing --html is refused before anything is loaded', async () => {
@@ -157,7 +152,7 @@ describe('history over backups that do not all load', () => {
     expect(r.code).toBe(7);
     expect(expectCleanError(r).message).toMatch(/already exists/);
     expect(readFileSync(html, 'utf8')).toBe('keep me');
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 });
 

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectCleanError, leftovers, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
+import { expectCleanError, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
 import { nightPaths, story, STORY, storyFile } from './story-helpers.js';
 
 interface Element {
@@ -61,11 +61,6 @@ afterAll(() => {
   removeTmp(work);
 });
 
-function nothingLeft() {
-  expect(leftovers(tmp)).toEqual([]);
-  expect(processesMentioning(tmp)).toEqual([]);
-}
-
 describe('merge --auto', () => {
   for (const m of story.merges) {
     it(`${m.name}: exactly the lost texts from their last good dates, every later edit kept, and the upload takes it cleanly`, async () => {
@@ -101,7 +96,7 @@ describe('merge --auto', () => {
       if (!m.unmatched.length) expect(r.stderr).not.toMatch(/warning:/);
       for (const x of m.restored) expect(r.stderr).toMatch(new RegExp(`^${x.task}\\s+${x.from}\\s+\\d+`, 'm'));
       expect(r.stderr).toMatch(new RegExp(`${m.restored.length} taken from backups`));
-      nothingLeft();
+      expectNothingLeft(tmp);
     });
   }
 
@@ -147,7 +142,7 @@ describe('merge --take', () => {
     const again = await runCli(['merge', '-u', 'alice', '--current', newest, '--auto', '-o', out, ...nightPaths], { tmp });
     expect(again.code).toBe(7);
     expect(expectCleanError(again).message).toMatch(/already exists/);
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 });
 
@@ -176,7 +171,7 @@ describe('merge errors: one line, a hint, nothing left', () => {
       expect(r.code, r.stderr).toBe(code);
       expect(expectCleanError(r).message).toMatch(message);
       expect(r.stdout).toBe('');
-      nothingLeft();
+      expectNothingLeft(tmp);
     });
   }
   it('a --current backup that fails to load stops the merge (the others may be skipped, not that one)', async () => {
@@ -186,6 +181,6 @@ describe('merge errors: one line, a hint, nothing left', () => {
     const r = await runCli(['merge', '-u', 'alice', '--current', cut, '--auto', ...nightPaths], { tmp });
     expect(r.code).toBe(10);
     expect(expectCleanError(r).message).toMatch(/current-cut\.sql\.gz .*truncated/);
-    nothingLeft();
+    expectNothingLeft(tmp);
   });
 });

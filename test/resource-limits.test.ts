@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectCleanError, FIXTURES, leftovers, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
+import { expectCleanError, FIXTURES, leftovers, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
 const EXPECTED_BOB = readFileSync(join(CURRENT, 'expected', 'bob.json'), 'utf8');
@@ -114,8 +114,7 @@ const tmpDisk = mountTmpfs('full-tmp', '512k');
 const loadDisk = mountTmpfs('full-load', '56m');
 
 function nothingLeft(tmp: string, out?: string) {
-  expect(leftovers(tmp)).toEqual([]);
-  expect(processesMentioning(tmp)).toEqual([]);
+  expectNothingLeft(tmp);
   if (out) expect(leftovers(out)).toEqual([]);
 }
 
