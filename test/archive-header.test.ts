@@ -733,7 +733,7 @@ describe('damaged archives', () => {
       try {
         parseArchive(Buffer.concat([body, tail]), format); // a few random TOCs are valid (e.g. empty)
       } catch (e) {
-        if (!(e instanceof RecoverError) || !ALLOWED.has(e.code)) throw new Error(`case ${i}: ${String(e)}`);
+        if (!(e instanceof RecoverError) || !ALLOWED.has(e.code)) throw new Error(`case ${i}: ${String(e)}`, { cause: e });
       }
     }
   });
@@ -747,7 +747,7 @@ describe('damaged archives', () => {
       try {
         parseArchive(bad, 'custom');
       } catch (e) {
-        if (!(e instanceof RecoverError) || !ALLOWED.has(e.code)) throw new Error(`case ${i}: ${String(e)}`);
+        if (!(e instanceof RecoverError) || !ALLOWED.has(e.code)) throw new Error(`case ${i}: ${String(e)}`, { cause: e });
       }
     }
   });

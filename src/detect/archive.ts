@@ -130,14 +130,12 @@ function makeVersion(major: number, minor: number, rev: number): number {
 const K_VERS_1_0 = makeVersion(1, 0, 0);
 /** 1.3: TOC entries carry a COPY statement. */
 const K_VERS_1_3 = makeVersion(1, 3, 0);
-/** 1.4: header has the dump date and database name; compression level is an int. */
-const K_VERS_1_4 = makeVersion(1, 4, 0);
+// 1.4: header has the dump date and database name; compression level is an int (always present from 1.12).
 /** 1.5: TOC entries carry dependencies. */
 const K_VERS_1_5 = makeVersion(1, 5, 0);
 /** 1.6: TOC entries carry the schema (namespace). */
 const K_VERS_1_6 = makeVersion(1, 6, 0);
-/** 1.7: header has the file-offset size; offsets have a flag byte. */
-const K_VERS_1_7 = makeVersion(1, 7, 0);
+// 1.7: header has the file-offset size; offsets have a flag byte (always present from 1.12).
 /** 1.8: TOC entries carry the catalog table OID; dependencies are dump IDs. */
 const K_VERS_1_8 = makeVersion(1, 8, 0);
 /** 1.9: TOC entries carry the WITH OIDS flag (a string, "true"/"false"). */
@@ -148,8 +146,7 @@ const K_VERS_1_10 = makeVersion(1, 10, 0);
 const K_VERS_1_11 = makeVersion(1, 11, 0);
 /** 1.12: separate BLOB entries (no layout change); the oldest version this reader takes. */
 const K_VERS_1_12 = makeVersion(1, 12, 0);
-/** 1.13: search_path behaviour changed, SEARCHPATH entry (no layout change). */
-const K_VERS_1_13 = makeVersion(1, 13, 0);
+// 1.13: search_path behaviour changed, SEARCHPATH entry (no layout change).
 /** 1.14: TOC entries carry the table access method (tableam). pg_dump 12 .. 15. */
 const K_VERS_1_14 = makeVersion(1, 14, 0);
 /** 1.15: header carries a compression-algorithm byte instead of a level. pg_dump 16. */

@@ -161,7 +161,7 @@ async function waitReady(config: pg.ClientConfig, proc: ChildProcess): Promise<v
       return;
     } catch (e) {
       await client.end().catch(() => {});
-      if (Date.now() > deadline) throw new Error(`the server did not accept connections within ${READY_TIMEOUT_MS / 1000}s`);
+      if (Date.now() > deadline) throw new Error(`the server did not accept connections within ${READY_TIMEOUT_MS / 1000}s`, { cause: e });
       await delay(40);
     }
   }
@@ -248,7 +248,7 @@ async function chownTree(path: string, who: RunAs, skip = 'pg'): Promise<void> {
 export async function removeStaleClusters(log: (m: string) => void): Promise<number> {
   const root = tmpdir();
   let removed = 0;
-  let names: string[] = [];
+  let names: string[];
   try {
     names = await fs.readdir(root);
   } catch {

@@ -31,7 +31,7 @@ function hasServer(dir: string): boolean {
 function candidateDirs(): string[] {
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
   for (const base of ['/usr/lib/postgresql', '/usr/pgsql', '/opt/homebrew/opt', '/usr/local/opt']) {
-    let versions: string[] = [];
+    let versions: string[];
     try {
       versions = readdirSync(base);
     } catch {

@@ -115,7 +115,7 @@ export class SqlFilter {
   /** Feed the next chunk of the dump (binary string). */
   push(chunk: string): void {
     if (this.head.length < DUMP_HEADER.length) this.head += chunk.slice(0, DUMP_HEADER.length);
-    let data = this.carry + chunk;
+    const data = this.carry + chunk;
     let pos = 0;
     for (;;) {
       if (this.state === 'copy-skip') {
@@ -133,7 +133,6 @@ export class SqlFilter {
       pos = nl + 1;
     }
     this.carry = data.slice(pos);
-    data = '';
     if (this.carry.length > MAX_LINE_CHARS) {
       throw new RecoverError('BACKUP_LINE_TOO_LONG', 'damaged', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
         hint: 'this is not a SQL dump, or it is damaged',

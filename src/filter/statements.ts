@@ -57,7 +57,8 @@ function parseSet(tokens: readonly Token[]): Statement {
 function parseCopy(tokens: readonly Token[]): Statement {
   const r = readQualifiedName(tokens, 1);
   if (!r) return { kind: 'other' }; // COPY (SELECT ...) TO ...
-  let [parts, i] = r;
+  const parts = r[0];
+  let i = r[1];
   let columns: string[] | null = null;
   if (isOp(tokens[i], '(')) {
     const list = readIdentList(tokens, i);

@@ -62,7 +62,7 @@ function candidatePaths(explicit?: string): string[] {
   const exe = process.platform === 'win32' ? 'pg_restore.exe' : 'pg_restore';
   const out = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, exe));
   for (const [base, pick, bin] of VERSIONED_PLACES) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(base);
     } catch {
