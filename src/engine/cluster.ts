@@ -204,7 +204,18 @@ async function lastLogLine(path: string): Promise<string> {
   const text = await fs.readFile(path, 'utf8').catch(() => '');
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
   const important = lines.filter((l) => /FATAL|ERROR|PANIC|error|could not|cannot/.test(l));
-  return (important.at(-1) ?? lines.at(-1) ?? '').slice(0, 300);
+  return tidyLogLine(important.at(-1) ?? lines.at(-1) ?? '').slice(0, 300);
+}
+
+/**
+ * The server's message without what only clutters a one-line error: initdb's
+ * progress prefix ("running bootstrap script ... ") and the log line prefix
+ * ("2026-11-24 08:00:00.000 UTC [123] ").
+ */
+export function tidyLogLine(line: string): string {
+  return line
+    .replace(/^[a-z][a-z ]+ \.\.\. /, '')
+    .replace(/^\d{4}-\d\d-\d\d [\d:.]+ [A-Z]{2,5} \[\d+\] /, '');
 }
 
 function childEnv(): NodeJS.ProcessEnv {
