@@ -4,7 +4,7 @@
 import { RecoverError } from '../errors.js';
 import { EXPORT_FORMATS, render, writeExport, type ExportContext, type ExportFormat } from '../export/index.js';
 import { newestTimestamp, type BackupSummary, type TextRecord } from '../query/index.js';
-import { backupDate, withBackup, type SessionConfig } from '../session/index.js';
+import { backupDate, withBackup, type LoadedBackup, type SessionConfig } from '../session/index.js';
 import { detectBackup } from '../detect/index.js';
 import { resolveBackupEncoding } from '../load/index.js';
 import { table, type Console } from './console.js';
@@ -75,14 +75,7 @@ export async function exportCommand(
       texts = texts.filter((t) => set.has(t.task_name));
     }
     ui.endProgress();
-    const ctx: ExportContext = {
-      backup: backupPath,
-      backupFormat: b.backup.format,
-      backupDate: b.date.value,
-      backupDateSource: b.date.source,
-      username: user.username,
-      timezone: opts.timezone,
-    };
+    const ctx = exportContext(backupPath, b, user.username, opts.timezone);
     if (user.username !== opts.user) ui.note(`"${opts.user}" is user ${user.username}`);
     if (!texts.length) ui.note(`${user.username} has no texts${wanted ? ' for those tasks' : ''} in this backup; the export is empty ([] for json)`);
     else {
@@ -211,6 +204,11 @@ export async function inspectCommand(backupPath: string, opts: CommonOptions & {
     );
   }
   await writeStdout(rows.map(([k, v]) => `${(k + ':').padEnd(17)}${v}`).join('\n') + '\n');
+}
+
+/** Where an export's texts came from, as the files index and notes record it. */
+export function exportContext(backupPath: string, b: LoadedBackup, username: string, timezone: string): ExportContext {
+  return { backup: backupPath, backupFormat: b.backup.format, backupDate: b.date.value, backupDateSource: b.date.source, username, timezone };
 }
 
 /**

@@ -6,13 +6,13 @@ import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { RecoverError } from '../errors.js';
-import { renderUploadJson, uniqueFileNames, fillTextsDir, writeDirAtomic, writeFileAtomic, type ExportContext } from '../export/index.js';
+import { refuseExisting, renderUploadJson, uniqueFileNames, fillTextsDir, writeDirAtomic, writeFileAtomic } from '../export/index.js';
 import { buildHistory, chooseUser, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT, type History, type Snapshot } from '../history/index.js';
 import { isJsonFile, parseCurrentJson, parseTake, planMerge, resolveChoices, type CurrentData } from '../merge/index.js';
 import { newestTimestamp, toServerText, type TextRecord, type UserRecord } from '../query/index.js';
 import { renderHtmlReport } from '../report/index.js';
 import { withBackup, withBackups, type BackupSet, type ManyConfig } from '../session/index.js';
-import { sessionConfig, type CommonOptions } from './commands.js';
+import { exportContext, sessionConfig, type CommonOptions } from './commands.js';
 import { table, type Console } from './console.js';
 
 type Runner = (fn: () => Promise<void>) => Promise<void>;
@@ -121,13 +121,8 @@ function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console): ManyC
 }
 
 /** Refuse an existing output before anything is loaded, not after. */
-async function refuseExisting(path: string | undefined, force: boolean | undefined, flag: string): Promise<void> {
-  if (!path || force) return;
-  const exists = await fs.lstat(path).then(
-    () => true,
-    () => false,
-  );
-  if (exists) throw new RecoverError('OUTPUT_EXISTS', 'output', `${path} already exists`, { hint: `choose another ${flag}, or add --force to replace it` });
+async function refuseEarly(path: string | undefined, force: boolean | undefined, flag: string): Promise<void> {
+  if (path) await refuseExisting(path, { force: !!force }, flag);
 }
 
 function noteFailures(set: BackupSet, ui: Console): { path: string; code: string; message: string }[] {
@@ -182,7 +177,7 @@ function shellWord(s: string): string {
 
 export async function historyCommand(backups: string[], opts: CommonOptions & HistoryOpts, ui: Console): Promise<void> {
   const config = manyConfig(opts, ui);
-  await refuseExisting(opts.html, opts.force, '--html');
+  await refuseEarly(opts.html, opts.force, '--html');
   await withBackups(backups, config, async (set) => {
     ui.endProgress();
     const failed = noteFailures(set, ui);
@@ -207,7 +202,7 @@ export async function mergeCommand(backups: string[], opts: CommonOptions & Merg
   }
   const takes = opts.take.map(parseTake);
   const config = manyConfig(opts, ui);
-  await refuseExisting(opts.out, opts.force, '--out');
+  await refuseEarly(opts.out, opts.force, '--out');
   await fs.access(opts.current).catch(() => {
     throw new RecoverError('CURRENT_NOT_FOUND', 'notFound', `--current ${opts.current} does not exist`, { hint: 'give a newer backup or the live server\'s JSON download' });
   });
@@ -273,7 +268,7 @@ export async function mergeCommand(backups: string[], opts: CommonOptions & Merg
 
 export async function exportAllCommand(backupPath: string, opts: CommonOptions & ExportAllOpts, ui: Console): Promise<void> {
   const config = sessionConfig(opts, ui);
-  await refuseExisting(opts.out, opts.force, '--out');
+  await refuseEarly(opts.out, opts.force, '--out');
   await withBackup(backupPath, config, async (b) => {
     const authors = await b.query.authors();
     const all: { user: UserRecord; texts: TextRecord[] }[] = [];
@@ -294,20 +289,10 @@ export async function exportAllCommand(backupPath: string, opts: CommonOptions &
       all.map((x) => x.user.username),
       opts.format === 'json' ? '.json' : '',
     );
-    const ctxFor = (username: string): ExportContext => ({
-      backup: backupPath,
-      backupFormat: b.backup.format,
-      backupDate: b.date.value,
-      backupDateSource: b.date.source,
-      username,
-      timezone: opts.timezone,
-    });
+    const ctxFor = (username: string) => exportContext(backupPath, b, username, opts.timezone);
+    const { username: _none, ...source } = ctxFor('');
     const index = {
-      backup: backupPath,
-      backupFormat: b.backup.format,
-      backupDate: b.date.value,
-      backupDateSource: b.date.source,
-      timezone: opts.timezone,
+      ...source,
       format: opts.format,
       skipped: refused.map((e) => e.message),
       users: all.map((x, k) => ({

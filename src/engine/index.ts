@@ -10,7 +10,7 @@ import type { EngineConfig, Scratch } from './types.js';
 
 export type { EngineConfig, EngineKind, Scratch } from './types.js';
 export { removeStaleClusters, TEMP_PREFIX } from './cluster.js';
-export { SCRATCH_DB_PREFIX } from './url.js';
+export { SCRATCH_DB_PREFIX, databaseConfig, dropDatabases } from './url.js';
 
 export async function startEngine(config: EngineConfig): Promise<Scratch> {
   switch (config.kind) {

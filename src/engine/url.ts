@@ -23,28 +23,36 @@ export async function startUrlScratch(databaseUrl: string): Promise<Scratch> {
   }
   const admin: pg.ClientConfig = { connectionString: databaseUrl };
   const name = SCRATCH_DB_PREFIX + randomBytes(6).toString('hex');
-  // node-postgres lets a connection string override explicit fields, so the
-  // scratch database is named in the URL itself.
-  const scratchUrl = new URL(url.href);
-  scratchUrl.pathname = `/${name}`;
   await withClient(admin, (c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`));
   const stop = once(async () => {
     untrack(scratch);
-    await withClient(admin, async (c) => {
-      const v = Number((await c.query('SHOW server_version_num')).rows[0].server_version_num);
-      await c.query(`DROP DATABASE IF EXISTS ${name}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
-    });
+    await withClient(admin, (c) => dropDatabases(c, [name]));
   });
   const host = url.host || url.searchParams.get('host') || 'localhost';
   const scratch: Scratch = track({
     label: `scratch database ${name} on ${host}`,
     description: `scratch database ${name} on ${host}`,
-    config: { connectionString: scratchUrl.href },
+    config: databaseConfig(admin, name),
     removesServer: false,
     dispose: stop,
     stop,
   });
   return scratch;
+}
+
+/** A connection config pointed at another database on the same server. */
+export function databaseConfig(config: pg.ClientConfig, database: string): pg.ClientConfig {
+  if (!config.connectionString) return { ...config, database };
+  // node-postgres lets a connection string override explicit fields, so the database is named in the URL.
+  const url = new URL(config.connectionString);
+  url.pathname = `/${database}`;
+  return { ...config, connectionString: url.href };
+}
+
+/** Drop these databases, closing their connections first where the server can (PostgreSQL 13+). */
+export async function dropDatabases(client: pg.Client, names: readonly string[]): Promise<void> {
+  const v = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
+  for (const name of names) await client.query(`DROP DATABASE IF EXISTS ${name}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
 }
 
 async function withClient<T>(config: pg.ClientConfig, fn: (c: pg.Client) => Promise<T>): Promise<T> {

@@ -8,7 +8,7 @@ import { stringify } from 'csv-stringify/sync';
 import { newestTimestamp, toServerText, type ServerText, type TextRecord } from '../query/index.js';
 import { writeDirAtomic, writeFileAtomic, type WriteOptions } from './write.js';
 
-export { writeFileAtomic, writeDirAtomic, type WriteOptions } from './write.js';
+export { refuseExisting, writeFileAtomic, writeDirAtomic, type WriteOptions } from './write.js';
 
 export type ExportFormat = 'json' | 'csv' | 'files';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['json', 'csv', 'files'];

@@ -57,10 +57,11 @@ export async function writeDirAtomic(path: string, fill: (dir: string) => Promis
   }
 }
 
-async function refuseExisting(path: string, opts: WriteOptions): Promise<void> {
+/** An existing output is kept unless --force; `flag` names the option that chose it. */
+export async function refuseExisting(path: string, opts: WriteOptions, flag = '--out'): Promise<void> {
   if (!opts.force && (await exists(path))) {
     throw new RecoverError('OUTPUT_EXISTS', 'output', `${path} already exists`, {
-      hint: 'choose another --out, or add --force to replace it',
+      hint: `choose another ${flag}, or add --force to replace it`,
     });
   }
 }

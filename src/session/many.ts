@@ -16,7 +16,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { detectBackup, type BackupFile } from '../detect/index.js';
-import { SCRATCH_DB_PREFIX, startEngine, type Scratch } from '../engine/index.js';
+import { SCRATCH_DB_PREFIX, databaseConfig, dropDatabases, startEngine, type Scratch } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import type { FilterStats } from '../filter/index.js';
 import type { LoadResult } from '../load/index.js';
@@ -93,7 +93,7 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
   const admin = new pg.Client(scratch.config);
   admin.on('error', () => {});
   // On a url server our databases outlive the scratch database unless dropped.
-  const dropAll = once(() => dropDatabases(scratch, created));
+  const dropAll = once(() => dropScratchDatabases(scratch, created));
   const dropper = scratch.removesServer ? undefined : track({ label: `scratch databases ${prefix}* on the --database-url server`, dispose: dropAll });
   try {
     await admin.connect().catch((e: Error) => {
@@ -170,23 +170,13 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
   }
 }
 
-/** The scratch server's connection config, pointed at another database on it. */
-function databaseConfig(config: pg.ClientConfig, database: string): pg.ClientConfig {
-  if (!config.connectionString) return { ...config, database };
-  // node-postgres lets a connection string override explicit fields, so the database is named in the URL.
-  const url = new URL(config.connectionString);
-  url.pathname = `/${database}`;
-  return { ...config, connectionString: url.href };
-}
-
-async function dropDatabases(scratch: Scratch, names: string[]): Promise<void> {
+async function dropScratchDatabases(scratch: Scratch, names: string[]): Promise<void> {
   if (!names.length) return;
   const client = new pg.Client(scratch.config);
   client.on('error', () => {});
   try {
     await client.connect();
-    const v = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
-    for (const name of names.splice(0)) await client.query(`DROP DATABASE IF EXISTS ${name}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
+    await dropDatabases(client, names.splice(0));
   } finally {
     await client.end().catch(() => {});
   }

@@ -47,13 +47,7 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
       await checkArchiveData(backup.path, archive);
       const tool = findPgRestore(archive, opts.pgRestore);
       const restored = await restoreStream(backup.path, archive, tool);
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          onBytes(chunk.length);
-          done(null, chunk);
-        },
-      });
-      return { streams: [restored, counter], explain: () => undefined, pgRestore: tool };
+      return { streams: [restored, byteCounter(onBytes)], explain: () => undefined, pgRestore: tool };
     }
   }
 }
@@ -63,13 +57,17 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
  * may take a moment to start first). Bytes are counted as they pass.
  */
 function countingRead(path: string, onBytes: (n: number) => void): [Readable, Transform] {
-  const counter = new Transform({
+  return [createReadStream(path, { highWaterMark: 256 * 1024 }), byteCounter(onBytes)];
+}
+
+/** A pass-through stage that reports the bytes going by, for progress. */
+function byteCounter(onBytes: (n: number) => void): Transform {
+  return new Transform({
     transform(chunk: Buffer, _enc, done) {
       onBytes(chunk.length);
       done(null, chunk);
     },
   });
-  return [createReadStream(path, { highWaterMark: 256 * 1024 }), counter];
 }
 
 function explainZlib(e: unknown, path: string): RecoverError | undefined {
