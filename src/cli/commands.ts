@@ -10,8 +10,9 @@ import { resolveBackupEncoding } from '../load/index.js';
 import { table, type Console } from './console.js';
 
 export interface CommonOptions {
-  engine: 'embedded' | 'system' | 'url';
+  engine: 'embedded' | 'system' | 'url' | 'docker';
   pgBin?: string;
+  image?: string;
   pgRestore?: string;
   databaseUrl?: string;
   timezone: string;
@@ -34,13 +35,16 @@ export function sessionConfig(opts: CommonOptions, ui: Console): SessionConfig {
   if (opts.pgBin && kind !== 'system') {
     throw new RecoverError('USAGE_CONFLICT', 'usage', '--pg-bin goes with --engine system', { hint: 'add --engine system' });
   }
+  if (opts.image && kind !== 'docker') {
+    throw new RecoverError('USAGE_CONFLICT', 'usage', '--image goes with --engine docker', { hint: 'add --engine docker' });
+  }
   if (!knownTimeZone(opts.timezone)) {
     throw new RecoverError('USAGE_BAD_TIMEZONE', 'usage', `unknown time zone ${JSON.stringify(opts.timezone)}`, {
       hint: 'use an IANA zone name such as UTC or Europe/London',
     });
   }
   return {
-    engine: { kind, pgBin: opts.pgBin, databaseUrl: opts.databaseUrl, log: (m) => ui.note(m) },
+    engine: { kind, pgBin: opts.pgBin, databaseUrl: opts.databaseUrl, image: opts.image, log: (m) => ui.note(m) },
     timezone: opts.timezone,
     pgRestore: opts.pgRestore,
     backupEncoding: opts.backupEncoding === undefined ? undefined : resolveBackupEncoding(opts.backupEncoding),

@@ -14,8 +14,9 @@ const ui = new Console();
 
 function commonOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--engine <kind>', 'throwaway PostgreSQL to load into').choices(['embedded', 'system', 'url']).default('embedded'))
+    .addOption(new Option('--engine <kind>', 'throwaway PostgreSQL to load into').choices(['embedded', 'system', 'url', 'docker']).default('embedded'))
     .option('--pg-bin <dir>', 'with --engine system: directory holding initdb and postgres')
+    .option('--image <image>', 'with --engine docker: the PostgreSQL image to run (default: postgres:17)')
     .addOption(
       new Option('--database-url <url>', 'load into a scratch database created (and dropped) on this server; implies --engine url').env(
         'RECOVER_TEXTS_DATABASE_URL',

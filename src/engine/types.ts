@@ -17,7 +17,7 @@ export interface Scratch extends Disposable {
   stop(): Promise<void>;
 }
 
-export type EngineKind = 'embedded' | 'system' | 'url';
+export type EngineKind = 'embedded' | 'system' | 'url' | 'docker';
 
 export interface EngineConfig {
   kind: EngineKind;
@@ -25,5 +25,19 @@ export interface EngineConfig {
   pgBin?: string;
   /** url: a server where a scratch database may be created and dropped. */
   databaseUrl?: string;
+  /** docker: the PostgreSQL image to run. */
+  image?: string;
   log: (message: string) => void;
+}
+
+/** What an engine file provides: a running server we may create databases on. */
+export interface Server {
+  /** For --debug and notes, e.g. "embedded PostgreSQL 17.10 in /tmp/recover-texts-..." */
+  readonly description: string;
+  /** A superuser (or CREATEDB) connection to a maintenance database on it. */
+  readonly admin: pg.ClientConfig;
+  /** True when shutdown() removes the whole server (throwaway cluster, container). */
+  readonly throwaway: boolean;
+  /** Remove the server (cluster dir, container). Must be safe to call twice. */
+  shutdown(): Promise<void>;
 }
