@@ -61,8 +61,8 @@ export async function startDocker(config: DockerConfig): Promise<Server> {
   if (process.env.DOCKER_HOST) await probe(process.env.DOCKER_HOST);
   const { tc, pgModule } = await loadTestcontainers();
   const client = await tc.getContainerRuntimeClient().catch(async (e: unknown) => {
-    await probe(process.env.DOCKER_HOST ?? DEFAULT_SOCKET);
-    throw unreachable(process.env.DOCKER_HOST ?? DEFAULT_SOCKET, (e as Error).message, e);
+    await probe(process.env.DOCKER_HOST || DEFAULT_SOCKET);
+    throw unreachable(process.env.DOCKER_HOST || DEFAULT_SOCKET, (e as Error).message, e);
   });
   const host = client.info.containerRuntime.host;
   if (!LOCAL_HOSTS.has(host)) {
@@ -137,7 +137,7 @@ async function loadTestcontainers(): Promise<{ tc: Testcontainers; pgModule: Pos
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   // A Docker engine on a local socket publishes our port on this machine's 127.0.0.1. Without this,
   // testcontainers looks for the port on the bridge gateway wherever a /.dockerenv file exists.
-  if (!process.env.TESTCONTAINERS_HOST_OVERRIDE && (process.env.DOCKER_HOST ?? DEFAULT_SOCKET).startsWith('unix:')) {
+  if (!process.env.TESTCONTAINERS_HOST_OVERRIDE && (process.env.DOCKER_HOST || DEFAULT_SOCKET).startsWith('unix:')) {
     process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
   }
   const [tc, pgModule] = await Promise.all([import('testcontainers'), import('@testcontainers/postgresql')]);
