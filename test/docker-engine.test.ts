@@ -10,7 +10,7 @@
  * engine or that image, every test here is skipped, saying which is missing.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -284,6 +284,31 @@ describe(`docker engine (${IMAGE})`, () => {
         docker(['rmi', BROKEN]);
       }
     });
+  });
+
+  it("the README's docker engine examples, run as written but with the test image", async (ctx) => {
+    needDocker(ctx);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### The docker engine'), readme.indexOf('## Restoring only what was lost'));
+    const commands = /```sh\n([\s\S]*?)```/.exec(section)![1]!.split('\n').filter((l) => l.startsWith('npx recover-texts '));
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    const cwd = makeTmp('docker-readme');
+    try {
+      symlinkSync(FIXTURES, join(cwd, 'fixtures'));
+      for (const command of commands) {
+        const [, args, out] = /^npx recover-texts (.*) > (\S+)$/.exec(command)!;
+        const argv = args!.split(' ');
+        const image = argv.indexOf('--image');
+        if (image >= 0) argv[image + 1] = IMAGE;
+        else argv.push('--image', IMAGE);
+        const r = await runCli(argv, { cwd, tmp });
+        expect(r.code, `${command}\n${r.stderr}`).toBe(0);
+        writeFileSync(join(cwd, out!), r.stdout);
+        expect(readFileSync(join(cwd, out!), 'utf8'), command).toBe(readFileSync(join(FIXTURES, 'demo', 'expected', 'alice.json'), 'utf8'));
+      }
+    } finally {
+      removeTmp(cwd);
+    }
   });
 
   it('other engines load no Docker code (and the docker engine does, so the check can fail)', async (ctx) => {
