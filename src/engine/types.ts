@@ -36,7 +36,11 @@ export interface Server {
 /** A started engine, as the session sees it: it never knows which kind it has. */
 export interface Engine extends AsyncDisposable {
   readonly description: string;
-  /** A new, empty UTF8 database, named with SCRATCH_DB_PREFIX; dropped by stop() at the latest. */
+  /**
+   * A new, empty UTF8 database, dropped by stop() at the latest: named with
+   * SCRATCH_DB_PREFIX, except that a throwaway server hands out its own empty
+   * maintenance database first.
+   */
   createDatabase(): Promise<string>;
   dropDatabase(name: string): Promise<void>;
   /** A connected client on one of our databases; its 'error' event is handled. */
