@@ -10,7 +10,7 @@
  * engine or that image, every test here is skipped, saying which is missing.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -18,7 +18,7 @@ import { findPgRestore } from '../src/source/index.js';
 import { readArchiveInfo } from '../src/detect/index.js';
 import { renderJson } from '../src/export/index.js';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
-import { CLI, DEMO, FIXTURES, ROOT, expectCleanError, expectNothingLeft, makeTmp, removeTmp, runCli } from './helpers.js';
+import { CLI, DEMO, FIXTURES, ROOT, expectCleanError, expectNothingLeft, makeTmp, readmeSection, removeTmp, runCli } from './helpers.js';
 
 const IMAGE = process.env.RECOVER_TEXTS_TEST_IMAGE ?? 'recover-texts-test/postgres:15';
 const LABEL = 'org.recover-texts';
@@ -231,6 +231,15 @@ describe(`docker engine (${IMAGE})`, () => {
       return { r, ...expectCleanError(r) };
     };
 
+    it('--image without --engine docker, or not an image name: a usage error (exit 2) before anything starts', async () => {
+      for (const args of [['--image', IMAGE], ['--engine', 'docker', '--image', 'not an image']]) {
+        const r = await runCli(['export', DEMO, '-u', 'alice', ...args], { tmp });
+        expect(r.code, r.stderr).toBe(2);
+        expect(expectCleanError(r).message).toMatch(/--image goes with --engine docker|is not an image name/);
+        expectNothingLeft(tmp);
+      }
+    });
+
     it('no Docker engine at DOCKER_HOST (a missing socket, a closed port): says so, suggests the embedded engine', async (ctx) => {
       needDocker(ctx); // a working engine elsewhere must not be used instead of the one named
       const socket = await fail(['--engine', 'docker', '--image', IMAGE], { DOCKER_HOST: `unix://${join(tmp, 'no-such.sock')}` });
@@ -286,28 +295,23 @@ describe(`docker engine (${IMAGE})`, () => {
     });
   });
 
-  it("the README's docker engine examples, run as written but with the test image", async (ctx) => {
+  it("the README's docker engine examples, run as written but with the test image", (ctx) => {
     needDocker(ctx);
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### The docker engine'), readme.indexOf('## Restoring only what was lost'));
-    const commands = /```sh\n([\s\S]*?)```/.exec(section)![1]!.split('\n').filter((l) => l.startsWith('npx recover-texts '));
-    expect(commands.length).toBeGreaterThanOrEqual(2);
-    const cwd = makeTmp('docker-readme');
+    const readme = readmeSection('### The docker engine', '## Restoring only what was lost');
+    expect(readme.commands.length).toBeGreaterThanOrEqual(2);
+    readme.setup('docker-readme');
     try {
-      symlinkSync(FIXTURES, join(cwd, 'fixtures'));
-      for (const command of commands) {
-        const [, args, out] = /^npx recover-texts (.*) > (\S+)$/.exec(command)!;
-        const argv = args!.split(' ');
-        const image = argv.indexOf('--image');
-        if (image >= 0) argv[image + 1] = IMAGE;
-        else argv.push('--image', IMAGE);
-        const r = await runCli(argv, { cwd, tmp });
-        expect(r.code, `${command}\n${r.stderr}`).toBe(0);
-        writeFileSync(join(cwd, out!), r.stdout);
-        expect(readFileSync(join(cwd, out!), 'utf8'), command).toBe(readFileSync(join(FIXTURES, 'demo', 'expected', 'alice.json'), 'utf8'));
+      for (const command of readme.commands) {
+        // The image named (or the default) becomes the test image; everything else runs as written.
+        const withImage = / --image \S+/.test(command) ? command.replace(/ --image \S+/, ` --image ${IMAGE}`) : command.replace(' > ', ` --image ${IMAGE} > `);
+        expect(withImage).toContain(`--image ${IMAGE}`);
+        readme.run(withImage);
+        const out = / > (\S+)$/.exec(command)![1]!;
+        expect(readFileSync(join(readme.dirs.cwd, out), 'utf8'), command).toBe(readFileSync(join(FIXTURES, 'demo', 'expected', 'alice.json'), 'utf8'));
       }
+      expect(readdirSync(readme.dirs.tmp)).toEqual([]);
     } finally {
-      removeTmp(cwd);
+      readme.cleanup();
     }
   });
 

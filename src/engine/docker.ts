@@ -21,7 +21,7 @@ import type { PostgreSqlContainer } from '@testcontainers/postgresql';
 import type { ContainerRuntimeClient } from 'testcontainers';
 import { RecoverError } from '../errors.js';
 import { checkpoint, once, track, untrack } from '../resources.js';
-import type { Server } from './types.js';
+import type { EngineConfig, Server } from './types.js';
 
 /**
  * The image when --image is not given. The official image of the major
@@ -49,13 +49,8 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 
 type Testcontainers = typeof import('testcontainers');
 type PostgresModule = typeof import('@testcontainers/postgresql');
-interface DockerConfig {
-  kind: 'docker';
-  image: string;
-  log: (message: string) => void;
-}
 
-export async function startDocker(config: DockerConfig): Promise<Server> {
+export async function startDocker(config: Extract<EngineConfig, { kind: 'docker' }>): Promise<Server> {
   const { image, log } = config;
   // An explicit DOCKER_HOST must be the engine used: testcontainers would quietly fall back to the default socket.
   if (process.env.DOCKER_HOST) await probe(process.env.DOCKER_HOST);
@@ -78,7 +73,7 @@ export async function startDocker(config: DockerConfig): Promise<Server> {
     untrack(resource);
     await removeContainers(client, `${LABEL_RUN}=${run}`);
   });
-  // Tracked from before the container exists: a signal during start removes whatever start created.
+  // Tracked from before the container exists: a signal while starting removes whatever start created.
   const resource = track({ label: `PostgreSQL container from ${image}`, dispose: shutdown });
   try {
     await ensureImage(client, tc, image);
@@ -114,6 +109,8 @@ export async function startDocker(config: DockerConfig): Promise<Server> {
       shutdown,
     };
     await checkpoint('engine-started');
+    // From here the Engine (server.ts) is tracked and stops us.
+    untrack(resource);
     return server;
   } catch (e) {
     if (e instanceof RecoverError) {
@@ -159,14 +156,8 @@ function localOnly(Base: typeof PostgreSqlContainer, image: string): PostgreSqlC
 
 /** Pull the image when it is not here; a clear error when that fails. */
 async function ensureImage(client: ContainerRuntimeClient, tc: Testcontainers, image: string): Promise<void> {
-  let name: InstanceType<Testcontainers['ImageName']>;
-  try {
-    name = tc.ImageName.fromString(image);
-  } catch (e) {
-    throw new RecoverError('DOCKER_IMAGE_INVALID', 'usage', `--image ${image} is not an image name: ${firstLine(e)}`, {
-      hint: 'name an image like postgres:17 or registry.example.com/postgres:16',
-    });
-  }
+  // The name's form was checked with the options (cli/options.ts).
+  const name = tc.ImageName.fromString(image);
   if (await client.image.exists(name)) return;
   try {
     await client.image.pull(name);

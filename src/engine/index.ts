@@ -1,40 +1,33 @@
 /**
- * engine: a throwaway PostgreSQL behind one small interface.
- * startEngine() returns a Scratch (connection config + stop()).
+ * engine: a throwaway PostgreSQL behind one small interface (types.ts).
+ * Each engine file provides a start function that returns a running Server;
+ * adding an engine is adding one file and one line to STARTERS.
  */
-import { startCluster } from './cluster.js';
-import { DEFAULT_IMAGE, startDocker } from './docker.js';
-import { embeddedBinaries } from './embedded.js';
-import { systemBinaries } from './system.js';
-import { startUrlScratch } from './url.js';
-import type { EngineConfig, Scratch, Server } from './types.js';
+import { startDocker } from './docker.js';
+import { startEmbedded } from './embedded.js';
+import { engineOn } from './server.js';
+import { startSystem } from './system.js';
+import type { Engine, EngineConfig, EngineKind, Server } from './types.js';
+import { startUrl } from './url.js';
 
-export type { EngineConfig, EngineKind, Scratch } from './types.js';
-export { removeStaleClusters, TEMP_PREFIX } from './cluster.js';
+type Starters = { [K in EngineKind]: (config: Extract<EngineConfig, { kind: K }>) => Promise<Server> };
+
+const STARTERS: Starters = {
+  embedded: startEmbedded,
+  system: startSystem,
+  url: startUrl,
+  docker: startDocker,
+};
+
+export const ENGINE_KINDS = Object.keys(STARTERS) as EngineKind[];
+
+export async function startEngine(config: EngineConfig): Promise<Engine> {
+  const start = STARTERS[config.kind] as (c: EngineConfig) => Promise<Server>;
+  return engineOn(await start(config));
+}
+
+export type { Engine, EngineConfig, EngineKind, Log } from './types.js';
+export { SCRATCH_DB_PREFIX } from './server.js';
+export { hasServer } from './system.js';
+export { removeStaleClusters, tidyLogLine, TEMP_PREFIX } from './cluster.js';
 export { DEFAULT_IMAGE, LABEL as DOCKER_LABEL } from './docker.js';
-export { SCRATCH_DB_PREFIX, databaseConfig, dropDatabases } from './url.js';
-
-export async function startEngine(config: EngineConfig): Promise<Scratch> {
-  switch (config.kind) {
-    case 'embedded':
-      return startCluster(embeddedBinaries(), config.log);
-    case 'system':
-      return startCluster(systemBinaries(config.pgBin), config.log);
-    case 'url':
-      return startUrlScratch(config.databaseUrl!);
-    case 'docker':
-      return serverScratch(await startDocker({ kind: 'docker', image: config.image ?? DEFAULT_IMAGE, log: config.log }));
-  }
-}
-
-/** A Server seen as a Scratch (the server itself stays tracked until its shutdown). */
-function serverScratch(server: Server): Scratch {
-  return {
-    label: server.description,
-    description: server.description,
-    config: server.admin,
-    removesServer: server.throwaway,
-    dispose: server.shutdown,
-    stop: server.shutdown,
-  };
-}

@@ -1,43 +1,53 @@
 import type pg from 'pg';
-import type { Disposable } from '../resources.js';
 
-/** A throwaway database, ready for connections, removed by stop(). */
-export interface Scratch extends Disposable {
-  /** What it is, for --debug and inspect output. */
-  readonly description: string;
-  /** How to connect (node-postgres client config). */
-  config: pg.ClientConfig;
-  /**
-   * stop() removes the whole server (a throwaway cluster), so databases
-   * created on it go with it. False for `url`: only the scratch database
-   * itself is dropped, so anything else created there must be dropped too.
-   */
-  readonly removesServer: boolean;
-  /** Remove the database and everything it made. Safe to call twice. */
-  stop(): Promise<void>;
-}
+export type Log = (message: string) => void;
 
-export type EngineKind = 'embedded' | 'system' | 'url' | 'docker';
+/**
+ * How to get a throwaway PostgreSQL, resolved once from the command line
+ * (cli/options.ts). Each kind carries exactly what it needs.
+ */
+export type EngineConfig =
+  | { kind: 'embedded'; log: Log }
+  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; log: Log }
+  | { kind: 'url'; /** A server where a scratch database may be created and dropped. */ databaseUrl: string; log: Log }
+  | { kind: 'docker'; /** The PostgreSQL image to run, e.g. postgres:17. */ image: string; log: Log };
 
-export interface EngineConfig {
-  kind: EngineKind;
-  /** system: directory holding initdb and postgres. */
-  pgBin?: string;
-  /** url: a server where a scratch database may be created and dropped. */
-  databaseUrl?: string;
-  /** docker: the PostgreSQL image to run. */
-  image?: string;
-  log: (message: string) => void;
-}
+export type EngineKind = EngineConfig['kind'];
 
-/** What an engine file provides: a running server we may create databases on. */
+/**
+ * What one engine file provides: a running server on which databases may be
+ * created. server.ts turns it into an Engine; the rest of the tool sees only
+ * that.
+ */
 export interface Server {
-  /** For --debug and notes, e.g. "embedded PostgreSQL 17.10 in /tmp/recover-texts-..." */
+  /** For notes and --debug, e.g. "embedded PostgreSQL 17.10, private socket in /tmp/...". */
   readonly description: string;
-  /** A superuser (or CREATEDB) connection to a maintenance database on it. */
+  /** A connection that may CREATE DATABASE, to a maintenance database on the server. */
   readonly admin: pg.ClientConfig;
-  /** True when shutdown() removes the whole server (throwaway cluster, container). */
+  /**
+   * True when shutdown() removes the whole server (a throwaway cluster or
+   * container), so the databases made on it go with it. False for `url`:
+   * every database made there is dropped before shutdown().
+   */
   readonly throwaway: boolean;
-  /** Remove the server (cluster dir, container). Must be safe to call twice. */
+  /** Remove the server (cluster, container); nothing for `url`. Safe to call twice. */
   shutdown(): Promise<void>;
+}
+
+/** A started engine, as the session sees it: it never knows which kind it has. */
+export interface Engine extends AsyncDisposable {
+  readonly description: string;
+  /**
+   * A new, empty UTF8 database, dropped by stop() at the latest: named with
+   * SCRATCH_DB_PREFIX, except that a throwaway server hands out its own empty
+   * maintenance database first.
+   */
+  createDatabase(): Promise<string>;
+  dropDatabase(name: string): Promise<void>;
+  /** A connected client on one of our databases; its 'error' event is handled. */
+  connect(database: string): Promise<pg.Client>;
+  /** How to connect to one of our databases (for tools such as psql, and tests). */
+  clientConfig(database: string): pg.ClientConfig;
+  /** Drop what we made, remove the server. Safe to call twice. */
+  stop(): Promise<void>;
 }
