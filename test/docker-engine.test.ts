@@ -223,7 +223,7 @@ describe(`docker engine (${IMAGE})`, () => {
     });
   });
 
-  describe('errors: one line with a hint, exit 6, nothing left', () => {
+  describe('errors: one line with a hint, nothing left', () => {
     const fail = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
       const r = await runCli(['export', DEMO, '-u', 'alice', ...args], { tmp, env });
       expect(r.code, r.stderr).toBe(6);
@@ -240,7 +240,7 @@ describe(`docker engine (${IMAGE})`, () => {
       }
     });
 
-    it('no Docker engine at DOCKER_HOST (a missing socket, a closed port): says so, suggests the embedded engine', async (ctx) => {
+    it('no Docker engine at DOCKER_HOST (a missing socket, a closed port): exit 6, says so, suggests the embedded engine', async (ctx) => {
       needDocker(ctx); // a working engine elsewhere must not be used instead of the one named
       const socket = await fail(['--engine', 'docker', '--image', IMAGE], { DOCKER_HOST: `unix://${join(tmp, 'no-such.sock')}` });
       expect(socket.message).toMatch(/no Docker engine is reachable at unix:\/\/.*no-such\.sock \(ENOENT\)/);
