@@ -76,7 +76,7 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
   // Tracked from before the container exists: a signal while starting removes whatever start created.
   const resource = track({ label: `PostgreSQL container from ${image}`, dispose: shutdown });
   try {
-    await ensureImage(client, tc, image);
+    await ensureImage(client, tc, image, log);
     const starting = localOnly(pgModule.PostgreSqlContainer, image)
       .withUsername(SUPERUSER)
       .withPassword(password)
@@ -103,7 +103,7 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
     const started = await Promise.race([starting, exitOf(client, run, watch)]).finally(() => (watch.done = true));
     const containerId = started.getId();
     const server: Server = {
-      description: `PostgreSQL in Docker container ${containerId.slice(0, 12)} from ${image}, port 127.0.0.1:${started.getPort()}`,
+      description: `throwaway PostgreSQL (Docker container ${containerId.slice(0, 12)} from ${image}, port 127.0.0.1:${started.getPort()})`,
       admin: { host: '127.0.0.1', port: started.getPort(), user: SUPERUSER, password, database: 'postgres' },
       throwaway: true,
       shutdown,
@@ -155,10 +155,11 @@ function localOnly(Base: typeof PostgreSqlContainer, image: string): PostgreSqlC
 }
 
 /** Pull the image when it is not here; a clear error when that fails. */
-async function ensureImage(client: ContainerRuntimeClient, tc: Testcontainers, image: string): Promise<void> {
+async function ensureImage(client: ContainerRuntimeClient, tc: Testcontainers, image: string, log: (m: string) => void): Promise<void> {
   // The name's form was checked with the options (cli/options.ts).
   const name = tc.ImageName.fromString(image);
   if (await client.image.exists(name)) return;
+  log(`pulling the image ${image} (once; later runs use the local copy)`);
   try {
     await client.image.pull(name);
   } catch (e) {
