@@ -12,6 +12,8 @@ import { table, type Console } from './console.js';
 export interface CommonOptions {
   engine: 'embedded' | 'system' | 'url';
   pgBin?: string;
+  /** --no-cache sets it false. */
+  cache?: boolean;
   pgRestore?: string;
   databaseUrl?: string;
   timezone: string;
@@ -40,7 +42,7 @@ export function sessionConfig(opts: CommonOptions, ui: Console): SessionConfig {
     });
   }
   return {
-    engine: { kind, pgBin: opts.pgBin, databaseUrl: opts.databaseUrl, log: (m) => ui.note(m) },
+    engine: { kind, pgBin: opts.pgBin, databaseUrl: opts.databaseUrl, cache: opts.cache !== false, log: (m) => ui.note(m) },
     timezone: opts.timezone,
     pgRestore: opts.pgRestore,
     backupEncoding: opts.backupEncoding === undefined ? undefined : resolveBackupEncoding(opts.backupEncoding),

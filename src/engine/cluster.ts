@@ -1,5 +1,6 @@
 /**
- * A throwaway PostgreSQL cluster: initdb into a private temp dir, start the
+ * A throwaway PostgreSQL cluster: a data directory in a private temp dir (a
+ * copy of the cached template, see template.ts, else initdb), start the
  * server on a Unix socket inside that dir (no TCP at all), and remove it all
  * at the end. Used by the `embedded` and `system` engines, which differ only
  * in where the binaries come from.
@@ -18,6 +19,7 @@ import pg from 'pg';
 import { RecoverError } from '../errors.js';
 import { checkpoint, once, track, untrack } from '../resources.js';
 import { makePrivateTempDir, MARKER, TEMP_PREFIX } from '../tempdir.js';
+import { findTemplate, saveTemplate, stampOf } from './template.js';
 import type { Scratch } from './types.js';
 
 export { TEMP_PREFIX } from '../tempdir.js';
@@ -42,7 +44,15 @@ interface RunAs {
   gid: number;
 }
 
-export async function startCluster(given: Binaries, log: (m: string) => void): Promise<Scratch> {
+export interface ClusterOptions {
+  /** Copy the data directory from the cached template (template.ts) instead of running initdb each time. */
+  cache: boolean;
+}
+
+/** initdb's options besides the paths; part of the template's stamp. */
+const INITDB_OPTIONS = ['-U', SUPERUSER, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'] as const;
+
+export async function startCluster(given: Binaries, log: (m: string) => void, options: ClusterOptions = { cache: true }): Promise<Scratch> {
   await removeStaleClusters(log);
   const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
   const dir = await makePrivateTempDir();
@@ -76,17 +86,25 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     const sock = join(dir, 'socket');
     await fs.mkdir(sock, { mode: 0o700 });
     const bins = runAs ? await runnableBy(given, runAs, dir) : given;
-    const password = randomBytes(24).toString('base64url');
-    const pwfile = join(dir, 'pwfile');
-    await fs.writeFile(pwfile, password + '\n', { mode: 0o600 });
-    if (runAs) await chownTree(dir, runAs);
-
     const logPath = join(dir, 'server.log');
-    await run(join(bins.dir, 'initdb'), [
-      '-D', data, '-U', SUPERUSER, '--auth=scram-sha-256', `--pwfile=${pwfile}`,
-      '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions',
-    ], runAs, logPath, bins);
-    await fs.rm(pwfile, { force: true });
+    // The data directory: a copy of the cached template, else initdb (kept as the template).
+    const stamp = options.cache ? await stampOf(given.dir, given.source, INITDB_OPTIONS) : null;
+    const template = stamp ? await findTemplate(stamp, log) : null;
+    let password: string;
+    if (template) {
+      await fs.cp(template.data, data, { recursive: true });
+      password = template.password;
+      if (runAs) await chownTree(dir, runAs);
+    } else {
+      password = randomBytes(24).toString('base64url');
+      const pwfile = join(dir, 'pwfile');
+      await fs.writeFile(pwfile, password + '\n', { mode: 0o600 });
+      if (runAs) await chownTree(dir, runAs);
+      await run(join(bins.dir, 'initdb'), ['-D', data, `--pwfile=${pwfile}`, ...INITDB_OPTIONS], runAs, logPath, bins);
+      await fs.rm(pwfile, { force: true });
+      // Before the server first starts on it: the template holds nothing but initdb's output.
+      if (stamp) await saveTemplate(data, password, stamp, log);
+    }
 
     const logFd = openSync(logPath, 'a', 0o600);
     try {
@@ -109,6 +127,8 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     await Promise.race([waitReady(scratch.config, proc), spawnError]).catch(async (e) => {
       throw startFailure(e, await lastLogLine(logPath), bins);
     });
+    // The template's password is in the cache; this server gets one of its own.
+    if (stamp) scratch.config = { ...scratch.config, password: await newPassword(scratch.config) };
     await checkpoint('engine-started');
     return scratch;
   } catch (e) {
@@ -165,6 +185,20 @@ async function waitReady(config: pg.ClientConfig, proc: ChildProcess): Promise<v
       await delay(40);
     }
   }
+}
+
+/** Give the superuser a fresh random password; returns it. */
+async function newPassword(config: pg.ClientConfig): Promise<string> {
+  const password = randomBytes(24).toString('base64url');
+  const client = new pg.Client(config);
+  try {
+    await client.connect();
+    // base64url: nothing to escape.
+    await client.query(`ALTER ROLE ${SUPERUSER} PASSWORD '${password}'`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+  return password;
 }
 
 function startFailure(e: unknown, logLine: string, bins: Binaries): RecoverError {

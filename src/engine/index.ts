@@ -15,9 +15,9 @@ export { SCRATCH_DB_PREFIX, databaseConfig, dropDatabases } from './url.js';
 export async function startEngine(config: EngineConfig): Promise<Scratch> {
   switch (config.kind) {
     case 'embedded':
-      return startCluster(embeddedBinaries(), config.log);
+      return startCluster(embeddedBinaries(), config.log, { cache: config.cache !== false });
     case 'system':
-      return startCluster(systemBinaries(config.pgBin), config.log);
+      return startCluster(systemBinaries(config.pgBin), config.log, { cache: config.cache !== false });
     case 'url':
       return startUrlScratch(config.databaseUrl!);
   }

@@ -25,5 +25,7 @@ export interface EngineConfig {
   pgBin?: string;
   /** url: a server where a scratch database may be created and dropped. */
   databaseUrl?: string;
+  /** embedded, system: false (--no-cache) initialises every cluster afresh instead of copying the cached template. */
+  cache?: boolean;
   log: (message: string) => void;
 }
