@@ -64,47 +64,52 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
   let read = 0;
   // Archives: pg_restore's output size is unknown, so progress shows bytes only.
   const total = backup.archive ? 0 : backup.size;
-  const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) });
-  const scratch = await startEngine(config.engine).catch((e) => {
-    source.streams.forEach((s) => s.destroy());
-    throw e;
-  });
-  const client = new pg.Client(scratch.config);
-  // A server stopped under the client (on a signal) is reported through the
-  // failing query, if any; the client's own 'error' event must not crash the run.
-  client.on('error', () => {});
+  // The engine starts while the backup is opened and read: the filter passes
+  // over the other tables' data (first in a dump) before it needs a database.
+  const starting = startEngine(config.engine);
+  starting.catch(() => {}); // its failure surfaces through the load, or is awaited below
+  let client: pg.Client | undefined;
   try {
-    await client.connect();
-    const { load, stats } = await loadInto(client, backup, source, config);
-    const query = await queryOn(client, load, config.timezone);
+    const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) });
+    const connected = starting.then(async (scratch) => {
+      client = new pg.Client(scratch.config);
+      // A server stopped under the client (on a signal) is reported through the
+      // failing query, if any; the client's own 'error' event must not crash the run.
+      client.on('error', () => {});
+      await client.connect();
+      return client;
+    });
+    const { load, stats } = await loadInto(connected, backup, source, config);
+    const scratch = await starting;
+    const query = await queryOn(client!, load, config.timezone);
     await checkpoint('querying');
     return await fn({ backup, date: backupDate(backup), load, stats, query, scratch });
   } finally {
-    await client.end().catch(() => {});
-    await scratch.stop();
+    await client?.end().catch(() => {});
+    // Started or failing, it is waited for: nothing is left running.
+    await (await starting.catch(() => undefined))?.stop();
   }
 }
 
 /**
  * The load stage for one backup: the scratch tables, then the backup's rows
  * streamed through the filter into them, over `client` (connected to an empty
- * database). The source is consumed or destroyed. Shared by withBackup and
+ * database, or about to be). The source is consumed or destroyed. Shared by withBackup and
  * withBackups (many.ts).
  */
 export async function loadInto(
-  client: pg.Client,
+  client: pg.Client | Promise<pg.Client>,
   backup: BackupFile,
   source: SqlSource,
   config: Pick<SessionConfig, 'backupEncoding' | 'log'> = { log: () => {} },
 ): Promise<{ load: LoadResult; stats: FilterStats }> {
-  try {
-    await createScratchTables(client);
-  } catch (e) {
-    source.streams.forEach((s) => s.destroy());
-    throw e;
-  }
+  // The client may still be coming (withBackup): the loader waits for it, the reading does not.
+  const ready = Promise.resolve(client).then(async (c) => {
+    await createScratchTables(c);
+    return c;
+  });
   const filter = new SqlFilterStream();
-  const loader = new Loader(client, { backupEncoding: config.backupEncoding });
+  const loader = new Loader(ready, { backupEncoding: config.backupEncoding });
   try {
     await pipeline([...source.streams, filter, loader]);
   } catch (e) {
