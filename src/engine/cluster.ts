@@ -50,7 +50,8 @@ export interface ClusterOptions {
 }
 
 /** initdb's options besides the paths; part of the template's stamp. */
-const INITDB_OPTIONS = ['-U', SUPERUSER, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'] as const;
+// 1 MB WAL segments instead of 16: the template, copied on every run, is 11 MB smaller.
+const INITDB_OPTIONS = ['-U', SUPERUSER, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions', '--wal-segsize=1'] as const;
 
 export async function startCluster(given: Binaries, log: (m: string) => void, options: ClusterOptions = { cache: true }): Promise<Scratch> {
   await removeStaleClusters(log);
