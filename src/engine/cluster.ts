@@ -19,7 +19,7 @@ import pg from 'pg';
 import { RecoverError } from '../errors.js';
 import { checkpoint, once, track, untrack } from '../resources.js';
 import { makePrivateTempDir, MARKER, TEMP_PREFIX } from '../tempdir.js';
-import { findTemplate, saveTemplate, stampOf } from './template.js';
+import { copyTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
 import type { Server } from './types.js';
 
 export { TEMP_PREFIX } from '../tempdir.js';
@@ -87,9 +87,9 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
     const template = stamp ? await findTemplate(stamp, log) : null;
     let password: string;
     if (template) {
-      await fs.cp(template.data, data, { recursive: true });
-      password = template.password;
       if (runAs) await chownTree(dir, runAs);
+      await copyTemplate(template.data, data, runAs);
+      password = template.password;
     } else {
       password = randomBytes(24).toString('base64url');
       const pwfile = join(dir, 'pwfile');

@@ -113,6 +113,38 @@ export async function findTemplate(stamp: TemplateStamp, log: (m: string) => voi
   return null;
 }
 
+/**
+ * Copy the template's data directory to `to` (which must not exist), giving
+ * it to `owner` when set. Files are copied (no hard links: the server writes
+ * to them) a few at once on libuv's threads, keeping the main thread free
+ * for reading the backup meanwhile; fs.cp works file by file on it.
+ */
+export async function copyTemplate(data: string, to: string, owner?: { uid: number; gid: number }): Promise<void> {
+  const files: [string, string][] = [];
+  const walk = async (from: string, into: string): Promise<void> => {
+    await fs.mkdir(into, { mode: 0o700 });
+    if (owner) await fs.chown(into, owner.uid, owner.gid);
+    for (const entry of await fs.readdir(from, { withFileTypes: true })) {
+      if (entry.isDirectory()) await walk(join(from, entry.name), join(into, entry.name));
+      else if (entry.isFile()) files.push([join(from, entry.name), join(into, entry.name)]);
+    }
+  };
+  await walk(data, to);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const [src, dst] = files[next++]!;
+      // copyFile keeps the mode (0600, as initdb made it).
+      await fs.copyFile(src, dst);
+      if (owner) await fs.chown(dst, owner.uid, owner.gid);
+    }
+  };
+  await Promise.all(Array.from({ length: COPY_WIDTH }, worker));
+}
+
+/** Files copied at once: libuv's default thread pool has four threads. */
+const COPY_WIDTH = 4;
+
 /** A fresh password for a new template's superuser. */
 export function templatePassword(): string {
   return randomBytes(24).toString('base64url');
