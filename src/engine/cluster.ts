@@ -208,7 +208,7 @@ function startFailure(e: unknown, logLine: string, bins: Binaries): RecoverError
 
 /** The cluster lives in TMPDIR: when that disk is full, say so, and how much it needs. */
 const DISK_FULL_HINT = () =>
-  `the temp folder ${tmpdir()} is full; the throwaway PostgreSQL needs about 40 MB there, plus room for the texts it loads: free some space, or set TMPDIR to a folder on a disk with room`;
+  `the temp folder ${tmpdir()} is full; the throwaway PostgreSQL needs about 30 MB there, plus room for the texts it loads: free some space, or set TMPDIR to a folder on a disk with room`;
 
 /** Run initdb (or any setup binary), failing with its last output line. */
 async function run(bin: string, args: string[], runAs: RunAs | undefined, logPath: string, bins: Binaries): Promise<void> {

@@ -131,15 +131,23 @@ export async function copyTemplate(data: string, to: string, owner?: { uid: numb
   };
   await walk(data, to);
   let next = 0;
+  let stop = false;
   const worker = async () => {
-    while (next < files.length) {
+    while (!stop && next < files.length) {
       const [src, dst] = files[next++]!;
-      // copyFile keeps the mode (0600, as initdb made it).
-      await fs.copyFile(src, dst);
-      if (owner) await fs.chown(dst, owner.uid, owner.gid);
+      try {
+        // copyFile keeps the mode (0600, as initdb made it).
+        await fs.copyFile(src, dst);
+        if (owner) await fs.chown(dst, owner.uid, owner.gid);
+      } catch (e) {
+        stop = true;
+        throw e;
+      }
     }
   };
-  await Promise.all(Array.from({ length: COPY_WIDTH }, worker));
+  // Every worker ends before a failure (a full disk) is thrown: nothing writes into a dir being removed.
+  const failed = (await Promise.allSettled(Array.from({ length: COPY_WIDTH }, worker))).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Files copied at once: libuv's default thread pool has four threads. */
