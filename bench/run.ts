@@ -149,7 +149,7 @@ function printTable(cases: Case[]): void {
     // Always recover-texts' time over this row's: a floor's is at least 1, an alternative's below 1 when we win.
     const r = wall(ours) / w;
     const ratio = c.role === 'tool' ? '' : `${r.toFixed(2)}x` + (c.role === 'floor' ? '' : r <= 1 ? ` (${(1 / r).toFixed(1)}x faster)` : ` (${r.toFixed(1)}x slower)`);
-    rows.push([c.group === group ? '' : c.group, c.label, `${w.toFixed(2)} s`, rss === undefined ? '' : `${rss.toFixed(0)} MB`, ratio]);
+    rows.push([c.group === group ? '' : c.group, c.label.replace(/\|/g, '\\|'), `${w.toFixed(2)} s`, rss === undefined ? '' : `${rss.toFixed(0)} MB`, ratio]);
     results.push({ group: c.group, label: c.label, role: c.role, wallMedian: w, rssMb: rss, walls: c.samples.map((s) => s.wall) });
     group = c.group;
   }
