@@ -16,6 +16,8 @@ export interface CommonOptions {
   engine: EngineConfig['kind'];
   pgBin?: string;
   image?: string;
+  /** --no-cache sets it false. */
+  cache?: boolean;
   pgRestore?: string;
   databaseUrl?: string;
   timezone: string;
@@ -34,6 +36,7 @@ export function addCommonOptions(cmd: Command): Command {
         'RECOVER_TEXTS_DATABASE_URL',
       ),
     )
+    .option('--no-cache', 'initialise a new PostgreSQL data directory for this run instead of copying the one cached in ~/.cache/recover-texts')
     .option('--pg-restore <path>', 'the pg_restore to read archives with (default: the newest found that can read it)')
     .option('--timezone <zone>', "the race server database's session time zone (UTC on Heroku and by default)", 'UTC')
     .option('--backup-encoding <encoding>', "for a SQL_ASCII backup: the encoding of its bytes that are not UTF-8, e.g. LATIN1 or WIN1252")
@@ -65,14 +68,14 @@ function resolveEngine(opts: CommonOptions, log: Log): EngineConfig {
   if (opts.image !== undefined && kind !== 'docker') throw usage('USAGE_CONFLICT', '--image goes with --engine docker', 'add --engine docker');
   switch (kind) {
     case 'embedded':
-      return { kind, log };
+      return { kind, cache: opts.cache !== false, log };
     case 'system':
       if (opts.pgBin && !hasServer(opts.pgBin)) {
         throw new RecoverError('ENGINE_PG_BIN_INVALID', 'usage', `--pg-bin ${opts.pgBin} does not hold initdb and postgres`, {
           hint: "point --pg-bin at PostgreSQL's bin directory, e.g. /usr/lib/postgresql/16/bin",
         });
       }
-      return { kind, pgBin: opts.pgBin, log };
+      return { kind, pgBin: opts.pgBin, cache: opts.cache !== false, log };
     case 'url':
       if (!opts.databaseUrl) throw usage('USAGE_NO_URL', '--engine url needs --database-url (or RECOVER_TEXTS_DATABASE_URL)', 'e.g. --database-url postgresql://me@localhost/postgres');
       checkDatabaseUrl(opts.databaseUrl);

@@ -7,8 +7,8 @@ export type Log = (message: string) => void;
  * (cli/options.ts). Each kind carries exactly what it needs.
  */
 export type EngineConfig =
-  | { kind: 'embedded'; log: Log }
-  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; log: Log }
+  | { kind: 'embedded'; /** Copy the cached data directory (engine/template.ts); false: --no-cache. Default true. */ cache?: boolean; log: Log }
+  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; /** As for embedded. */ cache?: boolean; log: Log }
   | { kind: 'url'; /** A server where a scratch database may be created and dropped. */ databaseUrl: string; log: Log }
   | { kind: 'docker'; /** The PostgreSQL image to run, e.g. postgres:17. */ image: string; log: Log };
 

@@ -36,21 +36,23 @@ export async function loadNew(
   }
 }
 
-/** Load `source` over `client`; the source is consumed or destroyed. */
+/**
+ * Load `source` over `client`; the source is consumed or destroyed. The client
+ * may still be coming (withBackup starts the engine meanwhile): the loader
+ * waits for it, the reading does not.
+ */
 export async function loadInto(
-  client: pg.Client,
+  client: pg.Client | Promise<pg.Client>,
   backup: BackupFile,
   source: SqlSource,
   config: Pick<SessionConfig, 'backupEncoding' | 'log'> = { log: () => {} },
 ): Promise<{ load: LoadResult; stats: FilterStats }> {
-  try {
-    await createScratchTables(client);
-  } catch (e) {
-    source.streams.forEach((s) => s.destroy());
-    throw e;
-  }
+  const ready = Promise.resolve(client).then(async (c) => {
+    await createScratchTables(c);
+    return c;
+  });
   const filter = new SqlFilterStream();
-  const loader = new Loader(client, { backupEncoding: config.backupEncoding });
+  const loader = new Loader(ready, { backupEncoding: config.backupEncoding });
   try {
     await pipeline([...source.streams, filter, loader]);
   } catch (e) {
