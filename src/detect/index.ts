@@ -6,9 +6,9 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
-import { readArchiveInfo, type ArchiveInfo } from './archive.js';
+import { readArchiveInfo, type ArchiveInfo } from '../archive/index.js';
 
-export { readArchiveInfo, checkArchiveData, parseArchive, MAX_ARCHIVE_VERSION, type ArchiveInfo, type ArchiveTocEntry, type ArchiveVersion } from './archive.js';
+export { readArchiveInfo, checkArchiveData, parseArchive, MAX_ARCHIVE_VERSION, type ArchiveInfo, type ArchiveTocEntry, type ArchiveVersion } from '../archive/index.js';
 
 export type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
 

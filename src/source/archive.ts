@@ -3,7 +3,7 @@
  * stdout (`-f -`) for only the wanted tables' definitions and data.
  *
  * The TOC list given to `-L` is built from the archive's own TOC, read
- * natively (detect/archive.ts), rather than by parsing `pg_restore -l`
+ * natively (src/archive), rather than by parsing `pg_restore -l`
  * text: names with spaces or quotes stay unambiguous and one process run is
  * saved. pg_restore then seeks straight to those data blocks where the
  * archive has offsets, and scans forward where it has none (written to a pipe).
@@ -15,7 +15,7 @@ import { Transform } from 'node:stream';
 import { RecoverError } from '../errors.js';
 import { once, track, untrack } from '../resources.js';
 import { makePrivateTempDir } from '../tempdir.js';
-import type { ArchiveInfo, ArchiveVersion } from '../detect/archive.js';
+import type { ArchiveInfo, ArchiveVersion } from '../archive/index.js';
 import { WANTED_TABLES } from '../filter/index.js';
 
 export interface PgRestore {

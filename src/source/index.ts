@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import type { BackupFile } from '../detect/index.js';
-import { checkArchiveData, readArchiveInfo } from '../detect/archive.js';
+import { checkArchiveData, readArchiveInfo } from '../archive/index.js';
 import { findPgRestore, restoreStream, type PgRestore } from './archive.js';
 
 export { findPgRestore, maxArchiveMinorFor, majorNeededFor, restoreList, type PgRestore } from './archive.js';
