@@ -26,6 +26,11 @@ export interface BackupFile {
   startedAt?: string;
   /** For archives: the header and TOC, read natively. */
   archive?: ArchiveInfo;
+  /**
+   * An archive newer than the native reader knows (ARCHIVE_VERSION_UNKNOWN): only a pg_restore
+   * given with --pg-restore can read it; everything else fails with this error.
+   */
+  newerArchive?: RecoverError;
 }
 
 /** Magic numbers, one comment each. */
@@ -99,7 +104,13 @@ export async function detectBackup(path: string): Promise<BackupFile> {
 
 /** Read an archive's header and TOC (this also catches truncated and corrupt archives early). */
 async function withArchive(file: BackupFile): Promise<BackupFile> {
-  const archive = await readArchiveInfo(file.path);
+  let archive: ArchiveInfo;
+  try {
+    archive = await readArchiveInfo(file.path);
+  } catch (e) {
+    if (e instanceof RecoverError && e.code === 'ARCHIVE_VERSION_UNKNOWN') return { ...file, newerArchive: e };
+    throw e;
+  }
   return {
     ...file,
     archive,
