@@ -6,7 +6,8 @@
  *    header); a directory archive's .dat.gz is a gzip file (gzopen). Node's zlib streams apply
  *    backpressure, so a block that inflates without end streams with bounded memory.
  *  - lz4 is one LZ4F frame (compress_lz4.c), zstd one frame (compress_zstd.c): decoded by
- *    lz4.ts and zstd.ts, whose output per push is bounded by one block.
+ *    lz4.ts and zstd.ts, which hand back one block at a time: the next block is decoded only
+ *    when the consumer asks for more.
  */
 import { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
@@ -32,7 +33,7 @@ export async function* decompress(pieces: AsyncIterable<Buffer>, codec: Codec, w
   }
 }
 
-async function* viaDecoder(pieces: AsyncIterable<Buffer>, dec: { push(b: Buffer): Buffer[]; end(): void }): AsyncGenerator<Buffer> {
+async function* viaDecoder(pieces: AsyncIterable<Buffer>, dec: { push(b: Buffer): Iterable<Buffer>; end(): void }): AsyncGenerator<Buffer> {
   let fed = false;
   for await (const piece of pieces) {
     fed ||= piece.length > 0;

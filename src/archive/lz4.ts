@@ -59,8 +59,11 @@ export class Lz4FrameDecoder {
 
   constructor(private readonly what: string) {}
 
-  /** Feed compressed bytes; returns the decompressed bytes they complete. */
-  push(chunk: Buffer): Buffer[] {
+  /**
+   * Feed compressed bytes; yields the decompressed blocks they complete, one at a time, so a
+   * consumer that waits between them holds at most one block in memory.
+   */
+  *push(chunk: Buffer): Generator<Buffer> {
     const out: Buffer[] = [];
     let input = chunk;
     while (input.length > 0) {
@@ -80,8 +83,8 @@ export class Lz4FrameDecoder {
       this.pending = [];
       this.pendingLen = 0;
       this.step(unit, out);
+      yield* out.splice(0);
     }
-    return out;
   }
 
   /** The input is over: it must end between frames, after at least one. */

@@ -61,7 +61,11 @@ export class ZstdDecoder {
     });
   }
 
-  push(chunk: Buffer): Buffer[] {
+  /**
+   * Feed compressed bytes; yields what each completed block decodes to (at most 128 KiB), one
+   * block at a time, so a consumer that waits between them holds at most one block in memory.
+   */
+  *push(chunk: Buffer): Generator<Buffer> {
     let input = chunk;
     while (input.length > 0) {
       if (this.state === 'skip') {
@@ -80,10 +84,8 @@ export class ZstdDecoder {
       this.pending = [];
       this.pendingLen = 0;
       this.step(unit);
+      yield* this.out.splice(0);
     }
-    const out = this.out;
-    this.out = [];
-    return out;
   }
 
   /** The input is over: it must end between frames, after at least one. */
