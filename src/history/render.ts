@@ -2,7 +2,8 @@
  * The history as text (two tables: lengths by date and task, then one line
  * per task with its status and last good date) and as JSON for scripts.
  */
-import { SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './index.js';
+import { table } from '../table.js';
+import { SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './model.js';
 
 const LABEL: Record<Cell['state'], string> = {
   new: 'new',
@@ -51,7 +52,7 @@ export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): s
 
   // Lengths (characters) by date and task: dates down, tasks across.
   out.push(
-    table(
+    grid(
       ['DATE', ...h.tasks.map((t) => t.name)],
       h.dates.map((d, k) => [d.date, ...h.tasks.map((t) => cellText(t.cells[k]!))]),
     ),
@@ -60,7 +61,7 @@ export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): s
   out.push('');
 
   out.push(
-    table(
+    grid(
       ['TASK', 'STATUS', 'LAST GOOD', 'NOTES'],
       h.tasks.map((t) => [
         t.name,
@@ -151,9 +152,4 @@ export function historyJson(h: History, opts: { diff?: boolean; failed?: { path:
   };
 }
 
-/** A plain text table, columns padded to fit. */
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
-  const line = (r: string[]) => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k]!))).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
-}
+const grid = (head: string[], rows: string[][]): string => table(head, rows).trimEnd();
