@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
+import { DEFAULT_IMAGE, ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import { refuseExisting } from '../export/index.js';
 import { resolveBackupEncoding } from '../load/index.js';
@@ -15,6 +15,7 @@ import type { Console } from './console.js';
 export interface CommonOptions {
   engine: EngineConfig['kind'];
   pgBin?: string;
+  image?: string;
   pgRestore?: string;
   databaseUrl?: string;
   timezone: string;
@@ -27,6 +28,7 @@ export function addCommonOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--engine <kind>', 'throwaway PostgreSQL to load into').choices(ENGINE_KINDS).default('embedded'))
     .option('--pg-bin <dir>', 'with --engine system: directory holding initdb and postgres')
+    .option('--image <image>', `with --engine docker: the PostgreSQL image to run (default: ${DEFAULT_IMAGE})`)
     .addOption(
       new Option('--database-url <url>', 'load into a scratch database created (and dropped) on this server; implies --engine url').env(
         'RECOVER_TEXTS_DATABASE_URL',
@@ -60,6 +62,7 @@ function resolveEngine(opts: CommonOptions, log: Log): EngineConfig {
   const kind = opts.databaseUrl && opts.engine === 'embedded' ? 'url' : opts.engine;
   if (opts.pgBin && kind !== 'system') throw usage('USAGE_CONFLICT', '--pg-bin goes with --engine system', 'add --engine system');
   if (kind !== 'url' && opts.databaseUrl) throw usage('USAGE_CONFLICT', `--database-url cannot be used with --engine ${kind}`, 'drop one of them');
+  if (opts.image !== undefined && kind !== 'docker') throw usage('USAGE_CONFLICT', '--image goes with --engine docker', 'add --engine docker');
   switch (kind) {
     case 'embedded':
       return { kind, log };
@@ -74,6 +77,11 @@ function resolveEngine(opts: CommonOptions, log: Log): EngineConfig {
       if (!opts.databaseUrl) throw usage('USAGE_NO_URL', '--engine url needs --database-url (or RECOVER_TEXTS_DATABASE_URL)', 'e.g. --database-url postgresql://me@localhost/postgres');
       checkDatabaseUrl(opts.databaseUrl);
       return { kind, databaseUrl: opts.databaseUrl, log };
+    case 'docker':
+      if (opts.image !== undefined && !/^[\w][\w.\-/:@]*$/.test(opts.image)) {
+        throw usage('USAGE_BAD_IMAGE', `--image ${JSON.stringify(opts.image)} is not an image name`, 'name an image like postgres:17 or registry.example.com/postgres:16');
+      }
+      return { kind, image: opts.image ?? DEFAULT_IMAGE, log };
   }
 }
 

@@ -9,7 +9,7 @@ import { checkpoint } from '../resources.js';
 import { openSql } from '../source/index.js';
 import type { LoadedBackup, SessionConfig } from './config.js';
 import { backupDate } from './date.js';
-import { loadInto, queryOn } from './load.js';
+import { loadNew, queryOn } from './load.js';
 
 /** Load `path` and run `fn` on it; everything started is removed afterwards, whatever happens. */
 export async function withBackup<T>(path: string, config: SessionConfig, fn: (b: LoadedBackup) => Promise<T>): Promise<T> {
@@ -23,17 +23,8 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
     throw e;
   });
   try {
-    let database: string;
-    let client: Awaited<ReturnType<typeof engine.connect>>;
+    const { database, client, load, stats } = await loadNew(engine, backup, source, config);
     try {
-      database = await engine.createDatabase();
-      client = await engine.connect(database);
-    } catch (e) {
-      source.streams.forEach((s) => s.destroy());
-      throw e;
-    }
-    try {
-      const { load, stats } = await loadInto(client, backup, source, config);
       const query = await queryOn(client, load, config.timezone);
       await checkpoint('querying');
       return await fn({ backup, date: backupDate(backup), load, stats, query, engine, database });
