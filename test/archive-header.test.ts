@@ -1,5 +1,5 @@
 /**
- * The pg_dump archive header/TOC reader (src/detect/archive.ts).
+ * The pg_dump archive header/TOC reader (src/archive: header.ts, toc.ts, info.ts).
  *
  * Synthetic archives come from a small writer below that follows WriteHead/WriteToc in
  * PostgreSQL's src/bin/pg_dump/pg_backup_archiver.c (and _WriteExtraToc of the custom, tar
@@ -22,7 +22,7 @@ import {
   type ArchiveFormat,
   type ArchiveInfo,
   type ArchiveTocEntry,
-} from '../src/detect/archive.js';
+} from '../src/archive/index.js';
 import { RecoverError } from '../src/errors.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -311,6 +311,8 @@ function expectedEntry(e: WEntry, format: ArchiveFormat, v: Version): ArchiveToc
     tablespace: e.tablespace,
     tableam: code >= vcode([1, 14, 0]) ? e.tableam : null,
     relkind: code >= vcode([1, 16, 0]) && e.relkind !== 0 ? String.fromCharCode(e.relkind) : null,
+    defn: e.defn,
+    copyStmt: e.copyStmt,
   };
   if (format === 'custom') {
     const o = e.offset ?? { flag: 3, value: 0n };

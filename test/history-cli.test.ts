@@ -170,7 +170,7 @@ describe('progress', () => {
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/loading 5 backups: \d loaded, \d loading, \d waiting/);
     expect(tty.stdout).toMatch(/buggy_race_bk_2026031\d\.sql\.gz \[[#.]{20}\]\s+\d+%/);
-    expect(tty.stdout).toMatch(/buggy_race_bk_20260312\.dump \[via pg_restore/);
+    expect(tty.stdout).toMatch(/buggy_race_bk_20260312\.dump \[archive/);
     // Plain output when stderr is not a terminal: no progress at all.
     const plain = spawnSync(process.execPath, [CLI, 'history', '-u', 'alice', ...copies], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
     expect(plain.stderr).not.toMatch(/loading \d+ backups/);

@@ -41,7 +41,7 @@ const whole = {
   gzip: readFileSync(join(CURRENT, 'plain.sql.gz')),
   custom: readFileSync(join(CURRENT, 'custom.dump')),
   tar: readFileSync(join(CURRENT, 'tar.tar')),
-  /** Written to a pipe: no data offsets, so only pg_restore can tell (see pgRestoreError). */
+  /** Written to a pipe: no data offsets, so a cut shows only when the reader walks the blocks. */
   piped: readFileSync(join(CURRENT, 'custom-piped.dump')),
 };
 type Kind = keyof typeof whole;
@@ -167,7 +167,7 @@ describe('the CLI on cut backups', () => {
 
 describe('a directory backup copied only in part', () => {
   const cases: [string, (dir: string) => void, RegExp][] = [
-    ['a wanted data file cut in half', (d) => writeFileSync(join(d, '3470.dat.gz'), readFileSync(join(d, '3470.dat.gz')).subarray(0, 1000)), /truncated or damaged: pg_restore \d+ says/],
+    ['a wanted data file cut in half', (d) => writeFileSync(join(d, '3470.dat.gz'), readFileSync(join(d, '3470.dat.gz')).subarray(0, 1000)), /the gzip data of table tasktexts \(TOC entry 3470\) in .* ends before its compressed stream does/],
     ['an unwanted data file missing', (d) => rmSync(join(d, '3464.dat.gz')), /incomplete: it has no 3464\.dat \(the data of db_files\)/],
     ['a data file empty', (d) => writeFileSync(join(d, '3460.dat.gz'), ''), /incomplete: 3460\.dat\.gz has only 0 bytes/],
   ];

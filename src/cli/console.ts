@@ -84,7 +84,7 @@ export class Console {
     const width = Math.max(...loading.map((b) => basename(b.path).length), 10);
     const lines = loading.map((b) => {
       const frac = b.total > 0 ? Math.min(1, b.done / b.total) : 0;
-      const bar = b.total > 0 ? `[${'#'.repeat(Math.round(frac * 20)).padEnd(20, '.')}] ${(frac * 100).toFixed(0).padStart(3)}%` : `[${'via pg_restore'.padEnd(20, '.')}]     `;
+      const bar = b.total > 0 ? `[${'#'.repeat(Math.round(frac * 20)).padEnd(20, '.')}] ${(frac * 100).toFixed(0).padStart(3)}%` : `[${'archive'.padEnd(20, '.')}]     `;
       return `  ${basename(b.path).padEnd(width)} ${bar} ${mb(b.done)} MB`;
     });
     lines.push(`loading ${all.length} backups: ${count('loaded')} loaded, ${count('loading')} loading, ${count('waiting')} waiting${count('failed') ? `, ${count('failed')} failed` : ''}`);

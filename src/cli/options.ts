@@ -37,7 +37,7 @@ export function addCommonOptions(cmd: Command): Command {
       ),
     )
     .option('--no-cache', 'initialise a new PostgreSQL data directory for this run instead of copying the one cached in ~/.cache/recover-texts')
-    .option('--pg-restore <path>', 'the pg_restore to read archives with (default: the newest found that can read it)')
+    .option('--pg-restore <path>', 'read archives with this pg_restore instead of natively (needed only for archives newer than 1.16)')
     .option('--timezone <zone>', "the race server database's session time zone (UTC on Heroku and by default)", 'UTC')
     .option('--backup-encoding <encoding>', "for a SQL_ASCII backup: the encoding of its bytes that are not UTF-8, e.g. LATIN1 or WIN1252")
     .option('-q, --quiet', 'no progress or notes on stderr')

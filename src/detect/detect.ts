@@ -3,7 +3,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
-import { readArchiveInfo, type ArchiveInfo } from './archive.js';
+import { readArchiveInfo, type ArchiveInfo } from '../archive/index.js';
 import { pathExists } from '../files.js';
 
 
@@ -23,6 +23,11 @@ export interface BackupFile {
   startedAt?: string;
   /** For archives: the header and TOC, read natively. */
   archive?: ArchiveInfo;
+  /**
+   * An archive newer than the native reader knows (ARCHIVE_VERSION_UNKNOWN): only a pg_restore
+   * given with --pg-restore can read it; everything else fails with this error.
+   */
+  newerArchive?: RecoverError;
 }
 
 /** Magic numbers, one comment each. */
@@ -96,7 +101,13 @@ export async function detectBackup(path: string): Promise<BackupFile> {
 
 /** Read an archive's header and TOC (this also catches truncated and corrupt archives early). */
 async function withArchive(file: BackupFile): Promise<BackupFile> {
-  const archive = await readArchiveInfo(file.path);
+  let archive: ArchiveInfo;
+  try {
+    archive = await readArchiveInfo(file.path);
+  } catch (e) {
+    if (e instanceof RecoverError && e.code === 'ARCHIVE_VERSION_UNKNOWN') return { ...file, newerArchive: e };
+    throw e;
+  }
   return {
     ...file,
     archive,

@@ -2,5 +2,5 @@
  * detect: what kind of backup a path holds, from its bytes (never its name),
  * plus what its first bytes say about where it came from.
  */
-export { readArchiveInfo, checkArchiveData, parseArchive, MAX_ARCHIVE_VERSION, type ArchiveInfo, type ArchiveTocEntry, type ArchiveVersion } from './archive.js';
+export { readArchiveInfo, checkArchiveData, parseArchive, MAX_ARCHIVE_VERSION, type ArchiveInfo, type ArchiveTocEntry, type ArchiveVersion } from '../archive/index.js';
 export { type BackupFormat, type BackupFile, detectBackup, dateFromName } from './detect.js';

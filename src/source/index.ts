@@ -1,7 +1,8 @@
 /**
  * source: any backup in, a byte stream of plain SQL out.
- * Plain files are streamed; gzip through zlib; archives through pg_restore
- * (see archive.ts). Bytes read from disk are reported for progress.
+ * Plain files are streamed; gzip through zlib; archives through the native
+ * reader (src/archive), or through pg_restore when --pg-restore asks for it
+ * (pg-restore.ts). Bytes of SQL are reported for progress.
  */
-export { findPgRestore, maxArchiveMinorFor, majorNeededFor, restoreList, type PgRestore } from './archive.js';
+export { findPgRestore, maxArchiveMinorFor, majorNeededFor, restoreList, type PgRestore } from './pg-restore.js';
 export { type SqlSource, type SourceOptions, openSql } from './open.js';

@@ -1,11 +1,12 @@
-/** Opening a backup as a stream of SQL: plain files, gzip, and archives. */
+/** Opening a backup as a stream of SQL: plain files, gzip, and archives (natively, or with pg_restore on request). */
 import { createReadStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import type { BackupFile } from '../detect/index.js';
-import { checkArchiveData, readArchiveInfo } from '../detect/index.js';
-import { findPgRestore, restoreStream, type PgRestore } from './archive.js';
+import { checkArchiveData, readArchiveInfo, readArchiveSql } from '../archive/index.js';
+import { WANTED_TABLES } from '../filter/index.js';
+import { explicitPgRestore, findPgRestore, restoreStream, type PgRestore } from './pg-restore.js';
 
 /** Read and inflate size: large enough that per-chunk costs vanish, small enough for memory. */
 const CHUNK = 1024 * 1024;
@@ -15,17 +16,17 @@ export interface SqlSource {
   streams: [Readable, ...Transform[]];
   /** Turn a stream error into a user-facing one. */
   explain(e: unknown): RecoverError | undefined;
-  /** The pg_restore chosen for an archive. */
+  /** The pg_restore used for an archive, when --pg-restore asked for one. */
   pgRestore?: PgRestore;
 }
 
 export interface SourceOptions {
-  /** --pg-restore: use this pg_restore for archives. */
+  /** --pg-restore: read archives with this pg_restore instead of natively. */
   pgRestore?: string;
   onBytes?: (n: number) => void;
 }
 
-/** Open the backup as SQL. Archives are checked (header, pg_restore) before anything starts. */
+/** Open the backup as SQL. Archives are checked (header, TOC, data all there) before anything starts. */
 export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Promise<SqlSource> {
   const onBytes = opts.onBytes ?? (() => {});
   switch (backup.format) {
@@ -41,14 +42,28 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
     case 'custom':
     case 'tar':
     case 'directory': {
+      if (opts.pgRestore) return viaPgRestore(backup, opts.pgRestore, onBytes);
+      if (backup.newerArchive) throw backup.newerArchive;
       const archive = backup.archive ?? (await readArchiveInfo(backup.path));
-      // Before pg_restore: it reads only the wanted blocks, and spins forever on some cut tars.
       await checkArchiveData(backup.path, archive);
-      const tool = findPgRestore(archive, opts.pgRestore);
-      const restored = await restoreStream(backup.path, archive, tool);
-      return { streams: [restored, byteCounter(onBytes)], explain: () => undefined, pgRestore: tool };
+      const sql = readArchiveSql(backup.path, archive, { tables: WANTED_TABLES });
+      return { streams: [sql, byteCounter(onBytes)], explain: () => undefined };
     }
   }
+}
+
+/** The old way, on request: pg_restore writes the SQL. */
+async function viaPgRestore(backup: BackupFile, explicit: string, onBytes: (n: number) => void): Promise<SqlSource> {
+  let tool: PgRestore;
+  if (backup.archive) {
+    // Before pg_restore: it reads only the wanted blocks, and spins forever on some cut tars.
+    await checkArchiveData(backup.path, backup.archive);
+    tool = findPgRestore(backup.archive, explicit);
+  } else {
+    tool = explicitPgRestore(explicit);
+  }
+  const restored = await restoreStream(backup.path, backup.archive, tool);
+  return { streams: [restored, byteCounter(onBytes)], explain: () => undefined, pgRestore: tool };
 }
 
 /**

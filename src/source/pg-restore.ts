@@ -1,12 +1,13 @@
 /**
- * Archives (custom, tar, directory) through pg_restore, writing SQL to
- * stdout (`-f -`) for only the wanted tables' definitions and data.
+ * Archives through pg_restore, only when the user asks for it with
+ * `--pg-restore PATH` (the native reader in src/archive is the default):
+ * pg_restore writes SQL to stdout (`-f -`) for only the wanted tables'
+ * definitions and data.
  *
  * The TOC list given to `-L` is built from the archive's own TOC, read
- * natively (detect/archive.ts), rather than by parsing `pg_restore -l`
- * text: names with spaces or quotes stay unambiguous and one process run is
- * saved. pg_restore then seeks straight to those data blocks where the
- * archive has offsets, and scans forward where it has none (written to a pipe).
+ * natively, rather than by parsing `pg_restore -l` text: names with spaces or
+ * quotes stay unambiguous. An archive newer than the native reader knows has
+ * no TOC we can read; then the tables are chosen with `-t`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -16,7 +17,7 @@ import { RecoverError } from '../errors.js';
 import { once, track, untrack } from '../resources.js';
 import { findProgram } from '../pg-install.js';
 import { makePrivateTempDir } from '../tempdir.js';
-import type { ArchiveInfo, ArchiveVersion } from '../detect/index.js';
+import type { ArchiveInfo, ArchiveVersion } from '../archive/index.js';
 import { WANTED_TABLES } from '../filter/index.js';
 
 export interface PgRestore {
@@ -84,18 +85,37 @@ export function restoreList(archive: ArchiveInfo): string {
   return lines.join('\n') + '\n';
 }
 
+/** The explicitly given pg_restore, for an archive whose version the native reader does not know. */
+export function explicitPgRestore(explicit: string): PgRestore {
+  const tool = probe(explicit);
+  if (!tool) {
+    throw new RecoverError('PG_RESTORE_INVALID', 'usage', `--pg-restore ${explicit} is not a working pg_restore`, {
+      hint: 'give the path of a pg_restore program, e.g. /usr/lib/postgresql/17/bin/pg_restore',
+    });
+  }
+  return tool;
+}
+
 /**
  * Start pg_restore on the archive; returns a stream of its stdout that
- * fails if pg_restore fails. Destroying it kills pg_restore.
+ * fails if pg_restore fails. Destroying it kills pg_restore. Without the
+ * archive's TOC (a version newer than the native reader knows) the wanted
+ * tables are named with -t instead of an -L list.
  */
-export async function restoreStream(path: string, archive: ArchiveInfo, tool: PgRestore): Promise<Transform> {
+export async function restoreStream(path: string, archive: ArchiveInfo | undefined, tool: PgRestore): Promise<Transform> {
   // pg_restore opens the list by name (a pipe on stdin is not accepted everywhere).
   const listDir = await makePrivateTempDir();
   const listFile = join(listDir, 'toc.list');
   const cleanup = once(() => fs.rm(listDir, { recursive: true, force: true }));
   const guard = track({ label: `temp dir ${listDir}`, dispose: cleanup });
-  await fs.writeFile(listFile, restoreList(archive), { mode: 0o600 });
-  const child = spawn(tool.path, ['-f', '-', '-L', listFile, '--no-owner', '--no-privileges', path], {
+  let select: string[];
+  if (archive) {
+    await fs.writeFile(listFile, restoreList(archive), { mode: 0o600 });
+    select = ['-L', listFile];
+  } else {
+    select = ['-n', 'public', ...WANTED_TABLES.flatMap((t) => ['-t', t])];
+  }
+  const child = spawn(tool.path, ['-f', '-', ...select, '--no-owner', '--no-privileges', path], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const release = async () => {

@@ -1,0 +1,119 @@
+/**
+ * The data blocks of a custom archive (src/bin/pg_dump/pg_backup_custom.c): _StartData writes
+ * a block-type byte (BLK_DATA, or BLK_BLOBS for large objects) and WriteInt(dumpId); the
+ * compressor then writes the table's data as chunks, each WriteInt(length) and the bytes
+ * (_CustomWriteFunc); _EndData writes WriteInt(0). A BLK_BLOBS block holds, per large object,
+ * WriteInt(oid) and its chunks up to a zero length, and ends with WriteInt(0) (_StartLOs,
+ * _StartLO, _EndLO, _EndLOs). _ReadBlockHeader / _skipData / _skipLOs read them back.
+ *
+ * Read through a bounded window: nothing here allocates more than WINDOW bytes, whatever a
+ * length in the file claims; every length is checked against the file's size first.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { BLK_BLOBS, BLK_DATA } from './constants.js';
+import { decodeInt } from './cursor.js';
+import { corrupt, dataTruncated } from './damage.js';
+import { readAt } from './file.js';
+
+/** The largest read at once; chunks longer than this are handed on in pieces. */
+export const WINDOW = 1024 * 1024;
+
+/** A forward-reading cursor over an open file, through a window of at most WINDOW bytes. */
+export class FileCursor {
+  private buf: Buffer = Buffer.alloc(0);
+  private bufAt = 0;
+  constructor(
+    private readonly fh: FileHandle,
+    readonly size: number,
+    readonly path: string,
+    private readonly intSize: number,
+    public pos: number,
+  ) {}
+
+  /** n bytes (n <= WINDOW) at the cursor; a file that ends first is truncated. */
+  async take(n: number, what: string): Promise<Buffer> {
+    if (this.pos + n > this.size) throw dataTruncated(this.path, this.size, what);
+    if (this.pos < this.bufAt || this.pos + n > this.bufAt + this.buf.length) {
+      this.bufAt = this.pos;
+      this.buf = await readAt(this.fh, this.pos, Math.min(Math.max(n, WINDOW), this.size - this.pos));
+      if (this.buf.length < n) throw dataTruncated(this.path, this.size, what);
+    }
+    const out = this.buf.subarray(this.pos - this.bufAt, this.pos - this.bufAt + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** ReadInt (pg_backup_archiver.c). */
+  async int(what: string): Promise<number> {
+    return decodeInt(await this.take(1 + this.intSize, what), 0, this.intSize);
+  }
+
+  /** Move past n bytes without reading them. */
+  skip(n: number, what: string): void {
+    if (this.pos + n > this.size) throw dataTruncated(this.path, this.size, what);
+    this.pos += n;
+  }
+
+  get atEnd(): boolean {
+    return this.pos >= this.size;
+  }
+}
+
+export interface BlockHeader {
+  type: number;
+  dumpId: number;
+  /** Where the block starts. */
+  at: number;
+}
+
+/** _ReadBlockHeader: the block type byte and the dump ID; null at the end of the file. */
+export async function readBlockHeader(c: FileCursor): Promise<BlockHeader | null> {
+  if (c.atEnd) return null;
+  const at = c.pos;
+  const what = `the data block header at byte ${at}`;
+  const type = (await c.take(1, what))[0] as number;
+  if (type !== BLK_DATA && type !== BLK_BLOBS) {
+    throw corrupt(`expected a data block (type ${BLK_DATA} or ${BLK_BLOBS}) at byte ${at} of ${c.path}, found block type ${type}`);
+  }
+  const dumpId = await c.int(what);
+  if (dumpId <= 0) throw corrupt(`expected a positive dump ID in the data block at byte ${at} of ${c.path}, found ${dumpId}`);
+  return { type, dumpId, at };
+}
+
+/**
+ * The compressed bytes of one table's data (or one large object's), in file order, as pieces
+ * of at most WINDOW bytes; stops after the zero length that ends them.
+ */
+export async function* chunkPieces(c: FileCursor, what: string): AsyncGenerator<Buffer> {
+  for (;;) {
+    const at = c.pos;
+    const len = await c.int(`a chunk length of ${what}`);
+    if (len === 0) return;
+    if (len < 0) throw corrupt(`a chunk of ${what} at byte ${at} of ${c.path} has length ${len}`);
+    if (c.pos + len > c.size) throw dataTruncated(c.path, c.size, `a chunk of ${what} at byte ${at} needs ${len} bytes`);
+    for (let left = len; left > 0; ) {
+      const n = Math.min(left, WINDOW);
+      yield await c.take(n, what);
+      left -= n;
+    }
+  }
+}
+
+/** Skip chunks up to the zero length, reading only their lengths (_skipData). */
+async function skipChunks(c: FileCursor, what: string): Promise<void> {
+  for (;;) {
+    const at = c.pos;
+    const len = await c.int(`a chunk length of ${what}`);
+    if (len === 0) return;
+    if (len < 0) throw corrupt(`a chunk of ${what} at byte ${at} of ${c.path} has length ${len}`);
+    c.skip(len, `a chunk of ${what} at byte ${at} needs ${len} bytes`);
+  }
+}
+
+/** Skip the rest of a block whose header was read: _skipData, or _skipLOs for BLK_BLOBS. */
+export async function skipBlock(c: FileCursor, block: BlockHeader): Promise<void> {
+  const what = `the data block of TOC entry ${block.dumpId} (from byte ${block.at})`;
+  if (block.type === BLK_DATA) return skipChunks(c, what);
+  // One OID, then its chunks, per large object; OID 0 ends the block.
+  while ((await c.int(`a large object OID of ${what}`)) !== 0) await skipChunks(c, what);
+}

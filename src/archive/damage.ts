@@ -1,0 +1,41 @@
+/**
+ * The errors a damaged or unreadable archive gives: one line each, what was expected and
+ * what was found, never more of the archive's content than a short hex of header bytes.
+ */
+import { RecoverError } from '../errors.js';
+
+export const HINT_TRUNCATED =
+  'The backup looks incomplete (cut off while copying or still being written): copy it again from its source and check its size.';
+export const HINT_CORRUPT =
+  'The backup is damaged or is not a pg_dump archive; try another backup, or check it with pg_restore -l.';
+
+export function corrupt(message: string, hint: string = HINT_CORRUPT): RecoverError {
+  return new RecoverError('ARCHIVE_CORRUPT', 'damaged', `corrupt archive: ${message}`, { hint });
+}
+
+/** A backup that ends inside its data (not its header or TOC). */
+export function dataTruncated(path: string, size: number, what: string): RecoverError {
+  return new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `${path} is truncated: it ends after ${size} bytes, inside the archive's data (${what})`, {
+    hint: HINT_TRUNCATED,
+  });
+}
+
+/** The first bytes of a buffer as spaced hex, for messages about headers. */
+export function hexOf(buf: Buffer, n = 12): string {
+  return buf.subarray(0, Math.min(n, buf.length)).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+}
+
+/** An I/O failure on the backup: not there, or not readable. */
+export function ioError(e: unknown, path: string): RecoverError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new RecoverError('BACKUP_NOT_FOUND', 'usage', `expected a backup file or directory at ${path}, found nothing there`, {
+      hint: 'Check the path (and that the backup share is mounted).',
+      cause: e,
+    });
+  }
+  return new RecoverError('BACKUP_UNREADABLE', 'badBackup', `expected to read the backup at ${path}, got ${code ?? 'an I/O error'}`, {
+    hint: 'Check that the file is readable by this user (permissions, a mounted share).',
+    cause: e,
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * Reading the backup file: positioned reads, and one open handle per job that is always
+ * closed. Every I/O failure becomes a RecoverError.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { RecoverError } from '../errors.js';
+import { NeedMoreBytes, type CursorLimits } from './cursor.js';
+import { ioError } from './damage.js';
+import { parseCore, tocTruncated } from './toc.js';
+import type { ArchiveFormat, ArchiveInfo } from './types.js';
+
+/** First read of the header and TOC; doubled (or grown to what is needed) on truncation. */
+const INITIAL_READ = 64 * 1024;
+
+/** Read up to len bytes at pos; fewer only at end of file. */
+export async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer> {
+  const out = Buffer.alloc(len);
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(out, got, len - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === len ? out : out.subarray(0, got);
+}
+
+/** Open the file, run fn with its handle and size, close it whatever happens. */
+export async function withFile<T>(path: string, fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw ioError(e, path);
+  }
+  try {
+    const size = (await fh.stat()).size;
+    return await fn(fh, size);
+  } catch (e) {
+    if (e instanceof RecoverError) throw e;
+    throw ioError(e, path);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Parse the header+TOC stream that starts at byte `start` of the open file and is `size` bytes
+ * long (as far as is known), reading 64 KiB first and more only while the parser needs it.
+ * Returns the info and the byte (from `start`) where the TOC ends.
+ */
+export async function parseFromFile(
+  fh: FileHandle,
+  start: number,
+  size: number,
+  format: ArchiveFormat,
+  where: string,
+): Promise<{ info: ArchiveInfo; end: number }> {
+  let buf = await readAt(fh, start, Math.min(INITIAL_READ, size));
+  const limits: CursorLimits = { totalSize: size };
+  for (;;) {
+    const atEnd = buf.length >= size;
+    try {
+      return parseCore(buf, format, limits);
+    } catch (e) {
+      if (!(e instanceof NeedMoreBytes)) throw e;
+      if (atEnd || e.needed > size) throw tocTruncated(e, Math.min(buf.length, size), where);
+      const want = Math.min(size, Math.max(buf.length * 2, e.needed + INITIAL_READ));
+      const more = await readAt(fh, start + buf.length, want - buf.length);
+      if (more.length === 0) throw tocTruncated(e, buf.length, where);
+      buf = Buffer.concat([buf, more]);
+      if (buf.length < want) size = buf.length; // the file ended early (e.g. a cut tar)
+    }
+  }
+}

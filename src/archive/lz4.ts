@@ -1,0 +1,228 @@
+/**
+ * A streaming decoder of LZ4 frames (LZ4's doc/lz4_Frame_format.md and lz4_Block_format.md),
+ * which pg_dump writes for -Z lz4 (src/bin/pg_dump/compress_lz4.c: LZ4F_compressBegin /
+ * LZ4F_compressUpdate / LZ4F_compressEnd over one table's data, so ONE frame, cut into the
+ * archive's chunks at arbitrary places). Hand-written because no well-kept npm package decodes
+ * LZ4 frames as a stream without native code; this one is small, pure, and bounded.
+ *
+ * Bounded: input is buffered only up to one block (at most 4 MiB, the frame's own block size
+ * limit), output is handed back one block at a time, and linked blocks keep a 64 KiB history.
+ * Every checksum the frame carries (header, block, content: XXH32) is verified.
+ */
+import { corrupt } from './damage.js';
+import { Xxh32, xxh32 } from './xxhash.js';
+
+/** Frame magic number (little-endian 0x184D2204). */
+const LZ4F_MAGIC = 0x184d2204;
+/** Skippable frames: magic 0x184D2A50 .. 0x184D2A5F, then a 4-byte size. */
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+/** FLG bits: version (must be 01), block independence, block checksum, content size, content checksum, dictionary ID. */
+const FLG_VERSION_MASK = 0xc0;
+const FLG_VERSION_01 = 0x40;
+const FLG_BLOCK_INDEPENDENT = 0x20;
+const FLG_BLOCK_CHECKSUM = 0x10;
+const FLG_CONTENT_SIZE = 0x08;
+const FLG_CONTENT_CHECKSUM = 0x04;
+const FLG_RESERVED = 0x02;
+const FLG_DICT_ID = 0x01;
+/** BD: bits 6..4 name the maximum block size, 4 (64 KiB) to 7 (4 MiB); the rest are reserved. */
+const BD_SIZE_SHIFT = 4;
+const BD_RESERVED = 0x8f;
+const BLOCK_MAX_SIZE: Record<number, number> = { 4: 64 * 1024, 5: 256 * 1024, 6: 1024 * 1024, 7: 4 * 1024 * 1024 };
+/** A block size word with this bit set holds the block's bytes uncompressed. */
+const BLOCK_UNCOMPRESSED = 0x80000000;
+/** Matches reach back at most 64 KiB (the block format's 2-byte offset). */
+const HISTORY = 64 * 1024;
+/** The shortest match (the token's match length counts from 4). */
+const MIN_MATCH = 4;
+
+type State = 'magic' | 'skipSize' | 'skip' | 'flags' | 'descriptor' | 'blockSize' | 'block' | 'contentChecksum';
+
+export class Lz4FrameDecoder {
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  private state: State = 'magic';
+  /** Bytes the current state needs before it can act. */
+  private need = 4;
+  private skipLeft = 0;
+  private frames = 0;
+  private flg = 0;
+  private flagBytes: Buffer = Buffer.alloc(0);
+  private blockMax = 0;
+  private blockSize = 0;
+  private blockRaw = false;
+  private contentSize: bigint | null = null;
+  private produced = 0n;
+  private hash: Xxh32 | null = null;
+  private history: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly what: string) {}
+
+  /**
+   * Feed compressed bytes; yields the decompressed blocks they complete, one at a time, so a
+   * consumer that waits between them holds at most one block in memory.
+   */
+  *push(chunk: Buffer): Generator<Buffer> {
+    const out: Buffer[] = [];
+    let input = chunk;
+    while (input.length > 0) {
+      if (this.state === 'skip') {
+        const n = Math.min(this.skipLeft, input.length);
+        this.skipLeft -= n;
+        input = input.subarray(n);
+        if (this.skipLeft === 0) this.expect('magic', 4);
+        continue;
+      }
+      const take = Math.min(this.need - this.pendingLen, input.length);
+      this.pending.push(input.subarray(0, take));
+      this.pendingLen += take;
+      input = input.subarray(take);
+      if (this.pendingLen < this.need) break;
+      const unit = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingLen);
+      this.pending = [];
+      this.pendingLen = 0;
+      this.step(unit, out);
+      yield* out.splice(0);
+    }
+  }
+
+  /** The input is over: it must end between frames, after at least one. */
+  end(): void {
+    if (this.state !== 'magic' || this.pendingLen > 0 || this.frames === 0) {
+      throw corrupt(`the LZ4 data of ${this.what} ends inside a frame (${this.frames === 0 && this.state === 'magic' ? 'no frame at all' : `at its ${this.state}`})`);
+    }
+  }
+
+  private expect(state: State, need: number): void {
+    this.state = state;
+    this.need = need;
+  }
+
+  private step(unit: Buffer, out: Buffer[]): void {
+    switch (this.state) {
+      case 'magic': {
+        const magic = unit.readUInt32LE(0);
+        if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) return this.expect('skipSize', 4);
+        if (magic !== LZ4F_MAGIC) throw corrupt(`expected an LZ4 frame in ${this.what}, found magic ${magic.toString(16)}`);
+        return this.expect('flags', 2);
+      }
+      case 'skipSize':
+        this.skipLeft = unit.readUInt32LE(0);
+        return this.skipLeft === 0 ? this.expect('magic', 4) : this.expect('skip', 0);
+      case 'flags': {
+        const flg = unit[0] as number;
+        const bd = unit[1] as number;
+        if ((flg & FLG_VERSION_MASK) !== FLG_VERSION_01 || flg & FLG_RESERVED || bd & BD_RESERVED) {
+          throw corrupt(`expected an LZ4 frame descriptor in ${this.what}, found flags ${flg.toString(16)} ${bd.toString(16)}`);
+        }
+        if (flg & FLG_DICT_ID) throw corrupt(`the LZ4 data of ${this.what} needs a dictionary, which pg_dump never uses`);
+        const max = BLOCK_MAX_SIZE[bd >> BD_SIZE_SHIFT];
+        if (max === undefined) throw corrupt(`expected an LZ4 block size code 4..7 in ${this.what}, found ${bd >> BD_SIZE_SHIFT}`);
+        this.flg = flg;
+        this.blockMax = max;
+        this.flagBytes = Buffer.from(unit);
+        return this.expect('descriptor', (flg & FLG_CONTENT_SIZE ? 8 : 0) + 1);
+      }
+      case 'descriptor': {
+        // The optional content size, then the header checksum: (XXH32 of FLG .. content size) >> 8.
+        const desc = Buffer.concat([this.flagBytes, unit.subarray(0, unit.length - 1)]);
+        if (((xxh32(desc) >>> 8) & 0xff) !== unit[unit.length - 1]) throw corrupt(`the LZ4 frame header of ${this.what} fails its checksum`);
+        this.contentSize = this.flg & FLG_CONTENT_SIZE ? unit.readBigUInt64LE(0) : null;
+        this.produced = 0n;
+        this.hash = this.flg & FLG_CONTENT_CHECKSUM ? new Xxh32() : null;
+        this.history = Buffer.alloc(0);
+        return this.expect('blockSize', 4);
+      }
+      case 'blockSize': {
+        const word = unit.readUInt32LE(0);
+        if (word === 0) {
+          if (this.contentSize !== null && this.produced !== this.contentSize) {
+            throw corrupt(`the LZ4 data of ${this.what} holds ${this.produced} bytes, but its frame says ${this.contentSize}`);
+          }
+          if (this.flg & FLG_CONTENT_CHECKSUM) return this.expect('contentChecksum', 4);
+          return this.frameDone();
+        }
+        this.blockRaw = (word & BLOCK_UNCOMPRESSED) !== 0;
+        this.blockSize = (word & ~BLOCK_UNCOMPRESSED) >>> 0;
+        if (this.blockSize > this.blockMax) throw corrupt(`an LZ4 block of ${this.what} says ${this.blockSize} bytes, more than its frame's ${this.blockMax}`);
+        return this.expect('block', this.blockSize + (this.flg & FLG_BLOCK_CHECKSUM ? 4 : 0));
+      }
+      case 'block': {
+        const data = unit.subarray(0, this.blockSize);
+        if (this.flg & FLG_BLOCK_CHECKSUM && xxh32(data) !== unit.readUInt32LE(this.blockSize)) {
+          throw corrupt(`an LZ4 block of ${this.what} fails its checksum`);
+        }
+        const block = this.blockRaw ? Buffer.from(data) : this.decodeBlock(data);
+        this.produced += BigInt(block.length);
+        this.hash?.update(block);
+        if (!(this.flg & FLG_BLOCK_INDEPENDENT)) {
+          this.history = block.length >= HISTORY ? block.subarray(block.length - HISTORY) : Buffer.concat([this.history, block]).subarray(-HISTORY);
+        }
+        if (block.length) out.push(block);
+        return this.expect('blockSize', 4);
+      }
+      case 'contentChecksum':
+        if (this.hash && this.hash.digest() !== unit.readUInt32LE(0)) throw corrupt(`the LZ4 data of ${this.what} fails its content checksum`);
+        return this.frameDone();
+      case 'skip':
+        return;
+    }
+  }
+
+  private frameDone(): void {
+    this.frames++;
+    this.expect('magic', 4);
+  }
+
+  /** One compressed block (lz4_Block_format.md): sequences of literals and a back-reference. */
+  private decodeBlock(src: Buffer): Buffer {
+    const hist = this.flg & FLG_BLOCK_INDEPENDENT ? 0 : this.history.length;
+    const dst = Buffer.allocUnsafe(hist + this.blockMax);
+    if (hist) this.history.copy(dst, 0);
+    let d = hist;
+    let s = 0;
+    const bad = (why: string) => corrupt(`an LZ4 block of ${this.what} is damaged (${why})`);
+    while (s < src.length) {
+      const token = src[s++] as number;
+      let lit = token >>> 4;
+      if (lit === 15) {
+        let b: number;
+        do {
+          if (s >= src.length) throw bad('literal length');
+          b = src[s++] as number;
+          lit += b;
+        } while (b === 255);
+      }
+      if (s + lit > src.length || d + lit > dst.length) throw bad('literals');
+      src.copy(dst, d, s, s + lit);
+      s += lit;
+      d += lit;
+      if (s === src.length) break; // the last sequence has literals only
+      if (s + 2 > src.length) throw bad('offset');
+      const offset = (src[s] as number) | ((src[s + 1] as number) << 8);
+      s += 2;
+      if (offset === 0 || offset > d) throw bad('offset');
+      let len = token & 15;
+      if (len === 15) {
+        let b: number;
+        do {
+          if (s >= src.length) throw bad('match length');
+          b = src[s++] as number;
+          len += b;
+        } while (b === 255);
+      }
+      len += MIN_MATCH;
+      if (d + len > dst.length) throw bad('match');
+      let from = d - offset;
+      if (offset >= len) {
+        dst.copy(dst, d, from, from + len);
+        d += len;
+      } else {
+        // Overlapping match: copy byte by byte, so repeated patterns grow (RLE-style).
+        for (let k = 0; k < len; k++) dst[d++] = dst[from++] as number;
+      }
+    }
+    return dst.subarray(hist, d);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The native reader: a custom, tar or directory archive in, the SQL text pg_restore would print
+ * for the wanted tables out (pg_backup_archiver.c RestoreArchive / _printTocEntry): the
+ * ENCODING and STDSTRINGS settings, each wanted table's CREATE TABLE (its TOC entry's defn),
+ * then for each its COPY statement (copyStmt) and data, which pg_dump wrote ending in "\.".
+ * Only the wanted tables' data is read and decompressed; nothing else is even inflated.
+ *
+ * Where the data is, per format:
+ *  - custom with data offsets: seek straight to each wanted block (pg_backup_custom.c
+ *    _PrintTocData with K_OFFSET_POS_SET);
+ *  - custom without (written to a pipe): walk the blocks from the end of the TOC in file order,
+ *    skipping unwanted ones by their chunk lengths (_skipData), as pg_restore does;
+ *  - directory: each table's file, NNNN.dat with the compressor's suffix (pg_backup_directory.c);
+ *  - tar: each table's member (pg_backup_tar.c), after checking the whole tar is there.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { RecoverError } from '../errors.js';
+import { BLK_DATA } from './constants.js';
+import { FileCursor, WINDOW, chunkPieces, readBlockHeader, skipBlock } from './blocks.js';
+import { corrupt, dataTruncated, ioError } from './damage.js';
+import { decompress, type Codec } from './decompress.js';
+import { findDataFile } from './directory.js';
+import { parseFromFile, readAt } from './file.js';
+import { directoryToc } from './info.js';
+import { listTarMembers } from './tar.js';
+import type { ArchiveInfo, ArchiveTocEntry, CompressionAlgorithm } from './types.js';
+
+export interface ReadOptions {
+  /** The tables (in schema public) whose definitions and data are wanted. */
+  tables: readonly string[];
+}
+
+/** The settings entries pg_restore prints first (pg_backup_archiver.c _doSetFixedOutputState). */
+const SETTING_ENTRIES = new Set(['ENCODING', 'STDSTRINGS']);
+/** What pg_restore prints around a dump, which the SQL filter recognises (a missing end means cut). */
+const DUMP_START = '--\n-- PostgreSQL database dump\n--\n\n';
+const DUMP_END = '--\n-- PostgreSQL database dump complete\n--\n\n';
+
+const CUSTOM_CODEC: Record<CompressionAlgorithm, Codec> = { none: 'none', gzip: 'zlib', lz4: 'lz4', zstd: 'zstd' };
+const FILE_CODEC: Record<CompressionAlgorithm, Codec> = { none: 'none', gzip: 'gzip', lz4: 'lz4', zstd: 'zstd' };
+
+/** A byte stream of SQL for the wanted tables. Destroying it closes the file it reads. */
+export function readArchiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): Readable {
+  return Readable.from(archiveSql(path, info, opts), { objectMode: false, highWaterMark: 256 * 1024 });
+}
+
+function isWanted(e: ArchiveTocEntry, tables: ReadonlySet<string>): boolean {
+  return e.namespace === 'public' && tables.has(e.tag);
+}
+
+export async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): AsyncGenerator<Buffer> {
+  const tables = new Set(opts.tables);
+  yield Buffer.from(DUMP_START);
+  for (const e of info.toc) if (SETTING_ENTRIES.has(e.desc) && e.defn) yield Buffer.from(e.defn + '\n');
+  for (const e of info.toc) if (e.desc === 'TABLE' && isWanted(e, tables) && e.defn) yield Buffer.from(e.defn + '\n');
+  const data = info.toc.filter((e) => e.desc === 'TABLE DATA' && isWanted(e, tables) && e.dataState !== 'none');
+  if (info.format === 'custom') yield* customData(path, info, data);
+  else if (info.format === 'directory') yield* directoryData(path, data);
+  else yield* tarData(path, data);
+  yield Buffer.from(DUMP_END);
+}
+
+/** An entry's COPY statement (none for INSERT-style data), then its data. */
+async function* tableData(e: ArchiveTocEntry, pieces: AsyncIterable<Buffer>, codec: Codec, where: string): AsyncGenerator<Buffer> {
+  if (e.copyStmt) yield Buffer.from(e.copyStmt);
+  yield* decompress(pieces, codec, `table ${e.tag} (TOC entry ${e.dumpId}) in ${where}`);
+  yield Buffer.from('\n');
+}
+
+async function* withHandle<T>(path: string, fn: (fh: FileHandle, size: number) => AsyncGenerator<T>): AsyncGenerator<T> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw ioError(e, path);
+  }
+  try {
+    yield* fn(fh, (await fh.stat()).size);
+  } catch (e) {
+    if (e instanceof RecoverError) throw e;
+    throw ioError(e, path);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+function customData(path: string, info: ArchiveInfo, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
+  const codec = CUSTOM_CODEC[info.compression.algorithm];
+  return withHandle(path, async function* (fh, size) {
+    const { end: tocEnd } = await parseFromFile(fh, 0, size, 'custom', `${path} (${size} bytes)`);
+    if (wanted.every((e) => e.dataState === 'offset')) {
+      for (const e of wanted) {
+        const at = Number(e.dataOffset);
+        if (at < tocEnd) throw corrupt(`the TOC says the data of TOC entry ${e.dumpId} starts at byte ${at}, inside the TOC (which ends at byte ${tocEnd})`);
+        if (at >= size) throw dataTruncated(path, size, `the data of TOC entry ${e.dumpId} should start at byte ${at}`);
+        const c = new FileCursor(fh, size, path, info.intSize, at);
+        const block = await readBlockHeader(c);
+        if (block === null || block.dumpId !== e.dumpId || block.type !== BLK_DATA) {
+          throw corrupt(`expected the data block of TOC entry ${e.dumpId} at byte ${at} of ${path}, found ${block ? `a block of entry ${block.dumpId}` : 'none'}`);
+        }
+        yield* tableData(e, chunkPieces(c, `TOC entry ${e.dumpId}`), codec, path);
+      }
+      return;
+    }
+    // No offsets (written to a pipe): walk the blocks in file order, as pg_restore must.
+    const byId = new Map(wanted.map((e) => [e.dumpId, e]));
+    const c = new FileCursor(fh, size, path, info.intSize, tocEnd);
+    while (byId.size > 0) {
+      const block = await readBlockHeader(c);
+      if (block === null) {
+        const missing = [...byId.values()][0]!;
+        throw dataTruncated(path, size, `no data block for table ${missing.tag} (TOC entry ${missing.dumpId}) before the end`);
+      }
+      const e = byId.get(block.dumpId);
+      if (e === undefined || block.type !== BLK_DATA) {
+        await skipBlock(c, block);
+        continue;
+      }
+      byId.delete(block.dumpId);
+      yield* tableData(e, chunkPieces(c, `TOC entry ${e.dumpId}`), codec, path);
+    }
+  });
+}
+
+/** `size` bytes from `start` of an open file, in pieces of at most WINDOW bytes. */
+async function* fileRange(fh: FileHandle, start: number, size: number, path: string, fileSize: number): AsyncGenerator<Buffer> {
+  for (let pos = start; pos < start + size; ) {
+    const piece = await readAt(fh, pos, Math.min(WINDOW, start + size - pos));
+    if (piece.length === 0) throw dataTruncated(path, fileSize, `expected ${size} bytes from byte ${start}`);
+    pos += piece.length;
+    yield piece;
+  }
+}
+
+async function* directoryData(dir: string, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
+  await directoryToc(dir);
+  for (const e of wanted) {
+    const file = await findDataFile(dir, e);
+    yield* withHandle(file.path, async function* (fh, size) {
+      yield* tableData(e, fileRange(fh, 0, size, file.path, size), FILE_CODEC[file.compression], file.path);
+    });
+  }
+}
+
+function tarData(path: string, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
+  return withHandle(path, async function* (fh, size) {
+    const members = await listTarMembers(fh, size, path);
+    for (const e of wanted) {
+      const name = e.dataFile ?? '';
+      // pg_dump before 15 could gzip tar members (pg_backup_tar.c: NNNN.dat.gz).
+      const plain = members.get(name);
+      const gz = members.get(`${name}.gz`);
+      const m = plain ?? gz;
+      if (m === undefined) throw corrupt(`the tar backup ${path} has no member ${name.slice(0, 60)} (the data of table ${e.tag}, TOC entry ${e.dumpId})`);
+      yield* tableData(e, fileRange(fh, m.dataStart, m.size, path, size), plain ? 'none' : 'gzip', path);
+    }
+  });
+}

@@ -1,0 +1,194 @@
+/**
+ * A streaming Zstandard decoder for pg_dump's -Z zstd (src/bin/pg_dump/compress_zstd.c:
+ * ZSTD_compressStream2 over one table's data, ended with ZSTD_e_end, so ONE frame cut into
+ * the archive's chunks at arbitrary places).
+ *
+ * Decoding is fzstd's (pure JavaScript, streaming, no dependencies, by the author of fflate):
+ * Node 20's node:zlib has no zstd, and native bindings would need install scripts and prebuilt
+ * binaries. Around it, a walker of the frame format (RFC 8878, sections 3.1.1 .. 3.1.1.2) sees
+ * every frame and block header first, so that:
+ *  - a frame whose window is larger than libzstd accepts by default (2^27 bytes,
+ *    ZSTD_WINDOWLOG_LIMIT_DEFAULT) is refused before fzstd would allocate it;
+ *  - a block larger than the format allows (128 KiB, or the window if smaller) is refused;
+ *  - fzstd is handed one whole block at a time, so one push never yields more than 128 KiB:
+ *    an archive that inflates without end streams with bounded memory.
+ * The optional content checksum (XXH64) is not verified: fzstd skips it.
+ */
+import { Decompress } from 'fzstd';
+import { corrupt } from './damage.js';
+
+/** Frame magic number (little-endian 0xFD2FB528). */
+const ZSTD_MAGIC = 0xfd2fb528;
+/** Skippable frames: magic 0x184D2A50 .. 0x184D2A5F, then a 4-byte size. */
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+/** Frame header descriptor bits (RFC 8878 3.1.1.1.1). */
+const FHD_SINGLE_SEGMENT = 0x20;
+const FHD_RESERVED = 0x08;
+const FHD_CHECKSUM = 0x04;
+const FHD_DICT_ID = 0x03;
+/** Bytes of the Dictionary_ID field by its flag, and of Frame_Content_Size by its flag. */
+const DICT_ID_BYTES = [0, 1, 2, 4];
+const FCS_BYTES = [0, 2, 4, 8];
+/** The largest window libzstd decodes without being told otherwise (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27). */
+const MAX_WINDOW = 2 ** 27;
+/** Block_Maximum_Size (RFC 8878 3.1.1.2.4). */
+const MAX_BLOCK = 128 * 1024;
+/** Block types (RFC 8878 3.1.1.2.2). */
+const BLOCK_RLE = 1; // one byte, repeated; raw (0) and compressed (2) blocks carry their size in bytes
+const BLOCK_COMPRESSED = 2;
+
+type State = 'magic' | 'skipSize' | 'skip' | 'descriptor' | 'header' | 'blockHeader' | 'block' | 'checksum';
+
+export class ZstdDecoder {
+  private readonly fz: Decompress;
+  private out: Buffer[] = [];
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  private state: State = 'magic';
+  private need = 4;
+  private skipLeft = 0;
+  private frames = 0;
+  private fhd = 0;
+  private blockMax = MAX_BLOCK;
+  private lastBlock = false;
+  /** The bytes of the frame or block being gathered, handed to fzstd whole. */
+  private unit: Buffer[] = [];
+
+  constructor(private readonly what: string) {
+    this.fz = new Decompress((data) => {
+      if (data.length) this.out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+    });
+  }
+
+  /**
+   * Feed compressed bytes; yields what each completed block decodes to (at most 128 KiB), one
+   * block at a time, so a consumer that waits between them holds at most one block in memory.
+   */
+  *push(chunk: Buffer): Generator<Buffer> {
+    let input = chunk;
+    while (input.length > 0) {
+      if (this.state === 'skip') {
+        const n = Math.min(this.skipLeft, input.length);
+        this.skipLeft -= n;
+        input = input.subarray(n);
+        if (this.skipLeft === 0) this.expect('magic', 4);
+        continue;
+      }
+      const take = Math.min(this.need - this.pendingLen, input.length);
+      this.pending.push(input.subarray(0, take));
+      this.pendingLen += take;
+      input = input.subarray(take);
+      if (this.pendingLen < this.need) break;
+      const unit = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingLen);
+      this.pending = [];
+      this.pendingLen = 0;
+      this.step(unit);
+      yield* this.out.splice(0);
+    }
+  }
+
+  /** The input is over: it must end between frames, after at least one. */
+  end(): void {
+    if (this.state !== 'magic' || this.pendingLen > 0 || this.frames === 0) {
+      throw corrupt(`the zstd data of ${this.what} ends inside a frame (${this.frames === 0 && this.state === 'magic' ? 'no frame at all' : `at its ${this.state}`})`);
+    }
+    this.feed(Buffer.alloc(0), true);
+  }
+
+  private expect(state: State, need: number): void {
+    this.state = state;
+    this.need = need;
+  }
+
+  /** Hand bytes to fzstd; its errors become a clean one-line corrupt-archive error. */
+  private feed(bytes: Buffer, final = false): void {
+    try {
+      this.fz.push(bytes, final);
+    } catch (e) {
+      throw corrupt(`the zstd data of ${this.what} is damaged (${(e as Error).message})`);
+    }
+  }
+
+  private step(unit: Buffer): void {
+    switch (this.state) {
+      case 'magic': {
+        const magic = unit.readUInt32LE(0);
+        if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) return this.expect('skipSize', 4);
+        if (magic !== ZSTD_MAGIC) throw corrupt(`expected a zstd frame in ${this.what}, found magic ${magic.toString(16)}`);
+        this.unit = [unit];
+        return this.expect('descriptor', 1);
+      }
+      case 'skipSize':
+        this.skipLeft = unit.readUInt32LE(0);
+        return this.skipLeft === 0 ? this.expect('magic', 4) : this.expect('skip', 0);
+      case 'descriptor': {
+        const fhd = unit[0] as number;
+        if (fhd & FHD_RESERVED) throw corrupt(`the zstd frame header of ${this.what} has its reserved bit set`);
+        if (fhd & FHD_DICT_ID) throw corrupt(`the zstd data of ${this.what} needs a dictionary, which pg_dump never uses`);
+        this.fhd = fhd;
+        this.unit.push(unit);
+        const single = (fhd & FHD_SINGLE_SEGMENT) !== 0;
+        const fcsFlag = fhd >> 6;
+        const fcs = fcsFlag === 0 ? (single ? 1 : 0) : (FCS_BYTES[fcsFlag] as number);
+        return this.expect('header', (single ? 0 : 1) + (DICT_ID_BYTES[fhd & FHD_DICT_ID] as number) + fcs);
+      }
+      case 'header': {
+        const single = (this.fhd & FHD_SINGLE_SEGMENT) !== 0;
+        let window: number;
+        if (single) {
+          // The window is the content size (RFC 8878 3.1.1.1.2), 1..8 bytes little-endian.
+          const fcsFlag = this.fhd >> 6;
+          window = 0;
+          for (let i = unit.length - 1; i >= 0; i--) window = window * 256 + (unit[i] as number);
+          if (fcsFlag === 1) window += 256;
+        } else {
+          const wd = unit[0] as number;
+          const base = 2 ** (10 + (wd >> 3));
+          window = base + (base / 8) * (wd & 7);
+        }
+        if (window > MAX_WINDOW) {
+          throw corrupt(`the zstd data of ${this.what} asks for a ${window}-byte window, more than the ${MAX_WINDOW} bytes zstd decodes by default`);
+        }
+        this.blockMax = Math.min(MAX_BLOCK, Math.max(window, 1));
+        this.unit.push(unit);
+        this.feed(Buffer.concat(this.unit));
+        this.unit = [];
+        return this.expect('blockHeader', 3);
+      }
+      case 'blockHeader': {
+        const word = unit.readUIntLE(0, 3);
+        this.lastBlock = (word & 1) === 1;
+        const type = (word >> 1) & 3;
+        const size = word >>> 3;
+        if (type > BLOCK_COMPRESSED) throw corrupt(`a zstd block of ${this.what} has the reserved block type`);
+        if (size > this.blockMax) throw corrupt(`a zstd block of ${this.what} says ${size} bytes, more than the ${this.blockMax} its frame allows`);
+        this.unit = [unit];
+        const body = type === BLOCK_RLE ? 1 : size;
+        if (body === 0) return this.blockDone(); // an empty raw block
+        return this.expect('block', body);
+      }
+      case 'block':
+        this.unit.push(unit);
+        return this.blockDone();
+      case 'checksum':
+        this.feed(unit);
+        return this.frameDone();
+      case 'skip':
+        return;
+    }
+  }
+
+  private blockDone(): void {
+    this.feed(Buffer.concat(this.unit));
+    this.unit = [];
+    if (!this.lastBlock) return this.expect('blockHeader', 3);
+    if (this.fhd & FHD_CHECKSUM) return this.expect('checksum', 4);
+    this.frameDone();
+  }
+
+  private frameDone(): void {
+    this.frames++;
+    this.expect('magic', 4);
+  }
+}
