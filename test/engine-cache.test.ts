@@ -4,8 +4,8 @@
  * bypassed when someone else owns it, never holding backup data, and
  * untouched by --no-cache. Real exports through the embedded PostgreSQL.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FIXTURES, expectNothingLeft, makeTmp, removeTmp, runCli } from './helpers.js';
 
@@ -64,18 +64,24 @@ describe('the cached PostgreSQL template', () => {
     expect(filesContaining(cache(), BOB_TEXT)).toEqual([]);
   });
 
-  it('is rebuilt when its stamp differs (another PostgreSQL, other initdb options), and older templates go', async () => {
+  it('is rebuilt when its stamp differs (another PostgreSQL, other initdb options); long-unused templates go, another installation\'s in use stays', async () => {
     await exportBob();
-    const stamp = readFileSync(join(template(), 'stamp.json'), 'utf8');
-    const made = statSync(join(template(), 'data', 'PG_VERSION')).ino;
-    writeFileSync(join(template(), 'stamp.json'), stamp.replace(/"binaries":"[^"]*"/, '"binaries":"embedded PostgreSQL 16.0"'));
-    mkdirSync(join(cache(), 'template-0000000000000000'), { mode: 0o700 });
+    const mine = template();
+    const stamp = readFileSync(join(mine, 'stamp.json'), 'utf8');
+    const made = statSync(join(mine, 'data', 'PG_VERSION')).ino;
+    writeFileSync(join(mine, 'stamp.json'), stamp.replace(/"binaries":"[^"]*"/, '"binaries":"embedded PostgreSQL 16.0"'));
+    const unused = join(cache(), 'template-0000000000000000');
+    mkdirSync(unused, { mode: 0o700 });
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600_000);
+    utimesSync(unused, twoDaysAgo, twoDaysAgo);
+    // Another installation on this machine (a second checkout) may be copying its own right now.
+    mkdirSync(join(cache(), 'template-ffffffffffffffff'), { mode: 0o700 });
 
     const r = await exportBob();
     expect(r.stderr).toMatch(/template .* did not match its stamp; rebuilding it/);
-    expect(templates()).toHaveLength(1);
-    expect(readFileSync(join(template(), 'stamp.json'), 'utf8')).toBe(stamp);
-    expect(statSync(join(template(), 'data', 'PG_VERSION')).ino).not.toBe(made);
+    expect(templates().sort()).toEqual([basename(mine), 'template-ffffffffffffffff'].sort());
+    expect(readFileSync(join(mine, 'stamp.json'), 'utf8')).toBe(stamp);
+    expect(statSync(join(mine, 'data', 'PG_VERSION')).ino).not.toBe(made);
   });
 
   it('is rebuilt, with a note, when other users could read it', async () => {

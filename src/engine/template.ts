@@ -107,7 +107,12 @@ export async function findTemplate(stamp: TemplateStamp, log: (m: string) => voi
   const why = notPrivate(st);
   const stamped = await fs.readFile(join(dir, 'stamp.json'), 'utf8').catch(() => '');
   const password = (await fs.readFile(join(dir, 'password'), 'utf8').catch(() => '')).trim();
-  if (!why && stamped === JSON.stringify(stamp) && password && (await lstatOrNull(join(dir, 'data', 'PG_VERSION')))) return { data: join(dir, 'data'), password };
+  if (!why && stamped === JSON.stringify(stamp) && password && (await lstatOrNull(join(dir, 'data', 'PG_VERSION')))) {
+    // Its time is when it was last used: another installation's save removes only long-unused templates.
+    const now = new Date();
+    await fs.utimes(dir, now, now).catch(() => {});
+    return { data: join(dir, 'data'), password };
+  }
   log(`the cached PostgreSQL template ${dir} ${why ? `was not private (${why})` : 'was incomplete or did not match its stamp'}; rebuilding it`);
   await fs.rm(dir, { recursive: true, force: true });
   return null;
@@ -150,6 +155,9 @@ export async function copyTemplate(data: string, to: string, owner?: { uid: numb
   if (failed) throw failed.reason;
 }
 
+/** A template of another stamp unused this long is removed when a new one is saved. */
+const UNUSED_TEMPLATE_MS = 24 * 3600_000;
+
 /** Files copied at once: libuv's default thread pool has four threads. */
 const COPY_WIDTH = 4;
 
@@ -161,7 +169,10 @@ export function templatePassword(): string {
 /**
  * Keep `data` (a fresh initdb's output, no server ever run on it) as the
  * template for `stamp`. Templates of other stamps (an older embedded
- * PostgreSQL) are removed. Best effort: a failure only costs the next run
+ * PostgreSQL) are removed once unused for a day: another installation on
+ * this machine (a second checkout, a global install) may be copying its own
+ * right now, and two installations must not keep removing each other's.
+ * Best effort: a failure only costs the next run
  * another initdb, and is noted.
  */
 export async function saveTemplate(data: string, password: string, stamp: TemplateStamp, log: (m: string) => void): Promise<void> {
@@ -178,9 +189,10 @@ export async function saveTemplate(data: string, password: string, stamp: Templa
     await fs.rename(partial, join(cache, name)).catch(() => {});
     for (const entry of await fs.readdir(cache)) {
       if (entry !== name && (entry.startsWith('template-') || (entry.startsWith('.partial-') && join(cache, entry) !== partial))) {
-        // Another run's .partial-* may still be being written: only old ones go.
+        // Another run's .partial-* may still be being written, another installation's template in use.
         const st = await lstatOrNull(join(cache, entry));
-        if (entry.startsWith('template-') || (st && Date.now() - st.mtimeMs > 10 * 60_000)) await fs.rm(join(cache, entry), { recursive: true, force: true });
+        const idle = st ? Date.now() - st.mtimeMs : 0;
+        if (idle > (entry.startsWith('template-') ? UNUSED_TEMPLATE_MS : 10 * 60_000)) await fs.rm(join(cache, entry), { recursive: true, force: true });
       }
     }
   } catch (e) {
