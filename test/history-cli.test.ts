@@ -1,8 +1,8 @@
 /**
  * `recover-texts history` on the story: every loss found on the right date
  * with the right date to restore from, every state and length as the story
- * says, renamed students and tasks followed by id, diffs, a backup that fails
- * skipped, per-backup progress on a terminal, and nothing left behind.
+ * says, renamed students and tasks followed by id, diffs, a named backup
+ * that fails failing the command, per-backup progress on a terminal, and nothing left behind.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -119,22 +119,33 @@ describe('history as text', () => {
 });
 
 describe('history over backups that do not all load', () => {
-  it('reports each one that fails and builds the history from the rest', async () => {
+  // A named backup the admin chose must load: skipping it silently changed the
+  // suggested merge's --current to an older one, whose upload wipes later edits.
+  it('a named backup that is truncated fails the command, naming it, and writes nothing', async () => {
     const cut = join(work, 'buggy_race_bk_20260310.sql.gz');
     const whole = readFileSync(nightPaths[1]!);
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
-    const paths = [nightPaths[0]!, cut, ...nightPaths.slice(2), join(work, 'buggy_race_bk_20260314.sql.gz')];
-    const r = await runCli(['history', '-u', 'alice', '--json', ...paths], { tmp });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: skipped .*buggy_race_bk_20260310\.sql\.gz: .*truncated/);
-    expect(r.stderr).toMatch(/warning: skipped .*buggy_race_bk_20260314\.sql\.gz: .*no such file/);
-    expect(r.stderr).toMatch(/4 of 6 backups loaded/);
-    const h = JSON.parse(r.stdout) as HistoryJson;
-    expect(h.backups.map((b) => b.date)).toEqual(['2026-03-09', '2026-03-11', '2026-03-12 23:30', '2026-03-13']);
-    expect(h.failed.map((f) => f.code)).toEqual(['BACKUP_TRUNCATED', 'BACKUP_NOT_FOUND']);
-    // Without the 10th, 3-REPORT's loss is seen from the 9th's version.
-    const report = h.tasks.find((t) => t.taskId === 7)!;
-    expect([report.lostOn, report.restoreFrom]).toEqual(['2026-03-11', '2026-03-09']);
+    const html = join(work, 'cut.html');
+    const r = await runCli(['history', '-u', 'alice', '--html', html, nightPaths[0]!, cut, ...nightPaths.slice(2)], { tmp });
+    expect(r.code).toBe(10);
+    expect(expectCleanError(r).message).toMatch(/buggy_race_bk_20260310\.sql\.gz .*truncated/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(html)).toBe(false);
+    expectNothingLeft(tmp);
+  });
+
+  it('a typo in the newest backup fails before anything loads, with did-you-mean, and writes nothing', async () => {
+    const typo = nightPaths[4]!.replace(/\.gz$/, '.g');
+    const html = join(work, 'typo.html');
+    const started = Date.now();
+    const r = await runCli(['history', '-u', 'alice', '--html', html, ...nightPaths.slice(0, 4), typo], { tmp });
+    expect(r.code).toBe(5);
+    const { message } = expectCleanError(r);
+    expect(message).toBe(`recover-texts: cannot read backup ${typo}: no such file; did you mean ${nightPaths[4]}?`);
+    expect(r.stdout).toBe('');
+    expect(existsSync(html)).toBe(false);
+    // No server was started: a PostgreSQL start alone takes seconds here.
+    expect(Date.now() - started).toBeLessThan(3000);
     expectNothingLeft(tmp);
   });
 

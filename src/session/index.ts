@@ -7,7 +7,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { detectBackup, dateFromName, type BackupFile } from '../detect/index.js';
+import { backupDate, detectBackup, type BackupDate, type BackupFile } from '../detect/index.js';
 import { startEngine, type EngineConfig, type Scratch } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import { SqlFilterStream, type FilterStats } from '../filter/index.js';
@@ -15,6 +15,8 @@ import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
 import { BackupQuery } from '../query/index.js';
 import { checkpoint } from '../resources.js';
 import { openSql, type SqlSource } from '../source/index.js';
+
+export { backupDate, type BackupDate } from '../detect/index.js';
 
 export interface SessionConfig {
   engine: EngineConfig;
@@ -30,12 +32,6 @@ export interface SessionConfig {
   log: (message: string) => void;
 }
 
-export interface BackupDate {
-  /** YYYY-MM-DD, or YYYY-MM-DD HH:MM (dumping machine's local time) for archives. */
-  value: string;
-  source: 'file name' | 'file modification time' | 'archive header' | 'pg_dump header';
-}
-
 export interface LoadedBackup {
   backup: BackupFile;
   date: BackupDate;
@@ -43,19 +39,6 @@ export interface LoadedBackup {
   stats: FilterStats;
   query: BackupQuery;
   scratch: Scratch;
-}
-
-export function backupDate(backup: BackupFile): BackupDate {
-  const t = backup.archive?.dumpedAt;
-  if (t) {
-    const p = (n: number) => String(n).padStart(2, '0');
-    // The dumping machine's local time, as pg_dump wrote it (no zone is recorded).
-    return { value: `${t.year}-${p(t.month)}-${p(t.day)} ${p(t.hour)}:${p(t.minute)}`, source: 'archive header' };
-  }
-  if (backup.startedAt) return { value: backup.startedAt, source: 'pg_dump header' };
-  const fromName = dateFromName(backup.path);
-  if (fromName) return { value: fromName, source: 'file name' };
-  return { value: backup.modifiedAt.toISOString().slice(0, 10), source: 'file modification time' };
 }
 
 /** Load `path` and run `fn` on it; everything started is removed afterwards, whatever happens. */
