@@ -24,6 +24,10 @@ export const DATE_SOURCE_NOTE: Record<BackupDate['source'], string> = {
   'file modification time': "the file's modification date (UTC)",
 };
 
+/** The rule, in one sentence, for wherever dates are explained (terminal, JSON, HTML). */
+export const DATE_RULE =
+  "the dump time in an archive's header (the dumping machine's local time: pg_dump records no zone), else pg_dump's \"Started on\" line, else a date in the file name, else the file's modification date (UTC)";
+
 export function backupDate(backup: BackupFile): BackupDate {
   const t = backup.archive?.dumpedAt;
   if (t) {

@@ -9,7 +9,7 @@ import { RecoverError } from '../errors.js';
 import { readArchiveInfo, type ArchiveInfo } from './archive.js';
 import { nearbyPaths } from './nearby.js';
 
-export { backupDate, dateFromName, DATE_SOURCE_NOTE, type BackupDate } from './date.js';
+export { backupDate, dateFromName, DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from './date.js';
 export { selectBackups, parseDateBound, type BackupSelection, type SelectedBackup, type DateRange } from './folder.js';
 
 export { readArchiveInfo, checkArchiveData, parseArchive, MAX_ARCHIVE_VERSION, type ArchiveInfo, type ArchiveTocEntry, type ArchiveVersion } from './archive.js';

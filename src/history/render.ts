@@ -2,7 +2,7 @@
  * The history as text (two tables: lengths by date and task, then one line
  * per task with its status and last good date) and as JSON for scripts.
  */
-import { SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './index.js';
+import { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './index.js';
 
 const LABEL: Record<Cell['state'], string> = {
   new: 'new',
@@ -75,7 +75,7 @@ export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): s
     for (const t of h.tasks) {
       const diffs = taskDiffs(h, t);
       if (!diffs.length) continue;
-      out.push('', `=== ${t.name}${t.title ? ` (${t.title})` : ''}`);
+      out.push('', `=== ${t.name}${displayTitle(t) ? ` (${displayTitle(t)})` : ''}`);
       for (const d of diffs) out.push(d.patch.trimEnd());
     }
   }

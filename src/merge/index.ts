@@ -16,6 +16,7 @@ import { toServerText, type ServerText } from '../query/index.js';
 
 export { parseCurrentJson, isJsonFile } from './current.js';
 export { checkUpload, UPLOAD_KEYS, CREATED_AT_PATTERN } from './check.js';
+export { restoreSteps, shellWord, type RestoreSteps } from './steps.js';
 export { replacements, snapshotOf, freshCurrentCommands, uploadWarning, type Replacement, type Snapshot as CurrentSnapshot } from './safety.js';
 import { checkUpload } from './check.js';
 
