@@ -2,6 +2,7 @@
  * The history as text (two tables: lengths by date and task, then one line
  * per task with its status and last good date) and as JSON for scripts.
  */
+import { textTable } from '../format/index.js';
 import { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './index.js';
 
 const LABEL: Record<Cell['state'], string> = {
@@ -151,9 +152,7 @@ export function historyJson(h: History, opts: { diff?: boolean; failed?: { path:
   };
 }
 
-/** A plain text table, columns padded to fit. */
+/** A plain text table, columns aligned by display width. */
 function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
-  const line = (r: string[]) => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k]!))).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
+  return textTable(head, rows).trimEnd();
 }
