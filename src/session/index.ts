@@ -28,9 +28,14 @@ export interface SessionConfig {
   backupEncoding?: string;
   /** Bytes of the backup read so far, of total. */
   onProgress?: (done: number, total: number) => void;
+  /** Each step as it starts, so a progress display shows something from the first moment. */
+  onPhase?: (phase: SessionPhase) => void;
   /** Notes for the user (stderr). */
   log: (message: string) => void;
 }
+
+/** The steps of a run that take time, in order. */
+export type SessionPhase = 'reading backup' | 'starting PostgreSQL' | 'loading' | 'querying';
 
 export interface LoadedBackup {
   backup: BackupFile;
@@ -43,11 +48,13 @@ export interface LoadedBackup {
 
 /** Load `path` and run `fn` on it; everything started is removed afterwards, whatever happens. */
 export async function withBackup<T>(path: string, config: SessionConfig, fn: (b: LoadedBackup) => Promise<T>): Promise<T> {
+  config.onPhase?.('reading backup');
   const backup = await detectBackup(path);
   let read = 0;
   // Archives: pg_restore's output size is unknown, so progress shows bytes only.
   const total = backup.archive ? 0 : backup.size;
   const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) });
+  config.onPhase?.('starting PostgreSQL');
   const scratch = await startEngine(config.engine).catch((e) => {
     source.streams.forEach((s) => s.destroy());
     throw e;
@@ -58,7 +65,9 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
   client.on('error', () => {});
   try {
     await client.connect();
+    config.onPhase?.('loading');
     const { load, stats } = await loadInto(client, backup, source, config);
+    config.onPhase?.('querying');
     const query = await queryOn(client, load, config.timezone);
     await checkpoint('querying');
     return await fn({ backup, date: backupDate(backup), load, stats, query, scratch });

@@ -96,9 +96,11 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
   const optional = new Set([...(config.optional ?? [])].map((p) => resolve(p)));
   const required = (path: string) => !optional.has(resolve(path));
   // A typo in a named file fails now, before a server starts, with the names close to it.
+  config.onPhase?.('reading backup');
   for (const path of unique) if (required(path)) await assertBackupPathExists(path);
   unique.forEach((path, index) => config.onBackup?.({ index, path, state: 'waiting', done: 0, total: 0 }));
 
+  config.onPhase?.('starting PostgreSQL');
   const scratch = await startEngine(config.engine);
   const prefix = `${SCRATCH_DB_PREFIX}${randomBytes(4).toString('hex')}_`;
   const created: string[] = [];
@@ -149,11 +151,13 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
       }
     };
 
+    config.onPhase?.('loading');
     const results = await pool(unique, width, loadOne);
     // (A slot is empty only when a signal stopped the pool: the run is ending.)
     const loaded = results.filter((r): r is LoadedEntry => !!r && 'database' in r).sort(backupOrder);
     const failed = results.filter((r): r is BackupFailure => !!r && !('database' in r));
     if (!loaded.length) throw noneLoaded(failed);
+    config.onPhase?.('querying');
     await checkpoint('querying');
 
     const set: BackupSet = {
