@@ -7,7 +7,8 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDateBound, selectBackups } from '../src/detect/index.js';
+import { newerBackupsBeside, parseDateBound, selectBackups } from '../src/detect/index.js';
+import { uploadAdvice } from '../src/export/index.js';
 import { RecoverError } from '../src/errors.js';
 import { makeTmp, removeTmp } from './helpers.js';
 import { nightPaths } from './story-helpers.js';
@@ -82,5 +83,19 @@ describe('selectBackups', () => {
     for (const bad of ['2026-02-30', '10/03/2026', '2026-3-1', 'yesterday']) {
       expect(() => parseDateBound('--since', bad)).toThrow(/--since .* is not a date/);
     }
+  });
+});
+
+describe('an export of an older backup', () => {
+  it('finds the newer backups beside it, and the advice names them and history/merge', async () => {
+    const older = join(folder, 'buggy_race_bk_20260311.sql.gz');
+    const newer = await newerBackupsBeside(older, '2026-03-11');
+    expect(newer.map((b) => b.date.value)).toEqual(['2026-03-12 23:30', '2026-03-13']);
+    const lines = uploadAdvice({ username: 'alice', texts: 4, backupDate: '2026-03-11', backupPath: older, newer });
+    expect(lines[0]).toBe(
+      `uploading this on the race server's "Upload texts as JSON" page REPLACES ALL of alice's current texts with these 4: whatever alice wrote after 2026-03-11 is deleted`,
+    );
+    expect(lines[1]).toBe(`2 newer backups are beside it (the newest buggy_race_bk_20260313.sql.gz, 2026-03-13); to restore only what was lost and keep later edits: recover-texts history --user alice ${folder}, then recover-texts merge`);
+    expect(uploadAdvice({ username: 'alice', texts: 4, backupDate: '2026-03-13', backupPath: older, newer: [] })).toHaveLength(1);
   });
 });

@@ -7,7 +7,7 @@
  * silently change what the upload restores. Then the chosen date range.
  */
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { RecoverError } from '../errors.js';
 import { backupDate, type BackupDate } from './date.js';
 import { assertBackupPathExists, detectBackup } from './index.js';
@@ -89,6 +89,22 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
     });
   }
   return { backups, skipped };
+}
+
+/** Folders with more entries than this are not searched for newer backups (it is someone's Downloads, not a backup folder). */
+const MAX_SIBLINGS = 400;
+
+/**
+ * Backups in the same folder as `path` that are newer than `date`, newest
+ * last: a sign that an export of `path` is not the latest state, so its upload
+ * would undo later work. Empty when the folder cannot be read or is large.
+ */
+export async function newerBackupsBeside(path: string, date: string): Promise<SelectedBackup[]> {
+  const dir = dirname(resolve(path));
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  if (names.length > MAX_SIBLINGS) return [];
+  const all = await selectBackups([dir]).catch(() => null);
+  return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.value > date);
 }
 
 /** A directory that is not a pg_dump directory archive (which has a toc.dat). */

@@ -10,7 +10,7 @@ import { readArchiveInfo, type ArchiveInfo } from './archive.js';
 import { nearbyPaths } from './nearby.js';
 
 export { backupDate, dateFromName, DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from './date.js';
-export { selectBackups, parseDateBound, type BackupSelection, type SelectedBackup, type DateRange } from './folder.js';
+export { selectBackups, newerBackupsBeside, parseDateBound, type BackupSelection, type SelectedBackup, type DateRange } from './folder.js';
 
 export { readArchiveInfo, checkArchiveData, parseArchive, MAX_ARCHIVE_VERSION, type ArchiveInfo, type ArchiveTocEntry, type ArchiveVersion } from './archive.js';
 

@@ -9,6 +9,7 @@ import { newestTimestamp, toServerText, type ServerText, type TextRecord } from 
 import { writeDirAtomic, writeFileAtomic, type WriteOptions } from './write.js';
 
 export { refuseExisting, writeFileAtomic, writeDirAtomic, type WriteOptions } from './write.js';
+export { uploadAdvice, type ExportAdvice } from './advice.js';
 
 export type ExportFormat = 'json' | 'csv' | 'files';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['json', 'csv', 'files'];
