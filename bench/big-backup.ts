@@ -22,7 +22,7 @@ export async function makeBigBackups(megabytes = 220): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const scratch = await startEngine({ kind: 'system', log: (m) => console.error(m) });
   try {
-    const c = scratch.config;
+    const c = scratch.clientConfig('postgres');
     const env = { ...process.env, PGPASSWORD: String(c.password), PGHOST: String(c.host), PGPORT: String(c.port), PGUSER: String(c.user) };
     const psql = (db: string, ...args: string[]) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     psql('postgres', '-c', 'CREATE ROLE buggy', '-c', 'CREATE ROLE buggy_ro', '-c', 'CREATE DATABASE buggy_race OWNER buggy');

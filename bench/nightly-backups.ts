@@ -39,7 +39,7 @@ export async function makeNightlyBackups(): Promise<string[]> {
   mkdirSync(staging, { recursive: true });
   const scratch = await startEngine({ kind: 'system', log: (m) => console.error(m) });
   try {
-    const c = scratch.config;
+    const c = scratch.clientConfig('postgres');
     const env = { ...process.env, PGPASSWORD: String(c.password), PGHOST: String(c.host), PGPORT: String(c.port), PGUSER: String(c.user) };
     const psql = (db: string, sql: string) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     psql('postgres', 'CREATE ROLE buggy');

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   // The alternative's server: PostgreSQL 15 already running (not timed).
   const server = await startEngine({ kind: 'system', log: () => {} });
   try {
-    const c = server.config;
+    const c = server.clientConfig('postgres');
     const env = { ...process.env, PGPASSWORD: String(c.password), PGHOST: String(c.host), PGPORT: String(c.port), PGUSER: String(c.user) };
     const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { env, stdio: ['ignore', 'ignore', 'ignore'] });
     sh('psql -X -q -c "CREATE ROLE buggy" -c "CREATE ROLE buggy_ro" postgres');

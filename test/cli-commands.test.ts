@@ -8,8 +8,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, type Scratch } from '../src/engine/index.js';
-import { systemBinaries } from '../src/engine/system.js';
+import { startEngine, type Engine } from '../src/engine/index.js';
+import { hasServer } from '../src/engine/index.js';
+import { postgresBinDirs } from '../src/pg-install.js';
 import { DEMO, FIXTURES, expectCleanError, leftovers, makeTmp, removeTmp, ROOT, runCli } from './helpers.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
@@ -96,12 +97,7 @@ describe('users and inspect', () => {
 });
 
 describe('engines', () => {
-  let hasSystem = true;
-  try {
-    systemBinaries();
-  } catch {
-    hasSystem = false;
-  }
+  const hasSystem = postgresBinDirs().some(hasServer);
   it.skipIf(!hasSystem)('system: PostgreSQL installed on this machine (skipped when none is: no initdb/postgres found)', async () => {
     const r = await runCli(['export', DEMO, '-u', 'alice', '--engine', 'system'], { tmp });
     expect(r.code, r.stderr).toBe(0);
@@ -110,12 +106,12 @@ describe('engines', () => {
   });
 
   describe('url: a scratch database on a server the admin names', () => {
-    let server: Scratch;
+    let server: Engine;
     let url: string;
-    const admin = () => new pg.Client(server.config);
+    const admin = () => new pg.Client(server.clientConfig('postgres'));
     beforeAll(async () => {
       server = await startEngine({ kind: 'embedded', log: () => {} });
-      const c = server.config;
+      const c = server.clientConfig('postgres');
       url = `postgresql://${c.user}:${encodeURIComponent(String(c.password))}@localhost/postgres?host=${encodeURIComponent(String(c.host))}`;
       const a = admin();
       await a.connect();

@@ -28,7 +28,7 @@ describe('a hostile backup', () => {
         expect(renderJson(texts)).toBe(readFileSync(join(GENERATED, 'hostile', 'expected', `${s.username}.json`), 'utf8'));
       }
       // Look inside the scratch server before it is removed.
-      const c = new pg.Client(b.scratch.config);
+      const c = new pg.Client(b.engine.clientConfig(b.database));
       await c.connect();
       try {
         const one = async (sql: string, params: unknown[] = []) => (await c.query(sql, params)).rows;

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, type Scratch } from '../src/engine/index.js';
+import { startEngine, type Engine } from '../src/engine/index.js';
 import { RecoverError } from '../src/errors.js';
 import { liveCount } from '../src/resources.js';
 import { withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
@@ -119,10 +119,10 @@ describe('withBackups', () => {
   });
 
   describe('on a --database-url server', () => {
-    let server: Scratch;
+    let server: Engine;
     let url: string;
     const databases = async () => {
-      const a = new pg.Client(server.config);
+      const a = new pg.Client(server.clientConfig('postgres'));
       await a.connect();
       const { rows } = await a.query('SELECT datname FROM pg_database ORDER BY 1');
       await a.end();
@@ -130,7 +130,7 @@ describe('withBackups', () => {
     };
     beforeAll(async () => {
       server = await startEngine({ kind: 'embedded', log: () => {} });
-      const c = server.config;
+      const c = server.clientConfig('postgres');
       url = `postgresql://${c.user}:${encodeURIComponent(String(c.password))}@localhost/postgres?host=${encodeURIComponent(String(c.host))}`;
     });
     afterAll(() => server?.stop());
@@ -143,8 +143,8 @@ describe('withBackups', () => {
         during = await databases();
         expect(await set.map(async (b) => (await b.query.findUser('chloe')).id)).toEqual(nightPaths.map(() => 4));
       });
-      // The scratch database plus one per backup, all ours by name.
-      expect(during.filter((d) => !before.includes(d))).toHaveLength(nightPaths.length + 1);
+      // One per backup, all ours by name (and no other: the engine makes databases only when asked).
+      expect(during.filter((d) => !before.includes(d))).toHaveLength(nightPaths.length);
       expect(during.filter((d) => !before.includes(d)).every((d) => d.startsWith('recover_texts_'))).toBe(true);
       expect(await databases()).toEqual(before);
       expect(liveCount()).toBe(live);

@@ -3,7 +3,7 @@
  * accents none, so names in any script keep the columns straight.
  */
 import { describe, expect, it } from 'vitest';
-import { displayWidth, textTable } from '../src/format/index.js';
+import { displayWidth, table as textTable } from '../src/table.js';
 
 describe('textTable', () => {
   it('measures display width, not string length', () => {

@@ -103,10 +103,3 @@ export class Console {
 function mb(n: number): string {
   return (n / 1e6).toFixed(1);
 }
-
-/** A plain text table, columns padded to fit. */
-export function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
-  const line = (r: string[]) => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k]!))).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n') + '\n';
-}

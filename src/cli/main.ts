@@ -3,30 +3,18 @@
  * The command line. The only module that knows about commander, process
  * exit codes and signals; everything else throws RecoverError.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ExitCode, RecoverError } from '../errors.js';
 import { disposeAll } from '../resources.js';
 import { Console } from './console.js';
-import { exportCommand, inspectCommand, usersCommand, type CommonOptions } from './commands.js';
-import { registerHistoryCommands } from './history-commands.js';
+import { registerExport } from './export.js';
+import { registerExportAll } from './export-all.js';
+import { registerHistory } from './history.js';
+import { registerInspect } from './inspect.js';
+import { registerMerge } from './merge.js';
+import { registerUsers } from './users.js';
 
 const ui = new Console();
-
-function commonOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--engine <kind>', 'throwaway PostgreSQL to load into').choices(['embedded', 'system', 'url']).default('embedded'))
-    .option('--pg-bin <dir>', 'with --engine system: directory holding initdb and postgres')
-    .addOption(
-      new Option('--database-url <url>', 'load into a scratch database created (and dropped) on this server; implies --engine url').env(
-        'RECOVER_TEXTS_DATABASE_URL',
-      ),
-    )
-    .option('--pg-restore <path>', 'the pg_restore to read archives with (default: the newest found that can read it)')
-    .option('--timezone <zone>', "the race server database's session time zone (UTC on Heroku and by default)", 'UTC')
-    .option('--backup-encoding <encoding>', "for a SQL_ASCII backup: the encoding of its bytes that are not UTF-8, e.g. LATIN1 or WIN1252")
-    .option('-q, --quiet', 'no progress or notes on stderr')
-    .option('--debug', 'show stack traces and internal detail on errors');
-}
 
 export function buildProgram(): Command {
   const program = new Command('recover-texts')
@@ -36,35 +24,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
     .exitOverride();
 
-  commonOptions(
-    program
-      .command('export')
-      .description("one student's texts as they were in the backup (default: the race server's upload JSON)")
-      .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
-      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case) or ext_username')
-      .addOption(new Option('-f, --format <format>', 'json: server upload format; csv; files: a folder, one file per task').choices(['json', 'csv', 'files']).default('json'))
-      .option('--tasks <names>', 'only these tasks, e.g. 3-REPORT,0-GET')
-      .option('-o, --out <path>', 'write here (atomically) instead of stdout; required for --format files')
-      .option('--force', 'replace an existing --out'),
-  ).action((backup: string, opts: CommonOptions & ExportOpts) => run(() => exportCommand(backup, opts, ui)));
-
-  commonOptions(
-    program
-      .command('users')
-      .description('the users who have texts in the backup: username, name, number of texts, newest text')
-      .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
-      .option('--json', 'machine-readable output'),
-  ).action((backup: string, opts: CommonOptions & { json?: boolean }) => run(() => usersCommand(backup, opts, ui)));
-
-  commonOptions(
-    program
-      .command('inspect')
-      .description('what a backup is and holds: format, versions, date, counts, newest text')
-      .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
-      .option('--json', 'machine-readable output'),
-  ).action((backup: string, opts: CommonOptions & { json?: boolean }) => run(() => inspectCommand(backup, opts, ui)));
-
-  registerHistoryCommands(program, commonOptions, run, ui);
+  for (const register of [registerExport, registerUsers, registerInspect, registerHistory, registerMerge, registerExportAll]) register(program, run, ui);
 
   program.addHelpText(
     'after',
@@ -78,14 +38,6 @@ Examples:
   recover-texts export-all buggy_race_bk_20260315.sql.gz --out all-texts/`,
   );
   return program;
-}
-
-interface ExportOpts {
-  user: string;
-  format: 'json' | 'csv' | 'files';
-  tasks?: string;
-  out?: string;
-  force?: boolean;
 }
 
 let debug = false;

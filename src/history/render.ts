@@ -2,9 +2,9 @@
  * The history as text (two tables: lengths by date and task, then one line
  * per task with its status and last good date) and as JSON for scripts.
  */
+import { table } from '../table.js';
 import { DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
-import { textTable } from '../format/index.js';
-import { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './index.js';
+import { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './model.js';
 
 const LABEL: Record<Cell['state'], string> = {
   new: 'new',
@@ -53,7 +53,7 @@ export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): s
 
   // Lengths (characters) by date and task: dates down, tasks across.
   out.push(
-    table(
+    grid(
       ['DATE', ...h.tasks.map((t) => t.name)],
       h.dates.map((d, k) => [d.date, ...h.tasks.map((t) => cellText(t.cells[k]!))]),
     ),
@@ -63,7 +63,7 @@ export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): s
   out.push('');
 
   out.push(
-    table(
+    grid(
       ['TASK', 'STATUS', 'LAST GOOD', 'NOTES'],
       h.tasks.map((t) => [
         t.name,
@@ -171,7 +171,4 @@ export function historyJson(h: History, opts: { diff?: boolean; failed?: { path:
   };
 }
 
-/** A plain text table, columns aligned by display width. */
-function table(head: string[], rows: string[][]): string {
-  return textTable(head, rows).trimEnd();
-}
+const grid = (head: string[], rows: string[][]): string => table(head, rows).trimEnd();

@@ -4,9 +4,10 @@
  */
 import { promises as fs } from 'node:fs';
 import { RecoverError } from '../errors.js';
-import type { ServerText } from '../query/index.js';
+import type { History, Snapshot } from '../history/index.js';
+import { toServerText, type ServerText } from '../query/index.js';
 import { CREATED_AT_PATTERN } from './check.js';
-import type { CurrentText } from './index.js';
+import type { CurrentData, CurrentText } from './plan.js';
 
 /** A JSON array rather than a backup: the first byte that is not a BOM or white space is `[`. */
 export async function isJsonFile(path: string): Promise<boolean> {
@@ -58,4 +59,37 @@ export function parseCurrentJson(path: string, content: string): { username: str
   const names = [...new Set(texts.map((t) => t.element.username))];
   if (names.length > 1) throw bad(`it mixes usernames (${names.join(', ')}); the server's download is one student's`);
   return { username: names[0] ?? null, texts };
+}
+
+/** The current data from the live server's JSON download. */
+/** `modifiedAt`: the file's modification time, the best guess of when it was downloaded (the --current snapshot's time). */
+export function currentFromJson(
+  label: string,
+  json: { username: string | null; texts: CurrentText[] },
+  historyUsername: string,
+  modifiedAt: Date | null = null,
+): { current: CurrentData; note: string | null } {
+  const username = json.username ?? historyUsername;
+  const note =
+    json.username && json.username !== historyUsername ? `the current JSON's username is ${json.username}; the newest backup's is ${historyUsername}: writing ${json.username}` : null;
+  const date = modifiedAt ? modifiedAt.toISOString().slice(0, 16).replace('T', ' ') : null;
+  return { current: { kind: 'json', label, date, dateSource: 'file modification time', username, texts: json.texts, tasks: null }, note };
+}
+
+/** The current data from a backup's snapshot of the student (history's snapshots). */
+export function currentFromSnapshot(label: string, snap: Snapshot, h: History): CurrentData {
+  if (!snap.user) {
+    throw new RecoverError('USER_NOT_FOUND', 'noStudent', `the student (user id ${h.user.id}, ${h.user.username}) is not in --current ${label}`, {
+      hint: 'give the newest backup, or the live JSON, as --current',
+    });
+  }
+  return {
+    kind: 'backup',
+    label,
+    date: snap.date,
+    dateSource: snap.dateSource,
+    username: snap.user.username,
+    texts: snap.texts.map((t) => ({ taskId: t.taskId, textId: t.textId, element: { ...toServerText(t), task_name: t.storedTaskName } })),
+    tasks: snap.tasks,
+  };
 }

@@ -8,7 +8,7 @@
 import { diffLines } from 'diff';
 import { DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
 import { textLength } from '../history/index.js';
-import type { CurrentData, MergePlan } from './index.js';
+import type { CurrentData, MergePlan } from './plan.js';
 
 /** A current text the upload replaces with an older version. */
 export interface Replacement {

@@ -4,28 +4,25 @@
  * the run, naming it: leaving it out would silently change what a merge
  * restores (the race server's upload deletes every text it does not carry).
  * Only backups found in a folder (ManyConfig.optional) are reported and
- * skipped when they fail. Whatever was started is removed.
+ * skipped when they fail. Whatever was started is removed (the engine drops
+ * its databases or removes its whole server).
  *
- * Databases: on a throwaway cluster (embedded, system) each backup gets a
- * CREATE DATABASE on it, and stopping the cluster removes them all. On the
- * `url` engine they are created on the admin's server too, named with the
- * scratch prefix, and each is dropped at the end (also on a signal). Separate
- * databases rather than schemas: the loader and the query then work
+ * Separate databases rather than schemas: the loader and the query work
  * unchanged (they name tables unqualified), and one backup's rows can never
  * be read as another's.
  */
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import pg from 'pg';
 import { assertBackupPathExists, detectBackup, type BackupFile } from '../detect/index.js';
-import { SCRATCH_DB_PREFIX, databaseConfig, dropDatabases, startEngine, type Scratch } from '../engine/index.js';
+import { startEngine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import type { FilterStats } from '../filter/index.js';
 import type { LoadResult } from '../load/index.js';
-import { checkpoint, once, stopping, track, untrack } from '../resources.js';
+import { checkpoint, stopping } from '../resources.js';
 import { openSql } from '../source/index.js';
-import { backupDate, loadInto, queryOn, type BackupDate, type LoadedBackup, type SessionConfig } from './index.js';
+import type { LoadedBackup, SessionConfig } from './config.js';
+import { backupDate, backupOrder, type BackupDate } from './date.js';
+import { loadInto, queryOn } from './load.js';
 
 /**
  * At most this many backups load (or are queried) at once, whatever the
@@ -65,7 +62,7 @@ export interface LoadedEntry {
   date: BackupDate;
   load: LoadResult;
   stats: FilterStats;
-  /** Its database on the scratch server. */
+  /** Its database on the engine. */
   database: string;
 }
 
@@ -83,11 +80,6 @@ export interface BackupSet {
   map<R>(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R[]>;
 }
 
-/** Oldest first: by the backup's own date (backupDate), then by path. */
-export function backupOrder(a: { date: BackupDate; path: string }, b: { date: BackupDate; path: string }): number {
-  return a.date.value < b.date.value ? -1 : a.date.value > b.date.value ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
-}
-
 /** Load every backup in `paths` into one engine and run `fn` on the set; everything started is removed afterwards. */
 export async function withBackups<T>(paths: readonly string[], config: ManyConfig, fn: (set: BackupSet) => Promise<T>): Promise<T> {
   const unique = [...new Map(paths.map((p) => [resolve(p), p])).values()];
@@ -101,19 +93,8 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
   unique.forEach((path, index) => config.onBackup?.({ index, path, state: 'waiting', done: 0, total: 0 }));
 
   config.onPhase?.('starting PostgreSQL');
-  const scratch = await startEngine(config.engine);
-  const prefix = `${SCRATCH_DB_PREFIX}${randomBytes(4).toString('hex')}_`;
-  const created: string[] = [];
-  const admin = new pg.Client(scratch.config);
-  admin.on('error', () => {});
-  // On a url server our databases outlive the scratch database unless dropped.
-  const dropAll = once(() => dropScratchDatabases(scratch, created));
-  const dropper = scratch.removesServer ? undefined : track({ label: `scratch databases ${prefix}* on the --database-url server`, dispose: dropAll });
+  const engine = await startEngine(config.engine);
   try {
-    await admin.connect().catch((e: Error) => {
-      throw new RecoverError('ENGINE_CONNECT', 'engine', `cannot connect to the throwaway PostgreSQL: ${e.message}`, { hint: 'run with --debug for details', cause: e });
-    });
-
     const loadOne = async (path: string, index: number): Promise<LoadedEntry | BackupFailure> => {
       let read = 0;
       let total = 0;
@@ -125,18 +106,16 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
         total = backup.archive ? 0 : backup.size;
         emit('loading', { date });
         const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => emit('loading', { done: (read += n) }) });
-        const database = `${prefix}${index}`;
+        let client;
+        let database: string;
         try {
-          await admin.query(`CREATE DATABASE ${database} ENCODING 'UTF8' TEMPLATE template0`);
-          created.push(database);
+          database = await engine.createDatabase();
+          client = await engine.connect(database);
         } catch (e) {
           source.streams.forEach((s) => s.destroy());
           throw e;
         }
-        const client = new pg.Client(databaseConfig(scratch.config, database));
-        client.on('error', () => {});
         try {
-          await client.connect();
           const { load, stats } = await loadInto(client, backup, source, config);
           emit('loaded', { date });
           return { path, backup, date, load, stats, database };
@@ -165,12 +144,10 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
       failed,
       map: (each) =>
         pool(loaded, width, async (entry) => {
-          const client = new pg.Client(databaseConfig(scratch.config, entry.database));
-          client.on('error', () => {});
+          const client = await engine.connect(entry.database);
           try {
-            await client.connect();
             const query = await queryOn(client, entry.load, config.timezone);
-            return await each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, scratch }, entry);
+            return await each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database }, entry);
           } finally {
             await client.end().catch(() => {});
           }
@@ -178,24 +155,7 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
     };
     return await fn(set);
   } finally {
-    await admin.end().catch(() => {});
-    if (dropper) {
-      untrack(dropper);
-      await dropAll().catch((e: Error) => config.log(`could not drop the scratch databases ${prefix}*: ${e.message}`));
-    }
-    await scratch.stop();
-  }
-}
-
-async function dropScratchDatabases(scratch: Scratch, names: string[]): Promise<void> {
-  if (!names.length) return;
-  const client = new pg.Client(scratch.config);
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await dropDatabases(client, names.splice(0));
-  } finally {
-    await client.end().catch(() => {});
+    await engine.stop();
   }
 }
 

@@ -9,13 +9,14 @@
  * archive has offsets, and scans forward where it has none (written to a pipe).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, promises as fs, readdirSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { RecoverError } from '../errors.js';
 import { once, track, untrack } from '../resources.js';
+import { findProgram } from '../pg-install.js';
 import { makePrivateTempDir } from '../tempdir.js';
-import type { ArchiveInfo, ArchiveVersion } from '../detect/archive.js';
+import type { ArchiveInfo, ArchiveVersion } from '../detect/index.js';
 import { WANTED_TABLES } from '../filter/index.js';
 
 export interface PgRestore {
@@ -45,32 +46,9 @@ export function majorNeededFor(v: ArchiveVersion): number {
   return 10;
 }
 
-/** Install places that hold one folder per PostgreSQL version: [base, which folders, bin below each]. */
-const VERSIONED_PLACES: [string, RegExp, string][] = [
-  ['/usr/lib/postgresql', /^\d+$/, 'bin'], // Debian, Ubuntu (postgresql-client-NN)
-  ['/usr', /^pgsql-\d+$/, 'bin'], // RHEL, Fedora (PGDG)
-  ['/opt/homebrew/opt', /^(postgresql|libpq)/, 'bin'], // Homebrew, Apple silicon
-  ['/usr/local/opt', /^(postgresql|libpq)/, 'bin'], // Homebrew, Intel
-  ['/Applications/Postgres.app/Contents/Versions', /./, 'bin'], // Postgres.app
-  ['/Library/PostgreSQL', /^\d+/, 'bin'], // EDB installer, macOS
-  ['C:\\Program Files\\PostgreSQL', /^\d+/, 'bin'], // EDB installer, Windows
-];
-
-/** Every place a pg_restore may live: --pg-restore alone if given, else PATH, then the install places. */
+/** --pg-restore alone if given, else every pg_restore in PATH and the usual install places. */
 function candidatePaths(explicit?: string): string[] {
-  if (explicit) return [explicit];
-  const exe = process.platform === 'win32' ? 'pg_restore.exe' : 'pg_restore';
-  const out = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, exe));
-  for (const [base, pick, bin] of VERSIONED_PLACES) {
-    let names: string[];
-    try {
-      names = readdirSync(base);
-    } catch {
-      continue; // not on this machine
-    }
-    for (const v of names.filter((n) => pick.test(n))) out.push(join(base, v, bin, exe));
-  }
-  return [...new Set(out)].filter((p) => existsSync(p));
+  return explicit ? [explicit] : findProgram('pg_restore');
 }
 
 function probe(path: string): PgRestore | null {

@@ -1,8 +1,9 @@
 /**
- * format: plain text tables for the terminal, aligned by display width, so a
- * CJK name or an emoji (two columns each) or a combining accent (none) keeps
- * the columns straight. Widths come from string-width (Unicode's East Asian
- * Width and emoji data), not from String.length.
+ * A plain text table: the one renderer for every table the tool prints
+ * (users, history, merge and export-all summaries). Columns are aligned by
+ * display width, so a CJK name or an emoji (two columns each) or a combining
+ * accent (none) keeps them straight; widths come from string-width (Unicode's
+ * East Asian Width and emoji data), not from String.length.
  */
 import stringWidth from 'string-width';
 
@@ -16,8 +17,8 @@ export function padDisplay(s: string, width: number): string {
   return s + ' '.repeat(Math.max(0, width - displayWidth(s)));
 }
 
-/** A table: a head row and rows, columns two spaces apart, the last column not padded. */
-export function textTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
+/** Columns two spaces apart, the last column not padded. */
+export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((h, k) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[k] ?? ''))));
   const line = (r: readonly string[]) =>
     r

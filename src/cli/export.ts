@@ -1,0 +1,58 @@
+/** `export`: one student's texts as they were in one backup. */
+import { Option, type Command } from 'commander';
+import { EXPORT_FORMATS, render, writeExport, type ExportFormat } from '../export/index.js';
+import { newestTimestamp, selectTasks } from '../query/index.js';
+import { withBackup } from '../session/index.js';
+import { RecoverError } from '../errors.js';
+import type { Console } from './console.js';
+import { addCommonOptions, checkOutput, resolveSession, type CommonOptions } from './options.js';
+import { exportContext, plural, writeStdout, type Runner } from './output.js';
+
+interface ExportOptions extends CommonOptions {
+  user: string;
+  format: ExportFormat;
+  tasks?: string;
+  out?: string;
+  force?: boolean;
+}
+
+export function registerExport(program: Command, run: Runner, ui: Console): void {
+  addCommonOptions(
+    program
+      .command('export')
+      .description("one student's texts as they were in the backup (default: the race server's upload JSON)")
+      .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
+      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case) or ext_username')
+      .addOption(new Option('-f, --format <format>', 'json: server upload format; csv; files: a folder, one file per task').choices(EXPORT_FORMATS).default('json'))
+      .option('--tasks <names>', 'only these tasks, e.g. 3-REPORT,0-GET')
+      .option('-o, --out <path>', 'write here (atomically) instead of stdout; required for --format files')
+      .option('--force', 'replace an existing --out'),
+  ).action((backup: string, opts: ExportOptions) => run(() => exportTexts(backup, opts, ui)));
+}
+
+async function exportTexts(backupPath: string, opts: ExportOptions, ui: Console): Promise<void> {
+  if (opts.format === 'files' && !opts.out) {
+    throw new RecoverError('USAGE_NO_OUT', 'usage', '--format files writes a folder, so it needs --out DIR', { hint: 'e.g. --out alice-texts' });
+  }
+  const config = resolveSession(opts, ui);
+  const wanted = opts.tasks?.split(',').map((s) => s.trim()).filter(Boolean);
+  await checkOutput(opts.out, opts.force);
+  await withBackup(backupPath, config, async (b) => {
+    const user = await b.query.findUser(opts.user);
+    const texts = selectTasks(await b.query.texts(user), await b.query.tasks(), wanted);
+    ui.endProgress();
+    if (user.username !== opts.user) ui.note(`"${opts.user}" is user ${user.username}`);
+    if (!texts.length) ui.note(`${user.username} has no texts${wanted ? ' for those tasks' : ''} in this backup; the export is empty ([] for json)`);
+    else {
+      ui.note(
+        `${user.username}: ${plural(texts.length, 'text')} from the backup of ${b.date.value} (date from ${b.date.source}); newest text ${newestTimestamp(texts)} ${opts.timezone}`,
+      );
+    }
+    if (opts.out) {
+      await writeExport(opts.format, texts, opts.out, exportContext(backupPath, b, user.username, opts.timezone), { force: !!opts.force });
+      ui.note(`wrote ${opts.out}`);
+    } else {
+      await writeStdout(render(opts.format as 'json' | 'csv', texts));
+    }
+  });
+}

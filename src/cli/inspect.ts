@@ -1,0 +1,59 @@
+/** `inspect`: what a backup is and holds. */
+import type { Command } from 'commander';
+import { inspectBackup, type InspectReport } from '../session/index.js';
+import type { Console } from './console.js';
+import { addCommonOptions, resolveSession, type CommonOptions } from './options.js';
+import { writeStdout } from './output.js';
+import type { Runner } from './output.js';
+
+export function registerInspect(program: Command, run: Runner, ui: Console): void {
+  addCommonOptions(
+    program
+      .command('inspect')
+      .description('what a backup is and holds: format, versions, date, counts, newest text')
+      .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
+      .option('--json', 'machine-readable output'),
+  ).action((backup: string, opts: CommonOptions & { json?: boolean }) => run(() => inspect(backup, opts, ui)));
+}
+
+async function inspect(backupPath: string, opts: CommonOptions & { json?: boolean }, ui: Console): Promise<void> {
+  const info = await inspectBackup(backupPath, resolveSession(opts, ui));
+  ui.endProgress();
+  if (info.loadError) ui.note(`${info.loadError.message}: showing the header only (hint: ${info.loadError.hint})`);
+  if (opts.json) return writeStdout(JSON.stringify(info, null, 2) + '\n');
+  await writeStdout(rows(info).map(([k, v]) => `${(k + ':').padEnd(17)}${v}`).join('\n') + '\n');
+}
+
+function rows(info: InspectReport): [string, string][] {
+  const out: [string, string][] = [
+    ['backup', info.backup],
+    ['format', `${info.format} (${(info.size / 1e6).toFixed(1)} MB)`],
+    ['backup date', `${info.date} (from ${info.dateSource})`],
+    ['database', info.database ?? 'not recorded'],
+    ['pg_dump version', info.pgDumpVersion ?? 'not recorded'],
+    ['server version', info.serverVersion ?? 'not recorded'],
+  ];
+  const a = info.archive;
+  if (a) {
+    const c = a.compression;
+    out.push(
+      ['archive version', `${a.version} (${a.format} format)`],
+      ['compression', `${c.algorithm}${c.level !== undefined ? ` (level ${c.level})` : ''}`],
+      ['dumped at', `${a.dumpedAt} (the dumping machine's local time)`],
+      ['TOC entries', `${a.tocEntries}${a.hasDataOffsets ? '' : ', no data offsets (written to a pipe; read sequentially)'}`],
+    );
+  }
+  if (info.loaded) {
+    out.push(
+      ['encoding', `${info.encoding ?? 'not set'}${info.notUtf8Fields ? ` (${info.notUtf8Fields} fields not valid UTF-8)` : ''}`],
+      ['schema version', info.schemaVersion ?? 'no alembic_version'],
+      ['texts table', `${info.textsTable}${info.timestampType ? `, ${info.timestampType}` : ''}`],
+      ['project code', info.projectCode ?? 'not set'],
+      ['users', `${info.users} (${info.students} students)`],
+      ['tasks', String(info.tasks)],
+      ['texts', `${info.texts} by ${info.usersWithTexts} users`],
+      ['newest text', `${info.newestText ?? 'none'} (${info.timezone})`],
+    );
+  }
+  return out;
+}

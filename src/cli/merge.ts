@@ -1,0 +1,112 @@
+/** `merge`: the upload JSON for a partial restoration. */
+import { promises as fs } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { RecoverError } from '../errors.js';
+import { renderUploadJson, writeFileAtomic } from '../export/index.js';
+import { studentHistory } from '../history/index.js';
+import { currentFromJson, currentFromSnapshot, isJsonFile, parseCurrentJson, parseTake, planMerge, resolveChoices, type CurrentData } from '../merge/index.js';
+import { withBackups } from '../session/index.js';
+import { table } from '../table.js';
+import type { Console } from './console.js';
+import { manyConfig, noteFailures } from './many.js';
+import { addCommonOptions, checkOutput, collect, positiveInt, type CommonOptions } from './options.js';
+import { writeStdout, type Runner } from './output.js';
+
+interface MergeOptions extends CommonOptions {
+  user: string;
+  current: string;
+  take?: string[];
+  auto?: boolean;
+  out?: string;
+  force?: boolean;
+  jobs?: number;
+}
+
+export function registerMerge(program: Command, run: Runner, ui: Console): void {
+  addCommonOptions(
+    program
+      .command('merge')
+      .description("the upload JSON for a partial restoration: the student's current texts, with chosen tasks taken from chosen backup dates")
+      .argument('<backup...>', 'the backups to take texts from')
+      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case) or ext_username; followed by id across renames')
+      .requiredOption('--current <file>', 'the texts as they are now: a newer backup, or the JSON from the live server\'s "Load texts as JSON" page')
+      .option('--take <task@date>', 'take this task from this backup date (repeatable): 3-REPORT@2026-03-12, or 3-REPORT@current to keep it', collect)
+      .option('--auto', 'take every task still lost from its longest version before the loss (see `history`)')
+      .option('-o, --out <file>', 'write here (atomically) instead of stdout')
+      .option('--force', 'replace an existing --out')
+      .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores)').argParser(positiveInt))
+      .addHelpText(
+        'after',
+        `
+The race server's upload replaces ALL of a student's texts, so the output holds every text the
+student should end up with. Task names are written as the current data stores them (a task is
+matched by id when --current is a backup, by name when it is the live JSON), and the
+username is the student's current one throughout, so the upload raises no warning.
+
+Examples:
+  recover-texts merge --user alice --current buggy_race_bk_20260313.sql.gz --auto buggy_race_bk_202603*.sql.gz -o alice-upload.json
+  recover-texts merge --user alice --current alice-live.json --take 3-REPORT@2026-03-10 buggy_race_bk_202603*.sql.gz`,
+      ),
+  ).action((backups: string[], opts: MergeOptions) => run(() => merge(backups, opts, ui)));
+}
+
+async function merge(backups: string[], opts: MergeOptions, ui: Console): Promise<void> {
+  const take = opts.take ?? [];
+  if (!opts.auto && !take.length) {
+    throw new RecoverError('USAGE_NOTHING_TO_TAKE', 'usage', 'merge needs --auto or at least one --take TASK@DATE', {
+      hint: 'run `recover-texts history` first to see which dates to take texts from',
+    });
+  }
+  const takes = take.map(parseTake);
+  const config = manyConfig(opts, ui);
+  await checkOutput(opts.out, opts.force);
+  await fs.access(opts.current).catch(() => {
+    throw new RecoverError('CURRENT_NOT_FOUND', 'notFound', `--current ${opts.current} does not exist`, { hint: "give a newer backup or the live server's JSON download" });
+  });
+  const json = (await isJsonFile(opts.current)) ? parseCurrentJson(opts.current, await fs.readFile(opts.current, 'utf8')) : null;
+  const isCurrent = (path: string) => resolve(path) === resolve(opts.current);
+
+  await withBackups(json ? backups : [...backups, opts.current], config, async (set) => {
+    ui.endProgress();
+    const currentFailed = !json && set.failed.find((f) => isCurrent(f.path));
+    if (currentFailed) throw currentFailed.error;
+    noteFailures(set, ui);
+    const { history: h, snapshots } = await studentHistory(set, opts.user, (m) => ui.note(m));
+
+    let current: CurrentData;
+    if (json) {
+      const fromJson = currentFromJson(opts.current, json, h.user.username);
+      if (fromJson.note) ui.note(fromJson.note);
+      current = fromJson.current;
+    } else {
+      const k = set.loaded.findIndex((e) => isCurrent(e.path));
+      current = currentFromSnapshot(opts.current, snapshots[k]!, h);
+      if (k !== set.loaded.length - 1) ui.warn(`--current ${opts.current} (${current.date}) is older than ${h.dates.at(-1)!.date}: texts written since its date are not in the output`);
+    }
+
+    const { choices, notes } = resolveChoices(h, current, takes, !!opts.auto);
+    const plan = planMerge(h, current, choices, snapshots.at(-1)!.tasks);
+    for (const n of [...notes, ...plan.notes]) ui.note(n);
+    for (const w of plan.warnings) ui.warn(w);
+    const taken = plan.rows.filter((r) => r.from !== 'current');
+    ui.note(
+      table(
+        ['TASK', 'FROM', 'CHARS', 'REPLACES'],
+        plan.rows.map((r) => [r.task, r.from === 'current' ? `current (${basename(current.label)})` : r.from, String(r.chars), r.from === 'current' ? '' : r.replaced === null ? 'no text' : `${r.replaced} chars`]),
+      ).trimEnd(),
+    );
+    ui.note(
+      taken.length
+        ? `${plan.username}: ${plan.elements.length} texts, ${taken.length} taken from backups, the rest as they are now; upload it on the server's "Upload texts as JSON" page for ${plan.username}`
+        : `${plan.username}: nothing to take; the output is the current texts (${plan.elements.length})`,
+    );
+    const out = renderUploadJson(plan.elements);
+    if (opts.out) {
+      await writeFileAtomic(opts.out, out, { force: !!opts.force });
+      ui.note(`wrote ${opts.out}`);
+    } else {
+      await writeStdout(out);
+    }
+  });
+}

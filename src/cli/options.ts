@@ -1,0 +1,133 @@
+/**
+ * The options every loading command shares, and their resolution: checked
+ * and defaulted once, here, into the session's config. A bad option fails
+ * with exit 2 before any backup is read or any process started.
+ */
+import { accessSync, constants, existsSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
+import { RecoverError } from '../errors.js';
+import { refuseExisting } from '../export/index.js';
+import { resolveBackupEncoding } from '../load/index.js';
+import type { SessionConfig } from '../session/index.js';
+import type { Console } from './console.js';
+
+export interface CommonOptions {
+  engine: EngineConfig['kind'];
+  pgBin?: string;
+  pgRestore?: string;
+  databaseUrl?: string;
+  timezone: string;
+  backupEncoding?: string;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+export function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--engine <kind>', 'throwaway PostgreSQL to load into').choices(ENGINE_KINDS).default('embedded'))
+    .option('--pg-bin <dir>', 'with --engine system: directory holding initdb and postgres')
+    .addOption(
+      new Option('--database-url <url>', 'load into a scratch database created (and dropped) on this server; implies --engine url').env(
+        'RECOVER_TEXTS_DATABASE_URL',
+      ),
+    )
+    .option('--pg-restore <path>', 'the pg_restore to read archives with (default: the newest found that can read it)')
+    .option('--timezone <zone>', "the race server database's session time zone (UTC on Heroku and by default)", 'UTC')
+    .option('--backup-encoding <encoding>', "for a SQL_ASCII backup: the encoding of its bytes that are not UTF-8, e.g. LATIN1 or WIN1252")
+    .option('-q, --quiet', 'no progress or notes on stderr')
+    .option('--debug', 'show stack traces and internal detail on errors');
+}
+
+/** Every shared option checked, in one place, into the session's config. */
+export function resolveSession(opts: CommonOptions, ui: Console): SessionConfig {
+  const log: Log = (m) => ui.note(m);
+  if (!knownTimeZone(opts.timezone)) {
+    throw usage('USAGE_BAD_TIMEZONE', `unknown time zone ${JSON.stringify(opts.timezone)}`, 'use an IANA zone name such as UTC or Europe/London');
+  }
+  if (opts.pgRestore !== undefined) checkExecutable(opts.pgRestore);
+  return {
+    engine: resolveEngine(opts, log),
+    timezone: opts.timezone,
+    pgRestore: opts.pgRestore,
+    backupEncoding: opts.backupEncoding === undefined ? undefined : resolveBackupEncoding(opts.backupEncoding),
+    onProgress: (done, total) => ui.progress('loading backup', done, total),
+    log,
+  };
+}
+
+function resolveEngine(opts: CommonOptions, log: Log): EngineConfig {
+  const kind = opts.databaseUrl && opts.engine === 'embedded' ? 'url' : opts.engine;
+  if (opts.pgBin && kind !== 'system') throw usage('USAGE_CONFLICT', '--pg-bin goes with --engine system', 'add --engine system');
+  if (kind !== 'url' && opts.databaseUrl) throw usage('USAGE_CONFLICT', `--database-url cannot be used with --engine ${kind}`, 'drop one of them');
+  switch (kind) {
+    case 'embedded':
+      return { kind, log };
+    case 'system':
+      if (opts.pgBin && !hasServer(opts.pgBin)) {
+        throw new RecoverError('ENGINE_PG_BIN_INVALID', 'usage', `--pg-bin ${opts.pgBin} does not hold initdb and postgres`, {
+          hint: "point --pg-bin at PostgreSQL's bin directory, e.g. /usr/lib/postgresql/16/bin",
+        });
+      }
+      return { kind, pgBin: opts.pgBin, log };
+    case 'url':
+      if (!opts.databaseUrl) throw usage('USAGE_NO_URL', '--engine url needs --database-url (or RECOVER_TEXTS_DATABASE_URL)', 'e.g. --database-url postgresql://me@localhost/postgres');
+      checkDatabaseUrl(opts.databaseUrl);
+      return { kind, databaseUrl: opts.databaseUrl, log };
+  }
+}
+
+function checkDatabaseUrl(value: string): void {
+  let ok: boolean;
+  try {
+    ok = /^postgres(ql)?:$/.test(new URL(value).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new RecoverError('ENGINE_URL_INVALID', 'usage', '--database-url is not a valid URL', { hint: 'use the form postgresql://user:password@host:5432/postgres' });
+}
+
+function checkExecutable(path: string): void {
+  try {
+    if (!existsSync(path)) throw new Error('missing');
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new RecoverError('PG_RESTORE_INVALID', 'usage', `--pg-restore ${path} is not a working pg_restore`, {
+      hint: 'give the path of a pg_restore program, e.g. /usr/lib/postgresql/17/bin/pg_restore',
+    });
+  }
+}
+
+/** An output that exists is refused before anything is loaded, not after. */
+export async function checkOutput(path: string | undefined, force: boolean | undefined, flag = '--out'): Promise<void> {
+  if (path) await refuseExisting(path, { force: !!force }, flag);
+}
+
+/** commander parser for --jobs. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw usage('USAGE_BAD_NUMBER', `--jobs ${JSON.stringify(value)} is not a whole number of 1 or more`, 'e.g. --jobs 4');
+  return n;
+}
+
+/** commander collector for repeatable options. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Intl knows the IANA zones; PostgreSQL also takes POSIX forms such as
+ * UTC+3, which the query checks again after loading.
+ */
+function knownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return /^[A-Za-z]{3,5}([+-]\d{1,2}(:\d\d)?)?$/.test(zone);
+  }
+}
+
+function usage(code: string, message: string, hint: string): RecoverError {
+  return new RecoverError(code, 'usage', message, { hint });
+}

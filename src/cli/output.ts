@@ -1,0 +1,17 @@
+/** Writing to stdout (data only; notes and progress go to stderr through Console). */
+import type { ExportContext } from '../export/index.js';
+import type { LoadedBackup } from '../session/index.js';
+
+export function writeStdout(s: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(s, (e) => (e ? reject(e) : resolve())));
+}
+
+/** Where an export's texts came from, as the files index and notes record it. */
+export function exportContext(backupPath: string, b: LoadedBackup, username: string, timezone: string): ExportContext {
+  return { backup: backupPath, backupFormat: b.backup.format, backupDate: b.date.value, backupDateSource: b.date.source, username, timezone };
+}
+
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** Runs a command's action, turning its failure into the exit code (main.ts). */
+export type Runner = (fn: () => Promise<void>) => Promise<void>;

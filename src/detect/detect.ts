@@ -1,0 +1,198 @@
+/** Sniffing a backup's kind from its bytes, and the facts its first lines or header give. */
+import { createReadStream, promises as fs } from 'node:fs';
+import { basename, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { RecoverError } from '../errors.js';
+import { readArchiveInfo, type ArchiveInfo } from './archive.js';
+import { pathExists } from '../files.js';
+import { nearbyPaths } from './nearby.js';
+
+
+export type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
+
+export interface BackupFile {
+  path: string;
+  format: BackupFormat;
+  /** Bytes on disk (for a directory: all its files). */
+  size: number;
+  modifiedAt: Date;
+  /** From the plain dump's header comments, when present. */
+  pgDumpVersion?: string;
+  serverVersion?: string;
+  database?: string;
+  /** pg_dump --verbose writes "-- Started on YYYY-MM-DD HH:MM:SS ZONE" into plain dumps. */
+  startedAt?: string;
+  /** For archives: the header and TOC, read natively. */
+  archive?: ArchiveInfo;
+}
+
+/** Magic numbers, one comment each. */
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]); // RFC 1952 ID1 ID2
+const ARCHIVE_MAGIC = Buffer.from('PGDMP'); // pg_backup_archiver.c WriteHead
+const TAR_USTAR_OFFSET = 257; // POSIX ustar: "ustar" at offset 257 of the header block
+const TAR_TOC_NAME = Buffer.from('toc.dat\0'); // pg_dump's tar starts with the toc.dat member's header
+const OTHER_COMPRESSORS: [Buffer, string][] = [
+  [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'zstd'],
+  [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), 'xz'],
+  [Buffer.from('BZh'), 'bzip2'],
+  [Buffer.from([0x04, 0x22, 0x4d, 0x18]), 'lz4'],
+  [Buffer.from([0x50, 0x4b, 0x03, 0x04]), 'zip'],
+];
+/** How much decompressed text to read for the dump's header comments. */
+const SNIFF_BYTES = 64 * 1024;
+
+export async function detectBackup(path: string): Promise<BackupFile> {
+  let stat;
+  try {
+    stat = await fs.stat(path);
+  } catch (e) {
+    throw await notFound(path, (e as NodeJS.ErrnoException).code);
+  }
+  if (stat.isDirectory()) {
+    const toc = join(path, 'toc.dat');
+    if (!(await pathExists(toc))) {
+      throw new RecoverError('BACKUP_UNRECOGNISED', 'badBackup', `${path} is a directory without toc.dat, so not a pg_dump directory archive`, {
+        hint: 'pass a backup file, or the directory pg_dump -Fd wrote',
+      });
+    }
+    return withArchive({ path, format: 'directory', size: await dirSize(path), modifiedAt: stat.mtime });
+  }
+  if (stat.size === 0) {
+    throw new RecoverError('BACKUP_EMPTY', 'damaged', `${path} is empty (0 bytes)`, {
+      hint: 'the backup job probably failed that night; pick another backup',
+    });
+  }
+  const head = await readHead(path, 512);
+  const base: BackupFile = { path, format: 'plain', size: stat.size, modifiedAt: stat.mtime };
+  if (startsWith(head, ARCHIVE_MAGIC)) return withArchive({ ...base, format: 'custom' });
+  const ustar = head.length >= TAR_USTAR_OFFSET + 5 && head.subarray(TAR_USTAR_OFFSET, TAR_USTAR_OFFSET + 5).toString('latin1') === 'ustar';
+  // A file cut inside pg_dump's first tar header: the archive reader says it is truncated.
+  if (ustar || (head.length < 512 && startsWith(head, TAR_TOC_NAME))) {
+    return withArchive({ ...base, format: 'tar' });
+  }
+  if (startsWith(head, GZIP_MAGIC)) {
+    const text = await readGunzipHead(path);
+    if (startsWith(text, ARCHIVE_MAGIC)) {
+      throw new RecoverError('BACKUP_GZIPPED_ARCHIVE', 'unsupported', `${path} is a gzipped pg_dump archive, which pg_restore cannot read`, {
+        hint: `gunzip it first (gunzip -k ${basename(path)}) and pass the result`,
+      });
+    }
+    assertLooksLikeSql(text, path, 'the gzipped content');
+    return { ...base, format: 'gzip', ...headerFacts(text) };
+  }
+  for (const [magic, name] of OTHER_COMPRESSORS) {
+    if (startsWith(head, magic)) {
+      throw new RecoverError('BACKUP_COMPRESSED', 'unsupported', `${path} is ${name}-compressed; recover-texts reads plain, gzip and pg_dump archive backups`, {
+        hint: `decompress it first (e.g. with ${name === 'zip' ? 'unzip' : name} -d) and pass the result`,
+      });
+    }
+  }
+  const text = await readHead(path, SNIFF_BYTES);
+  assertLooksLikeSql(text, path, 'it');
+  return { ...base, ...headerFacts(text) };
+}
+
+/** Throw detectBackup's error for a path that cannot be stat'ed, when it cannot; before anything starts. */
+export async function assertBackupPathExists(path: string): Promise<void> {
+  await fs.stat(path).catch(async (e: NodeJS.ErrnoException) => {
+    throw await notFound(path, e.code);
+  });
+}
+
+/** A missing backup, with the names close to it in its folder (a typo in a date is the usual cause). */
+async function notFound(path: string, code: string | undefined): Promise<RecoverError> {
+  const near = code === 'ENOENT' ? await nearbyPaths(path) : [];
+  return new RecoverError('BACKUP_NOT_FOUND', 'notFound', `cannot read backup ${path}: ${code === 'ENOENT' ? 'no such file' : code}${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
+    hint: 'check the path; recover-texts takes the backup file (or archive directory), or a folder of backups',
+  });
+}
+
+/** Read an archive's header and TOC (this also catches truncated and corrupt archives early). */
+async function withArchive(file: BackupFile): Promise<BackupFile> {
+  const archive = await readArchiveInfo(file.path);
+  return {
+    ...file,
+    archive,
+    database: archive.database,
+    pgDumpVersion: archive.pgDumpVersion,
+    serverVersion: archive.serverVersion,
+  };
+}
+
+/** Plain SQL dumps start with comments, SET, CREATE or a psql meta-command. */
+function assertLooksLikeSql(text: Buffer, path: string, what: string): void {
+  const s = text.subarray(0, 4096).toString('latin1');
+  const binary = /[\x00-\x08\x0e-\x1a\x1c-\x1f]/.test(s.slice(0, 1024));
+  const sqlish = /^\s*(--|\/\*|\\|SET\b|CREATE\b|BEGIN\b|SELECT\b|INSERT\b|COPY\b|ALTER\b|DROP\b)/i.test(s.replace(/^\uFEFF|^\xEF\xBB\xBF/, ''));
+  if (binary || !sqlish) {
+    const shown = JSON.stringify(s.slice(0, 16).replace(/[^\x20-\x7e]/g, '.'));
+    throw new RecoverError('BACKUP_UNRECOGNISED', 'badBackup', `${path} is not a PostgreSQL backup: ${what} starts with ${shown}`, {
+      hint: 'expected a pg_dump backup: plain SQL, SQL gzipped, or a custom/tar/directory archive',
+    });
+  }
+}
+
+function headerFacts(text: Buffer): Pick<BackupFile, 'pgDumpVersion' | 'serverVersion' | 'database' | 'startedAt'> {
+  const s = text.toString('latin1');
+  const facts: Pick<BackupFile, 'pgDumpVersion' | 'serverVersion' | 'database' | 'startedAt'> = {};
+  const started = /^-- Started on (\d{4}-\d\d-\d\d \d\d:\d\d)/m.exec(s);
+  if (started) facts.startedAt = started[1]!;
+  const by = /^-- Dumped by pg_dump version (\S+)/m.exec(s);
+  if (by) facts.pgDumpVersion = by[1]!;
+  const from = /^-- Dumped from database version (\S+)/m.exec(s);
+  if (from) facts.serverVersion = from[1]!;
+  const db = /^CREATE DATABASE ("[^"]+"|\S+)/m.exec(s) ?? /^\\connect (?:-reuse-previous=on )?("[^"]+"|\S+)/m.exec(s);
+  if (db) facts.database = db[1]!.replace(/^"|"$/g, '');
+  return facts;
+}
+
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const fh = await fs.open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The first SNIFF_BYTES of a gzip file's content (a truncated file still yields its start). */
+async function readGunzipHead(path: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const input = createReadStream(path, { end: 1024 * 1024 });
+  const gunzip = createGunzip();
+  input.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) {
+      chunks.push(chunk as Buffer);
+      total += (chunk as Buffer).length;
+      if (total >= SNIFF_BYTES) break;
+    }
+  } catch {
+    // A truncated or damaged stream: judge by what came out before the damage.
+  } finally {
+    input.destroy();
+    gunzip.destroy();
+  }
+  if (!total) {
+    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${path} has a gzip header but no readable content`, {
+      hint: 'the file is truncated or damaged: copy it again, or pick another backup',
+    });
+  }
+  return Buffer.concat(chunks);
+}
+
+function startsWith(buf: Buffer, magic: Buffer): boolean {
+  return buf.length >= magic.length && buf.subarray(0, magic.length).equals(magic);
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await fs.readdir(dir)) {
+    const s = await fs.stat(join(dir, name));
+    if (s.isFile()) total += s.size;
+  }
+  return total;
+}

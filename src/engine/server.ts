@@ -1,0 +1,102 @@
+/**
+ * The one engine contract: any Server (a cluster, a container, an admin's
+ * server) becomes an Engine that creates, connects to and drops scratch
+ * databases, and removes everything it made when stopped, also on a signal.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { RecoverError } from '../errors.js';
+import { once, track, untrack } from '../resources.js';
+import type { Engine, Server } from './types.js';
+
+/** Every database this tool creates is named so; a stale one is easy to spot and drop. */
+export const SCRATCH_DB_PREFIX = 'recover_texts_';
+
+export function engineOn(server: Server): Engine {
+  const run = randomBytes(4).toString('hex');
+  let count = 0;
+  const created = new Set<string>();
+
+  const clientConfig = (database: string): pg.ClientConfig => onDatabase(server.admin, database);
+  const connect = async (config: pg.ClientConfig): Promise<pg.Client> => {
+    const client = new pg.Client(config);
+    // A server stopped under the client (on a signal) is reported through the
+    // failing query, if any; the client's own 'error' event must not crash the run.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.end().catch(() => {});
+      throw new RecoverError('ENGINE_CONNECT', 'engine', `cannot connect to the ${server.description}: ${(e as Error).message}`, {
+        hint: server.throwaway ? 'run with --debug for details' : 'check the URL, that the server runs, and that the user may CREATE DATABASE',
+        cause: e,
+      });
+    }
+    return client;
+  };
+  const asAdmin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const client = await connect(server.admin);
+    try {
+      return await fn(client);
+    } catch (e) {
+      throw refused(e, server);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+  const drop = async (names: string[]) => {
+    if (!names.length) return;
+    await asAdmin((c) => dropDatabases(c, names));
+    names.forEach((n) => created.delete(n));
+  };
+
+  const stop = once(async () => {
+    untrack(tracked);
+    try {
+      // A throwaway server takes its databases with it; an admin's keeps them unless dropped.
+      if (!server.throwaway) await drop([...created]);
+    } finally {
+      await server.shutdown();
+    }
+  });
+  const tracked = track({ label: server.description, dispose: stop });
+
+  return {
+    description: server.description,
+    async createDatabase() {
+      const name = `${SCRATCH_DB_PREFIX}${run}_${count++}`;
+      await asAdmin((c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`));
+      created.add(name);
+      return name;
+    },
+    dropDatabase: (name) => drop([name]),
+    connect: (database) => connect(clientConfig(database)),
+    clientConfig,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** A connection config pointed at another database on the same server. */
+function onDatabase(config: pg.ClientConfig, database: string): pg.ClientConfig {
+  if (!config.connectionString) return { ...config, database };
+  // node-postgres lets a connection string override explicit fields, so the database is named in the URL.
+  const url = new URL(config.connectionString);
+  url.pathname = `/${database}`;
+  return { ...config, connectionString: url.href };
+}
+
+/** Drop these databases, closing their connections first where the server can (PostgreSQL 13+). */
+async function dropDatabases(client: pg.Client, names: readonly string[]): Promise<void> {
+  const v = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
+  for (const name of names) await client.query(`DROP DATABASE IF EXISTS ${name}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
+}
+
+function refused(e: unknown, server: Server): unknown {
+  if (e instanceof RecoverError) return e;
+  const err = e as { code?: string; message: string };
+  return new RecoverError('ENGINE_REFUSED', 'engine', `the ${server.description} refused: ${err.message}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, {
+    hint: server.throwaway ? 'run with --debug for details' : 'the user needs the CREATEDB privilege',
+    cause: e,
+  });
+}

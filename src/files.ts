@@ -1,0 +1,13 @@
+import { promises as fs } from 'node:fs';
+
+/**
+ * Is anything at this path, a dangling symbolic link included? (lstat, not
+ * access: an output must not be written through a link, and a link to
+ * nowhere is still "something there".)
+ */
+export async function pathExists(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}

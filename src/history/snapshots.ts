@@ -1,0 +1,49 @@
+/**
+ * From loaded backups to the history model: the student is found by name in
+ * each backup and followed by the id that the newest match has (a rename
+ * keeps the row); then each backup's tasks and that student's texts.
+ */
+import { RecoverError } from '../errors.js';
+import type { UserRecord } from '../query/index.js';
+import type { BackupSet } from '../session/index.js';
+import { buildHistory, chooseUser, type History, type Snapshot } from './model.js';
+
+export async function studentHistory(set: BackupSet, name: string, log: (m: string) => void): Promise<{ history: History; snapshots: Snapshot[] }> {
+  const matches = await set.map(async (b) => {
+    const users = await b.query.users();
+    try {
+      return { date: b.date.value, users, user: (await b.query.findUser(name)) as UserRecord | null, error: null };
+    } catch (e) {
+      if (!(e instanceof RecoverError && e.exit === 'noStudent')) throw e;
+      return { date: b.date.value, users, user: null, error: e };
+    }
+  });
+  const chosen = chooseUser(matches);
+  if (!chosen) {
+    const newest = matches.at(-1)!.error!;
+    const n = matches.length;
+    // The newest backup's answer (with its closest names), said of them all.
+    throw new RecoverError(newest.code, newest.exit, n === 1 ? newest.message : newest.message.replace(/ in this backup/, ` in any of these ${n} backups`), {
+      hint: newest.hint,
+    });
+  }
+  if (chosen.note) log(chosen.note);
+  const snapshots = await set.map(async (b, entry) => {
+    const k = set.loaded.indexOf(entry);
+    const user = matches[k]!.users.find((u) => u.id === chosen.id) ?? null;
+    const tasks = (await b.query.tasks()).map((t) => ({ id: t.id, storedName: t.storedName, phase: t.phase, sortPosition: t.sortPosition, isEnabled: t.isEnabled, title: t.title }));
+    const texts = user ? await b.query.texts(user) : [];
+    return { path: entry.path, date: b.date.value, dateSource: b.date.source, user: user ? { id: user.id, username: user.username } : null, tasks, texts };
+  });
+  return { history: buildHistory(snapshots, chosen.id), snapshots };
+}
+
+/** The `merge` command that restores just the lost texts, ready to paste into a shell. */
+export function restoreCommand(h: History, backups: readonly string[]): string {
+  const newest = h.dates.at(-1)!.path;
+  return `recover-texts merge --user ${shellWord(h.user.username)} --current ${shellWord(newest)} --auto ${backups.map(shellWord).join(' ')} --out ${shellWord(`${h.user.username}-upload.json`)}`;
+}
+
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

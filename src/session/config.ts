@@ -1,0 +1,39 @@
+import type { EngineConfig, Log } from '../engine/index.js';
+import type { FilterStats } from '../filter/index.js';
+import type { LoadResult } from '../load/index.js';
+import type { BackupFile } from '../detect/index.js';
+import type { Engine } from '../engine/index.js';
+import type { BackupQuery } from '../query/index.js';
+import type { BackupDate } from './date.js';
+
+/** Everything a session needs, resolved once at the command line's boundary (cli/options.ts). */
+export interface SessionConfig {
+  engine: EngineConfig;
+  /** The race server's database session zone. */
+  timezone: string;
+  /** --pg-restore: read archives with this pg_restore instead of natively. */
+  pgRestore?: string;
+  /** --backup-encoding: what a SQL_ASCII backup's non-UTF-8 bytes are (a resolved PostgreSQL name). */
+  backupEncoding?: string;
+  /** Bytes of the backup read so far, of total (0 when unknown). */
+  onProgress?: (done: number, total: number) => void;
+  /** Each step as it starts, so a progress display shows something from the first moment. */
+  onPhase?: (phase: SessionPhase) => void;
+  /** Notes for the user (stderr). */
+  log: Log;
+}
+
+/** The steps of a run that take time, in order. */
+export type SessionPhase = 'reading backup' | 'starting PostgreSQL' | 'loading' | 'querying';
+
+/** One backup, loaded into its own database and ready to query. */
+export interface LoadedBackup {
+  backup: BackupFile;
+  date: BackupDate;
+  load: LoadResult;
+  stats: FilterStats;
+  query: BackupQuery;
+  engine: Engine;
+  /** Its database on the engine. */
+  database: string;
+}

@@ -1,0 +1,89 @@
+/**
+ * The load stage for one backup into one empty database: the scratch tables,
+ * then the backup's rows streamed through the filter into them. Shared by
+ * withBackup and withBackups.
+ */
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import type { BackupFile } from '../detect/index.js';
+import { RecoverError } from '../errors.js';
+import { SqlFilterStream, type FilterStats } from '../filter/index.js';
+import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
+import { BackupQuery } from '../query/index.js';
+import type { SqlSource } from '../source/index.js';
+import type { SessionConfig } from './config.js';
+
+/** Load `source` over `client`; the source is consumed or destroyed. */
+export async function loadInto(
+  client: pg.Client,
+  backup: BackupFile,
+  source: SqlSource,
+  config: Pick<SessionConfig, 'backupEncoding' | 'log'> = { log: () => {} },
+): Promise<{ load: LoadResult; stats: FilterStats }> {
+  try {
+    await createScratchTables(client);
+  } catch (e) {
+    source.streams.forEach((s) => s.destroy());
+    throw e;
+  }
+  const filter = new SqlFilterStream();
+  const loader = new Loader(client, { backupEncoding: config.backupEncoding });
+  try {
+    await pipeline([...source.streams, filter, loader]);
+  } catch (e) {
+    throw source.explain(e) ?? e;
+  }
+  checkComplete(backup, filter.stats, loader.result);
+  noteEncoding(backup, loader.result, config);
+  return { load: loader.result, stats: filter.stats };
+}
+
+/** A query over a loaded database, in the race server's session zone. */
+export async function queryOn(client: pg.Client, load: LoadResult, timezone: string): Promise<BackupQuery> {
+  // The loader may have switched to the backup's encoding; results must come back as UTF-8.
+  await client.query('RESET client_encoding');
+  const query = new BackupQuery(client, load);
+  await query.setTimezone(timezone);
+  return query;
+}
+
+function noteEncoding(backup: BackupFile, load: LoadResult, config: Pick<SessionConfig, 'backupEncoding' | 'log'>): void {
+  const declared = load.encoding ?? 'none';
+  if (config.backupEncoding && declared.toUpperCase() !== 'SQL_ASCII') {
+    config.log(`--backup-encoding is for SQL_ASCII backups; ${backup.path} declares ${declared}, which PostgreSQL converts itself, so it was not used`);
+  }
+  if (load.decodedAs?.fields) config.log(`${load.decodedAs.fields} field${load.decodedAs.fields === 1 ? '' : 's'} of ${backup.path} (SQL_ASCII) that were not UTF-8 were read as ${load.decodedAs.encoding}`);
+  const bad = load.notUtf8.length;
+  if (bad) {
+    config.log(
+      `${bad} field${bad === 1 ? '' : 's'} of ${backup.path} (SQL_ASCII) ${bad === 1 ? 'is' : 'are'} not valid UTF-8 (shown as \uFFFD); texts that need ${bad === 1 ? 'it' : 'them'} are not exported without --backup-encoding`,
+    );
+  }
+}
+
+function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult): void {
+  // First: a dump cut off early also lacks tables, and "truncated" is the real news.
+  if (stats.sawDumpHeader && !stats.sawDumpComplete) {
+    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${backup.path} ends before pg_dump's "dump complete" line, so it is truncated`, {
+      hint: 'copy the backup again, or pick an older one',
+    });
+  }
+  const t = load.tables;
+  if (!t.users.present && !t.tasks.present && !t.tasktexts.present && !t.notes.present) {
+    throw new RecoverError('BACKUP_NO_RACE_TABLES', 'noRaceTables', `${backup.path} holds no race server tables (users, tasks, tasktexts or notes)`, {
+      hint: 'is this a backup of the race server\'s database? `recover-texts inspect` shows what it holds',
+    });
+  }
+  for (const needed of ['users', 'tasks'] as const) {
+    if (!t[needed].present) {
+      throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${backup.path} has no ${needed} table`, {
+        hint: 'a backup of only some tables cannot be used; pick a full backup',
+      });
+    }
+  }
+  if (!t.tasktexts.present && !t.notes.present) {
+    throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${backup.path} has no tasktexts (or older notes) table`, {
+      hint: 'a backup of only some tables cannot be used; pick a full backup',
+    });
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The README's Commands examples, run as written (in a scratch folder where
+ * `fixtures/` is this repo's): each succeeds and writes what it says.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, FIXTURES, makeTmp, removeTmp, ROOT } from './helpers.js';
+
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const section = readme.slice(readme.indexOf('## Commands'), readme.indexOf('## Restoring only what was lost'));
+const commands = /```sh\n([\s\S]*?)```/
+  .exec(section)![1]!
+  .split('\n')
+  .filter((l) => l.trim() && !l.startsWith('#'));
+
+let cwd: string;
+let tmp: string;
+beforeAll(() => {
+  cwd = makeTmp('readme-cmd-cwd');
+  tmp = makeTmp('readme-cmd-tmp');
+  symlinkSync(FIXTURES, join(cwd, 'fixtures'));
+});
+afterAll(() => {
+  removeTmp(cwd);
+  removeTmp(tmp);
+});
+
+const run = (command: string) =>
+  execFileSync('sh', ['-c', command.replace(/^npx recover-texts /, `${process.execPath} ${CLI} `)], { cwd, encoding: 'utf8', env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe("the README's Commands examples", () => {
+  it('are there, one per command', () => {
+    expect(commands.length).toBeGreaterThanOrEqual(6);
+    expect(commands.every((c) => c.startsWith('npx recover-texts '))).toBe(true);
+  });
+
+  it('each runs as written and gives what it promises', () => {
+    const [users, , csv, , inspect] = commands.map(run);
+    expect(users).toMatch(/^USERNAME\s+NAME/);
+    expect(users).toMatch(/^alice\s/m);
+    const demoAlice = readFileSync(join(FIXTURES, 'demo', 'expected', 'alice.json'), 'utf8');
+    expect(readFileSync(join(cwd, 'alice.json'), 'utf8')).toBe(demoAlice);
+    const rows = parse(csv!, { columns: true }) as { task_name: string }[];
+    expect(rows.map((r) => r.task_name)).toEqual(['0-CHANGE', '3-REPORT']);
+    expect(existsSync(join(cwd, 'alice-texts', 'INDEX.md'))).toBe(true);
+    expect(JSON.parse(inspect!).format).toBe('custom');
+    expect(readdirSync(join(cwd, 'all-texts'))).toContain('index.json');
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
