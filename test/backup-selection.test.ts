@@ -43,7 +43,7 @@ describe('selectBackups', () => {
   it('--since and --until keep the days between, inclusive, and list the others', async () => {
     const s = await selectBackups([folder], { since: '2026-03-10', until: '2026-03-12' });
     expect(s.backups.map((b) => b.date.value)).toEqual(['2026-03-10', '2026-03-11', '2026-03-12 23:30']);
-    expect(s.skipped.filter((x) => /outside/.test(x.reason)).map((x) => basename(x.path))).toEqual([basename(nightPaths[0]!), basename(nightPaths[4]!)]);
+    expect(s.skipped.filter((x) => x.kind === 'out of range').map((x) => basename(x.path))).toEqual([basename(nightPaths[0]!), basename(nightPaths[4]!)]);
   });
 
   it('--before takes the newest backup strictly before the day', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
 import { CLI, expectCleanError, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
-import { nightPaths, story } from './story-helpers.js';
+import { nightPaths, story, STORY } from './story-helpers.js';
 
 let tmp: string;
 let work: string;
@@ -93,7 +93,9 @@ describe('history as text', () => {
     expect(r.stdout).toContain('SHRUNK: less than 50% of its previous length and at least 20 characters shorter');
     // The way back, on stderr.
     expect(r.stderr).toMatch(/5 texts are lost \(1-TEMPLATE, 1-ADD, 2-COSTS, 3-REPORT, 3-FLAG\)/);
-    expect(r.stderr).toMatch(/recover-texts merge --user alice --current \S+buggy_race_bk_20260313\.sql\.gz --auto /);
+    // As steps: the backups' folder, then the merge with paths relative to it, then where to upload.
+    expect(r.stderr).toContain(`  1. cd ${STORY}\n  2. recover-texts merge --user alice --current buggy_race_bk_20260313.sql.gz --auto buggy_race_bk_20260309.sql.gz `);
+    expect(r.stderr).toMatch(/ {2}3\. upload alice-upload\.json on the race server's "Upload texts as JSON" admin page for the student alice/);
     expectNothingLeft(tmp);
   });
 
@@ -181,7 +183,10 @@ describe('progress', () => {
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/loading 5 backups: \d loaded, \d loading, \d waiting/);
     expect(tty.stdout).toMatch(/buggy_race_bk_2026031\d\.sql\.gz \[[#.]{20}\]\s+\d+%/);
-    expect(tty.stdout).toMatch(/buggy_race_bk_20260312\.dump \[via pg_restore/);
+    expect(tty.stdout).toMatch(/buggy_race_bk_20260312\.dump +\[via pg_restore/);
+    // Something shows before any backup loads, and each bar has a rate.
+    expect(tty.stdout).toMatch(/starting PostgreSQL\.\.\. \d+s/);
+    expect(tty.stdout).toMatch(/\d+% [\d.]+\/[\d.]+ MB +[\d.]+ MB\/s/);
     // Plain output when stderr is not a terminal: no progress at all.
     const plain = spawnSync(process.execPath, [CLI, 'history', '-u', 'alice', ...copies], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
     expect(plain.stderr).not.toMatch(/loading \d+ backups/);

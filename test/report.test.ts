@@ -19,13 +19,19 @@ const snap = (date: string, texts: TextRecord[]): Snapshot => ({ path: `<bk>${da
 
 describe('the HTML report', () => {
   const h = buildHistory([snap('2026-03-01', [rec(1, `${nasty}\n`.repeat(5), 1)]), snap('2026-03-02', [rec(1, 'short', 1)])], 2);
-  const html = renderHtmlReport(h, { restoreCommand: `recover-texts merge --user 'al&ce<script>'`, failed: [{ path: '<x>.sql', message: '<b>bad</b>' }] });
+  const restore: ReportRestore = {
+    steps: restoreSteps('al&ce<script>', '<bk>2026-03-02"\'.sql', ['<bk>2026-03-01"\'.sql']),
+    current: { label: '<bk>2026-03-02"\'.sql', snapshot: { time: '2026-03-02', source: '<i>src</i>' } },
+    replaced: [],
+    kept: [],
+  };
+  const html = renderHtmlReport(h, { restore, failed: [{ path: '<x>.sql', message: '<b>bad</b>' }] });
 
   it('escapes every text, name and path, so no tag from a backup reaches the page', () => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/<img/i);
     expect(html).not.toMatch(/<\/textarea/i);
-    expect(html).not.toMatch(/<b>bad|<b>X|<i>title/);
+    expect(html).not.toMatch(/<b>bad|<b>X|<i>title|<i>src/);
     expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
     expect(html).toContain('al&amp;ce&lt;script&gt;');
   });

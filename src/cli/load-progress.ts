@@ -10,20 +10,14 @@
  */
 import { basename } from 'node:path';
 import { MultiBar, type Options, type Params, type SingleBar } from 'cli-progress';
-
-/** One backup's load, as session/many.ts reports it. */
-export interface LoadEvent {
-  index: number;
-  path: string;
-  state: 'waiting' | 'loading' | 'loaded' | 'failed';
-  done: number;
-  total: number;
-}
+import type { BackupLoadEvent } from '../session/index.js';
 
 interface Payload {
   label: string;
   /** A step without a size ("starting PostgreSQL"): only its elapsed time is shown. */
   step: boolean;
+  /** A step shows its elapsed seconds; the summary line does not. */
+  timed: boolean;
   width: number;
   barWidth: number;
 }
@@ -33,20 +27,23 @@ export class LoadProgress {
   private stepBar: SingleBar | null = null;
   private summary: SingleBar | null = null;
   private readonly bars = new Map<number, SingleBar>();
-  private readonly states = new Map<number, LoadEvent['state']>();
+  private readonly states = new Map<number, BackupLoadEvent['state']>();
   private labelWidth = 14;
 
   constructor(
-    private readonly enabled: boolean,
+    /** Asked at each draw: --quiet is known only once the arguments are read. */
+    private readonly enabled: () => boolean,
     private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {}
 
-  /** A step that takes time but has no size: shown with its elapsed seconds until the next one. */
+  /** A step that takes time but has no size: it replaces what is shown, with its elapsed seconds. */
   step(label: string): void {
     const multi = this.start();
     if (!multi) return;
-    if (this.stepBar) this.stepBar.update(0, { label, step: true });
-    else this.stepBar = multi.create(0, 0, this.payload(label, true, 0));
+    for (const bar of [...this.bars.values(), this.summary, this.stepBar]) if (bar) multi.remove(bar);
+    this.bars.clear();
+    this.summary = null;
+    this.stepBar = multi.create(0, 0, this.payload(`${label}...`, true, 0));
   }
 
   /** One backup loading (`export`, `users`, `inspect`): a bar with percentage, rate and time left. */
@@ -58,7 +55,7 @@ export class LoadProgress {
    * Many backups: a bar for each one loading and a summary line. An archive's
    * size after pg_restore is not known, so its bar shows bytes and rate only.
    */
-  backup(e: LoadEvent, many = true): void {
+  backup(e: Pick<BackupLoadEvent, 'index' | 'path' | 'state' | 'done' | 'total'>, many = true): void {
     const multi = this.start();
     this.states.set(e.index, e.state);
     if (!multi || e.state === 'waiting') return;
@@ -92,23 +89,23 @@ export class LoadProgress {
 
   private updateSummary(multi: MultiBar): void {
     const all = [...this.states.values()];
-    const count = (s: LoadEvent['state']) => all.filter((x) => x === s).length;
+    const count = (s: BackupLoadEvent['state']) => all.filter((x) => x === s).length;
     const label = `loading ${all.length} backups: ${count('loaded')} loaded, ${count('loading')} loading, ${count('waiting')} waiting${count('failed') ? `, ${count('failed')} failed` : ''}`;
     if (this.summary) multi.remove(this.summary);
     this.summary = multi.create(0, 0, this.payload(label, true, 0, false));
   }
 
   private removeStep(): void {
-    if (this.stepBar && this.multi) this.multi.remove(this.stepBar);
+    if (this.stepBar) this.multi?.remove(this.stepBar);
     this.stepBar = null;
   }
 
-  private payload(label: string, step: boolean, barWidth: number, timed = true): Payload & { timed: boolean } {
+  private payload(label: string, step: boolean, barWidth: number, timed = true): Payload {
     return { label, step, width: this.labelWidth, barWidth, timed };
   }
 
   private start(): MultiBar | null {
-    if (!this.enabled || !this.stream.isTTY) return null;
+    if (!this.enabled() || !this.stream.isTTY) return null;
     this.multi ??= new MultiBar({
       stream: this.stream,
       format: formatLine,
@@ -126,7 +123,7 @@ export class LoadProgress {
 }
 
 /** One line: `label [####....]  42% 12.3/29.1 MB  3.4 MB/s  5s left`, or `label  3s` for a step. */
-function formatLine(_options: Options, params: Params, payload: Payload & { timed: boolean }): string {
+function formatLine(_options: Options, params: Params, payload: Payload): string {
   const seconds = Math.max(0, (Date.now() - params.startTime) / 1000);
   if (payload.step) return payload.timed ? `${payload.label} ${seconds.toFixed(0)}s` : payload.label;
   const label = payload.barWidth === 28 ? payload.label : `  ${payload.label.padEnd(payload.width)}`;
@@ -139,8 +136,9 @@ function formatLine(_options: Options, params: Params, payload: Payload & { time
   return `${label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${mb(params.value)}/${mb(params.total)} MB${speed}${left}`;
 }
 
+/** Megabytes, with two decimals below 10 MB so a small backup does not read 0.0. */
 function mb(n: number): string {
-  return (n / 1e6).toFixed(1);
+  return (n / 1e6).toFixed(n < 1e7 ? 2 : 1);
 }
 
 function duration(s: number): string {

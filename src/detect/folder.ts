@@ -23,7 +23,7 @@ export interface BackupSelection {
   /** Oldest first, by each backup's own date, then path. */
   backups: SelectedBackup[];
   /** Folder members that are not backups, with why; and backups outside the date range. */
-  skipped: { path: string; reason: string }[];
+  skipped: { path: string; reason: string; kind: 'not a backup' | 'out of range' }[];
 }
 
 /** Dates as YYYY-MM-DD, already checked with parseDateBound. */
@@ -64,7 +64,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
           any = true;
         } catch (e) {
           if (!(e instanceof RecoverError)) throw e;
-          skipped.push({ path, reason: (await isPlainFolder(path)) ? 'a folder (folders are not searched inside)' : e.message });
+          skipped.push({ path, reason: (await isPlainFolder(path)) ? 'a folder (folders are not searched inside)' : e.message, kind: 'not a backup' });
         }
       }
       if (!any) {
@@ -82,7 +82,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
   const day = (b: SelectedBackup) => b.date.value.slice(0, 10);
   let backups = all.filter((b) => (!range.since || day(b) >= range.since) && (!range.until || day(b) <= range.until));
   if (range.before) backups = backups.filter((b) => day(b) < range.before!).slice(-1);
-  for (const b of all) if (!backups.includes(b)) skipped.push({ path: b.path, reason: `dated ${b.date.value}, outside ${describe(range)}` });
+  for (const b of all) if (!backups.includes(b)) skipped.push({ path: b.path, reason: `dated ${b.date.value}, not ${describe(range)}`, kind: 'out of range' });
   if (!backups.length) {
     throw new RecoverError('NO_BACKUPS_IN_RANGE', 'usage', `none of the ${all.length} backup${all.length === 1 ? '' : 's'} is ${describe(range)}`, {
       hint: `their dates: ${all.map((b) => b.date.value).join(', ')}`,

@@ -106,10 +106,10 @@ export function resolveChoices(
   current: CurrentData,
   takes: readonly TakeSpec[],
   auto: boolean,
-): { choices: Map<number, Choice>; notes: string[]; warnings: string[] } {
+): { choices: Map<number, Choice>; notes: string[]; warnings: string[]; kept: { task: string; message: string }[] } {
   const choices = new Map<number, Choice>();
   const notes: string[] = [];
-  const warnings: string[] = [];
+  const kept: { task: string; message: string }[] = [];
   if (auto) {
     for (const t of h.tasks) {
       if (t.status !== 'lost' || t.restoreFrom === null) continue;
@@ -126,10 +126,12 @@ export function resolveChoices(
       const atLoss = t.cells[t.lostAt!]!.version?.texts.map((x) => x.text).join('') ?? null;
       if (nowText !== null && nowText !== atLoss) {
         const edited = now.map((x) => x.element.modified_at ?? x.element.created_at).filter(Boolean).sort().at(-1);
-        warnings.push(
-          `${t.name}: NOT restored: the student wrote a new text after the loss (${nowLength} chars${edited ? `, last edited ${edited}` : ''}), ` +
+        kept.push({
+          task: t.name,
+          message:
+            `${t.name}: NOT restored: the student wrote a new text after the loss (${nowLength} chars${edited ? `, last edited ${edited}` : ''}), ` +
             `kept rather than overwritten by the ${best.length}-char version of ${bestDate}; to restore that one instead: --take ${t.name}@${bestDate}`,
-        );
+        });
         continue;
       }
       choices.set(t.taskId, { at: t.restoreFrom, why: 'auto' });
@@ -140,7 +142,7 @@ export function resolveChoices(
     const at = findDate(h, spec.at, task);
     choices.set(task.taskId, { at, why: 'take' });
   }
-  return { choices, notes, warnings };
+  return { choices, notes, warnings: kept.map((k) => k.message), kept };
 }
 
 export interface MergeRow {

@@ -20,14 +20,17 @@ export interface RestoreSteps {
   lines: string[];
 }
 
-/** `backups`: as given on the command line (files or folders); `current`: the newest backup. */
-export function restoreSteps(username: string, current: string, backups: readonly string[]): RestoreSteps {
+/**
+ * `backups`: as given on the command line (files or folders); `current`: the
+ * newest backup; `options`: more options to pass on (e.g. --since DATE).
+ */
+export function restoreSteps(username: string, current: string, backups: readonly string[], options: readonly string[] = []): RestoreSteps {
   // The current backup's folder, when every backup is in it (or is that folder itself).
   const home = dirname(resolve(current));
   const folder = backups.every((b) => resolve(b) === home || dirname(resolve(b)) === home) ? home : null;
   const rel = (p: string) => (folder === null ? p : resolve(p) === folder ? '.' : basename(p));
   const outFile = `${username}-upload.json`;
-  const command = ['recover-texts merge --user', shellWord(username), '--current', shellWord(rel(current)), '--auto', ...backups.map((b) => shellWord(rel(b))), '--out', shellWord(outFile)].join(' ');
+  const command = ['recover-texts merge --user', shellWord(username), '--current', shellWord(rel(current)), '--auto', ...options.map(shellWord), ...backups.map((b) => shellWord(rel(b))), '--out', shellWord(outFile)].join(' ');
   const upload = `upload ${outFile} on the race server's "Upload texts as JSON" admin page for the student ${username}`;
   const lines = [...(folder ? [`1. cd ${shellWord(folder)}`] : []), `${folder ? 2 : 1}. ${command}`, `${folder ? 3 : 2}. ${upload}`];
   return { folder, command, outFile, upload, lines };

@@ -25,8 +25,6 @@ export interface ReportOptions {
   failed?: { path: string; message: string }[];
   /** How to restore the lost texts and what that replaces. */
   restore?: ReportRestore;
-  /** The command that restores the lost texts, shown to copy (when `restore` is not given). */
-  restoreCommand?: string;
   /** The race server's session zone the timestamps are in. */
   timezone?: string;
 }
@@ -52,11 +50,7 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
     ...h.user.renames.map((r) => `<p class="sub">renamed <b>${esc(r.from)}</b> → <b>${esc(r.to)}</b> on ${esc(h.dates[r.at]!.date)}</p>`),
     lost.length
       ? `<div class="callout lost"><b>${lost.length} text${lost.length === 1 ? ' is' : 's are'} lost</b>: ${lost.map((t) => `<a href="#task-${t.taskId}">${esc(t.name)}</a>`).join(', ')}.` +
-        (opts.restore
-          ? restoreBanner(opts.restore, h, lost.length)
-          : opts.restoreCommand
-            ? ` To restore just ${lost.length === 1 ? 'it' : 'those'} and keep everything else:<pre class="cmd">${esc(opts.restoreCommand)}</pre>`
-            : '') +
+        (opts.restore ? restoreBanner(opts.restore, h, lost.length) : '') +
         `</div>`
       : `<div class="callout ok">Nothing lost: no text was deleted or shrunk sharply (${esc(SHARP_SHRINK_TEXT)}) and left that way.</div>`,
     ...(opts.failed?.length
