@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { nearbyPaths } from '../detect/index.js';
 import { RecoverError } from '../errors.js';
 import { renderUploadJson, writeFileAtomic } from '../export/index.js';
 import { studentHistory } from '../history/index.js';
@@ -60,8 +61,11 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
   }
   const takes = take.map(parseTake);
   await checkOutput(opts.out, opts.force);
-  const stat = await fs.stat(opts.current).catch(() => {
-    throw new RecoverError('CURRENT_NOT_FOUND', 'notFound', `--current ${opts.current} does not exist`, { hint: "give a newer backup or the live server's JSON download" });
+  const stat = await fs.stat(opts.current).catch(async () => {
+    const near = await nearbyPaths(opts.current);
+    throw new RecoverError('CURRENT_NOT_FOUND', 'notFound', `--current ${opts.current} does not exist${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
+      hint: "give a newer backup or the live server's JSON download",
+    });
   });
   const json = (await isJsonFile(opts.current)) ? parseCurrentJson(opts.current, await fs.readFile(opts.current, 'utf8')) : null;
   const isCurrent = (path: string) => resolve(path) === resolve(opts.current);
@@ -69,8 +73,6 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
 
   await withBackups(paths, manyConfig(opts, ui, optional), async (set) => {
     ui.endProgress();
-    const currentFailed = !json && set.failed.find((f) => isCurrent(f.path));
-    if (currentFailed) throw currentFailed.error;
     noteFailures(set, ui);
     const { history: h, snapshots } = await studentHistory(set, opts.user, (m) => ui.note(m));
 

@@ -6,3 +6,4 @@ export { readArchiveInfo, checkArchiveData, parseArchive, MAX_ARCHIVE_VERSION, t
 export { type BackupFormat, type BackupFile, detectBackup, assertBackupPathExists } from './detect.js';
 export { backupDate, dateFromName, DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from './date.js';
 export { selectBackups, newerBackupsBeside, parseDateBound, type BackupSelection, type SelectedBackup, type DateRange } from './folder.js';
+export { nearbyPaths } from './nearby.js';
