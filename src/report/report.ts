@@ -198,7 +198,7 @@ function uploadNote(t: TaskHistory, r: ReportRestore): string {
   const when = `${esc(r.current.snapshot.time ?? 'unknown time')}`;
   return x
     ? `<p class="replace-note"><b>Replaces the current text</b> (snapshot of ${when}): ${esc(x.summary)}.</p>`
-    : `<p class="replace-note">No current text (snapshot of ${when}): the upload adds it.</p>`;
+    : `<p class="add-note">No current text (snapshot of ${when}): the upload adds it.</p>`;
 }
 
 function describe(c: Cell, before: number | null = null): string {
@@ -340,6 +340,7 @@ section.task.lost{border-color:#ffa8a8}
 ul.replaced,ul.kept{margin:4px 0 8px;padding-left:20px}ul.kept{color:#9c3500}
 details.fresh{margin-top:6px}details.fresh>summary{cursor:pointer}
 .replace-note{margin:6px 0;padding:6px 8px;border-left:3px solid var(--gone);background:#fff5f5}
+.add-note{margin:6px 0;padding:6px 8px;border-left:3px solid var(--new);background:#ebfbee}
 .kept-note{margin:6px 0;padding:6px 8px;border-left:3px solid var(--shrunk);background:#fff4e6}
 .restore-note{margin:6px 0;padding:6px 8px;border-left:3px solid var(--new);background:#ebfbee}
 .ok-note{margin:6px 0;color:var(--muted)}
