@@ -1,6 +1,6 @@
 /** `export`: one student's texts as they were in one backup. */
 import { Option, type Command } from 'commander';
-import { newerBackupsBeside, parseDateBound } from '../detect/index.js';
+import { DATE_SOURCE_NOTE, newerBackupsBeside, parseDateBound } from '../detect/index.js';
 import { EXPORT_FORMATS, render, uploadAdvice, writeExport, type ExportFormat } from '../export/index.js';
 import { newestTimestamp, selectTasks } from '../query/index.js';
 import { withBackup } from '../session/index.js';
@@ -50,7 +50,7 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console): Promi
     if (!texts.length) ui.note(`${user.username} has no texts${wanted ? ' for those tasks' : ''} in this backup; the export is empty ([] for json)`);
     else {
       ui.note(
-        `${user.username}: ${plural(texts.length, 'text')} from the backup of ${b.date.value} (date from ${b.date.source}); newest text ${newestTimestamp(texts)} ${opts.timezone}`,
+        `${user.username}: ${plural(texts.length, 'text')} from the backup of ${b.date.value} (${DATE_SOURCE_NOTE[b.date.source]}); newest text ${newestTimestamp(texts)} ${opts.timezone}`,
       );
     }
     if (opts.out) {

@@ -52,7 +52,7 @@ export class LoadProgress {
   }
 
   /**
-   * Many backups: a bar for each one loading and a summary line. An archive's
+   * Many backups: a summary line and a bar for each one loading. An archive's
    * size after pg_restore is not known, so its bar shows bytes and rate only.
    */
   backup(e: Pick<BackupLoadEvent, 'index' | 'path' | 'state' | 'done' | 'total'>, many = true): void {
@@ -60,6 +60,8 @@ export class LoadProgress {
     this.states.set(e.index, e.state);
     if (!multi || e.state === 'waiting') return;
     this.removeStep();
+    // The summary line first, so it stays on top as bars come and go below it.
+    if (many) this.updateSummary(multi);
     const label = many ? basename(e.path) : 'loading backup';
     this.labelWidth = Math.max(this.labelWidth, label.length);
     let bar = this.bars.get(e.index);
@@ -74,7 +76,6 @@ export class LoadProgress {
       multi.remove(bar);
       this.bars.delete(e.index);
     }
-    if (many) this.updateSummary(multi);
   }
 
   /** Remove everything drawn; safe to call twice. */
@@ -91,8 +92,8 @@ export class LoadProgress {
     const all = [...this.states.values()];
     const count = (s: BackupLoadEvent['state']) => all.filter((x) => x === s).length;
     const label = `loading ${all.length} backups: ${count('loaded')} loaded, ${count('loading')} loading, ${count('waiting')} waiting${count('failed') ? `, ${count('failed')} failed` : ''}`;
-    if (this.summary) multi.remove(this.summary);
-    this.summary = multi.create(0, 0, this.payload(label, true, 0, false));
+    if (this.summary) this.summary.update(0, { label });
+    else this.summary = multi.create(0, 0, this.payload(label, true, 0, false));
   }
 
   private removeStep(): void {

@@ -104,7 +104,8 @@ export async function newerBackupsBeside(path: string, date: string): Promise<Se
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   if (names.length > MAX_SIBLINGS) return [];
   const all = await selectBackups([dir]).catch(() => null);
-  return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.value > date);
+  // Only backups that carry their own date (name or header): a stray SQL-looking file's mtime says nothing.
+  return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.source !== 'file modification time' && b.date.value > date);
 }
 
 /** A directory that is not a pg_dump directory archive (which has a toc.dat). */
