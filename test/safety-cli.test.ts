@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFi
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
-import { expectCleanError, expectNothingLeft, makeTmp, removeTmp, runCli } from './helpers.js';
+import { expectCleanError, expectNothingLeft, makeTmp, removeTmp, ROOT, runCli } from './helpers.js';
 import { nightPaths, storyFile } from './story-helpers.js';
 
 let tmp: string;
@@ -156,5 +156,21 @@ describe('finding the student', () => {
     expect(e.code, e.stderr).toBe(0);
     expect(e.stderr).toContain('"chloe martin" is user chloe, found by real name');
     expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe('small things', () => {
+  it('-v works like --version and prints the package version', async () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const flag of ['-v', '--version', '-V']) {
+      const r = await runCli([flag]);
+      expect([flag, r.code, r.stdout]).toEqual([flag, 0, `${version}\n`]);
+    }
+  });
+
+  it('merge --help shows no empty default for --take', async () => {
+    const r = await runCli(['merge', '--help']);
+    expect(r.stdout).toMatch(/--take <task@date>/);
+    expect(r.stdout).not.toContain('(default: [])');
   });
 });
