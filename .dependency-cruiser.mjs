@@ -34,6 +34,19 @@ export default {
       to: { path: 'node_modules/commander/' },
     },
     {
+      name: 'docker-code-on-demand',
+      severity: 'error',
+      comment: 'Only engine/docker.ts loads testcontainers, and only with import(): other engines never load Docker code.',
+      from: { path: '^src/' },
+      to: { path: 'node_modules/(@testcontainers|testcontainers|dockerode)/', dependencyTypesNot: ['dynamic-import', 'type-only', 'type-import'] },
+    },
+    {
+      name: 'docker-code-in-docker-engine-only',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/engine/docker\\.ts$' },
+      to: { path: 'node_modules/(@testcontainers|testcontainers|dockerode)/' },
+    },
+    {
       name: 'no-unresolvable',
       severity: 'error',
       from: {},
@@ -44,7 +57,8 @@ export default {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    exclude: { path: '^(dist|node_modules)/' },
+    // node_modules stays in the graph (not followed), so the rules about packages can see them.
+    exclude: { path: '^dist/' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
   },
 };

@@ -5,14 +5,14 @@
  * nights of edits, each night dumped as the cron job does it
  * (`pg_dump | gzip > buggy_race_bk_YYYYMMDD.sql.gz`). On night 20 student
  * `bob` wipes most of his texts. Needs PostgreSQL 15 (server, psql, pg_dump):
- * the `system` engine runs it. Output goes to bench/out/nightly/ (git-ignored).
+ * bench/pg15.ts runs it. Output goes to bench/out/nightly/ (git-ignored).
  *
  *   npx tsx bench/nightly-backups.ts
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEngine } from '../src/engine/index.js';
+import { PG15, startPg15 } from './pg15.js';
 
 export const NIGHTLY = join(import.meta.dirname, 'out', 'nightly');
 export const NIGHTS = 30;
@@ -37,15 +37,14 @@ export async function makeNightlyBackups(): Promise<string[]> {
   const staging = `${NIGHTLY}.partial`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  const scratch = await startEngine({ kind: 'system', log: (m) => console.error(m) });
+  const pg = startPg15();
   try {
-    const c = scratch.clientConfig('postgres');
-    const env = { ...process.env, PGPASSWORD: String(c.password), PGHOST: String(c.host), PGPORT: String(c.port), PGUSER: String(c.user) };
-    const psql = (db: string, sql: string) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const env = pg.env;
+    const psql = (db: string, sql: string) => execFileSync(join(PG15, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     psql('postgres', 'CREATE ROLE buggy');
     psql('postgres', 'CREATE ROLE buggy_readonly');
     psql('postgres', 'CREATE DATABASE buggy_race OWNER buggy');
-    execFileSync('psql', ['-X', '-q', '-d', 'buggy_race', '-f', join(import.meta.dirname, '..', 'fixtures', 'generated', 'current', 'plain.sql')], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    execFileSync(join(PG15, 'psql'), ['-X', '-q', '-d', 'buggy_race', '-f', join(import.meta.dirname, '..', 'fixtures', 'generated', 'current', 'plain.sql')], { env, stdio: ['ignore', 'ignore', 'ignore'] });
     console.error('growing the class: 160 more students, 12 texts each, and 10 MB of race files ...');
     // Each new student is a copy of bob's row with its own id and names (every NOT NULL column filled).
     psql(
@@ -81,12 +80,12 @@ export async function makeNightlyBackups(): Promise<string[]> {
         psql('buggy_race', `UPDATE public.tasktexts SET text = 'oops', modified_at = '${night}' WHERE user_id = (SELECT id FROM public.users WHERE username = 'bob') AND task_id = (SELECT id FROM public.tasks WHERE name = 'REPORT' LIMIT 1)`);
       }
       const file = join(staging, nightFile(k).split('/').at(-1)!);
-      execFileSync('sh', ['-c', `pg_dump buggy_race | gzip -6 > '${file}'`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      execFileSync('sh', ['-c', `${join(PG15, 'pg_dump')} buggy_race | gzip -6 > '${file}'`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
       process.stderr.write(`\rnight ${k + 1}/${NIGHTS}`);
     }
     process.stderr.write('\n');
   } finally {
-    await scratch.stop();
+    pg.stop();
   }
   rmSync(NIGHTLY, { recursive: true, force: true });
   renameSync(staging, NIGHTLY);

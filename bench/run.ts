@@ -1,92 +1,163 @@
 /**
- * Export benchmarks, each against the obvious alternative, run side by side:
+ * `npm run bench`: every recover-texts command against its floor and against
+ * what a DBA would do without it, measured side by side in one run and
+ * printed as one table.
  *
- *   recover-texts export <backup> --user bob
- * against what an admin does today without it:
- *   a fresh database on an already-running PostgreSQL, the whole backup
- *   restored into it (psql -f for plain SQL, gunzip | psql for gzip,
- *   pg_restore -d for the custom archive), then the same student's query.
+ * Runs are interleaved (round k runs every case once) so that load from
+ * anything else on the machine falls on all cases alike; each case's wall
+ * time is the median of BENCH_RUNS rounds. Peak RSS (GNU time %M) is given
+ * for processes of ours: the tool and the floors. The alternatives restore
+ * into a PostgreSQL 15 server that is already running (not timed): the
+ * comparison gives them their server for free.
  *
- * recover-texts' time includes starting and removing its own PostgreSQL;
- * the alternative is given a running server for free. Wall times are
- * medians of RUNS runs; peak RSS is the tool's own process (GNU time %M).
+ *   npm run bench                     (BENCH_MB=200 of bulk, BENCH_RUNS=3)
+ *   BENCH_MB=1050 npm run bench       the issue's 1.05 GB backup
  *
- *   npm run bench            (needs PostgreSQL 15 server + client tools, /usr/bin/time)
+ * Needs PostgreSQL 15 (server and client tools, /usr/lib/postgresql/15/bin or
+ * BENCH_PG_BIN) and GNU time (/usr/bin/time). Writes bench/out/results.json.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { startEngine } from '../src/engine/index.js';
-import { BIG, OUT, makeBigBackups } from './big-backup.js';
+import { BENCH_MB, OUT, STUDENT, makeBigBackups } from './big-backup.js';
+import { floorCommand } from './floors.js';
+import { makeNightlyBackups, NIGHTS } from './nightly-backups.js';
+import { PG15, bareClusterCycle, startPg15 } from './pg15.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const DEMO = join(ROOT, 'fixtures', 'demo', 'buggy_race_bk_20260315.sql.gz');
-const QUERY = `SELECT t.phase, t.name, x.text, x.created_at, x.modified_at FROM tasktexts x JOIN users u ON u.id = x.user_id JOIN tasks t ON t.id = x.task_id WHERE u.username = 'bob' ORDER BY t.phase, t.sort_position`;
+const QUERY = `SELECT t.phase, t.name, x.text, x.created_at, x.modified_at FROM tasktexts x JOIN users u ON u.id = x.user_id JOIN tasks t ON t.id = x.task_id WHERE u.username = '${STUDENT}' ORDER BY t.phase, t.sort_position`;
+const CORES = availableParallelism();
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+interface Sample {
+  wall: number;
+  rssMb?: number;
 }
 
-/** Wall seconds and peak RSS (MB) of the tool, via GNU time. */
-function timeTool(args: string[]): { wall: number; rssMb: number } {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, CLI, ...args, '-q'], { encoding: 'utf8', maxBuffer: 1e9 });
-  if (r.status !== 0) throw new Error(`recover-texts failed: ${r.stderr}`);
+/** Wall seconds and peak RSS of one process, via GNU time. */
+function timed(argv: string[]): Sample {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], { encoding: 'utf8', maxBuffer: 1e9, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${argv.slice(0, 3).join(' ')} failed: ${r.stderr.slice(-2000)}`);
   const [wall, kb] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
   return { wall: wall!, rssMb: kb! / 1024 };
 }
 
+const tool = (...args: string[]) => () => timed([process.execPath, CLI, ...args, '-q']);
+
+function wallOf(fn: () => void): Sample {
+  const t0 = performance.now();
+  fn();
+  return { wall: (performance.now() - t0) / 1000 };
+}
+
+/** Start + stop of the tool's default engine, in a fresh node process (importing the built engine). */
+const ENGINE_CYCLE = `
+const { startEngine } = await import(${JSON.stringify(join(ROOT, 'dist', 'engine', 'index.js'))});
+const engine = await startEngine({ kind: 'embedded', log() {} });
+await engine.stop();
+`;
+
+interface Case {
+  group: string;
+  label: string;
+  /** 'tool' rows are ours; a floor or an alternative is compared with its group's tool row. */
+  role: 'tool' | 'floor' | 'alternative';
+  run: () => Sample;
+  samples: Sample[];
+}
+
+const mb = (path: string) => `${(statSync(path).size / 1e6).toFixed(0)} MB`;
+
 async function main(): Promise<void> {
-  await makeBigBackups();
-  const rows: string[][] = [];
-  const results: Record<string, unknown> = {};
-
-  const demo = Array.from({ length: RUNS }, () => timeTool(['export', DEMO, '-u', 'alice']));
-  results.demo = { wall: median(demo.map((d) => d.wall)), rssMb: median(demo.map((d) => d.rssMb)) };
-  rows.push(['demo .sql.gz (15 kB)', `${median(demo.map((d) => d.wall)).toFixed(2)} s`, `${median(demo.map((d) => d.rssMb)).toFixed(0)} MB`, '', '']);
-
-  // The alternative's server: PostgreSQL 15 already running (not timed).
-  const server = await startEngine({ kind: 'system', log: () => {} });
+  const big = await makeBigBackups();
+  const nightly = await makeNightlyBackups();
+  const nightlyMb = nightly.reduce((n, p) => n + statSync(p).size, 0) / 1e6;
+  const server = startPg15();
   try {
-    const c = server.clientConfig('postgres');
-    const env = { ...process.env, PGPASSWORD: String(c.password), PGHOST: String(c.host), PGPORT: String(c.port), PGUSER: String(c.user) };
-    const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { env, stdio: ['ignore', 'ignore', 'ignore'] });
-    sh('psql -X -q -c "CREATE ROLE buggy" -c "CREATE ROLE buggy_ro" postgres');
+    execFileSync(join(PG15, 'psql'), ['-X', '-q', '-c', 'CREATE ROLE buggy', '-c', 'CREATE ROLE buggy_readonly'], { env: server.env, stdio: 'ignore' });
     let n = 0;
-    const baseline = (restore: (db: string) => string) => {
+    /** A fresh database on the running server, `restore` into it, then the query. */
+    const restoreAndQuery = (restore: (db: string) => string) => () => {
       const db = `bench_${n++}`;
-      const t0 = performance.now();
-      sh(`createdb ${db} && ${restore(db)} && psql -X -q -d ${db} -c "${QUERY}"`);
-      const wall = (performance.now() - t0) / 1000;
+      const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { env: { ...server.env, PATH: `${PG15}:${process.env.PATH}` }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const s = wallOf(() => sh(`createdb ${db} && ${restore(db)} && psql -X -q -d ${db} -c "${QUERY}"`));
       sh(`dropdb ${db}`);
-      return wall;
+      return s;
     };
-    const cases: [string, string, (db: string) => string][] = [
-      ['plain .sql', BIG.plain, (db) => `psql -X -q -d ${db} -f ${BIG.plain}`],
-      ['gzip .sql.gz', BIG.gzip, (db) => `gunzip -c ${BIG.gzip} | psql -X -q -d ${db}`],
-      ['custom .dump', BIG.custom, (db) => `pg_restore --no-owner -d ${db} ${BIG.custom}`],
-    ];
-    for (const [label, file, restore] of cases) {
-      const tool: { wall: number; rssMb: number }[] = [];
-      const alt: number[] = [];
-      for (let k = 0; k < RUNS; k++) {
-        tool.push(timeTool(['export', file, '-u', 'bob']));
-        alt.push(baseline(restore));
-      }
-      const t = median(tool.map((x) => x.wall));
-      const a = median(alt);
-      results[label] = { sizeMb: statSync(file).size / 1e6, toolWall: t, toolRssMb: median(tool.map((x) => x.rssMb)), restoreAndQueryWall: a, speedup: a / t };
-      rows.push([`${label} (${(statSync(file).size / 1e6).toFixed(0)} MB)`, `${t.toFixed(2)} s`, `${median(tool.map((x) => x.rssMb)).toFixed(0)} MB`, `${a.toFixed(2)} s`, `${(a / t).toFixed(1)}x`]);
+    const psqlQuiet = 'psql -X -q -o /dev/null';
+    const cases: Case[] = [];
+    const add = (group: string, role: Case['role'], label: string, run: () => Sample) => cases.push({ group, label, role, run, samples: [] });
+
+    let g = `export, .sql.gz (${mb(big.gzip)})`;
+    add(g, 'tool', `recover-texts export --user ${STUDENT}`, tool('export', big.gzip, '-u', STUDENT));
+    add(g, 'floor', 'floor: inflate with node:zlib, 1 MiB chunks', () => timed(floorCommand('inflate', [big.gzip])));
+    add(g, 'floor', 'inflate with node:zlib defaults (16 KiB chunks)', () => timed(floorCommand('inflate16', [big.gzip])));
+    add(g, 'alternative', 'full restore (gunzip | psql) + query', restoreAndQuery((db) => `gunzip -c ${big.gzip} | ${psqlQuiet} -d ${db}`));
+
+    g = `export, plain .sql (${mb(big.plain)})`;
+    add(g, 'tool', `recover-texts export --user ${STUDENT}`, tool('export', big.plain, '-u', STUDENT));
+    add(g, 'floor', 'floor: read the file, 1 MiB reads', () => timed(floorCommand('read', [big.plain])));
+    add(g, 'alternative', 'full restore (psql -f) + query', restoreAndQuery((db) => `${psqlQuiet} -d ${db} -f ${big.plain}`));
+
+    g = `export, custom archive (${mb(big.custom)})`;
+    add(g, 'tool', `recover-texts export --user ${STUDENT}`, tool('export', big.custom, '-u', STUDENT));
+    add(g, 'floor', 'floor: read and inflate only the wanted data blocks', () => timed(floorCommand('blocks', [big.custom])));
+    add(g, 'alternative', 'pg_restore -t users -t tasks -t tasktexts + query', restoreAndQuery((db) => `pg_restore --no-owner -t users -t tasks -t tasktexts -d ${db} ${big.custom}`));
+    add(g, 'alternative', 'full restore (pg_restore -d) + query', restoreAndQuery((db) => `pg_restore --no-owner -d ${db} ${big.custom}`));
+
+    g = 'engine start-up';
+    add(g, 'tool', 'start + stop the embedded engine (a node process)', () => timed([process.execPath, '--input-type=module', '-e', ENGINE_CYCLE]));
+    add(g, 'alternative', 'bare initdb + start + stop, PostgreSQL 15', () => wallOf(() => bareClusterCycle()));
+
+    g = 'README demo export (15 kB .sql.gz)';
+    add(g, 'tool', 'recover-texts export --user alice, whole process', tool('export', DEMO, '-u', 'alice'));
+    add(g, 'alternative', 'bare initdb + start + stop, PostgreSQL 15', () => wallOf(() => bareClusterCycle()));
+
+    g = `history, ${NIGHTS} nightly .sql.gz (${nightlyMb.toFixed(0)} MB)`;
+    add(g, 'tool', 'recover-texts history --user bob', tool('history', '--user', 'bob', ...nightly));
+    add(g, 'floor', `floor: inflate all ${NIGHTS}, one after another`, () => timed(floorCommand('inflate', nightly)));
+    add(g, 'floor', `inflate all ${NIGHTS}, ${CORES} at once`, () => timed(floorCommand('inflate', nightly, CORES)));
+    add(g, 'alternative', `${NIGHTS} separate recover-texts exports`, () => wallOf(() => nightly.forEach((p) => tool('export', p, '-u', 'bob')())));
+
+    for (let k = 0; k < RUNS; k++) {
+      for (const c of cases) c.samples.push(c.run());
+      process.stderr.write(`round ${k + 1}/${RUNS} done\n`);
     }
+    printTable(cases);
   } finally {
-    await server.stop();
+    server.stop();
   }
-  const head = ['backup', 'recover-texts export', 'peak RSS', 'full restore + query', 'speed-up'];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function printTable(cases: Case[]): void {
+  const wall = (c: Case) => median(c.samples.map((s) => s.wall));
+  const rows: string[][] = [];
+  const results: Record<string, unknown>[] = [];
+  let group = '';
+  for (const c of cases) {
+    const ours = cases.find((x) => x.group === c.group && x.role === 'tool')!;
+    const w = wall(c);
+    const rss = c.samples[0]?.rssMb === undefined ? undefined : median(c.samples.map((s) => s.rssMb!));
+    // Always recover-texts' time over this row's: a floor's is at least 1, an alternative's below 1 when we win.
+    const r = wall(ours) / w;
+    const ratio = c.role === 'tool' ? '' : `${r.toFixed(2)}x` + (c.role === 'floor' ? '' : r <= 1 ? ` (${(1 / r).toFixed(1)}x faster)` : ` (${r.toFixed(1)}x slower)`);
+    rows.push([c.group === group ? '' : c.group, c.label.replace(/\|/g, '\\|'), `${w.toFixed(2)} s`, rss === undefined ? '' : `${rss.toFixed(0)} MB`, ratio]);
+    results.push({ group: c.group, label: c.label, role: c.role, wallMedian: w, rssMb: rss, walls: c.samples.map((s) => s.wall) });
+    group = c.group;
+  }
+  const head = ['benchmark', 'run', `wall (median of ${RUNS})`, 'peak RSS', 'recover-texts / this'];
   const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-  console.log(`median of ${RUNS} runs, ${new Date().toISOString()}\n\n${table}`);
-  writeFileSync(join(OUT, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  const machine = `${CORES} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+  console.log(`${new Date().toISOString()}, ${machine}, BENCH_MB=${BENCH_MB}\n\n${table}`);
+  writeFileSync(join(OUT, 'results.json'), JSON.stringify({ machine, benchMb: BENCH_MB, runs: RUNS, results }, null, 2) + '\n');
 }
 
 await main();

@@ -11,25 +11,28 @@
  *   fixtures/demo/        buggy_race_bk_20260315.sql.gz, expected/, manifest.json
  *
  * Environment:
- *   PG_DUMP_17  a pg_dump 17 command (a path, or words such as `chroot /x pg_dump`); when
- *               set, also writes custom-v116.dump and tar-v116.tar (archive version 1.16)
- *   PG_BIN_DIR  PostgreSQL 15 server binaries (default /usr/lib/postgresql/15/bin)
- *   PG_DUMP     pg_dump 15 (default /usr/bin/pg_dump)
+ *   PG_DUMP_17     a pg_dump 17 command (a path, or words such as
+ *                  `chroot /work/chroots/trixie /usr/lib/postgresql/17/bin/pg_dump`, which
+ *                  scripts/pg17-chroot.sh builds) for the archive version 1.16 fixtures
+ *                  (scripts/fixtures/archives.ts). Required once those fixtures exist;
+ *                  `PG_DUMP_17=none` drops them.
+ *   PG_RESTORE_17  its pg_restore (default: PG_DUMP_17 with pg_restore for pg_dump)
+ *   PG_BIN_DIR     PostgreSQL 15 server binaries (default /usr/lib/postgresql/15/bin)
+ *   PG_DUMP        pg_dump 15 (default /usr/bin/pg_dump), PG_RESTORE pg_restore 15
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildDatabase, dropDatabase } from "./fixtures/build.js";
 import { Cluster } from "./fixtures/cluster.js";
+import { ARCHIVES, archivesFor, checkSameRows, makeArchive } from "./fixtures/archives.js";
 import {
   PG_DUMP_15,
-  archiveVersion,
   gzip,
   keepUnchangedArchive,
   parseCommand,
   pgDumpVersion,
   plainDump,
-  runPgDump,
   toCrlf,
   type DumpEntry,
   type DumpPlan,
@@ -39,6 +42,7 @@ import { HOSTILE_TRACES, makeHostile } from "./fixtures/hostile.js";
 import { bigtextModel, demoModel, mainModels, type DbModel } from "./fixtures/model.js";
 import { isTimestamptz, textsTable } from "./fixtures/schema.js";
 import { exportMinuteUtc } from "./fixtures/time.js";
+import { pg15Tools, pg17Tools, restoreOutput, type PgTools } from "./fixtures/tools.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const FIXTURES = path.join(ROOT, "fixtures");
@@ -75,6 +79,10 @@ interface ManifestDb {
   hostile?: typeof HOSTILE_TRACES & { sameExpectedAs: string };
 }
 
+interface ManifestFile {
+  databases: ManifestDb[];
+}
+
 function log(message: string): void {
   process.stderr.write(`make-fixtures: ${message}\n`);
 }
@@ -84,6 +92,7 @@ function log(message: string): void {
 // ---------------------------------------------------------------------------------------
 const live = {
   cluster: undefined as Cluster | undefined,
+  /** Temp dirs to remove: the staging dirs until swapped in, and pg_dump 17's scratch dir. */
   staging: [] as string[],
 };
 
@@ -111,6 +120,9 @@ function normalizeDump(e: DumpEntry): DumpEntry {
   const out: DumpEntry = { file: e.file, format: e.format, style: e.style, dataOnly: e.dataOnly, lineEnding: e.lineEnding, pgDump: e.pgDump };
   if (e.piped !== undefined) out.piped = e.piped;
   if (e.archiveVersion !== undefined) out.archiveVersion = e.archiveVersion;
+  if (e.compression !== undefined) out.compression = e.compression;
+  if (e.offsets !== undefined) out.offsets = e.offsets;
+  if (e.pgDumpArgs !== undefined) out.pgDumpArgs = e.pgDumpArgs;
   if (e.sessionTimeZone !== undefined) out.sessionTimeZone = e.sessionTimeZone;
   if (e.note !== undefined) out.note = e.note;
   return out;
@@ -165,7 +177,8 @@ async function writeExpected(model: DbModel, dir: string, zones: string[]): Prom
 
 interface DumpOptions {
   full: boolean;
-  pgDump17?: string[];
+  /** pg_dump 15, and 17 when PG_DUMP_17 is given: they make the archives. */
+  tools: PgTools[];
 }
 
 async function dumpAll(cluster: Cluster, model: DbModel, outDir: string, opts: DumpOptions): Promise<DumpEntry[]> {
@@ -199,33 +212,13 @@ async function dumpAll(cluster: Cluster, model: DbModel, outDir: string, opts: D
     }
   }
 
-  const conn = cluster.connArgs();
-  await runPgDump([PG_DUMP_15], [...conn, "-Fc", "-f", path.join(outDir, "custom.dump"), model.dbName]);
-  entries.push({ ...base, file: "custom.dump", format: "custom", archiveVersion: await archiveVersion(path.join(outDir, "custom.dump")) });
-
-  if (opts.full) {
-    await runPgDump([PG_DUMP_15], [...conn, "-Fc", model.dbName], { stdoutFile: path.join(outDir, "custom-piped.dump") });
-    entries.push({ ...base, file: "custom-piped.dump", format: "custom", piped: true, archiveVersion: await archiveVersion(path.join(outDir, "custom-piped.dump")), note: "written to a pipe: no data offsets in the TOC" });
-    await runPgDump([PG_DUMP_15], [...conn, "-Ft", "-f", path.join(outDir, "tar.tar"), model.dbName]);
-    entries.push({ ...base, file: "tar.tar", format: "tar", archiveVersion: await archiveVersion(path.join(outDir, "tar.tar")) });
-    await runPgDump([PG_DUMP_15], [...conn, "-Fd", "-f", path.join(outDir, "directory"), model.dbName]);
-    await fs.chmod(path.join(outDir, "directory"), 0o755); // pg_dump creates it 0700
-    entries.push({ ...base, file: "directory", format: "directory", archiveVersion: await archiveVersion(path.join(outDir, "directory")) });
-
-    if (opts.pgDump17) {
-      const cmd = opts.pgDump17;
-      const v17 = pgDumpVersion(cmd);
-      // It may run in a chroot: no -f, everything through stdout.
-      await runPgDump(cmd, [...conn, "-Fc", model.dbName], { stdoutFile: path.join(outDir, "custom-v116.dump") });
-      const got = await archiveVersion(path.join(outDir, "custom-v116.dump"));
-      if (got !== "1.16") {
-        throw new Error(`PG_DUMP_17 (${v17}) wrote archive version ${got ?? "unknown"}, not 1.16: point PG_DUMP_17 at pg_dump 17`);
-      }
-      entries.push({ ...base, pgDump: v17, file: "custom-v116.dump", format: "custom", piped: true, archiveVersion: await archiveVersion(path.join(outDir, "custom-v116.dump")) });
-      await runPgDump(cmd, [...conn, "-Ft", model.dbName], { stdoutFile: path.join(outDir, "tar-v116.tar") });
-      entries.push({ ...base, pgDump: v17, file: "tar-v116.tar", format: "tar", piped: true, archiveVersion: await archiveVersion(path.join(outDir, "tar-v116.tar")) });
+  for (const tools of opts.tools) {
+    for (const spec of archivesFor(model.name, tools.major)) {
+      entries.push(await makeArchive(tools, spec, cluster, model.dbName, outDir));
     }
   }
+  const checks = await checkSameRows(outDir, entries, opts.tools);
+  log(`${model.name}: every archive holds the same rows (${checks} pg_restore reads compared)`);
   return entries;
 }
 
@@ -237,6 +230,18 @@ async function processModel(cluster: Cluster, model: DbModel, outDir: string, op
   await dropDatabase(cluster, model.dbName);
   await writeExpected(model, outDir, zones);
   return manifestEntry(model, dumps, zones);
+}
+
+/** Whether the current manifest lists archives made by pg_dump 17 (see ARCHIVES). */
+async function hasPg17Archives(): Promise<boolean> {
+  const pg17Files = new Set(ARCHIVES.filter((a) => a.pgDump === 17).map((a) => a.file));
+  try {
+    const manifest = JSON.parse(await fs.readFile(path.join(FIXTURES, "generated", "manifest.json"), "utf8")) as ManifestFile;
+    return manifest.databases.some((db) => db.dumps.some((d) => pg17Files.has(d.file) || / 17\./.test(d.pgDump)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
 }
 
 async function replaceDir(staging: string, target: string): Promise<void> {
@@ -254,8 +259,21 @@ async function replaceDir(staging: string, target: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const pgDump17 = process.env.PG_DUMP_17 ? parseCommand(process.env.PG_DUMP_17) : undefined;
   await fs.mkdir(FIXTURES, { recursive: true });
+  const tools = [pg15Tools()];
+  const spec17 = process.env.PG_DUMP_17?.trim();
+  if (spec17 && spec17 !== "none") {
+    const pg17 = await pg17Tools(parseCommand(spec17), process.env.PG_RESTORE_17);
+    live.staging.push(pg17.scratch.host);
+    tools.push(pg17);
+    log(`pg_dump 17: ${pg17.dump.join(" ")} (${pg17.version})`);
+  } else if (!spec17 && (await hasPg17Archives())) {
+    throw new Error(
+      "the checked-in fixtures include archives from pg_dump 17: set PG_DUMP_17 to a pg_dump 17 " +
+        "(scripts/pg17-chroot.sh builds one: PG_DUMP_17='chroot /work/chroots/trixie /usr/lib/postgresql/17/bin/pg_dump'), " +
+        "or PG_DUMP_17=none to drop them",
+    );
+  }
   const generated = await fs.mkdtemp(path.join(FIXTURES, ".generated-staging-"));
   const demo = await fs.mkdtemp(path.join(FIXTURES, ".demo-staging-"));
   live.staging.push(generated, demo);
@@ -270,7 +288,7 @@ async function main(): Promise<void> {
   for (const model of mainModels()) {
     const zones = isTimestamptz(model.flavour) ? TZ_VARIANTS : [];
     const dir = path.join(generated, model.name);
-    const entry = await processModel(cluster, model, dir, { full: true, ...(pgDump17 ? { pgDump17 } : {}) }, zones);
+    const entry = await processModel(cluster, model, dir, { full: true, tools }, zones);
     databases.push(entry);
 
     if (model.name === "current") {
@@ -291,7 +309,7 @@ async function main(): Promise<void> {
   }
 
   const big = bigtextModel();
-  databases.push(await processModel(cluster, big, path.join(generated, big.name), { full: false }, []));
+  databases.push(await processModel(cluster, big, path.join(generated, big.name), { full: false, tools }, []));
 
   const demoDb = demoModel();
   log(`building demo (database ${demoDb.dbName})`);
@@ -320,7 +338,10 @@ async function main(): Promise<void> {
     for (const d of db.dumps) {
       if (d.format !== "custom" && d.format !== "tar" && d.format !== "directory") continue;
       const rel = path.join(db.name, d.file);
-      if (await keepUnchangedArchive(path.join(generated, rel), path.join(FIXTURES, "generated", rel))) kept++;
+      const reader = tools.find((t) => t.archiveVersion === d.archiveVersion);
+      if (!reader) throw new Error(`${rel}: no pg_restore for archive version ${d.archiveVersion}`);
+      const restore = (archive: string) => restoreOutput(reader, archive);
+      if (await keepUnchangedArchive(path.join(generated, rel), path.join(FIXTURES, "generated", rel), restore)) kept++;
     }
   }
   if (kept) log(`kept ${kept} previous archive file(s) whose content is unchanged (only their dump time differed)`);
@@ -330,7 +351,8 @@ async function main(): Promise<void> {
   await cluster.stop();
   await replaceDir(generated, path.join(FIXTURES, "generated"));
   await replaceDir(demo, path.join(FIXTURES, "demo"));
-  live.staging.length = 0;
+  // The staging dirs are now the fixtures; what is left (pg_dump 17's scratch dir) goes in disposeAll.
+  live.staging = live.staging.filter((dir) => dir !== generated && dir !== demo);
   log("done: fixtures/generated and fixtures/demo written");
 }
 

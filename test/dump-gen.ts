@@ -50,6 +50,13 @@ const NASTY = [
   'é', '€', '😀', '👨‍👩‍👧', '\u2028', '\ufeff', '\u00a0', 'ñ', '𝔘', ' ',
 ];
 
+/**
+ * Values that, at the start of a COPY data line of a skipped table, look like
+ * (the start of) its end marker `\.`, or like a wanted table's COPY, to the
+ * filter's skip path.
+ */
+const MARKER_LOOKALIKES = ['\\.', '\\', '.', '\\.\r', '\\.\n', '\n\\.\n', 'COPY public.users (id) FROM stdin;', '\r\n\\.\r\n', ''];
+
 /** Any Unicode text (no NUL, which PostgreSQL text cannot hold), heavy on the nasty pieces. */
 export const textArb: fc.Arbitrary<string> = fc
   .array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...NASTY) }, { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) }), { maxLength: 14 })
@@ -78,7 +85,7 @@ export const modelArb: fc.Arbitrary<DumpModel> = fc
     names: fc.array(textArb, { minLength: 8, maxLength: 8 }),
     taskNames: fc.uniqueArray(fc.stringMatching(/^[A-Z]{2,8}$/), { minLength: 1, maxLength: 4 }),
     texts: fc.array(fc.record({ u: fc.nat(), t: fc.nat(), text: fc.oneof(textArb, fc.constantFrom('', '\\N', '\\.', '\r\n', 'NULL')), created: tsArb, modified: fc.option(tsArb) }), { maxLength: 8 }),
-    junk: fc.array(textArb, { maxLength: 4 }),
+    junk: fc.array(fc.oneof(textArb, fc.constantFrom(...MARKER_LOOKALIKES)), { maxLength: 6 }),
     secret: fc.stringMatching(/^[A-Za-z0-9]{12}$/),
     project: textArb,
     order: fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
@@ -142,7 +149,9 @@ export const modelArb: fc.Arbitrary<DumpModel> = fc
     };
     const races: Table = { name: 'races', columns: ['id', 'title', 'desc'], types: { id: 'int' }, rows: m.junk.map((j, i) => ({ id: String(i + 1), title: j, desc: j + j })) };
     const alembic: Table = { name: 'alembic_version', columns: ['version_num'], types: {}, rows: [{ version_num: 'da24495f7e73' }] };
-    return { tables: [alembic, races, settings, tasks, texts, users], textsTable: m.textsTable };
+    // Skipped, and its lines start with arbitrary text: the skip path must find only the real end marker.
+    const announcements: Table = { name: 'announcements', columns: ['text', 'id'], types: { id: 'int' }, rows: m.junk.map((j, i) => ({ text: j, id: String(i + 1) })) };
+    return { tables: [announcements, alembic, races, settings, tasks, texts, users], textsTable: m.textsTable };
   });
 
 export const optionsArb: fc.Arbitrary<DumpOptions> = fc.record({

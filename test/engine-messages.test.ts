@@ -1,6 +1,6 @@
 /** Engine start failures are shown as the server's own message, without log clutter. */
 import { describe, expect, it } from 'vitest';
-import { tidyLogLine } from '../src/engine/cluster.js';
+import { tidyLogLine } from '../src/engine/index.js';
 
 describe('tidyLogLine', () => {
   it('drops initdb\'s progress prefix and the log line prefix', () => {

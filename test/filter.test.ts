@@ -112,6 +112,54 @@ describe('SqlFilter', () => {
     for (let cut = 1; cut < crlf.length; cut += 7) expect(run([crlf.slice(0, cut), crlf.slice(cut)])).toEqual(lf);
   });
 
+  it('skips unwanted COPY data up to its real end marker only, split at every byte, LF and CRLF', () => {
+    // Lines of skipped tables that look like the end marker `\\.` or like wanted data, at the
+    // start of a block, of a line, and of a chunk. Raw `\\.x` lines are not valid COPY text;
+    // the skip path must pass them all the same.
+    const dump = [
+      'COPY public.empty (id) FROM stdin;',
+      '\\.',
+      'COPY public.races (title, id) FROM stdin;',
+      '\\.x\t1',
+      '\\\\.\t2',
+      '\\',
+      '\\.\t3',
+      'x\\.',
+      '',
+      '\\N\t4',
+      'COPY public.users (id, username) FROM stdin;',
+      '7\teve',
+      '\\.\\.',
+      '\\.',
+      'COPY public.db_files (contents) FROM stdin;',
+      '\\.',
+      'COPY public.users (id, username) FROM stdin;',
+      '8\tbob',
+      '\\.',
+      'COPY public.announcements (text) FROM stdin;',
+      '\\',
+      '\\.',
+      '',
+    ].join('\n');
+    const want = { rows: { users: '8\tbob\n' }, shape: ['begin users id,username', 'end users'] };
+    for (const text of [dump, dump.replace(/\n/g, '\r\n')]) {
+      const whole = run([text]);
+      expect({ rows: whole.rows, shape: whole.shape }).toEqual(want);
+      expect(whole.stats.copyBlocksSkipped).toBe(4);
+      for (let cut = 1; cut < text.length; cut++) expect(run([text.slice(0, cut), text.slice(cut)])).toEqual(whole);
+      for (let cut = 1; cut + 3 < text.length; cut++) expect(run([text.slice(0, cut), text.slice(cut, cut + 3), text.slice(cut + 3)])).toEqual(whole);
+      expect(run([...text])).toEqual(whole);
+    }
+  });
+
+  it('reports a dump that ends inside skipped COPY data, even on a marker cut short, as truncated', () => {
+    const dump = 'COPY public.races (id) FROM stdin;\n1\n\\.\n';
+    expect(run([dump]).shape).toEqual([]);
+    for (const cut of [dump.length - 1, dump.length - 2, dump.length - 3, dump.indexOf('1')]) {
+      expect(() => run([dump.slice(0, cut)])).toThrow(/ends inside the data/);
+    }
+  });
+
   it('keeps CR and LF inside INSERT string literals of a CRLF dump as they were before the conversion', () => {
     const dump = "CREATE TABLE public.tasktexts (id integer, text text);\nINSERT INTO public.tasktexts VALUES (1, 'a\r\nb\nc');\n";
     const lf = run([dump]).rows.tasktexts;

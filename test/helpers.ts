@@ -2,9 +2,9 @@
  * Shared test helpers: run the built CLI as a user would, in a private
  * TMPDIR so that anything it leaves behind is easy to see.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { expect } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, chmodSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,4 +79,41 @@ export function expectCleanError(r: CliResult): { message: string; hint: string 
 export function expectNothingLeft(tmp: string): void {
   expect(leftovers(tmp)).toEqual([]);
   expect(processesMentioning(tmp)).toEqual([]);
+}
+
+/**
+ * The ```sh examples of one README section, and a runner that runs them as a
+ * user would (npx recover-texts is the built CLI) in a scratch folder where
+ * `fixtures/` is this repo's, with a private TMPDIR. Call setup() in
+ * beforeAll and cleanup() in afterAll.
+ */
+export function readmeSection(from: string, to: string) {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf(from), readme.indexOf(to));
+  const commands = /```sh\n([\s\S]*?)```/
+    .exec(section)![1]!
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'));
+  const dirs = { cwd: '', tmp: '' };
+  return {
+    section,
+    commands,
+    dirs,
+    setup(label: string) {
+      dirs.cwd = makeTmp(`${label}-cwd`);
+      dirs.tmp = makeTmp(`${label}-tmp`);
+      symlinkSync(FIXTURES, join(dirs.cwd, 'fixtures'));
+    },
+    cleanup() {
+      removeTmp(dirs.cwd);
+      removeTmp(dirs.tmp);
+    },
+    run: (command: string) =>
+      execFileSync('sh', ['-c', command.replace(/^npx recover-texts /, `${process.execPath} ${CLI} `)], {
+        cwd: dirs.cwd,
+        encoding: 'utf8',
+        env: { ...process.env, TMPDIR: dirs.tmp },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+  };
 }

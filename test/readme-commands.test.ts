@@ -2,34 +2,16 @@
  * The README's Commands examples, run as written (in a scratch folder where
  * `fixtures/` is this repo's): each succeeds and writes what it says.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, FIXTURES, makeTmp, removeTmp, ROOT } from './helpers.js';
+import { FIXTURES, readmeSection } from './helpers.js';
 
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('## Commands'), readme.indexOf('## Restoring only what was lost'));
-const commands = /```sh\n([\s\S]*?)```/
-  .exec(section)![1]!
-  .split('\n')
-  .filter((l) => l.trim() && !l.startsWith('#'));
-
-let cwd: string;
-let tmp: string;
-beforeAll(() => {
-  cwd = makeTmp('readme-cmd-cwd');
-  tmp = makeTmp('readme-cmd-tmp');
-  symlinkSync(FIXTURES, join(cwd, 'fixtures'));
-});
-afterAll(() => {
-  removeTmp(cwd);
-  removeTmp(tmp);
-});
-
-const run = (command: string) =>
-  execFileSync('sh', ['-c', command.replace(/^npx recover-texts /, `${process.execPath} ${CLI} `)], { cwd, encoding: 'utf8', env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+const readme = readmeSection('## Commands', '## Restoring only what was lost');
+const { commands, run, dirs } = readme;
+beforeAll(() => readme.setup('readme-cmd'));
+afterAll(() => readme.cleanup());
 
 describe("the README's Commands examples", () => {
   it('are there, one per command', () => {
@@ -40,6 +22,7 @@ describe("the README's Commands examples", () => {
   it('each runs as written and gives what it promises', () => {
     const outputs = commands.map(run);
     const [users, , csv, , inspect] = outputs;
+    const { cwd, tmp } = dirs;
     expect(users).toMatch(/^USERNAME\s+NAME/);
     expect(users).toMatch(/^alice\s/m);
     const demoAlice = readFileSync(join(FIXTURES, 'demo', 'expected', 'alice.json'), 'utf8');

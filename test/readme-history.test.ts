@@ -3,35 +3,17 @@
  * scratch folder where `fixtures/` is this repo's), and the output it shows
  * is what the first command prints: the docs cannot rot.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, FIXTURES, makeTmp, removeTmp, ROOT } from './helpers.js';
+import { readmeSection } from './helpers.js';
 import { storyFile } from './story-helpers.js';
 
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('## Restoring only what was lost'), readme.indexOf('## The upload JSON'));
-const commands = /```sh\n([\s\S]*?)```/
-  .exec(section)![1]!
-  .split('\n')
-  .filter((l) => l.trim() && !l.startsWith('#'));
-const shown = /```text\n([\s\S]*?)```/.exec(section)![1]!;
-
-let cwd: string;
-let tmp: string;
-beforeAll(() => {
-  cwd = makeTmp('readme-cwd');
-  tmp = makeTmp('readme-tmp');
-  symlinkSync(FIXTURES, join(cwd, 'fixtures'));
-});
-afterAll(() => {
-  removeTmp(cwd);
-  removeTmp(tmp);
-});
-
-const run = (command: string) =>
-  execFileSync('sh', ['-c', command.replace(/^npx recover-texts /, `${process.execPath} ${CLI} `)], { cwd, encoding: 'utf8', env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+const readme = readmeSection('## Restoring only what was lost', '## The upload JSON');
+const { commands, run, dirs } = readme;
+const shown = /```text\n([\s\S]*?)```/.exec(readme.section)![1]!;
+beforeAll(() => readme.setup('readme'));
+afterAll(() => readme.cleanup());
 
 describe('the README on restoring only what was lost', () => {
   it('has the examples', () => {
@@ -41,6 +23,7 @@ describe('the README on restoring only what was lost', () => {
 
   it('every example runs as written, and the output shown is the first one\'s', () => {
     const outputs = commands.map(run);
+    const { cwd, tmp } = dirs;
     expect(outputs[0]).toBe(shown);
     expect(JSON.parse(readFileSync(join(cwd, 'alice-history.json'), 'utf8')).user.username).toBe('alice');
     expect(readFileSync(join(cwd, 'alice-history.html'), 'utf8')).toMatch(/^<!DOCTYPE html>/);

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
+import { DEFAULT_IMAGE, ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import { refuseExisting } from '../export/index.js';
 import { resolveBackupEncoding } from '../load/index.js';
@@ -15,6 +15,9 @@ import type { Console } from './console.js';
 export interface CommonOptions {
   engine: EngineConfig['kind'];
   pgBin?: string;
+  image?: string;
+  /** --no-cache sets it false. */
+  cache?: boolean;
   pgRestore?: string;
   databaseUrl?: string;
   timezone: string;
@@ -27,11 +30,13 @@ export function addCommonOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--engine <kind>', 'throwaway PostgreSQL to load into').choices(ENGINE_KINDS).default('embedded'))
     .option('--pg-bin <dir>', 'with --engine system: directory holding initdb and postgres')
+    .option('--image <image>', `with --engine docker: the PostgreSQL image to run (default: ${DEFAULT_IMAGE})`)
     .addOption(
       new Option('--database-url <url>', 'load into a scratch database created (and dropped) on this server; implies --engine url').env(
         'RECOVER_TEXTS_DATABASE_URL',
       ),
     )
+    .option('--no-cache', 'initialise a new PostgreSQL data directory for this run instead of copying the one cached in ~/.cache/recover-texts')
     .option('--pg-restore <path>', 'the pg_restore to read archives with (default: the newest found that can read it)')
     .option('--timezone <zone>', "the race server database's session time zone (UTC on Heroku and by default)", 'UTC')
     .option('--backup-encoding <encoding>', "for a SQL_ASCII backup: the encoding of its bytes that are not UTF-8, e.g. LATIN1 or WIN1252")
@@ -61,20 +66,26 @@ function resolveEngine(opts: CommonOptions, log: Log): EngineConfig {
   const kind = opts.databaseUrl && opts.engine === 'embedded' ? 'url' : opts.engine;
   if (opts.pgBin && kind !== 'system') throw usage('USAGE_CONFLICT', '--pg-bin goes with --engine system', 'add --engine system');
   if (kind !== 'url' && opts.databaseUrl) throw usage('USAGE_CONFLICT', `--database-url cannot be used with --engine ${kind}`, 'drop one of them');
+  if (opts.image !== undefined && kind !== 'docker') throw usage('USAGE_CONFLICT', '--image goes with --engine docker', 'add --engine docker');
   switch (kind) {
     case 'embedded':
-      return { kind, log };
+      return { kind, cache: opts.cache !== false, log };
     case 'system':
       if (opts.pgBin && !hasServer(opts.pgBin)) {
         throw new RecoverError('ENGINE_PG_BIN_INVALID', 'usage', `--pg-bin ${opts.pgBin} does not hold initdb and postgres`, {
           hint: "point --pg-bin at PostgreSQL's bin directory, e.g. /usr/lib/postgresql/16/bin",
         });
       }
-      return { kind, pgBin: opts.pgBin, log };
+      return { kind, pgBin: opts.pgBin, cache: opts.cache !== false, log };
     case 'url':
       if (!opts.databaseUrl) throw usage('USAGE_NO_URL', '--engine url needs --database-url (or RECOVER_TEXTS_DATABASE_URL)', 'e.g. --database-url postgresql://me@localhost/postgres');
       checkDatabaseUrl(opts.databaseUrl);
       return { kind, databaseUrl: opts.databaseUrl, log };
+    case 'docker':
+      if (opts.image !== undefined && !/^[\w][\w.\-/:@]*$/.test(opts.image)) {
+        throw usage('USAGE_BAD_IMAGE', `--image ${JSON.stringify(opts.image)} is not an image name`, 'name an image like postgres:17 or registry.example.com/postgres:16');
+      }
+      return { kind, image: opts.image ?? DEFAULT_IMAGE, log };
   }
 }
 

@@ -3,6 +3,7 @@
  * Each engine file provides a start function that returns a running Server;
  * adding an engine is adding one file and one line to STARTERS.
  */
+import { startDocker } from './docker.js';
 import { startEmbedded } from './embedded.js';
 import { engineOn } from './server.js';
 import { startSystem } from './system.js';
@@ -15,6 +16,7 @@ const STARTERS: Starters = {
   embedded: startEmbedded,
   system: startSystem,
   url: startUrl,
+  docker: startDocker,
 };
 
 export const ENGINE_KINDS = Object.keys(STARTERS) as EngineKind[];
@@ -28,3 +30,4 @@ export type { Engine, EngineConfig, EngineKind, Log } from './types.js';
 export { SCRATCH_DB_PREFIX } from './server.js';
 export { hasServer } from './system.js';
 export { removeStaleClusters, tidyLogLine, TEMP_PREFIX } from './cluster.js';
+export { DEFAULT_IMAGE, LABEL as DOCKER_LABEL } from './docker.js';

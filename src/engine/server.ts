@@ -16,6 +16,10 @@ export function engineOn(server: Server): Engine {
   const run = randomBytes(4).toString('hex');
   let count = 0;
   const created = new Set<string>();
+  // A fresh throwaway cluster's maintenance database is empty and goes with the
+  // server: the first database asked for is that one, which saves a CREATE
+  // DATABASE (a tenth of a second or more) on every single-backup run.
+  let spare = server.throwaway && typeof server.admin.database === 'string' ? server.admin.database : undefined;
 
   const clientConfig = (database: string): pg.ClientConfig => onDatabase(server.admin, database);
   const connect = async (config: pg.ClientConfig): Promise<pg.Client> => {
@@ -45,6 +49,7 @@ export function engineOn(server: Server): Engine {
     }
   };
   const drop = async (names: string[]) => {
+    names = names.filter((n) => n !== server.admin.database);
     if (!names.length) return;
     await asAdmin((c) => dropDatabases(c, names));
     names.forEach((n) => created.delete(n));
@@ -64,6 +69,11 @@ export function engineOn(server: Server): Engine {
   return {
     description: server.description,
     async createDatabase() {
+      if (spare) {
+        const name = spare;
+        spare = undefined;
+        return name;
+      }
       const name = `${SCRATCH_DB_PREFIX}${run}_${count++}`;
       await asAdmin((c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`));
       created.add(name);

@@ -7,9 +7,10 @@ export type Log = (message: string) => void;
  * (cli/options.ts). Each kind carries exactly what it needs.
  */
 export type EngineConfig =
-  | { kind: 'embedded'; log: Log }
-  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; log: Log }
-  | { kind: 'url'; /** A server where a scratch database may be created and dropped. */ databaseUrl: string; log: Log };
+  | { kind: 'embedded'; /** Copy the cached data directory (engine/template.ts); false: --no-cache. Default true. */ cache?: boolean; log: Log }
+  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; /** As for embedded. */ cache?: boolean; log: Log }
+  | { kind: 'url'; /** A server where a scratch database may be created and dropped. */ databaseUrl: string; log: Log }
+  | { kind: 'docker'; /** The PostgreSQL image to run, e.g. postgres:17. */ image: string; log: Log };
 
 export type EngineKind = EngineConfig['kind'];
 
@@ -36,7 +37,11 @@ export interface Server {
 /** A started engine, as the session sees it: it never knows which kind it has. */
 export interface Engine extends AsyncDisposable {
   readonly description: string;
-  /** A new, empty UTF8 database, named with SCRATCH_DB_PREFIX; dropped by stop() at the latest. */
+  /**
+   * A new, empty UTF8 database, dropped by stop() at the latest: named with
+   * SCRATCH_DB_PREFIX, except that a throwaway server hands out its own empty
+   * maintenance database first.
+   */
   createDatabase(): Promise<string>;
   dropDatabase(name: string): Promise<void>;
   /** A connected client on one of our databases; its 'error' event is handled. */

@@ -6,9 +6,12 @@
  * as rows in COPY text format; everything else is read past, never executed,
  * never kept in memory beyond the line being read.
  *
- * Input is a "binary string" (latin1-decoded bytes), so the dump's own
- * encoding passes through byte for byte; syntax characters are all ASCII and
- * no server encoding uses ASCII bytes inside multi-byte characters.
+ * Input is Buffers. Statements and kept COPY data are read line by line as
+ * "binary strings" (latin1-decoded bytes), so the dump's own encoding passes
+ * through byte for byte; syntax characters are all ASCII and no server
+ * encoding uses ASCII bytes inside multi-byte characters. The data of skipped
+ * tables, nearly all of a real backup, is never turned into strings: the
+ * skip path looks for its end marker in the Buffers as read.
  *
  * States:
  *   statement  reading SQL text; tracks quotes and comments to find the `;`
@@ -52,6 +55,20 @@ const BATCH_CHARS = 64 * 1024;
 const MAX_LINE_CHARS = 512 * 1024 * 1024;
 /** The line pg_dump writes after each COPY block's data. */
 const COPY_END = '\\.';
+/** Statement and kept lines are read as strings in windows of about this many bytes. */
+const LINE_WINDOW = 64 * 1024;
+const LF = 0x0a;
+const CR = 0x0d;
+const BACKSLASH = 0x5c;
+const DOT = 0x2e;
+/** A line that starts with COPY_END: the start of an end marker, as bytes. */
+const LINE_START_MARKER = Buffer.from('\n' + COPY_END, 'latin1');
+/** How far the skip path has matched the end-marker line (see skipCopyData). */
+const SKIP_MID_LINE = -1;
+const SKIP_LINE_START = 0;
+const SKIP_BACKSLASH = 1;
+const SKIP_DOT = 2;
+const SKIP_CR = 3;
 /** How every pg_dump plain dump begins; a file that is a prefix of it is a dump cut off at once. */
 const DUMP_HEADER = '--\n-- PostgreSQL database dump\n';
 
@@ -88,6 +105,8 @@ export class SqlFilter {
   /** Set from the first line: the whole dump had every "\n" turned into "\r\n". */
   private crlf: boolean | undefined;
   private state: 'statement' | 'copy-keep' | 'copy-skip' = 'statement';
+  /** copy-skip: how much of an end-marker line has been seen (SKIP_*). A block's data starts at a line start. */
+  private skipAt = SKIP_LINE_START;
   private standardStrings = true;
 
   // statement state
@@ -112,32 +131,50 @@ export class SqlFilter {
 
   constructor(private readonly emit: (e: FilterEvent) => void) {}
 
-  /** Feed the next chunk of the dump (binary string). */
-  push(chunk: string): void {
-    if (this.head.length < DUMP_HEADER.length) this.head += chunk.slice(0, DUMP_HEADER.length);
-    const data = this.carry + chunk;
+  /**
+   * Feed the next chunk of the dump. A string is taken as a binary string
+   * (latin1, one char per byte), as the tests write dumps.
+   */
+  push(chunk: Buffer | string): void {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+    if (this.head.length < DUMP_HEADER.length) this.head += buf.toString('latin1', 0, DUMP_HEADER.length);
     let pos = 0;
-    for (;;) {
-      if (this.state === 'copy-skip') {
-        pos = this.skipCopyData(data, pos);
-        if (this.state === 'copy-skip') break;
-        continue;
-      }
-      const nl = data.indexOf('\n', pos);
-      if (nl < 0) break;
-      let end = nl;
-      if (this.crlf === undefined) this.crlf = nl > 0 && data.charCodeAt(nl - 1) === 0x0d;
-      if (this.crlf && end > pos && data.charCodeAt(end - 1) === 0x0d) end--;
-      this.lineNo++;
-      this.line(data.slice(pos, end));
-      pos = nl + 1;
-    }
-    this.carry = data.slice(pos);
+    while (pos < buf.length) pos = this.state === 'copy-skip' ? this.skipCopyData(buf, pos) : this.readLines(buf, pos);
     if (this.carry.length > MAX_LINE_CHARS) {
       throw new RecoverError('BACKUP_LINE_TOO_LONG', 'damaged', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
         hint: 'this is not a SQL dump, or it is damaged',
       });
     }
+  }
+
+  /**
+   * Statements and kept COPY data, line by line, as binary strings. Reads
+   * whole lines from `pos` for about LINE_WINDOW bytes (less when a COPY block
+   * to skip starts: its data stays in the Buffer); returns where it stopped.
+   */
+  private readLines(buf: Buffer, pos: number): number {
+    const far = buf.indexOf(LF, Math.min(pos + LINE_WINDOW, buf.length - 1));
+    const stop = far < 0 ? buf.length : far + 1;
+    const data = this.carry + buf.toString('latin1', pos, stop);
+    // data[k] is buf[k + shift]: the carried partial line came before pos.
+    const shift = pos - this.carry.length;
+    let at = 0;
+    for (;;) {
+      const nl = data.indexOf('\n', at);
+      if (nl < 0) break;
+      let end = nl;
+      if (this.crlf === undefined) this.crlf = nl > 0 && data.charCodeAt(nl - 1) === 0x0d;
+      if (this.crlf && end > at && data.charCodeAt(end - 1) === 0x0d) end--;
+      this.lineNo++;
+      this.line(data.slice(at, end));
+      at = nl + 1;
+      if (this.state === 'copy-skip') {
+        this.carry = '';
+        return at + shift;
+      }
+    }
+    this.carry = data.slice(at);
+    return stop;
   }
 
   /** The dump has ended: flush, and complain if it ended mid-way. */
@@ -367,6 +404,7 @@ export class SqlFilter {
         if (!st.table) {
           this.stats.copyBlocksSkipped++;
           this.state = 'copy-skip';
+          this.skipAt = SKIP_LINE_START;
           return true;
         }
         this.projection = this.project(st.table, st.columns ?? this.declaredColumns(st.table, 'COPY'));
@@ -451,33 +489,55 @@ export class SqlFilter {
   }
 
   /**
-   * Fast path through the data of an unwanted table: jump from one "\n\." to
-   * the next instead of visiting every line. Returns the position to go on
-   * from; leaves the state at copy-skip when the chunk ends first.
+   * The skip path through an unwanted table's COPY data, in the Buffer as
+   * read: no per-line work and no conversion to strings. indexOf finds the
+   * next "\n\\." and a few bytes confirm the end-marker line ("\\." then LF,
+   * or CR LF in a CRLF dump); `skipAt` carries a marker cut by the chunk's
+   * end into the next. In COPY text a data line never starts with "\\."
+   * (copyto.c escapes every backslash), so false starts are rare, but are
+   * checked all the same. Returns where to go on from.
    */
-  private skipCopyData(data: string, pos: number): number {
-    let at = pos;
+  private skipCopyData(buf: Buffer, pos: number): number {
+    let i = pos;
     for (;;) {
-      // Is the line starting at `at` the end marker?
-      if (data.startsWith(COPY_END, at)) {
-        const after = at + COPY_END.length;
-        const tail = data.slice(after, after + 2);
-        if (tail.startsWith('\n') || tail === '\r\n') {
-          this.state = 'statement';
-          this.lineNo++;
-          return after + (tail.startsWith('\n') ? 1 : 2);
+      // Byte by byte while a marker may be in progress (at most four bytes).
+      while (this.skipAt !== SKIP_MID_LINE && i < buf.length) {
+        const c = buf[i++]!;
+        switch (this.skipAt) {
+          case SKIP_LINE_START:
+            this.skipAt = c === BACKSLASH ? SKIP_BACKSLASH : c === LF ? SKIP_LINE_START : SKIP_MID_LINE;
+            break;
+          case SKIP_BACKSLASH:
+            this.skipAt = c === DOT ? SKIP_DOT : c === LF ? SKIP_LINE_START : SKIP_MID_LINE;
+            break;
+          case SKIP_DOT:
+          case SKIP_CR:
+            if (c === LF) return this.skipped(i);
+            this.skipAt = c === CR && this.skipAt === SKIP_DOT ? SKIP_CR : SKIP_MID_LINE;
+            break;
         }
-        if (tail === '' || tail === '\r') return at; // need more input
       }
-      const nl = data.indexOf('\n', at);
-      if (nl < 0) return at;
-      const next = data.indexOf('\n' + COPY_END, nl);
-      if (next < 0) {
-        // Keep only the last line for the next chunk.
-        return data.lastIndexOf('\n') + 1;
+      if (i >= buf.length) return buf.length;
+      const next = buf.indexOf(LINE_START_MARKER, i);
+      if (next >= 0) {
+        i = next + LINE_START_MARKER.length;
+        this.skipAt = SKIP_DOT;
+        continue;
       }
-      at = next + 1;
+      // The chunk may end inside "\n\\.": carry the part it holds.
+      const last = buf.length - 1;
+      if (last >= i && buf[last] === LF) this.skipAt = SKIP_LINE_START;
+      else if (last - 1 >= i && buf[last] === BACKSLASH && buf[last - 1] === LF) this.skipAt = SKIP_BACKSLASH;
+      return buf.length;
     }
+  }
+
+  /** The end marker of a skipped block ended just before `at`. */
+  private skipped(at: number): number {
+    this.state = 'statement';
+    this.skipAt = SKIP_LINE_START;
+    this.lineNo++;
+    return at;
   }
 
   // ---- INSERT dumps ---------------------------------------------------------

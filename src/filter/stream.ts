@@ -15,8 +15,7 @@ export class SqlFilterStream extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     try {
-      // latin1 maps each byte to one char and back: the dump's bytes pass unchanged.
-      this.core.push(chunk.toString('latin1'));
+      this.core.push(chunk);
       done();
     } catch (e) {
       done(e as Error);

@@ -62,11 +62,18 @@ export class Loader extends Writable {
   /** Set when the backup says SQL_ASCII: its bytes are checked before PostgreSQL sees them. */
   private utf8: Utf8Check | null = null;
 
+  /**
+   * `client` may still be on its way (the engine starting): the backup is
+   * read meanwhile, and the first event that needs the database waits for it.
+   * Skipping the other tables' data, which comes first in a dump, needs none.
+   */
   constructor(
-    private readonly client: pg.Client,
+    private readonly client: pg.Client | Promise<pg.Client>,
     private readonly options: LoaderOptions = {},
   ) {
     super({ objectMode: true, highWaterMark: 16 });
+    // Its failure is reported by the first write (or the final flush) that waits on it.
+    if (client instanceof Promise) client.catch(() => {});
   }
 
   override _write(e: FilterEvent, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -74,9 +81,10 @@ export class Loader extends Writable {
   }
 
   override _final(done: (err?: Error | null) => void): void {
-    const open = this.copy;
-    if (!open) return done();
-    this.finishCopy().then(() => done(), (err: Error) => done(explainLoadError(err, this.copyTable)));
+    // Even with nothing loaded, the database must have been ready (its tables made).
+    Promise.resolve(this.client)
+      .then(() => this.finishCopy())
+      .then(() => done(), (err: Error) => done(explainLoadError(err, this.copyTable)));
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
@@ -98,7 +106,7 @@ export class Loader extends Writable {
           this.utf8 = new Utf8Check(this.options.backupEncoding);
           this.result.notUtf8 = this.utf8.notUtf8;
         }
-        await this.client.query(`SET client_encoding TO '${e.name}'`);
+        await (await this.client).query(`SET client_encoding TO '${e.name}'`);
         return;
       case 'table':
         this.result.tables[e.table].present = true;
@@ -112,7 +120,7 @@ export class Loader extends Writable {
         this.copyTable = e.table;
         this.copyColumns = e.columns;
         this.copyError = null;
-        this.copy = this.client.query(copyFrom(`COPY ${e.table} (${e.columns.join(', ')}) FROM STDIN`));
+        this.copy = (await this.client).query(copyFrom(`COPY ${e.table} (${e.columns.join(', ')}) FROM STDIN`));
         this.copy.on('error', (err: Error) => (this.copyError = err));
         return;
       }

@@ -6,6 +6,7 @@
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { BackupFile } from '../detect/index.js';
+import type { Engine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import { SqlFilterStream, type FilterStats } from '../filter/index.js';
 import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
@@ -13,21 +14,45 @@ import { BackupQuery } from '../query/index.js';
 import type { SqlSource } from '../source/index.js';
 import type { SessionConfig } from './config.js';
 
-/** Load `source` over `client`; the source is consumed or destroyed. */
+/**
+ * A new database on the engine with the backup loaded into it, and a
+ * connection to it that the caller ends. The source is consumed or destroyed.
+ */
+export async function loadNew(
+  engine: Engine,
+  backup: BackupFile,
+  source: SqlSource,
+  config: Pick<SessionConfig, 'backupEncoding' | 'log'>,
+): Promise<{ database: string; client: pg.Client; load: LoadResult; stats: FilterStats }> {
+  let client: pg.Client | undefined;
+  try {
+    const database = await engine.createDatabase();
+    client = await engine.connect(database);
+    return { database, client, ...(await loadInto(client, backup, source, config)) };
+  } catch (e) {
+    source.streams.forEach((s) => s.destroy());
+    await client?.end().catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Load `source` over `client`; the source is consumed or destroyed. The client
+ * may still be coming (withBackup starts the engine meanwhile): the loader
+ * waits for it, the reading does not.
+ */
 export async function loadInto(
-  client: pg.Client,
+  client: pg.Client | Promise<pg.Client>,
   backup: BackupFile,
   source: SqlSource,
   config: Pick<SessionConfig, 'backupEncoding' | 'log'> = { log: () => {} },
 ): Promise<{ load: LoadResult; stats: FilterStats }> {
-  try {
-    await createScratchTables(client);
-  } catch (e) {
-    source.streams.forEach((s) => s.destroy());
-    throw e;
-  }
+  const ready = Promise.resolve(client).then(async (c) => {
+    await createScratchTables(c);
+    return c;
+  });
   const filter = new SqlFilterStream();
-  const loader = new Loader(client, { backupEncoding: config.backupEncoding });
+  const loader = new Loader(ready, { backupEncoding: config.backupEncoding });
   try {
     await pipeline([...source.streams, filter, loader]);
   } catch (e) {

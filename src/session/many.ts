@@ -22,7 +22,7 @@ import { checkpoint, stopping } from '../resources.js';
 import { openSql } from '../source/index.js';
 import type { LoadedBackup, SessionConfig } from './config.js';
 import { backupDate, backupOrder, type BackupDate } from './date.js';
-import { loadInto, queryOn } from './load.js';
+import { loadNew, queryOn } from './load.js';
 
 /**
  * At most this many backups load (or are queried) at once, whatever the
@@ -106,17 +106,8 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
         total = backup.archive ? 0 : backup.size;
         emit('loading', { date });
         const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => emit('loading', { done: (read += n) }) });
-        let client;
-        let database: string;
+        const { database, client, load, stats } = await loadNew(engine, backup, source, config);
         try {
-          database = await engine.createDatabase();
-          client = await engine.connect(database);
-        } catch (e) {
-          source.streams.forEach((s) => s.destroy());
-          throw e;
-        }
-        try {
-          const { load, stats } = await loadInto(client, backup, source, config);
           emit('loaded', { date });
           return { path, backup, date, load, stats, database };
         } finally {

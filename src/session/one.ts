@@ -3,6 +3,7 @@
  * needs it: detect -> source -> filter -> load -> query, and the guarantee
  * that whatever was started is stopped and removed.
  */
+import type pg from 'pg';
 import { detectBackup } from '../detect/index.js';
 import { startEngine } from '../engine/index.js';
 import { checkpoint } from '../resources.js';
@@ -18,33 +19,33 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
   let read = 0;
   // Archives: only the wanted tables' bytes are read, so progress shows bytes only.
   const total = backup.archive ? 0 : backup.size;
-  const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) });
+  // The engine starts while the backup is opened and read: the filter passes
+  // over the other tables' data (first in a dump) before it needs a database.
   config.onPhase?.('starting PostgreSQL');
-  const engine = await startEngine(config.engine).catch((e) => {
-    source.streams.forEach((s) => s.destroy());
-    throw e;
-  });
+  const starting = startEngine(config.engine);
+  starting.catch(() => {}); // its failure surfaces through the load, or is awaited below
+  let client: pg.Client | undefined;
   try {
-    let database: string;
-    let client: Awaited<ReturnType<typeof engine.connect>>;
-    try {
-      database = await engine.createDatabase();
+    const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) });
+    const connected = starting.then(async (engine) => {
+      const database = await engine.createDatabase();
       client = await engine.connect(database);
-    } catch (e) {
-      source.streams.forEach((s) => s.destroy());
-      throw e;
-    }
-    try {
-      config.onPhase?.('loading');
-      const { load, stats } = await loadInto(client, backup, source, config);
-      config.onPhase?.('querying');
-      const query = await queryOn(client, load, config.timezone);
-      await checkpoint('querying');
-      return await fn({ backup, date: backupDate(backup), load, stats, query, engine, database });
-    } finally {
-      await client.end().catch(() => {});
-    }
+      return { engine, database, client };
+    });
+    const { load, stats } = await loadInto(
+      connected.then((c) => c.client),
+      backup,
+      source,
+      config,
+    );
+    const { engine, database } = await connected;
+    config.onPhase?.('querying');
+    const query = await queryOn(client!, load, config.timezone);
+    await checkpoint('querying');
+    return await fn({ backup, date: backupDate(backup), load, stats, query, engine, database });
   } finally {
-    await engine.stop();
+    await client?.end().catch(() => {});
+    // Started or failing, it is waited for: nothing is left running.
+    await (await starting.catch(() => undefined))?.stop();
   }
 }

@@ -1,0 +1,191 @@
+/**
+ * The data-directory template: what initdb makes, kept once per machine in
+ * the user's cache and copied for each throwaway cluster, so that initdb
+ * (most of a small export's time) is paid once, not on every run.
+ *
+ *   $XDG_CACHE_HOME/recover-texts/ (else ~/.cache/recover-texts/), mode 0700
+ *     template-<stamp hash>/          mode 0700
+ *       stamp.json                    what it was made by and with (see stampOf)
+ *       password                      the template superuser's password (0600); each
+ *                                     run replaces it on its own server at once
+ *       data/                         initdb's output, never started
+ *
+ * The template is copied from a fresh initdb before any server runs on it,
+ * so it never holds anything from a backup. It is used only when the cache
+ * dir and the template are the user's own and private; otherwise the run
+ * says why and goes on without the cache (wrong owner) or rebuilds it (open
+ * mode, different stamp). `--no-cache` never reads or writes it;
+ * `rm -rf ~/.cache/recover-texts` removes it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs, type Stats } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** Bump when the template's layout or what goes into it changes. */
+const TEMPLATE_FORMAT = 1;
+
+export interface TemplateStamp {
+  format: number;
+  /** Where the binaries come from, and the postgres binary itself (a new package version changes it). */
+  binaries: string;
+  postgres: { path: string; size: number; mtimeMs: number };
+  /** initdb's options (everything but the paths). */
+  initdb: readonly string[];
+}
+
+export interface Template {
+  /** The initialised data directory to copy. */
+  data: string;
+  /** Its superuser's password. */
+  password: string;
+}
+
+/** The cache dir: $XDG_CACHE_HOME/recover-texts, else ~/.cache/recover-texts. */
+export function cacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME && process.env.XDG_CACHE_HOME.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  return join(base, 'recover-texts');
+}
+
+export async function stampOf(binDir: string, source: string, initdbArgs: readonly string[]): Promise<TemplateStamp> {
+  const path = await fs.realpath(join(binDir, 'postgres'));
+  const st = await fs.stat(path);
+  return { format: TEMPLATE_FORMAT, binaries: source, postgres: { path, size: st.size, mtimeMs: st.mtimeMs }, initdb: initdbArgs };
+}
+
+function templateName(stamp: TemplateStamp): string {
+  return `template-${createHash('sha256').update(JSON.stringify(stamp)).digest('hex').slice(0, 16)}`;
+}
+
+/** Why a dir is not ours and private, or null when it is. */
+function notPrivate(st: Stats): string | null {
+  if (!st.isDirectory()) return 'it is not a directory';
+  if (st.uid !== process.getuid!()) return `it belongs to user id ${st.uid}, not to you (${process.getuid!()})`;
+  if (st.mode & 0o077) return `other users may read it (mode ${(st.mode & 0o777).toString(8)})`;
+  return null;
+}
+
+async function lstatOrNull(path: string): Promise<Stats | null> {
+  return fs.lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+}
+
+/**
+ * The cache dir, made private if new. Null (with a note) when it cannot be
+ * trusted and is not ours to fix: then the run does without the cache.
+ */
+async function openCache(log: (m: string) => void): Promise<string | null> {
+  if (typeof process.getuid !== 'function') return null;
+  const dir = cacheDir();
+  let st = await lstatOrNull(dir);
+  if (!st) {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    st = await fs.lstat(dir);
+  }
+  const why = notPrivate(st);
+  if (!why) return dir;
+  if (st.isDirectory() && !st.isSymbolicLink() && st.uid === process.getuid()) {
+    // Ours but open to others: what it holds cannot be trusted; start it afresh.
+    log(`the cache ${dir} was not private (${why}); rebuilt it with mode 0700`);
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.mkdir(dir, { mode: 0o700 });
+    return dir;
+  }
+  log(`not using the cache ${dir}: ${why}; initialising a new PostgreSQL data directory for this run (remove that path, or pass --no-cache to silence this)`);
+  return null;
+}
+
+/** The cached template for `stamp`, if there is a sound one. A broken or stale one is removed. */
+export async function findTemplate(stamp: TemplateStamp, log: (m: string) => void): Promise<Template | null> {
+  const cache = await openCache(log);
+  if (!cache) return null;
+  const dir = join(cache, templateName(stamp));
+  const st = await lstatOrNull(dir);
+  if (!st) return null;
+  const why = notPrivate(st);
+  const stamped = await fs.readFile(join(dir, 'stamp.json'), 'utf8').catch(() => '');
+  const password = (await fs.readFile(join(dir, 'password'), 'utf8').catch(() => '')).trim();
+  if (!why && stamped === JSON.stringify(stamp) && password && (await lstatOrNull(join(dir, 'data', 'PG_VERSION')))) return { data: join(dir, 'data'), password };
+  log(`the cached PostgreSQL template ${dir} ${why ? `was not private (${why})` : 'was incomplete or did not match its stamp'}; rebuilding it`);
+  await fs.rm(dir, { recursive: true, force: true });
+  return null;
+}
+
+/**
+ * Copy the template's data directory to `to` (which must not exist), giving
+ * it to `owner` when set. Files are copied (no hard links: the server writes
+ * to them) a few at once on libuv's threads, keeping the main thread free
+ * for reading the backup meanwhile; fs.cp works file by file on it.
+ */
+export async function copyTemplate(data: string, to: string, owner?: { uid: number; gid: number }): Promise<void> {
+  const files: [string, string][] = [];
+  const walk = async (from: string, into: string): Promise<void> => {
+    await fs.mkdir(into, { mode: 0o700 });
+    if (owner) await fs.chown(into, owner.uid, owner.gid);
+    for (const entry of await fs.readdir(from, { withFileTypes: true })) {
+      if (entry.isDirectory()) await walk(join(from, entry.name), join(into, entry.name));
+      else if (entry.isFile()) files.push([join(from, entry.name), join(into, entry.name)]);
+    }
+  };
+  await walk(data, to);
+  let next = 0;
+  let stop = false;
+  const worker = async () => {
+    while (!stop && next < files.length) {
+      const [src, dst] = files[next++]!;
+      try {
+        // copyFile keeps the mode (0600, as initdb made it).
+        await fs.copyFile(src, dst);
+        if (owner) await fs.chown(dst, owner.uid, owner.gid);
+      } catch (e) {
+        stop = true;
+        throw e;
+      }
+    }
+  };
+  // Every worker ends before a failure (a full disk) is thrown: nothing writes into a dir being removed.
+  const failed = (await Promise.allSettled(Array.from({ length: COPY_WIDTH }, worker))).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Files copied at once: libuv's default thread pool has four threads. */
+const COPY_WIDTH = 4;
+
+/** A fresh password for a new template's superuser. */
+export function templatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/**
+ * Keep `data` (a fresh initdb's output, no server ever run on it) as the
+ * template for `stamp`. Templates of other stamps (an older embedded
+ * PostgreSQL) are removed. Best effort: a failure only costs the next run
+ * another initdb, and is noted.
+ */
+export async function saveTemplate(data: string, password: string, stamp: TemplateStamp, log: (m: string) => void): Promise<void> {
+  const cache = await openCache(log);
+  if (!cache) return;
+  const partial = join(cache, `.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await fs.mkdir(partial, { mode: 0o700 });
+    await fs.cp(data, join(partial, 'data'), { recursive: true });
+    await fs.writeFile(join(partial, 'password'), password + '\n', { mode: 0o600 });
+    await fs.writeFile(join(partial, 'stamp.json'), JSON.stringify(stamp), { mode: 0o600 });
+    const name = templateName(stamp);
+    // Another run may have saved the same template meanwhile: then keep theirs.
+    await fs.rename(partial, join(cache, name)).catch(() => {});
+    for (const entry of await fs.readdir(cache)) {
+      if (entry !== name && (entry.startsWith('template-') || (entry.startsWith('.partial-') && join(cache, entry) !== partial))) {
+        // Another run's .partial-* may still be being written: only old ones go.
+        const st = await lstatOrNull(join(cache, entry));
+        if (entry.startsWith('template-') || (st && Date.now() - st.mtimeMs > 10 * 60_000)) await fs.rm(join(cache, entry), { recursive: true, force: true });
+      }
+    }
+  } catch (e) {
+    log(`could not keep a PostgreSQL template in ${cache} (${(e as Error).message}); the next run will initialise its own`);
+  } finally {
+    await fs.rm(partial, { recursive: true, force: true });
+  }
+}
