@@ -1,8 +1,8 @@
 /**
  * `recover-texts history` on the story: every loss found on the right date
  * with the right date to restore from, every state and length as the story
- * says, renamed students and tasks followed by id, diffs, a backup that fails
- * skipped, per-backup progress on a terminal, and nothing left behind.
+ * says, renamed students and tasks followed by id, diffs, a named backup
+ * that fails failing the command, per-backup progress on a terminal, and nothing left behind.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
 import { CLI, expectCleanError, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
-import { nightPaths, story } from './story-helpers.js';
+import { nightPaths, story, STORY } from './story-helpers.js';
 
 let tmp: string;
 let work: string;
@@ -93,7 +93,9 @@ describe('history as text', () => {
     expect(r.stdout).toContain('SHRUNK: less than 50% of its previous length and at least 20 characters shorter');
     // The way back, on stderr.
     expect(r.stderr).toMatch(/5 texts are lost \(1-TEMPLATE, 1-ADD, 2-COSTS, 3-REPORT, 3-FLAG\)/);
-    expect(r.stderr).toMatch(/recover-texts merge --user alice --current \S+buggy_race_bk_20260313\.sql\.gz --auto /);
+    // As steps: the backups' folder, then the merge with paths relative to it, then where to upload.
+    expect(r.stderr).toContain(`  1. cd ${STORY}\n  2. recover-texts merge --user alice --current buggy_race_bk_20260313.sql.gz --auto buggy_race_bk_20260309.sql.gz `);
+    expect(r.stderr).toMatch(/ {2}3\. upload alice-upload\.json on the race server's "Upload texts as JSON" admin page for the student alice/);
     expectNothingLeft(tmp);
   });
 
@@ -119,22 +121,33 @@ describe('history as text', () => {
 });
 
 describe('history over backups that do not all load', () => {
-  it('reports each one that fails and builds the history from the rest', async () => {
+  // A named backup the admin chose must load: skipping it silently changed the
+  // suggested merge's --current to an older one, whose upload wipes later edits.
+  it('a named backup that is truncated fails the command, naming it, and writes nothing', async () => {
     const cut = join(work, 'buggy_race_bk_20260310.sql.gz');
     const whole = readFileSync(nightPaths[1]!);
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
-    const paths = [nightPaths[0]!, cut, ...nightPaths.slice(2), join(work, 'buggy_race_bk_20260314.sql.gz')];
-    const r = await runCli(['history', '-u', 'alice', '--json', ...paths], { tmp });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: skipped .*buggy_race_bk_20260310\.sql\.gz: .*truncated/);
-    expect(r.stderr).toMatch(/warning: skipped .*buggy_race_bk_20260314\.sql\.gz: .*no such file/);
-    expect(r.stderr).toMatch(/4 of 6 backups loaded/);
-    const h = JSON.parse(r.stdout) as HistoryJson;
-    expect(h.backups.map((b) => b.date)).toEqual(['2026-03-09', '2026-03-11', '2026-03-12 23:30', '2026-03-13']);
-    expect(h.failed.map((f) => f.code)).toEqual(['BACKUP_TRUNCATED', 'BACKUP_NOT_FOUND']);
-    // Without the 10th, 3-REPORT's loss is seen from the 9th's version.
-    const report = h.tasks.find((t) => t.taskId === 7)!;
-    expect([report.lostOn, report.restoreFrom]).toEqual(['2026-03-11', '2026-03-09']);
+    const html = join(work, 'cut.html');
+    const r = await runCli(['history', '-u', 'alice', '--html', html, nightPaths[0]!, cut, ...nightPaths.slice(2)], { tmp });
+    expect(r.code).toBe(10);
+    expect(expectCleanError(r).message).toMatch(/buggy_race_bk_20260310\.sql\.gz .*truncated/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(html)).toBe(false);
+    expectNothingLeft(tmp);
+  });
+
+  it('a typo in the newest backup fails before anything loads, with did-you-mean, and writes nothing', async () => {
+    const typo = nightPaths[4]!.replace(/\.gz$/, '.g');
+    const html = join(work, 'typo.html');
+    const started = Date.now();
+    const r = await runCli(['history', '-u', 'alice', '--html', html, ...nightPaths.slice(0, 4), typo], { tmp });
+    expect(r.code).toBe(5);
+    const { message } = expectCleanError(r);
+    expect(message).toBe(`recover-texts: cannot read backup ${typo}: no such file; did you mean ${nightPaths[4]}?`);
+    expect(r.stdout).toBe('');
+    expect(existsSync(html)).toBe(false);
+    // No server was started: a PostgreSQL start alone takes seconds here.
+    expect(Date.now() - started).toBeLessThan(3000);
     expectNothingLeft(tmp);
   });
 
@@ -170,7 +183,10 @@ describe('progress', () => {
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/loading 5 backups: \d loaded, \d loading, \d waiting/);
     expect(tty.stdout).toMatch(/buggy_race_bk_2026031\d\.sql\.gz \[[#.]{20}\]\s+\d+%/);
-    expect(tty.stdout).toMatch(/buggy_race_bk_20260312\.dump \[archive/);
+    expect(tty.stdout).toMatch(/buggy_race_bk_20260312\.dump +\[archive/);
+    // Something shows before any backup loads, and each bar has a rate.
+    expect(tty.stdout).toMatch(/starting PostgreSQL\.\.\. \d+s/);
+    expect(tty.stdout).toMatch(/\d+% [\d.]+\/[\d.]+ MB +[\d.]+ MB\/s/);
     // Plain output when stderr is not a terminal: no progress at all.
     const plain = spawnSync(process.execPath, [CLI, 'history', '-u', 'alice', ...copies], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
     expect(plain.stderr).not.toMatch(/loading \d+ backups/);

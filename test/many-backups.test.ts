@@ -1,7 +1,8 @@
 /**
  * withBackups: many backups in one throwaway server, one database each,
- * loaded a few at a time, ordered by the date each holds; the ones that fail
- * are reported and skipped; everything started is removed, on success and on
+ * loaded a few at a time, ordered by the date each holds; a named one that
+ * fails fails the run, optional ones (from a folder) are reported and
+ * skipped; everything started is removed, on success and on
  * failure, on a throwaway cluster and on a --database-url server.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -52,7 +53,28 @@ describe('withBackups', () => {
     expect(liveCount()).toBe(0);
   });
 
-  it('reports and skips the backups that fail, and still loads the rest', async () => {
+  it('a named backup that fails fails the run, naming it; a missing one before any server starts, with the names close to it', async () => {
+    const whole = readFileSync(nightPaths[1]!);
+    const cut = join(work, 'buggy_race_bk_20260310.sql.gz');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const events: BackupLoadEvent[] = [];
+    const truncated = await withBackups([nightPaths[0]!, cut], config({ onBackup: (e) => events.push(e) }), async () => 'ran').catch((e: unknown) => e);
+    expect(truncated).toBeInstanceOf(RecoverError);
+    expect((truncated as RecoverError).code).toBe('BACKUP_TRUNCATED');
+    expect((truncated as RecoverError).message).toContain(cut);
+    expect(liveCount()).toBe(0);
+
+    // 20260311 typed as 20260331: no engine starts (no event at all), and the hint names the file meant.
+    const typo = nightPaths[2]!.replace('20260311', '20260331');
+    events.length = 0;
+    const missing = await withBackups([nightPaths[0]!, typo], config({ onBackup: (e) => events.push(e) }), async () => 'ran').catch((e: unknown) => e);
+    expect((missing as RecoverError).code).toBe('BACKUP_NOT_FOUND');
+    expect((missing as RecoverError).message).toBe(`cannot read backup ${typo}: no such file; did you mean ${nightPaths[2]}?`);
+    expect(events).toEqual([]);
+    expect(liveCount()).toBe(0);
+  });
+
+  it('reports and skips the optional backups (found in a folder) that fail, and still loads the rest', async () => {
     const whole = readFileSync(nightPaths[1]!);
     const cut = join(work, 'buggy_race_bk_20260310.sql.gz');
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
@@ -60,7 +82,8 @@ describe('withBackups', () => {
     writeFileSync(notes, 'not a backup\n');
     const missing = join(work, 'buggy_race_bk_20260301.sql.gz');
     const events: BackupLoadEvent[] = [];
-    await withBackups([nightPaths[0]!, cut, notes, missing, nightPaths[2]!], config({ onBackup: (e) => events.push(e) }), async (set) => {
+    const optional = new Set([cut, notes, missing]);
+    await withBackups([nightPaths[0]!, cut, notes, missing, nightPaths[2]!], config({ optional, onBackup: (e) => events.push(e) }), async (set) => {
       expect(set.loaded.map((e) => e.path)).toEqual([nightPaths[0], nightPaths[2]]);
       expect(set.failed.map((f) => [f.path, f.error.code])).toEqual([
         [cut, 'BACKUP_TRUNCATED'],
@@ -79,7 +102,8 @@ describe('withBackups', () => {
     const one = await withBackups([notes], config(), async () => 0).catch((e: unknown) => e);
     expect(one).toBeInstanceOf(RecoverError);
     expect((one as RecoverError).code).toBe('BACKUP_UNRECOGNISED');
-    const two = await withBackups([notes, join(work, 'nope.sql')], config(), async () => 0).catch((e: unknown) => e);
+    const nope = join(work, 'nope.sql');
+    const two = await withBackups([notes, nope], config({ optional: new Set([notes, nope]) }), async () => 0).catch((e: unknown) => e);
     expect((two as RecoverError).code).toBe('NO_BACKUP_LOADED');
     expect((two as RecoverError).message).toMatch(/none of the 2 backups could be loaded/);
     expect(liveCount()).toBe(0);

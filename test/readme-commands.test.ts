@@ -20,7 +20,8 @@ describe("the README's Commands examples", () => {
   });
 
   it('each runs as written and gives what it promises', () => {
-    const [users, , csv, , inspect] = commands.map(run);
+    const outputs = commands.map(run);
+    const [users, , csv, , inspect] = outputs;
     const { cwd, tmp } = dirs;
     expect(users).toMatch(/^USERNAME\s+NAME/);
     expect(users).toMatch(/^alice\s/m);
@@ -31,6 +32,11 @@ describe("the README's Commands examples", () => {
     expect(existsSync(join(cwd, 'alice-texts', 'INDEX.md'))).toBe(true);
     expect(JSON.parse(inspect!).format).toBe('custom');
     expect(readdirSync(join(cwd, 'all-texts'))).toContain('index.json');
+    // A folder of backups (its README, expected/ and live/ are skipped), --search, a real name, --before.
+    const [search, history] = outputs.slice(6);
+    expect(search!.trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['benjamin']);
+    expect(history).toMatch(/^alice \(user id 2\): 4 backups, 2026-03-10 to 2026-03-13/);
+    expect(readFileSync(join(cwd, 'alice-0310.json'), 'utf8')).toBe(readFileSync(join(FIXTURES, 'story', 'expected', '2026-03-10', 'alice.json'), 'utf8'));
     expect(readdirSync(tmp)).toEqual([]);
   });
 });

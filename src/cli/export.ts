@@ -1,10 +1,12 @@
 /** `export`: one student's texts as they were in one backup. */
 import { Option, type Command } from 'commander';
-import { EXPORT_FORMATS, render, writeExport, type ExportFormat } from '../export/index.js';
+import { DATE_SOURCE_NOTE, newerBackupsBeside, parseDateBound } from '../detect/index.js';
+import { EXPORT_FORMATS, render, uploadAdvice, writeExport, type ExportFormat } from '../export/index.js';
 import { newestTimestamp, selectTasks } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { RecoverError } from '../errors.js';
 import type { Console } from './console.js';
+import { oneBackup } from './many.js';
 import { addCommonOptions, checkOutput, resolveSession, type CommonOptions } from './options.js';
 import { exportContext, plural, writeStdout, type Runner } from './output.js';
 
@@ -14,6 +16,7 @@ interface ExportOptions extends CommonOptions {
   tasks?: string;
   out?: string;
   force?: boolean;
+  before?: string;
 }
 
 export function registerExport(program: Command, run: Runner, ui: Console): void {
@@ -21,8 +24,9 @@ export function registerExport(program: Command, run: Runner, ui: Console): void
     program
       .command('export')
       .description("one student's texts as they were in the backup (default: the race server's upload JSON)")
-      .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
-      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case) or ext_username')
+      .argument('<backup>', 'plain .sql, gzipped .sql.gz, a pg_dump archive, or a folder of them (its newest)')
+      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name')
+      .option('--before <date>', 'with a folder: its newest backup before this day (YYYY-MM-DD)', (v: string) => parseDateBound('--before', v))
       .addOption(new Option('-f, --format <format>', 'json: server upload format; csv; files: a folder, one file per task').choices(EXPORT_FORMATS).default('json'))
       .option('--tasks <names>', 'only these tasks, e.g. 3-REPORT,0-GET')
       .option('-o, --out <path>', 'write here (atomically) instead of stdout; required for --format files')
@@ -30,22 +34,23 @@ export function registerExport(program: Command, run: Runner, ui: Console): void
   ).action((backup: string, opts: ExportOptions) => run(() => exportTexts(backup, opts, ui)));
 }
 
-async function exportTexts(backupPath: string, opts: ExportOptions, ui: Console): Promise<void> {
+async function exportTexts(arg: string, opts: ExportOptions, ui: Console): Promise<void> {
   if (opts.format === 'files' && !opts.out) {
     throw new RecoverError('USAGE_NO_OUT', 'usage', '--format files writes a folder, so it needs --out DIR', { hint: 'e.g. --out alice-texts' });
   }
   const config = resolveSession(opts, ui);
   const wanted = opts.tasks?.split(',').map((s) => s.trim()).filter(Boolean);
   await checkOutput(opts.out, opts.force);
+  const backupPath = await oneBackup(arg, opts.before, ui);
   await withBackup(backupPath, config, async (b) => {
-    const user = await b.query.findUser(opts.user);
+    const { user, by } = await b.query.findUserMatch(opts.user);
     const texts = selectTasks(await b.query.texts(user), await b.query.tasks(), wanted);
     ui.endProgress();
-    if (user.username !== opts.user) ui.note(`"${opts.user}" is user ${user.username}`);
+    if (user.username !== opts.user) ui.note(`"${opts.user}" is user ${user.username}${by === 'real name' ? ', found by real name' : ''}`);
     if (!texts.length) ui.note(`${user.username} has no texts${wanted ? ' for those tasks' : ''} in this backup; the export is empty ([] for json)`);
     else {
       ui.note(
-        `${user.username}: ${plural(texts.length, 'text')} from the backup of ${b.date.value} (date from ${b.date.source}); newest text ${newestTimestamp(texts)} ${opts.timezone}`,
+        `${user.username}: ${plural(texts.length, 'text')} from the backup of ${b.date.value} (${DATE_SOURCE_NOTE[b.date.source]}); newest text ${newestTimestamp(texts)} ${opts.timezone}`,
       );
     }
     if (opts.out) {
@@ -53,6 +58,10 @@ async function exportTexts(backupPath: string, opts: ExportOptions, ui: Console)
       ui.note(`wrote ${opts.out}`);
     } else {
       await writeStdout(render(opts.format as 'json' | 'csv', texts));
+    }
+    if (opts.format === 'json') {
+      const newer = await newerBackupsBeside(backupPath, b.date.value);
+      for (const line of uploadAdvice({ username: user.username, texts: texts.length, backupDate: b.date.value, backupPath, newer })) ui.note(line);
     }
   });
 }

@@ -1,15 +1,16 @@
 /** `history`: one student's texts across many backups. */
 import { Option, type Command } from 'commander';
-import { historyJson, renderHistoryTable, restoreCommand, SHARP_SHRINK_TEXT, studentHistory } from '../history/index.js';
+import { historyJson, renderHistoryTable, SHARP_SHRINK_TEXT, studentHistory } from '../history/index.js';
 import { writeFileAtomic } from '../export/index.js';
+import { restorePlan } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
 import { withBackups } from '../session/index.js';
 import type { Console } from './console.js';
-import { manyConfig, noteFailures } from './many.js';
+import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, positiveInt, type CommonOptions } from './options.js';
 import { plural, writeStdout, type Runner } from './output.js';
 
-interface HistoryOptions extends CommonOptions {
+interface HistoryOptions extends CommonOptions, RangeOptions {
   user: string;
   diff?: boolean;
   json?: boolean;
@@ -20,11 +21,11 @@ interface HistoryOptions extends CommonOptions {
 
 export function registerHistory(program: Command, run: Runner, ui: Console): void {
   addCommonOptions(
-    program
+    addRangeOptions(program
       .command('history')
       .description("one student's texts across many backups: each text's length and what happened to it on each date, and the last good date per task")
-      .argument('<backup...>', 'the backups, any mix of formats (e.g. a shell glob of nightly dumps); ordered by the date each holds')
-      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case) or ext_username; followed by id across renames')
+      .argument('<backup...>', 'the backups, any mix of formats, or a folder of them (its files that are not backups are skipped); ordered by the date each holds')
+      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name; followed by id across renames')
       .option('--diff', 'add unified diffs between consecutive versions')
       .option('--json', 'machine-readable output')
       .option('--html <file>', 'also write a self-contained HTML report (charts, side-by-side changes)')
@@ -38,29 +39,33 @@ with "gone" (deleted) that is a loss. A task is LOST when its newest text is sti
 shorter than (or missing compared with) its longest version before the loss; the last good
 date is then the newest date that version existed, the one \`merge --auto\` restores.
 
-Example:
-  recover-texts history --user alice buggy_race_bk_202603*.sql.gz --html alice.html`,
-      ),
+Examples:
+  recover-texts history --user alice buggy_race_bk_202603*.sql.gz --html alice.html
+  recover-texts history --user alice /buggy/server/db/backups --since 2026-03-01`,
+      )),
   ).action((backups: string[], opts: HistoryOptions) => run(() => history(backups, opts, ui)));
 }
 
 async function history(backups: string[], opts: HistoryOptions, ui: Console): Promise<void> {
-  const config = manyConfig(opts, ui);
   await checkOutput(opts.html, opts.force, '--html');
-  await withBackups(backups, config, async (set) => {
+  const { paths, optional } = await selectFromArgs(backups, opts, ui);
+  await withBackups(paths, manyConfig(opts, ui, optional), async (set) => {
     ui.endProgress();
     const failed = noteFailures(set, ui);
-    const { history: h } = await studentHistory(set, opts.user, (m) => ui.note(m));
+    const { history: h, snapshots } = await studentHistory(set, opts.user, (m) => ui.note(m));
     const lost = h.tasks.filter((t) => t.status === 'lost');
-    const restore = lost.length ? restoreCommand(h, set.loaded.map((e) => e.path)) : undefined;
+    const range = [...(opts.since ? ['--since', opts.since] : []), ...(opts.until ? ['--until', opts.until] : [])];
+    const restore = lost.length ? restorePlan(h, snapshots, backups, range) : undefined;
     if (opts.html) {
-      await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restoreCommand: restore, timezone: opts.timezone }), { force: !!opts.force });
+      await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restore, timezone: opts.timezone }), { force: !!opts.force });
       ui.note(`wrote ${opts.html}`);
     }
     if (opts.json) await writeStdout(JSON.stringify(historyJson(h, { diff: opts.diff, failed }), null, 2) + '\n');
     else await writeStdout(renderHistoryTable(h, { diff: opts.diff }));
     if (restore) {
-      ui.note(`${plural(lost.length, 'text is', 'texts are')} lost (${lost.map((t) => t.name).join(', ')}); to restore just ${lost.length === 1 ? 'it' : 'those'}:\n  ${restore}`);
+      ui.note(`${plural(lost.length, 'text is', 'texts are')} lost (${lost.map((t) => t.name).join(', ')}); to restore just ${lost.length === 1 ? 'it' : 'those'}:`);
+      ui.note(restore.steps.lines.map((l) => `  ${l}`).join('\n'));
+      for (const k of restore.kept) ui.warn(k.message);
     }
   });
 }

@@ -1,5 +1,6 @@
 /** `inspect`: what a backup is and holds. */
 import type { Command } from 'commander';
+import { DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
 import { inspectBackup, type InspectReport } from '../session/index.js';
 import type { Console } from './console.js';
 import { addCommonOptions, resolveSession, type CommonOptions } from './options.js';
@@ -28,7 +29,7 @@ function rows(info: InspectReport): [string, string][] {
   const out: [string, string][] = [
     ['backup', info.backup],
     ['format', `${info.format} (${(info.size / 1e6).toFixed(1)} MB)`],
-    ['backup date', `${info.date} (from ${info.dateSource})`],
+    ['backup date', `${info.date} (${DATE_SOURCE_NOTE[info.dateSource as BackupDate['source']] ?? info.dateSource})`],
     ['database', info.database ?? 'not recorded'],
     ['pg_dump version', info.pgDumpVersion ?? 'not recorded'],
     ['server version', info.serverVersion ?? 'not recorded'],
@@ -48,7 +49,8 @@ function rows(info: InspectReport): [string, string][] {
       ['encoding', `${info.encoding ?? 'not set'}${info.notUtf8Fields ? ` (${info.notUtf8Fields} fields not valid UTF-8)` : ''}`],
       ['schema version', info.schemaVersion ?? 'no alembic_version'],
       ['texts table', `${info.textsTable}${info.timestampType ? `, ${info.timestampType}` : ''}`],
-      ['project code', info.projectCode ?? 'not set'],
+      // An empty setting is as good as none (it printed an empty line).
+      ['project code', info.projectCode?.trim() || 'not set'],
       ['users', `${info.users} (${info.students} students)`],
       ['tasks', String(info.tasks)],
       ['texts', `${info.texts} by ${info.usersWithTexts} users`],

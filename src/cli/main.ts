@@ -3,6 +3,7 @@
  * The command line. The only module that knows about commander, process
  * exit codes and signals; everything else throws RecoverError.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RecoverError } from '../errors.js';
 import { disposeAll } from '../resources.js';
@@ -19,7 +20,7 @@ const ui = new Console();
 export function buildProgram(): Command {
   const program = new Command('recover-texts')
     .description("Recover a Buggy Race student's task texts from a database backup, without restoring the whole server.")
-    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .version(packageVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
     .exitOverride();
@@ -73,7 +74,18 @@ function onSignal(signal: NodeJS.Signals): void {
   void disposeAll((m) => ui.note(m)).finally(() => process.exit(code));
 }
 
+/** The installed package's version (npm sets npm_package_version only under `npm run`). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return process.env.npm_package_version ?? 'unknown';
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  // -V was the version flag before -v; both work.
+  if (argv.length === 3 && argv[2] === '-V') argv = [...argv.slice(0, 2), '-v'];
   debug = argv.includes('--debug');
   ui.quiet = argv.includes('--quiet') || argv.includes('-q');
   process.on('SIGINT', onSignal);

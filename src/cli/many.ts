@@ -1,13 +1,50 @@
-/** What the commands over many backups (history, merge) share. */
+/** What the commands over many backups (history, merge, and the folder-taking users/export) share. */
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { parseDateBound, selectBackups, type DateRange } from '../detect/index.js';
 import type { BackupSet, ManyConfig } from '../session/index.js';
 import type { Console } from './console.js';
 import { resolveSession, type CommonOptions } from './options.js';
 
-export function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console): ManyConfig {
-  return { ...resolveSession(opts, ui), onProgress: undefined, onBackup: (e) => ui.backupProgress(e), concurrency: opts.jobs };
+export interface RangeOptions {
+  since?: string;
+  until?: string;
 }
 
-/** Say which backups did not load, and return them for the report. */
+/** --since/--until: the backups of those days, from the files and folders given. */
+export function addRangeOptions(cmd: Command): Command {
+  return cmd
+    .option('--since <date>', 'only backups of this day (YYYY-MM-DD) or later', (v: string) => parseDateBound('--since', v))
+    .option('--until <date>', 'only backups of this day (YYYY-MM-DD) or earlier', (v: string) => parseDateBound('--until', v));
+}
+
+/**
+ * The backups named and found in the folders given, oldest first: a folder's
+ * members that are not backups are listed and skipped; a named file that is
+ * missing or not a backup fails here, before anything starts.
+ */
+export async function selectFromArgs(args: readonly string[], range: DateRange, ui: Console): Promise<{ paths: string[]; optional: Set<string> }> {
+  ui.step('reading backups');
+  const s = await selectBackups(args, range);
+  for (const x of s.skipped.filter((k) => k.kind === 'not a backup')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${x.path}: ${x.reason}`}`);
+  const out = s.skipped.filter((k) => k.kind === 'out of range');
+  if (out.length) ui.note(`left out ${out.length} backup${out.length === 1 ? '' : 's'} not in the date range (${out.map((x) => basename(x.path)).join(', ')})`);
+  return { paths: s.backups.map((b) => b.path), optional: new Set(s.backups.filter((b) => !b.named).map((b) => b.path)) };
+}
+
+/** One backup from a file or a folder: a folder gives its newest (before --before), said on stderr. */
+export async function oneBackup(arg: string, before: string | undefined, ui: Console): Promise<string> {
+  const s = await selectBackups([arg], { before });
+  const chosen = s.backups.at(-1)!;
+  if (!chosen.named || before) ui.note(`using ${chosen.path} (${chosen.date.value}), the newest backup${before ? ` before ${before}` : ''} in ${arg}`);
+  return chosen.path;
+}
+
+export function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console, optional?: ReadonlySet<string>): ManyConfig {
+  return { ...resolveSession(opts, ui), onProgress: undefined, onBackup: (e) => ui.backupProgress(e), concurrency: opts.jobs, optional };
+}
+
+/** Say which backups found in a folder did not load, and return them for the report. */
 export function noteFailures(set: BackupSet, ui: Console): { path: string; code: string; message: string }[] {
   for (const f of set.failed) ui.warn(`skipped ${f.path}: ${f.error.message}`);
   if (set.failed.length) ui.note(`${set.loaded.length} of ${set.loaded.length + set.failed.length} backups loaded`);

@@ -2,18 +2,19 @@
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { nearbyPaths } from '../detect/index.js';
 import { RecoverError } from '../errors.js';
 import { renderUploadJson, writeFileAtomic } from '../export/index.js';
 import { studentHistory } from '../history/index.js';
-import { currentFromJson, currentFromSnapshot, isJsonFile, parseCurrentJson, parseTake, planMerge, resolveChoices, type CurrentData } from '../merge/index.js';
+import { currentFromJson, currentFromSnapshot, isJsonFile, parseCurrentJson, parseTake, planMerge, replacements, resolveChoices, uploadWarning, type CurrentData } from '../merge/index.js';
 import { withBackups } from '../session/index.js';
 import { table } from '../table.js';
 import type { Console } from './console.js';
-import { manyConfig, noteFailures } from './many.js';
+import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, collect, positiveInt, type CommonOptions } from './options.js';
 import { writeStdout, type Runner } from './output.js';
 
-interface MergeOptions extends CommonOptions {
+interface MergeOptions extends CommonOptions, RangeOptions {
   user: string;
   current: string;
   take?: string[];
@@ -25,11 +26,11 @@ interface MergeOptions extends CommonOptions {
 
 export function registerMerge(program: Command, run: Runner, ui: Console): void {
   addCommonOptions(
-    program
+    addRangeOptions(program
       .command('merge')
       .description("the upload JSON for a partial restoration: the student's current texts, with chosen tasks taken from chosen backup dates")
-      .argument('<backup...>', 'the backups to take texts from')
-      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case) or ext_username; followed by id across renames')
+      .argument('<backup...>', 'the backups to take texts from, or a folder of them')
+      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name; followed by id across renames')
       .requiredOption('--current <file>', 'the texts as they are now: a newer backup, or the JSON from the live server\'s "Load texts as JSON" page')
       .option('--take <task@date>', 'take this task from this backup date (repeatable): 3-REPORT@2026-03-12, or 3-REPORT@current to keep it', collect)
       .option('--auto', 'take every task still lost from its longest version before the loss (see `history`)')
@@ -47,7 +48,7 @@ username is the student's current one throughout, so the upload raises no warnin
 Examples:
   recover-texts merge --user alice --current buggy_race_bk_20260313.sql.gz --auto buggy_race_bk_202603*.sql.gz -o alice-upload.json
   recover-texts merge --user alice --current alice-live.json --take 3-REPORT@2026-03-10 buggy_race_bk_202603*.sql.gz`,
-      ),
+      )),
   ).action((backups: string[], opts: MergeOptions) => run(() => merge(backups, opts, ui)));
 }
 
@@ -59,24 +60,25 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
     });
   }
   const takes = take.map(parseTake);
-  const config = manyConfig(opts, ui);
   await checkOutput(opts.out, opts.force);
-  await fs.access(opts.current).catch(() => {
-    throw new RecoverError('CURRENT_NOT_FOUND', 'notFound', `--current ${opts.current} does not exist`, { hint: "give a newer backup or the live server's JSON download" });
+  const stat = await fs.stat(opts.current).catch(async () => {
+    const near = await nearbyPaths(opts.current);
+    throw new RecoverError('CURRENT_NOT_FOUND', 'notFound', `--current ${opts.current} does not exist${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
+      hint: "give a newer backup or the live server's JSON download",
+    });
   });
   const json = (await isJsonFile(opts.current)) ? parseCurrentJson(opts.current, await fs.readFile(opts.current, 'utf8')) : null;
   const isCurrent = (path: string) => resolve(path) === resolve(opts.current);
+  const { paths, optional } = await selectFromArgs(json ? backups : [...backups, opts.current], opts, ui);
 
-  await withBackups(json ? backups : [...backups, opts.current], config, async (set) => {
+  await withBackups(paths, manyConfig(opts, ui, optional), async (set) => {
     ui.endProgress();
-    const currentFailed = !json && set.failed.find((f) => isCurrent(f.path));
-    if (currentFailed) throw currentFailed.error;
     noteFailures(set, ui);
     const { history: h, snapshots } = await studentHistory(set, opts.user, (m) => ui.note(m));
 
     let current: CurrentData;
     if (json) {
-      const fromJson = currentFromJson(opts.current, json, h.user.username);
+      const fromJson = currentFromJson(opts.current, json, h.user.username, stat.mtime);
       if (fromJson.note) ui.note(fromJson.note);
       current = fromJson.current;
     } else {
@@ -85,10 +87,10 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
       if (k !== set.loaded.length - 1) ui.warn(`--current ${opts.current} (${current.date}) is older than ${h.dates.at(-1)!.date}: texts written since its date are not in the output`);
     }
 
-    const { choices, notes } = resolveChoices(h, current, takes, !!opts.auto);
+    const { choices, notes, warnings } = resolveChoices(h, current, takes, !!opts.auto);
     const plan = planMerge(h, current, choices, snapshots.at(-1)!.tasks);
     for (const n of [...notes, ...plan.notes]) ui.note(n);
-    for (const w of plan.warnings) ui.warn(w);
+    for (const w of [...warnings, ...plan.warnings]) ui.warn(w);
     const taken = plan.rows.filter((r) => r.from !== 'current');
     ui.note(
       table(
@@ -101,6 +103,11 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
         ? `${plan.username}: ${plan.elements.length} texts, ${taken.length} taken from backups, the rest as they are now; upload it on the server's "Upload texts as JSON" page for ${plan.username}`
         : `${plan.username}: nothing to take; the output is the current texts (${plan.elements.length})`,
     );
+    // What the upload deletes: shown even with --quiet, like every warning.
+    const lines = uploadWarning(plan, current, replacements(plan));
+    const fresh = lines.findIndex((l) => l.startsWith('For a current snapshot'));
+    ui.warn(lines.slice(0, fresh).join('\n'));
+    ui.note(lines.slice(fresh).join('\n'));
     const out = renderUploadJson(plan.elements);
     if (opts.out) {
       await writeFileAtomic(opts.out, out, { force: !!opts.force });

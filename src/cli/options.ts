@@ -57,6 +57,7 @@ export function resolveSession(opts: CommonOptions, ui: Console): SessionConfig 
     pgRestore: opts.pgRestore,
     backupEncoding: opts.backupEncoding === undefined ? undefined : resolveBackupEncoding(opts.backupEncoding),
     onProgress: (done, total) => ui.progress('loading backup', done, total),
+    onPhase: (phase) => ui.step(phase),
     log,
   };
 }

@@ -1,8 +1,11 @@
 /** `users`: who has texts in a backup. */
 import type { Command } from 'commander';
+import { parseDateBound } from '../detect/index.js';
+import { searchUsers } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { table } from '../table.js';
 import type { Console } from './console.js';
+import { oneBackup } from './many.js';
 import { addCommonOptions, resolveSession, type CommonOptions } from './options.js';
 import { writeStdout, type Runner } from './output.js';
 
@@ -11,20 +14,32 @@ export function registerUsers(program: Command, run: Runner, ui: Console): void 
     program
       .command('users')
       .description('the users who have texts in the backup: username, name, number of texts, newest text')
-      .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
+      .argument('<backup>', 'plain .sql, gzipped .sql.gz, a pg_dump archive, or a folder of them (its newest)')
+      .option('--search <text>', 'only users whose username, ext_username, first or last name contains this (any case)')
+      .option('--before <date>', 'with a folder: its newest backup before this day (YYYY-MM-DD)', (v: string) => parseDateBound('--before', v))
       .option('--json', 'machine-readable output'),
-  ).action((backup: string, opts: CommonOptions & { json?: boolean }) => run(() => users(backup, opts, ui)));
+  ).action((backup: string, opts: UsersOptions) => run(() => users(backup, opts, ui)));
 }
 
-async function users(backupPath: string, opts: CommonOptions & { json?: boolean }, ui: Console): Promise<void> {
-  await withBackup(backupPath, resolveSession(opts, ui), async (b) => {
-    const authors = await b.query.authors();
+interface UsersOptions extends CommonOptions {
+  json?: boolean;
+  search?: string;
+  before?: string;
+}
+
+async function users(arg: string, opts: UsersOptions, ui: Console): Promise<void> {
+  const config = resolveSession(opts, ui);
+  const backupPath = await oneBackup(arg, opts.before, ui);
+  await withBackup(backupPath, config, async (b) => {
+    const all = await b.query.authors();
+    const authors = opts.search === undefined ? all : searchUsers(all, opts.search);
     ui.endProgress();
+    if (opts.search !== undefined) ui.note(`${authors.length} of ${all.length} users with texts match "${opts.search}"`);
     if (opts.json) {
       const out = authors.map((a) => ({ username: a.username, extUsername: a.extUsername, name: realName(a), isStudent: a.isStudent, texts: a.texts, newest: a.newest }));
       return writeStdout(JSON.stringify(out, null, 2) + '\n');
     }
-    if (!authors.length) return ui.note('no user has any texts in this backup');
+    if (!authors.length) return ui.note(opts.search === undefined ? 'no user has any texts in this backup' : 'no user with texts matches; `users` without --search lists them all');
     await writeStdout(
       table(
         ['USERNAME', 'NAME', 'EXT_USERNAME', 'TEXTS', `NEWEST (${opts.timezone})`],

@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import { readArchiveInfo, type ArchiveInfo } from '../archive/index.js';
 import { pathExists } from '../files.js';
+import { nearbyPaths } from './nearby.js';
 
 
 export type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
@@ -50,10 +51,7 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   try {
     stat = await fs.stat(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new RecoverError('BACKUP_NOT_FOUND', 'notFound', `cannot read backup ${path}: ${code === 'ENOENT' ? 'no such file' : code}`, {
-      hint: 'check the path; recover-texts takes the backup file (or archive directory) as its first argument',
-    });
+    throw await notFound(path, (e as NodeJS.ErrnoException).code);
   }
   if (stat.isDirectory()) {
     const toc = join(path, 'toc.dat');
@@ -97,6 +95,21 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   const text = await readHead(path, SNIFF_BYTES);
   assertLooksLikeSql(text, path, 'it');
   return { ...base, ...headerFacts(text) };
+}
+
+/** Throw detectBackup's error for a path that cannot be stat'ed, when it cannot; before anything starts. */
+export async function assertBackupPathExists(path: string): Promise<void> {
+  await fs.stat(path).catch(async (e: NodeJS.ErrnoException) => {
+    throw await notFound(path, e.code);
+  });
+}
+
+/** A missing backup, with the names close to it in its folder (a typo in a date is the usual cause). */
+async function notFound(path: string, code: string | undefined): Promise<RecoverError> {
+  const near = code === 'ENOENT' ? await nearbyPaths(path) : [];
+  return new RecoverError('BACKUP_NOT_FOUND', 'notFound', `cannot read backup ${path}: ${code === 'ENOENT' ? 'no such file' : code}${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
+    hint: 'check the path; recover-texts takes the backup file (or archive directory), or a folder of backups',
+  });
 }
 
 /** Read an archive's header and TOC (this also catches truncated and corrupt archives early). */
@@ -193,14 +206,4 @@ async function dirSize(dir: string): Promise<number> {
     if (s.isFile()) total += s.size;
   }
   return total;
-}
-
-/**
- * The date a backup was made, as best known: a date in the file name
- * (buggy_race_bk_20260315.sql.gz, 2026-03-15.dump), else the file's
- * modification time. Archives carry their own dump time (see the archive reader).
- */
-export function dateFromName(path: string): string | undefined {
-  const m = /(?:^|[^0-9])(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])(?:[^0-9]|$)/.exec(basename(path));
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
 }

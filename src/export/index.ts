@@ -5,3 +5,4 @@
 export { refuseExisting, writeFileAtomic, writeDirAtomic, type WriteOptions } from './write.js';
 export { type ExportFormat, EXPORT_FORMATS, type ExportContext, renderJson, renderUploadJson, renderCsv, textFileNames, uniqueFileNames, renderIndex, render, writeExport, fillTextsDir } from './render.js';
 export { allTexts, writeAllTexts, type AllTexts, type StudentTexts } from './all.js';
+export { uploadAdvice, type ExportAdvice } from './advice.js';

@@ -24,6 +24,17 @@ export function textLength(s: string): number {
   return n;
 }
 
+/**
+ * A task's title worth showing next to its name: none when empty or of the
+ * form "Task 3-MULTI". Such titles only repeat a name, and go stale when the
+ * task is renamed (a report once headed 3-MULTIPLE with "Task 3-MULTI").
+ */
+export function displayTitle(t: { title: string | null }): string | null {
+  const title = t.title?.trim();
+  if (!title || /^task\s+\d+-\S+$/i.test(title)) return null;
+  return title;
+}
+
 /** A task as one backup stores it. */
 export interface SnapshotTask {
   id: number;

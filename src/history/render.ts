@@ -3,7 +3,8 @@
  * per task with its status and last good date) and as JSON for scripts.
  */
 import { table } from '../table.js';
-import { SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './model.js';
+import { DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
+import { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './model.js';
 
 const LABEL: Record<Cell['state'], string> = {
   new: 'new',
@@ -58,6 +59,7 @@ export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): s
     ),
   );
   out.push(`lengths in characters; SHRUNK: ${SHARP_SHRINK_TEXT}; GONE: deleted; -: no text`);
+  out.push(datesLine(h));
   out.push('');
 
   out.push(
@@ -76,17 +78,33 @@ export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): s
     for (const t of h.tasks) {
       const diffs = taskDiffs(h, t);
       if (!diffs.length) continue;
-      out.push('', `=== ${t.name}${t.title ? ` (${t.title})` : ''}`);
+      out.push('', `=== ${t.name}${displayTitle(t) ? ` (${displayTitle(t)})` : ''}`);
       for (const d of diffs) out.push(d.patch.trimEnd());
     }
   }
   return out.join('\n') + '\n';
 }
 
+/** Where each date comes from, by source: "dates: the date in the file name, except 2026-03-12 23:30: ...". */
+export function datesLine(h: History): string {
+  const bySource = new Map<string, string[]>();
+  for (const d of h.dates) bySource.set(d.dateSource, [...(bySource.get(d.dateSource) ?? []), d.date]);
+  const groups = [...bySource.entries()].sort((a, b) => b[1].length - a[1].length);
+  const [main, ...others] = groups.map(([source, dates]) => ({ note: dateNote(source), dates }));
+  return `dates: ${main!.note}${others.map((o) => `, except ${o.dates.join(', ')}: ${o.note}`).join('')}`;
+}
+
+function dateNote(source: string): string {
+  return DATE_SOURCE_NOTE[source as BackupDate['source']] ?? source;
+}
+
 export interface HistoryJson {
   user: { id: number; username: string; renames: { date: string; from: string; to: string }[] };
   sharpShrink: { ratio: number; minChars: number };
-  backups: { path: string; date: string; dateSource: string }[];
+  /** How every backup's date is found (detect's DATE_RULE). */
+  dateRule: string;
+  /** dateNote: the date's source in words, as the terminal and the report say it. */
+  backups: { path: string; date: string; dateSource: string; dateNote: string }[];
   failed: { path: string; code: string; message: string }[];
   tasks: {
     taskId: number;
@@ -119,7 +137,8 @@ export function historyJson(h: History, opts: { diff?: boolean; failed?: { path:
   return {
     user: { id: h.user.id, username: h.user.username, renames: renames(h.user.renames) },
     sharpShrink: { ratio: SHARP_SHRINK.ratio, minChars: SHARP_SHRINK.minChars },
-    backups: h.dates,
+    dateRule: DATE_RULE,
+    backups: h.dates.map((d) => ({ ...d, dateNote: dateNote(d.dateSource) })),
     failed: opts.failed ?? [],
     tasks: h.tasks.map((t) => {
       const diffs = opts.diff ? new Map(taskDiffs(h, t).map((d) => [d.to, d.patch])) : undefined;

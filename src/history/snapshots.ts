@@ -12,10 +12,11 @@ export async function studentHistory(set: BackupSet, name: string, log: (m: stri
   const matches = await set.map(async (b) => {
     const users = await b.query.users();
     try {
-      return { date: b.date.value, users, user: (await b.query.findUser(name)) as UserRecord | null, error: null };
+      const match = await b.query.findUserMatch(name);
+      return { date: b.date.value, users, user: match.user as UserRecord | null, by: match.by, error: null };
     } catch (e) {
       if (!(e instanceof RecoverError && e.exit === 'noStudent')) throw e;
-      return { date: b.date.value, users, user: null, error: e };
+      return { date: b.date.value, users, user: null, by: null, error: e };
     }
   });
   const chosen = chooseUser(matches);
@@ -28,6 +29,8 @@ export async function studentHistory(set: BackupSet, name: string, log: (m: stri
     });
   }
   if (chosen.note) log(chosen.note);
+  const byName = matches.filter((m) => m.user?.id === chosen.id).at(-1);
+  if (byName?.by === 'real name') log(`"${name}" is ${byName.user!.username} (user id ${chosen.id}), found by real name`);
   const snapshots = await set.map(async (b, entry) => {
     const k = set.loaded.indexOf(entry);
     const user = matches[k]!.users.find((u) => u.id === chosen.id) ?? null;
@@ -36,14 +39,4 @@ export async function studentHistory(set: BackupSet, name: string, log: (m: stri
     return { path: entry.path, date: b.date.value, dateSource: b.date.source, user: user ? { id: user.id, username: user.username } : null, tasks, texts };
   });
   return { history: buildHistory(snapshots, chosen.id), snapshots };
-}
-
-/** The `merge` command that restores just the lost texts, ready to paste into a shell. */
-export function restoreCommand(h: History, backups: readonly string[]): string {
-  const newest = h.dates.at(-1)!.path;
-  return `recover-texts merge --user ${shellWord(h.user.username)} --current ${shellWord(newest)} --auto ${backups.map(shellWord).join(' ')} --out ${shellWord(`${h.user.username}-upload.json`)}`;
-}
-
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

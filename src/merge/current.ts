@@ -62,11 +62,18 @@ export function parseCurrentJson(path: string, content: string): { username: str
 }
 
 /** The current data from the live server's JSON download. */
-export function currentFromJson(label: string, json: { username: string | null; texts: CurrentText[] }, historyUsername: string): { current: CurrentData; note: string | null } {
+/** `modifiedAt`: the file's modification time, the best guess of when it was downloaded (the --current snapshot's time). */
+export function currentFromJson(
+  label: string,
+  json: { username: string | null; texts: CurrentText[] },
+  historyUsername: string,
+  modifiedAt: Date | null = null,
+): { current: CurrentData; note: string | null } {
   const username = json.username ?? historyUsername;
   const note =
     json.username && json.username !== historyUsername ? `the current JSON's username is ${json.username}; the newest backup's is ${historyUsername}: writing ${json.username}` : null;
-  return { current: { kind: 'json', label, date: null, username, texts: json.texts, tasks: null }, note };
+  const date = modifiedAt ? modifiedAt.toISOString().slice(0, 16).replace('T', ' ') : null;
+  return { current: { kind: 'json', label, date, dateSource: 'file modification time', username, texts: json.texts, tasks: null }, note };
 }
 
 /** The current data from a backup's snapshot of the student (history's snapshots). */
@@ -80,6 +87,7 @@ export function currentFromSnapshot(label: string, snap: Snapshot, h: History): 
     kind: 'backup',
     label,
     date: snap.date,
+    dateSource: snap.dateSource,
     username: snap.user.username,
     texts: snap.texts.map((t) => ({ taskId: t.taskId, textId: t.textId, element: { ...toServerText(t), task_name: t.storedTaskName } })),
     tasks: snap.tasks,

@@ -1,7 +1,7 @@
 /** Choosing, per task, the current text or a backup's version, and the resulting upload. */
 import { basename } from 'node:path';
 import { RecoverError } from '../errors.js';
-import { isSharpShrink, textLength, type History, type SnapshotTask, type TaskHistory } from '../history/index.js';
+import { DUPLICATE_SEPARATOR, isSharpShrink, textLength, type History, type SnapshotTask, type TaskHistory } from '../history/index.js';
 import { taskOrder, toServerText, type ServerText } from '../query/index.js';
 
 import { checkUpload } from './check.js';
@@ -19,8 +19,10 @@ export interface CurrentData {
   kind: 'backup' | 'json';
   /** The file it came from. */
   label: string;
-  /** For a backup, its date. */
+  /** For a backup, its date; for the live JSON, the file's modification time (YYYY-MM-DD HH:MM, UTC). */
   date: string | null;
+  /** Where that date comes from (BackupDate.source, or 'file modification time'). */
+  dateSource?: string;
   username: string;
   texts: CurrentText[];
   /** A backup: all its tasks. The live JSON: null (only the names of tasks with texts are known). */
@@ -93,19 +95,43 @@ function findDate(h: History, at: string, task: TaskHistory): number | 'current'
 /**
  * The choices: with `auto`, every task still lost (history status 'lost')
  * takes its restoreFrom version, unless the current text is no longer
- * sharply shorter than it (rewritten since); each --take overrides.
+ * sharply shorter than it (rewritten since), or the student has written
+ * something else there since the loss. That text is the student's newest
+ * work and the upload would delete it, so --auto keeps it and says so with
+ * the --take that restores the old version instead (README "Restoring only
+ * what was lost"). Each --take overrides.
  */
-export function resolveChoices(h: History, current: CurrentData, takes: readonly TakeSpec[], auto: boolean): { choices: Map<number, Choice>; notes: string[] } {
+export function resolveChoices(
+  h: History,
+  current: CurrentData,
+  takes: readonly TakeSpec[],
+  auto: boolean,
+): { choices: Map<number, Choice>; notes: string[]; warnings: string[]; kept: { task: string; message: string }[] } {
   const choices = new Map<number, Choice>();
   const notes: string[] = [];
+  const kept: { task: string; message: string }[] = [];
   if (auto) {
     for (const t of h.tasks) {
       if (t.status !== 'lost' || t.restoreFrom === null) continue;
       const best = t.cells[t.restoreFrom]!.version!;
+      const bestDate = h.dates[t.restoreFrom]!.date;
       const now = currentTextsFor(current, t);
-      const nowLength = now.length ? textLength(now.map((x) => x.element.text).join('')) : null;
+      const nowText = now.length ? now.map((x) => x.element.text).join('') : null;
+      const nowLength = nowText === null ? null : textLength(nowText);
       if (nowLength !== null && !isSharpShrink(best.length, nowLength)) {
-        notes.push(`${t.name}: rewritten in ${current.label} (${nowLength} chars) since it was lost; kept (take it with --take ${t.name}@${h.dates[t.restoreFrom]!.date})`);
+        notes.push(`${t.name}: rewritten in ${current.label} (${nowLength} chars) since it was lost; kept (take it with --take ${t.name}@${bestDate})`);
+        continue;
+      }
+      // Written again since the loss (but still short): the student's newest work, which the upload would delete.
+      const atLoss = t.cells[t.lostAt!]!.version?.texts.map((x) => x.text).join('') ?? null;
+      if (nowText !== null && nowText !== atLoss) {
+        const edited = now.map((x) => x.element.modified_at ?? x.element.created_at).filter(Boolean).sort().at(-1);
+        kept.push({
+          task: t.name,
+          message:
+            `${t.name}: NOT restored: the student wrote a new text after the loss (${nowLength} chars${edited ? `, last edited ${edited}` : ''}), ` +
+            `kept rather than overwritten by the ${best.length}-char version of ${bestDate}; to restore that one instead: --take ${t.name}@${bestDate}`,
+        });
         continue;
       }
       choices.set(t.taskId, { at: t.restoreFrom, why: 'auto' });
@@ -116,7 +142,7 @@ export function resolveChoices(h: History, current: CurrentData, takes: readonly
     const at = findDate(h, spec.at, task);
     choices.set(task.taskId, { at, why: 'take' });
   }
-  return { choices, notes };
+  return { choices, notes, warnings: kept.map((k) => k.message), kept };
 }
 
 export interface MergeRow {
@@ -126,6 +152,11 @@ export interface MergeRow {
   chars: number;
   /** The current text's length, when there is one and it is replaced. */
   replaced: number | null;
+  /** The current text that is replaced (several joined), and when it was last edited. */
+  replacedText?: string;
+  replacedEditedAt?: string | null;
+  /** A taken row: the version put in (several texts joined). */
+  takenText?: string;
 }
 
 export interface MergePlan {
@@ -191,7 +222,12 @@ export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap
     }
     replacedTasks.add(t.taskId);
     const now = kept.filter((k) => k.task?.id === t.taskId);
-    const row: MergeRow = { task: target.storedName, from: date, chars: version.length, replaced: now.length ? textLength(now.map((k) => k.c.element.text).join('')) : null };
+    const nowText = now.length ? now.map((k) => k.c.element.text).join(DUPLICATE_SEPARATOR) : null;
+    const row: MergeRow = { task: target.storedName, from: date, chars: version.length, takenText: version.text, replaced: nowText === null ? null : textLength(now.map((k) => k.c.element.text).join('')) };
+    if (nowText !== null) {
+      row.replacedText = nowText;
+      row.replacedEditedAt = now.map((k) => k.c.element.modified_at ?? k.c.element.created_at).filter((x): x is string => !!x).sort().at(-1) ?? null;
+    }
     for (const [i, x] of version.texts.entries()) {
       taken.push({
         task: target,

@@ -21,3 +21,4 @@ export {
   type TextRecord,
   type UserRecord,
 } from './query.js';
+export { matchUser, searchUsers, type UserMatch } from './users.js';

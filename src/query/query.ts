@@ -1,8 +1,10 @@
 /** BackupQuery: the race server's own queries over a loaded backup's scratch tables. */
-import { closest, distance } from 'fastest-levenshtein';
 import type pg from 'pg';
 import { RecoverError } from '../errors.js';
 import type { LoadResult } from '../load/index.js';
+import { matchUser, type UserMatch, type UserRecord } from './users.js';
+
+export type { UserRecord } from './users.js';
 
 /**
  * A task's two names. The server's download ("Load texts as JSON") writes
@@ -46,15 +48,6 @@ export interface TaskRecord {
   title: string | null;
 }
 
-export interface UserRecord {
-  id: number;
-  username: string;
-  extUsername: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  isStudent: boolean | null;
-  isActive: boolean | null;
-}
 
 export interface QueryOptions {
   /** The race server's database session zone (UTC on Heroku and by default). */
@@ -120,38 +113,14 @@ export class BackupQuery {
     }));
   }
 
-  /**
-   * Find a user by username (exact, then ignoring case), then by ext_username
-   * (exact, then ignoring case). Several matches at one step are an error.
-   */
+  /** Find a user by name (see matchUser). */
   async findUser(name: string): Promise<UserRecord> {
-    const all = await this.users();
-    const lower = name.toLowerCase();
-    const steps: ((u: UserRecord) => boolean)[] = [
-      (u) => u.username === name,
-      (u) => u.username.toLowerCase() === lower,
-      (u) => u.extUsername === name,
-      (u) => (u.extUsername ?? '').toLowerCase() === lower,
-    ];
-    for (const match of steps) {
-      const found = all.filter(match);
-      if (found.length === 1) return found[0]!;
-      if (found.length > 1) {
-        throw new RecoverError('USER_AMBIGUOUS', 'noStudent', `"${name}" matches several users in this backup: ${found.map((u) => u.username).join(', ')}`, {
-          hint: 'give the exact username',
-        });
-      }
-    }
-    const names = all.map((u) => u.username);
-    const near = names
-      .map((n) => ({ n, d: distance(lower, n.toLowerCase()) }))
-      .sort((a, b) => a.d - b.d || (a.n < b.n ? -1 : 1))
-      .slice(0, 3)
-      .map((x) => x.n);
-    if (names.length && !near.includes(closest(lower, names))) near.unshift(closest(lower, names));
-    throw new RecoverError('USER_NOT_FOUND', 'noStudent', `no user "${name}" in this backup${near.length ? `; closest: ${near.join(', ')}` : ' (it has no users)'}`, {
-      hint: 'run `recover-texts users <backup>` to list the students who have texts',
-    });
+    return matchUser(await this.users(), name).user;
+  }
+
+  /** Find a user by name, saying how (see matchUser). */
+  async findUserMatch(name: string): Promise<UserMatch> {
+    return matchUser(await this.users(), name);
   }
 
   /** One user's texts in the server's order, with our deterministic tie-break. */

@@ -18,6 +18,17 @@ export const STATE_COLOURS: Record<Exclude<Change, 'none'>, string> = {
 const W = 340;
 const H = 140;
 const PAD = { left: 44, right: 14, top: 24, bottom: 28 };
+/** Room for one date label (MM-DD at 10.5px) and a gap. */
+const LABEL_WIDTH = 40;
+
+function sameYear(dates: readonly string[]): boolean {
+  return dates.every((d) => d.slice(0, 4) === dates[0]!.slice(0, 4));
+}
+
+/** A date for an axis or a column: MM-DD when every date is in one year (the year is shown once), else YYYY-MM-DD. */
+export function dateLabel(dates: readonly string[], k: number): string {
+  return sameYear(dates) ? dates[k]!.slice(5, 10) : dates[k]!.slice(0, 10);
+}
 
 export function chartSvg(h: History, t: TaskHistory): string {
   const n = h.dates.length;
@@ -67,11 +78,23 @@ export function chartSvg(h: History, t: TaskHistory): string {
   const grid = [0, 0.5, 1]
     .map((q) => `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${f(y(max * q))}" y2="${f(y(max * q))}" class="grid"/><text x="${PAD.left - 6}" y="${f(y(max * q) + 4)}" text-anchor="end" class="lbl">${Math.round(max * q)}</text>`)
     .join('');
-  const dateLabels = (n === 1 ? [0] : [0, n - 1])
-    .map((k, i) => `<text x="${f(x(k))}" y="${H - 8}" text-anchor="${n === 1 ? 'middle' : i === 0 ? 'start' : 'end'}" class="lbl">${esc(h.dates[k]!.date.slice(0, 10))}</text>`)
+  // Every date when they fit (a label is about LABEL_WIDTH wide), else every few and always the last.
+  const step = Math.max(1, Math.ceil((n * LABEL_WIDTH) / (W - PAD.left - PAD.right + LABEL_WIDTH)));
+  const shown = h.dates.map((_, k) => k).filter((k) => k % step === 0 && (k === n - 1 || n - 1 - k >= step));
+  if (shown.at(-1) !== n - 1) shown.push(n - 1);
+  const dates = h.dates.map((d) => d.date);
+  const ticks = shown
+    .map((k) => `<line x1="${f(x(k))}" x2="${f(x(k))}" y1="${H - PAD.bottom}" y2="${H - PAD.bottom + 3}" stroke="#adb5bd"/>`)
     .join('');
+  const dateLabels =
+    shown
+      .map((k) => {
+        const anchor = n === 1 ? 'middle' : k === 0 ? 'start' : k === n - 1 ? 'end' : 'middle';
+        return `<text x="${f(x(k))}" y="${H - 12}" text-anchor="${anchor}" class="lbl">${esc(dateLabel(dates, k))}</text>`;
+      })
+      .join('') + (sameYear(dates) ? `<text x="${PAD.left - 6}" y="${H - 12}" text-anchor="end" class="lbl">${esc(dates[0]!.slice(0, 4))}</text>` : '');
 
   return `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(`length of ${t.name} over ${n} backups`)}">
-${grid}${lost}${runs.map((r) => `<polyline points="${r}" fill="none" stroke="#adb5bd" stroke-width="1.6"/>`).join('')}${points}${ring}${dateLabels}
+${grid}${ticks}${lost}${runs.map((r) => `<polyline points="${r}" fill="none" stroke="#adb5bd" stroke-width="1.6"/>`).join('')}${points}${ring}${dateLabels}
 </svg>`;
 }

@@ -1,15 +1,30 @@
 /** The self-contained HTML report of a student's history. */
+import { basename } from 'node:path';
 import { diffLines, diffWordsWithSpace, type ChangeObject } from 'diff';
-import { isChange, SHARP_SHRINK_TEXT, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
-import { chartSvg, STATE_COLOURS } from './chart.js';
+import { DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
+import { displayTitle, isChange, SHARP_SHRINK_TEXT, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
+import { freshCurrentCommands, shellWord, type CurrentSnapshot, type Replacement, type RestoreSteps } from '../merge/index.js';
+import { chartSvg, dateLabel, STATE_COLOURS } from './chart.js';
 import { esc, shown } from './escape.js';
 
 
+/** What restoring the lost texts takes and does, from the merge stage. */
+export interface ReportRestore {
+  /** The steps: the folder, the merge command, where to upload and for whom. */
+  steps: RestoreSteps;
+  /** The --current the command uses, and when it was taken. */
+  current: { label: string; snapshot: CurrentSnapshot };
+  /** The current texts the upload replaces. */
+  replaced: readonly Replacement[];
+  /** Lost texts the command leaves, each with why (resolveChoices' warnings), by task name. */
+  kept: readonly { task: string; message: string }[];
+}
+
 export interface ReportOptions {
-  /** Backups that could not be loaded. */
+  /** Backups that could not be loaded (or were skipped from a folder). */
   failed?: { path: string; message: string }[];
-  /** The command that restores the lost texts, shown to copy. */
-  restoreCommand?: string;
+  /** How to restore the lost texts and what that replaces. */
+  restore?: ReportRestore;
   /** The race server's session zone the timestamps are in. */
   timezone?: string;
 }
@@ -35,7 +50,7 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
     ...h.user.renames.map((r) => `<p class="sub">renamed <b>${esc(r.from)}</b> → <b>${esc(r.to)}</b> on ${esc(h.dates[r.at]!.date)}</p>`),
     lost.length
       ? `<div class="callout lost"><b>${lost.length} text${lost.length === 1 ? ' is' : 's are'} lost</b>: ${lost.map((t) => `<a href="#task-${t.taskId}">${esc(t.name)}</a>`).join(', ')}.` +
-        (opts.restoreCommand ? ` To restore just ${lost.length === 1 ? 'it' : 'those'} and keep everything else:<pre class="cmd">${esc(opts.restoreCommand)}</pre>` : '') +
+        (opts.restore ? restoreBanner(opts.restore, h, lost.length) : '') +
         `</div>`
       : `<div class="callout ok">Nothing lost: no text was deleted or shrunk sharply (${esc(SHARP_SHRINK_TEXT)}) and left that way.</div>`,
     ...(opts.failed?.length
@@ -44,9 +59,9 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
     `</header>`,
     overview(h),
     // Lost tasks first: they are what the admin came for.
-    ...[...lost, ...h.tasks.filter((t) => t.status !== 'lost')].map((t) => taskSection(h, t)),
+    ...[...lost, ...h.tasks.filter((t) => t.status !== 'lost')].map((t) => taskSection(h, t, opts.restore)),
     `<footer>Made by recover-texts. Lengths are in characters. A text “shrunk sharply” when it became ${esc(SHARP_SHRINK_TEXT)}. ` +
-      `Each backup’s date comes from the backup itself (archive header, or the date in a plain dump’s file name).</footer>`,
+      `Each backup’s date comes from the backup itself: ${esc(DATE_RULE)}. Text timestamps are in the race server’s session zone${opts.timezone ? ` (${esc(opts.timezone)})` : ''}.</footer>`,
   ];
   return `<!DOCTYPE html>
 <html lang="en">
@@ -65,9 +80,42 @@ ${body.join('\n')}
 `;
 }
 
+/** The banner's restore part: the steps, the snapshot and what the upload deletes, the replaced texts, a fresh current. */
+function restoreBanner(r: ReportRestore, h: History, lost: number): string {
+  const username = h.user.username;
+  const link = (name: string) => {
+    const t = h.tasks.find((x) => x.name === name);
+    return t ? `<a href="#task-${t.taskId}"><b>${esc(name)}</b></a>` : `<b>${esc(name)}</b>`;
+  };
+  const snap = r.current.snapshot;
+  const fresh = freshCurrentCommands();
+  return (
+    ` To restore just ${lost === 1 ? 'it' : 'those'} and keep everything else:` +
+    `<ol class="steps">${r.steps.folder ? `<li>In the backups’ folder:<pre class="cmd">cd ${esc(shellWord(r.steps.folder))}</pre></li>` : ''}` +
+    `<li>Build the upload:<pre class="cmd">${esc(r.steps.command)}</pre></li>` +
+    `<li>Upload <code>${esc(r.steps.outFile)}</code> on the race server’s “Upload texts as JSON” admin page for the student <b>${esc(username)}</b>.</li></ol>` +
+    `<p class="danger"><b>The upload deletes all of ${esc(username)}’s texts on the server</b> and puts the file’s in their place. ` +
+    `The current texts come from <code>${esc(basename(r.current.label))}</code>, a snapshot of <b>${esc(snap.time ?? 'unknown time')}</b> (${esc(snap.source)}): ` +
+    `anything ${esc(username)} wrote after it is lost by the upload.</p>` +
+    (r.replaced.length
+      ? `<p>It replaces ${r.replaced.length} current text${r.replaced.length === 1 ? '' : 's'}:</p><ul class="replaced">${r.replaced
+          .map((x) => `<li>${link(x.task)}: ${esc(x.summary)}</li>`)
+          .join('')}</ul>`
+      : '<p>It replaces no current text: the lost texts are missing now, so they are only added.</p>') +
+    (r.kept.length ? `<ul class="kept">${r.kept.map((k) => `<li>${esc(k.message)}</li>`).join('')}</ul>` : '') +
+    `<details class="fresh"><summary>For a current snapshot taken just before uploading</summary><ul>${fresh
+      .map((c) => `<li>${esc(c.where)}:<pre class="cmd">${esc(c.command)}</pre></li>`)
+      .join('')}</ul>then use that file as <code>--current</code>.</details>`
+  );
+}
+
 /** All tasks by date: a grid of lengths coloured by what happened. */
 function overview(h: History): string {
-  const head = h.dates.map((d) => `<th title="${esc(`${d.date} (${d.dateSource}): ${d.path}`)}">${esc(shortDate(d.date))}</th>`).join('');
+  // Column heads: MM-DD plus an archive's time (the year once, above), or whole dates across years.
+  const dates = h.dates.map((d) => d.date);
+  const head = h.dates
+    .map((d, k) => `<th title="${esc(`${d.date} (${dateNote(d.dateSource)}): ${d.path}`)}">${esc(dateLabel(dates, k) + d.date.slice(10))}</th>`)
+    .join('');
   const rows = h.tasks.map((t) => {
     const cells = t.cells
       .map((c, k) => {
@@ -81,15 +129,17 @@ function overview(h: History): string {
   const legend = (['new', 'changed', 'unchanged', 'shrunk', 'gone'] as const)
     .map((s) => `<span class="key"><i style="background:${STATE_COLOURS[s]}"></i>${s === 'shrunk' ? 'shrunk sharply' : s}</span>`)
     .join('');
-  return `<section class="overview"><h2>Overview</h2><div class="scroll"><table class="grid"><thead><tr><th></th>${head}<th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>
+  const year = dates.every((d) => d.slice(0, 4) === dates[0]!.slice(0, 4)) ? ` <span class="title">${esc(dates[0]!.slice(0, 4))}</span>` : '';
+  return `<section class="overview"><h2>Overview${year}</h2><div class="scroll"><table class="grid"><thead><tr><th></th>${head}<th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>
 <p class="legend">${legend}<span class="key"><i class="ring"></i>restore from</span></p></section>`;
 }
 
-function taskSection(h: History, t: TaskHistory): string {
+function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): string {
   const notes = taskNotes(h, t);
   const restore =
     t.status === 'lost' && t.restoreFrom !== null
-      ? `<p class="restore-note">Restore from <b>${esc(h.dates[t.restoreFrom]!.date)}</b>: ${t.cells[t.restoreFrom]!.version!.length} characters, the longest version before it was lost on ${esc(h.dates[t.lostAt!]!.date)}.</p>`
+      ? `<p class="restore-note">Restore from <b>${esc(h.dates[t.restoreFrom]!.date)}</b>: ${t.cells[t.restoreFrom]!.version!.length} characters, the longest version before it was lost on ${esc(h.dates[t.lostAt!]!.date)}.</p>` +
+        (r ? uploadNote(t, r) : '')
       : t.lastGood !== null
         ? `<p class="ok-note">Newest text: ${esc(h.dates[t.lastGood]!.date)} (${t.cells[t.lastGood]!.version!.length} characters).</p>`
         : '';
@@ -134,10 +184,21 @@ function taskSection(h: History, t: TaskHistory): string {
   const open = new Set(changes.filter((c) => !c.covered).slice(-2));
   for (const c of changes) blocks.push(change(c.label, c.before, c.after, c.left, c.right, open.has(c), c.state));
   return `<section class="task ${t.status}" id="task-${t.taskId}">
-<div class="head"><h2>${esc(t.name)}${t.title ? ` <span class="title">${esc(t.title)}</span>` : ''}</h2><span class="badge ${t.status}">${esc(statusText(h, t))}</span></div>
+<div class="head"><h2>${esc(t.name)}${displayTitle(t) ? ` <span class="title">${esc(displayTitle(t)!)}</span>` : ''}</h2><span class="badge ${t.status}">${esc(statusText(h, t))}</span></div>
 <div class="body"><div class="side">${chartSvg(h, t)}${restore}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</div>
 <div class="changes">${blocks.join('\n') || '<p class="quiet">No changes between these backups.</p>'}</div></div>
 </section>`;
+}
+
+/** On a lost task's card: what the upload does to the current text, or that the command leaves it. */
+function uploadNote(t: TaskHistory, r: ReportRestore): string {
+  const kept = r.kept.find((k) => k.task === t.name);
+  if (kept) return `<p class="kept-note">${esc(kept.message)}</p>`;
+  const x = r.replaced.find((k) => k.task === t.name);
+  const when = `${esc(r.current.snapshot.time ?? 'unknown time')}`;
+  return x
+    ? `<p class="replace-note"><b>Replaces the current text</b> (snapshot of ${when}): ${esc(x.summary)}.</p>`
+    : `<p class="add-note">No current text (snapshot of ${when}): the upload adds it.</p>`;
 }
 
 function describe(c: Cell, before: number | null = null): string {
@@ -232,10 +293,11 @@ function rowHtml(r: Row): string {
   return `<tr class="${r.kind}">${cell(r.left, 'l')}${cell(r.right, 'r')}</tr>`;
 }
 
-/** MM-DD (and the time, for archives) when every date is in one year; the whole date otherwise. */
-function shortDate(d: string): string {
-  return d.slice(5);
+/** How a backup's date is known, in the words used everywhere. */
+function dateNote(source: string): string {
+  return DATE_SOURCE_NOTE[source as BackupDate['source']] ?? source;
 }
+
 
 const CSS = `
 :root{--ink:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#f6f8fa;--new:${STATE_COLOURS.new};--changed:${STATE_COLOURS.changed};--unchanged:${STATE_COLOURS.unchanged};--shrunk:${STATE_COLOURS.shrunk};--gone:${STATE_COLOURS.gone}}
@@ -273,6 +335,13 @@ section.task.lost{border-color:#ffa8a8}
 .badge.lost{background:var(--gone);color:#fff}.badge.rewritten{background:#fff3bf}
 .task .body{display:flex;gap:18px;padding:12px 14px;align-items:flex-start}
 .side{flex:0 0 340px}.changes{flex:1 1 auto;min-width:0}
+.steps{margin:8px 0;padding-left:22px}.steps li{margin:4px 0}
+.danger{margin:8px 0;padding:6px 10px;border-left:3px solid var(--gone);background:#fff}
+ul.replaced,ul.kept{margin:4px 0 8px;padding-left:20px}ul.kept{color:#9c3500}
+details.fresh{margin-top:6px}details.fresh>summary{cursor:pointer}
+.replace-note{margin:6px 0;padding:6px 8px;border-left:3px solid var(--gone);background:#fff5f5}
+.add-note{margin:6px 0;padding:6px 8px;border-left:3px solid var(--new);background:#ebfbee}
+.kept-note{margin:6px 0;padding:6px 8px;border-left:3px solid var(--shrunk);background:#fff4e6}
 .restore-note{margin:6px 0;padding:6px 8px;border-left:3px solid var(--new);background:#ebfbee}
 .ok-note{margin:6px 0;color:var(--muted)}
 .notes{margin:6px 0;padding-left:18px;color:var(--muted)}

@@ -17,9 +17,14 @@ export interface SessionConfig {
   backupEncoding?: string;
   /** Bytes of the backup read so far, of total (0 when unknown). */
   onProgress?: (done: number, total: number) => void;
+  /** Each step as it starts, so a progress display shows something from the first moment. */
+  onPhase?: (phase: SessionPhase) => void;
   /** Notes for the user (stderr). */
   log: Log;
 }
+
+/** The steps of a run that take time, in order. */
+export type SessionPhase = 'reading backup' | 'starting PostgreSQL' | 'loading' | 'querying';
 
 /** One backup, loaded into its own database and ready to query. */
 export interface LoadedBackup {

@@ -1,7 +1,10 @@
 /**
  * Many backups in one throwaway server: one engine, one database per backup,
- * loaded a few at a time. A backup that fails to load is reported; the
- * others are still usable. Whatever was started is removed (the engine drops
+ * loaded a few at a time. A backup the admin named that fails to load fails
+ * the run, naming it: leaving it out would silently change what a merge
+ * restores (the race server's upload deletes every text it does not carry).
+ * Only backups found in a folder (ManyConfig.optional) are reported and
+ * skipped when they fail. Whatever was started is removed (the engine drops
  * its databases or removes its whole server).
  *
  * Separate databases rather than schemas: the loader and the query work
@@ -10,7 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { detectBackup, type BackupFile } from '../detect/index.js';
+import { assertBackupPathExists, detectBackup, type BackupFile } from '../detect/index.js';
 import { startEngine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import type { FilterStats } from '../filter/index.js';
@@ -45,6 +48,11 @@ export interface ManyConfig extends SessionConfig {
   onBackup?: (e: BackupLoadEvent) => void;
   /** Backups loaded at once (default: the number of cores, at most MAX_PARALLEL_LOADS). */
   concurrency?: number;
+  /**
+   * Paths found in a folder rather than named: one that fails to load is
+   * reported in BackupSet.failed and skipped. Any other failure fails the run.
+   */
+  optional?: ReadonlySet<string>;
 }
 
 /** A loaded backup, waiting in its own database. */
@@ -77,8 +85,14 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
   const unique = [...new Map(paths.map((p) => [resolve(p), p])).values()];
   if (!unique.length) throw new RecoverError('USAGE_NO_BACKUPS', 'usage', 'no backups given', { hint: 'name the backups, e.g. buggy_race_bk_*.sql.gz' });
   const width = Math.max(1, Math.min(config.concurrency ?? availableParallelism(), MAX_PARALLEL_LOADS, unique.length));
+  const optional = new Set([...(config.optional ?? [])].map((p) => resolve(p)));
+  const required = (path: string) => !optional.has(resolve(path));
+  // A typo in a named file fails now, before a server starts, with the names close to it.
+  config.onPhase?.('reading backup');
+  for (const path of unique) if (required(path)) await assertBackupPathExists(path);
   unique.forEach((path, index) => config.onBackup?.({ index, path, state: 'waiting', done: 0, total: 0 }));
 
+  config.onPhase?.('starting PostgreSQL');
   const engine = await startEngine(config.engine);
   try {
     const loadOne = async (path: string, index: number): Promise<LoadedEntry | BackupFailure> => {
@@ -102,15 +116,18 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
       } catch (e) {
         const error = asRecoverError(e, path);
         emit('failed', { error });
+        if (required(path)) throw error;
         return { path, error };
       }
     };
 
+    config.onPhase?.('loading');
     const results = await pool(unique, width, loadOne);
     // (A slot is empty only when a signal stopped the pool: the run is ending.)
     const loaded = results.filter((r): r is LoadedEntry => !!r && 'database' in r).sort(backupOrder);
     const failed = results.filter((r): r is BackupFailure => !!r && !('database' in r));
     if (!loaded.length) throw noneLoaded(failed);
+    config.onPhase?.('querying');
     await checkpoint('querying');
 
     const set: BackupSet = {
@@ -154,8 +171,12 @@ async function pool<I, R>(items: readonly I[], width: number, fn: (item: I, inde
   return results;
 }
 
+/** The error as a RecoverError whose message names the backup. */
 function asRecoverError(e: unknown, path: string): RecoverError {
-  if (e instanceof RecoverError) return e;
+  if (e instanceof RecoverError) {
+    if (e.message.includes(path)) return e;
+    return new RecoverError(e.code, e.exit, `${path}: ${e.message}`, { hint: e.hint, detail: e.detail, cause: e });
+  }
   const err = e as { code?: string; message?: string };
   return new RecoverError('LOAD_FAILED', 'load', `loading ${path} failed: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`, {
     hint: 'run with --debug for details',

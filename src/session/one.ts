@@ -14,12 +14,14 @@ import { loadInto, queryOn } from './load.js';
 
 /** Load `path` and run `fn` on it; everything started is removed afterwards, whatever happens. */
 export async function withBackup<T>(path: string, config: SessionConfig, fn: (b: LoadedBackup) => Promise<T>): Promise<T> {
+  config.onPhase?.('reading backup');
   const backup = await detectBackup(path);
   let read = 0;
   // Archives: only the wanted tables' bytes are read, so progress shows bytes only.
   const total = backup.archive ? 0 : backup.size;
   // The engine starts while the backup is opened and read: the filter passes
   // over the other tables' data (first in a dump) before it needs a database.
+  config.onPhase?.('starting PostgreSQL');
   const starting = startEngine(config.engine);
   starting.catch(() => {}); // its failure surfaces through the load, or is awaited below
   let client: pg.Client | undefined;
@@ -37,6 +39,7 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
       config,
     );
     const { engine, database } = await connected;
+    config.onPhase?.('querying');
     const query = await queryOn(client!, load, config.timezone);
     await checkpoint('querying');
     return await fn({ backup, date: backupDate(backup), load, stats, query, engine, database });

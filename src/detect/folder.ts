@@ -1,0 +1,125 @@
+/**
+ * The backups a command is given: files named one by one, and folders of
+ * nightly backups (the docs' cron writes /buggy/server/db/backups/
+ * buggy_race_bk_YYYYMMDD.sql.gz). A folder's members are recognised by their
+ * bytes; what is not a backup is listed and skipped. A named file must be a
+ * backup, or the command fails: the admin chose it, and leaving it out would
+ * silently change what the upload restores. Then the chosen date range.
+ */
+import { promises as fs } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { RecoverError } from '../errors.js';
+import { backupDate, type BackupDate } from './date.js';
+import { assertBackupPathExists, detectBackup } from './detect.js';
+
+export interface SelectedBackup {
+  path: string;
+  date: BackupDate;
+  /** Named on the command line (it must load), rather than found in a folder (it may be skipped). */
+  named: boolean;
+}
+
+export interface BackupSelection {
+  /** Oldest first, by each backup's own date, then path. */
+  backups: SelectedBackup[];
+  /** Folder members that are not backups, with why; and backups outside the date range. */
+  skipped: { path: string; reason: string; kind: 'not a backup' | 'out of range' }[];
+}
+
+/** Dates as YYYY-MM-DD, already checked with parseDateBound. */
+export interface DateRange {
+  /** On or after this day. */
+  since?: string;
+  /** On or before this day. */
+  until?: string;
+  /** Only the newest backup strictly before this day. */
+  before?: string;
+}
+
+/** Check a --since/--until/--before value: a real calendar day, YYYY-MM-DD. */
+export function parseDateBound(flag: string, value: string): string {
+  const m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(value.trim());
+  const day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+  if (!m || !day || day.getUTCMonth() !== Number(m[2]) - 1 || day.getUTCDate() !== Number(m[3])) {
+    throw new RecoverError('USAGE_BAD_DATE', 'usage', `${flag} ${JSON.stringify(value)} is not a date`, { hint: `give it as YYYY-MM-DD, e.g. ${flag} 2026-03-10` });
+  }
+  return m[0];
+}
+
+/** Expand folders, check every named file, order by date and apply the range; nothing is loaded. */
+export async function selectBackups(args: readonly string[], range: DateRange = {}): Promise<BackupSelection> {
+  if (!args.length) throw new RecoverError('USAGE_NO_BACKUPS', 'usage', 'no backups given', { hint: 'name the backups, or a folder of them' });
+  const found = new Map<string, SelectedBackup>();
+  const skipped: BackupSelection['skipped'] = [];
+  for (const arg of args) {
+    await assertBackupPathExists(arg);
+    if (await isPlainFolder(arg)) {
+      const names = (await fs.readdir(arg)).sort();
+      let any = false;
+      for (const name of names) {
+        const path = join(arg, name);
+        try {
+          const backup = await detectBackup(path);
+          if (!found.has(path)) found.set(path, { path, date: backupDate(backup), named: false });
+          any = true;
+        } catch (e) {
+          if (!(e instanceof RecoverError)) throw e;
+          skipped.push({ path, reason: (await isPlainFolder(path)) ? 'a folder (folders are not searched inside)' : e.message, kind: 'not a backup' });
+        }
+      }
+      if (!any) {
+        throw new RecoverError('FOLDER_NO_BACKUPS', 'badBackup', `the folder ${arg} holds no backups (${names.length} entr${names.length === 1 ? 'y' : 'ies'}, none recognised)`, {
+          hint: 'backups are recognised by their bytes: plain or gzipped SQL, or pg_dump archives',
+        });
+      }
+    } else {
+      // Named: detection errors (not a backup, truncated archive, ...) fail the command here.
+      const backup = await detectBackup(arg);
+      found.set(arg, { path: arg, date: backupDate(backup), named: true });
+    }
+  }
+  const all = [...found.values()].sort((a, b) => cmp(a.date.value, b.date.value) || cmp(a.path, b.path));
+  const day = (b: SelectedBackup) => b.date.value.slice(0, 10);
+  let backups = all.filter((b) => (!range.since || day(b) >= range.since) && (!range.until || day(b) <= range.until));
+  if (range.before) backups = backups.filter((b) => day(b) < range.before!).slice(-1);
+  for (const b of all) if (!backups.includes(b)) skipped.push({ path: b.path, reason: `dated ${b.date.value}, not ${describe(range)}`, kind: 'out of range' });
+  if (!backups.length) {
+    throw new RecoverError('NO_BACKUPS_IN_RANGE', 'usage', `none of the ${all.length} backup${all.length === 1 ? '' : 's'} is ${describe(range)}`, {
+      hint: `their dates: ${all.map((b) => b.date.value).join(', ')}`,
+    });
+  }
+  return { backups, skipped };
+}
+
+/** Folders with more entries than this are not searched for newer backups (it is someone's Downloads, not a backup folder). */
+const MAX_SIBLINGS = 400;
+
+/**
+ * Backups in the same folder as `path` that are newer than `date`, newest
+ * last: a sign that an export of `path` is not the latest state, so its upload
+ * would undo later work. Empty when the folder cannot be read or is large.
+ */
+export async function newerBackupsBeside(path: string, date: string): Promise<SelectedBackup[]> {
+  const dir = dirname(resolve(path));
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  if (names.length > MAX_SIBLINGS) return [];
+  const all = await selectBackups([dir]).catch(() => null);
+  // Only backups that carry their own date (name or header): a stray SQL-looking file's mtime says nothing.
+  return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.source !== 'file modification time' && b.date.value > date);
+}
+
+/** A directory that is not a pg_dump directory archive (which has a toc.dat). */
+async function isPlainFolder(path: string): Promise<boolean> {
+  const stat = await fs.stat(path).catch(() => null);
+  if (!stat?.isDirectory()) return false;
+  return !(await fs.stat(join(path, 'toc.dat')).catch(() => null));
+}
+
+function describe(range: DateRange): string {
+  const parts = [range.since && `on or after ${range.since}`, range.until && `on or before ${range.until}`, range.before && `before ${range.before}`].filter(Boolean);
+  return parts.length ? parts.join(' and ') : 'in range';
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,32 @@
+/**
+ * What `history` offers for its lost texts: the `merge --auto` it suggests
+ * (against the newest backup as the current data), worked out here so the
+ * terminal and the report can say what that upload would replace and keep.
+ */
+import type { History, Snapshot } from '../history/index.js';
+import { currentFromSnapshot } from './current.js';
+import { planMerge, resolveChoices } from './plan.js';
+import { replacements, snapshotOf, type Replacement, type Snapshot as CurrentSnapshot } from './safety.js';
+import { restoreSteps, type RestoreSteps } from './steps.js';
+
+export interface RestorePlan {
+  steps: RestoreSteps;
+  current: { label: string; snapshot: CurrentSnapshot };
+  replaced: Replacement[];
+  /** Lost texts --auto leaves (written again after the loss). */
+  kept: { task: string; message: string }[];
+}
+
+/** `backups`: the command's arguments as given (files or folders), `options` to pass on; snapshots oldest first. */
+export function restorePlan(h: History, snapshots: readonly Snapshot[], backups: readonly string[], options: readonly string[] = []): RestorePlan {
+  const newest = snapshots.at(-1)!;
+  const current = currentFromSnapshot(newest.path, newest, h);
+  const { choices, kept } = resolveChoices(h, current, [], true);
+  const plan = planMerge(h, current, choices, newest.tasks);
+  return {
+    steps: restoreSteps(h.user.username, newest.path, backups, options),
+    current: { label: current.label, snapshot: snapshotOf(current) },
+    replaced: replacements(plan),
+    kept,
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * The steps that restore the lost texts, as the admin will follow them: go to
+ * the folder the backups are in, build the upload with `merge --auto`, then
+ * upload it for the student. Paths are given relative to that folder, so the
+ * command is short enough to read (history's suggestion once was one long
+ * line of absolute paths).
+ */
+import { basename, dirname, resolve } from 'node:path';
+
+export interface RestoreSteps {
+  /** The folder to run the command in, when every backup is in one; else null (paths as given). */
+  folder: string | null;
+  /** `recover-texts merge ...`, its paths relative to `folder`. */
+  command: string;
+  /** The file the command writes. */
+  outFile: string;
+  /** Where to upload it, and for whom. */
+  upload: string;
+  /** All three as lines to print. */
+  lines: string[];
+}
+
+/**
+ * `backups`: as given on the command line (files or folders); `current`: the
+ * newest backup; `options`: more options to pass on (e.g. --since DATE).
+ */
+export function restoreSteps(username: string, current: string, backups: readonly string[], options: readonly string[] = []): RestoreSteps {
+  // The current backup's folder, when every backup is in it (or is that folder itself).
+  const home = dirname(resolve(current));
+  const folder = backups.every((b) => resolve(b) === home || dirname(resolve(b)) === home) ? home : null;
+  const rel = (p: string) => (folder === null ? p : resolve(p) === folder ? '.' : basename(p));
+  const outFile = `${username}-upload.json`;
+  const command = ['recover-texts merge --user', shellWord(username), '--current', shellWord(rel(current)), '--auto', ...options.map(shellWord), ...backups.map((b) => shellWord(rel(b))), '--out', shellWord(outFile)].join(' ');
+  const upload = `upload ${outFile} on the race server's "Upload texts as JSON" admin page for the student ${username}`;
+  const lines = [...(folder ? [`1. cd ${shellWord(folder)}`] : []), `${folder ? 2 : 1}. ${command}`, `${folder ? 3 : 2}. ${upload}`];
+  return { folder, command, outFile, upload, lines };
+}
+
+/** A word the shell passes unchanged: quoted unless it is plainly safe. */
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
