@@ -72,3 +72,13 @@ export async function checkpoint(name: string): Promise<void> {
   process.stderr.write(`recover-texts: paused at ${name}\n`);
   await new Promise(() => {}); // until a signal ends the process
 }
+
+/** Is process `pid` alive (EPERM: alive, but another user's)? For finding what killed runs left behind. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -10,13 +10,12 @@
  * Every checksum the frame carries (header, block, content: XXH32) is verified.
  */
 import { corrupt } from './damage.js';
+import { FrameReader } from './frames.js';
 import { Xxh32, xxh32 } from './xxhash.js';
 
 /** Frame magic number (little-endian 0x184D2204). */
 const LZ4F_MAGIC = 0x184d2204;
 /** Skippable frames: magic 0x184D2A50 .. 0x184D2A5F, then a 4-byte size. */
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 /** FLG bits: version (must be 01), block independence, block checksum, content size, content checksum, dictionary ID. */
 const FLG_VERSION_MASK = 0xc0;
 const FLG_VERSION_01 = 0x40;
@@ -37,16 +36,9 @@ const HISTORY = 64 * 1024;
 /** The shortest match (the token's match length counts from 4). */
 const MIN_MATCH = 4;
 
-type State = 'magic' | 'skipSize' | 'skip' | 'flags' | 'descriptor' | 'blockSize' | 'block' | 'contentChecksum';
+type State = 'flags' | 'descriptor' | 'blockSize' | 'block' | 'contentChecksum';
 
-export class Lz4FrameDecoder {
-  private pending: Buffer[] = [];
-  private pendingLen = 0;
-  private state: State = 'magic';
-  /** Bytes the current state needs before it can act. */
-  private need = 4;
-  private skipLeft = 0;
-  private frames = 0;
+export class Lz4FrameDecoder extends FrameReader<State> {
   private flg = 0;
   private flagBytes: Buffer = Buffer.alloc(0);
   private blockMax = 0;
@@ -57,59 +49,12 @@ export class Lz4FrameDecoder {
   private hash: Xxh32 | null = null;
   private history: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly what: string) {}
-
-  /**
-   * Feed compressed bytes; yields the decompressed blocks they complete, one at a time, so a
-   * consumer that waits between them holds at most one block in memory.
-   */
-  *push(chunk: Buffer): Generator<Buffer> {
-    const out: Buffer[] = [];
-    let input = chunk;
-    while (input.length > 0) {
-      if (this.state === 'skip') {
-        const n = Math.min(this.skipLeft, input.length);
-        this.skipLeft -= n;
-        input = input.subarray(n);
-        if (this.skipLeft === 0) this.expect('magic', 4);
-        continue;
-      }
-      const take = Math.min(this.need - this.pendingLen, input.length);
-      this.pending.push(input.subarray(0, take));
-      this.pendingLen += take;
-      input = input.subarray(take);
-      if (this.pendingLen < this.need) break;
-      const unit = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingLen);
-      this.pending = [];
-      this.pendingLen = 0;
-      this.step(unit, out);
-      yield* out.splice(0);
-    }
+  constructor(what: string) {
+    super(what, 'LZ4', LZ4F_MAGIC, ['flags', 2]);
   }
 
-  /** The input is over: it must end between frames, after at least one. */
-  end(): void {
-    if (this.state !== 'magic' || this.pendingLen > 0 || this.frames === 0) {
-      throw corrupt(`the LZ4 data of ${this.what} ends inside a frame (${this.frames === 0 && this.state === 'magic' ? 'no frame at all' : `at its ${this.state}`})`);
-    }
-  }
-
-  private expect(state: State, need: number): void {
-    this.state = state;
-    this.need = need;
-  }
-
-  private step(unit: Buffer, out: Buffer[]): void {
+  protected step(unit: Buffer): void {
     switch (this.state) {
-      case 'magic': {
-        const magic = unit.readUInt32LE(0);
-        if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) return this.expect('skipSize', 4);
-        if (magic !== LZ4F_MAGIC) throw corrupt(`expected an LZ4 frame in ${this.what}, found magic ${magic.toString(16)}`);
-        return this.expect('flags', 2);
-      }
-      case 'skipSize':
-        this.skipLeft = unit.readUInt32LE(0);
-        return this.skipLeft === 0 ? this.expect('magic', 4) : this.expect('skip', 0);
       case 'flags': {
         const flg = unit[0] as number;
         const bd = unit[1] as number;
@@ -159,20 +104,13 @@ export class Lz4FrameDecoder {
         if (!(this.flg & FLG_BLOCK_INDEPENDENT)) {
           this.history = block.length >= HISTORY ? block.subarray(block.length - HISTORY) : Buffer.concat([this.history, block]).subarray(-HISTORY);
         }
-        if (block.length) out.push(block);
+        if (block.length) this.out.push(block);
         return this.expect('blockSize', 4);
       }
       case 'contentChecksum':
         if (this.hash && this.hash.digest() !== unit.readUInt32LE(0)) throw corrupt(`the LZ4 data of ${this.what} fails its content checksum`);
         return this.frameDone();
-      case 'skip':
-        return;
     }
-  }
-
-  private frameDone(): void {
-    this.frames++;
-    this.expect('magic', 4);
   }
 
   /** One compressed block (lz4_Block_format.md): sequences of literals and a back-reference. */

@@ -16,12 +16,11 @@
  */
 import { Decompress } from 'fzstd';
 import { corrupt } from './damage.js';
+import { FrameReader } from './frames.js';
 
 /** Frame magic number (little-endian 0xFD2FB528). */
 const ZSTD_MAGIC = 0xfd2fb528;
 /** Skippable frames: magic 0x184D2A50 .. 0x184D2A5F, then a 4-byte size. */
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 /** Frame header descriptor bits (RFC 8878 3.1.1.1.1). */
 const FHD_SINGLE_SEGMENT = 0x20;
 const FHD_RESERVED = 0x08;
@@ -38,67 +37,21 @@ const MAX_BLOCK = 128 * 1024;
 const BLOCK_RLE = 1; // one byte, repeated; raw (0) and compressed (2) blocks carry their size in bytes
 const BLOCK_COMPRESSED = 2;
 
-type State = 'magic' | 'skipSize' | 'skip' | 'descriptor' | 'header' | 'blockHeader' | 'block' | 'checksum';
+type State = 'descriptor' | 'header' | 'blockHeader' | 'block' | 'checksum';
 
-export class ZstdDecoder {
+export class ZstdDecoder extends FrameReader<State> {
   private readonly fz: Decompress;
-  private out: Buffer[] = [];
-  private pending: Buffer[] = [];
-  private pendingLen = 0;
-  private state: State = 'magic';
-  private need = 4;
-  private skipLeft = 0;
-  private frames = 0;
   private fhd = 0;
   private blockMax = MAX_BLOCK;
   private lastBlock = false;
   /** The bytes of the frame or block being gathered, handed to fzstd whole. */
-  private unit: Buffer[] = [];
+  private frameBytes: Buffer[] = [];
 
-  constructor(private readonly what: string) {
+  constructor(what: string) {
+    super(what, 'zstd', ZSTD_MAGIC, ['descriptor', 1]);
     this.fz = new Decompress((data) => {
       if (data.length) this.out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
     });
-  }
-
-  /**
-   * Feed compressed bytes; yields what each completed block decodes to (at most 128 KiB), one
-   * block at a time, so a consumer that waits between them holds at most one block in memory.
-   */
-  *push(chunk: Buffer): Generator<Buffer> {
-    let input = chunk;
-    while (input.length > 0) {
-      if (this.state === 'skip') {
-        const n = Math.min(this.skipLeft, input.length);
-        this.skipLeft -= n;
-        input = input.subarray(n);
-        if (this.skipLeft === 0) this.expect('magic', 4);
-        continue;
-      }
-      const take = Math.min(this.need - this.pendingLen, input.length);
-      this.pending.push(input.subarray(0, take));
-      this.pendingLen += take;
-      input = input.subarray(take);
-      if (this.pendingLen < this.need) break;
-      const unit = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingLen);
-      this.pending = [];
-      this.pendingLen = 0;
-      this.step(unit);
-      yield* this.out.splice(0);
-    }
-  }
-
-  /** The input is over: it must end between frames, after at least one. */
-  end(): void {
-    if (this.state !== 'magic' || this.pendingLen > 0 || this.frames === 0) {
-      throw corrupt(`the zstd data of ${this.what} ends inside a frame (${this.frames === 0 && this.state === 'magic' ? 'no frame at all' : `at its ${this.state}`})`);
-    }
-    this.feed(Buffer.alloc(0), true);
-  }
-
-  private expect(state: State, need: number): void {
-    this.state = state;
-    this.need = need;
   }
 
   /** Hand bytes to fzstd; its errors become a clean one-line corrupt-archive error. */
@@ -110,24 +63,18 @@ export class ZstdDecoder {
     }
   }
 
-  private step(unit: Buffer): void {
+  protected override frameStart(magic: Buffer): void {
+    this.frameBytes = [magic];
+  }
+
+  protected step(unit: Buffer): void {
     switch (this.state) {
-      case 'magic': {
-        const magic = unit.readUInt32LE(0);
-        if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) return this.expect('skipSize', 4);
-        if (magic !== ZSTD_MAGIC) throw corrupt(`expected a zstd frame in ${this.what}, found magic ${magic.toString(16)}`);
-        this.unit = [unit];
-        return this.expect('descriptor', 1);
-      }
-      case 'skipSize':
-        this.skipLeft = unit.readUInt32LE(0);
-        return this.skipLeft === 0 ? this.expect('magic', 4) : this.expect('skip', 0);
       case 'descriptor': {
         const fhd = unit[0] as number;
         if (fhd & FHD_RESERVED) throw corrupt(`the zstd frame header of ${this.what} has its reserved bit set`);
         if (fhd & FHD_DICT_ID) throw corrupt(`the zstd data of ${this.what} needs a dictionary, which pg_dump never uses`);
         this.fhd = fhd;
-        this.unit.push(unit);
+        this.frameBytes.push(unit);
         const single = (fhd & FHD_SINGLE_SEGMENT) !== 0;
         const fcsFlag = fhd >> 6;
         const fcs = fcsFlag === 0 ? (single ? 1 : 0) : (FCS_BYTES[fcsFlag] as number);
@@ -151,9 +98,9 @@ export class ZstdDecoder {
           throw corrupt(`the zstd data of ${this.what} asks for a ${window}-byte window, more than the ${MAX_WINDOW} bytes zstd decodes by default`);
         }
         this.blockMax = Math.min(MAX_BLOCK, Math.max(window, 1));
-        this.unit.push(unit);
-        this.feed(Buffer.concat(this.unit));
-        this.unit = [];
+        this.frameBytes.push(unit);
+        this.feed(Buffer.concat(this.frameBytes));
+        this.frameBytes = [];
         return this.expect('blockHeader', 3);
       }
       case 'blockHeader': {
@@ -163,32 +110,25 @@ export class ZstdDecoder {
         const size = word >>> 3;
         if (type > BLOCK_COMPRESSED) throw corrupt(`a zstd block of ${this.what} has the reserved block type`);
         if (size > this.blockMax) throw corrupt(`a zstd block of ${this.what} says ${size} bytes, more than the ${this.blockMax} its frame allows`);
-        this.unit = [unit];
+        this.frameBytes = [unit];
         const body = type === BLOCK_RLE ? 1 : size;
         if (body === 0) return this.blockDone(); // an empty raw block
         return this.expect('block', body);
       }
       case 'block':
-        this.unit.push(unit);
+        this.frameBytes.push(unit);
         return this.blockDone();
       case 'checksum':
         this.feed(unit);
         return this.frameDone();
-      case 'skip':
-        return;
     }
   }
 
   private blockDone(): void {
-    this.feed(Buffer.concat(this.unit));
-    this.unit = [];
+    this.feed(Buffer.concat(this.frameBytes));
+    this.frameBytes = [];
     if (!this.lastBlock) return this.expect('blockHeader', 3);
     if (this.fhd & FHD_CHECKSUM) return this.expect('checksum', 4);
     this.frameDone();
-  }
-
-  private frameDone(): void {
-    this.frames++;
-    this.expect('magic', 4);
   }
 }

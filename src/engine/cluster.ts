@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { RecoverError } from '../errors.js';
-import { checkpoint, once, track, untrack } from '../resources.js';
+import { checkpoint, once, track, untrack, processAlive } from '../resources.js';
 import { makePrivateTempDir, MARKER, TEMP_PREFIX } from '../tempdir.js';
 import { copyTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
 import type { Server } from './types.js';
@@ -305,10 +305,10 @@ export async function removeStaleClusters(log: (m: string) => void): Promise<num
     } catch {
       continue; // not ours, or still being created
     }
-    if (!Number.isInteger(owner) || isAlive(owner)) continue;
+    if (!Number.isInteger(owner) || processAlive(owner)) continue;
     const postmaster = await fs.readFile(join(dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '');
     const serverPid = Number(postmaster.split('\n')[0]);
-    if (Number.isInteger(serverPid) && serverPid > 0 && isAlive(serverPid) && (await cmdlineMentions(serverPid, dir))) {
+    if (Number.isInteger(serverPid) && serverPid > 0 && processAlive(serverPid) && (await cmdlineMentions(serverPid, dir))) {
       try {
         process.kill(serverPid, 'SIGQUIT'); // immediate shutdown; it frees its shared memory
       } catch {
@@ -323,15 +323,6 @@ export async function removeStaleClusters(log: (m: string) => void): Promise<num
   return removed;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function cmdlineMentions(pid: number, dir: string): Promise<boolean> {
   try {
     return (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(dir);
@@ -342,8 +333,8 @@ async function cmdlineMentions(pid: number, dir: string): Promise<boolean> {
 
 /** Wait up to 5 s for a process to exit; true when it did. */
 async function waitGone(pid: number): Promise<boolean> {
-  for (let k = 0; k < 100 && isAlive(pid); k++) await delay(50);
-  return !isAlive(pid);
+  for (let k = 0; k < 100 && processAlive(pid); k++) await delay(50);
+  return !processAlive(pid);
 }
 
 function delay(ms: number): Promise<void> {

@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import type { PostgreSqlContainer } from '@testcontainers/postgresql';
 import type { ContainerRuntimeClient } from 'testcontainers';
 import { RecoverError } from '../errors.js';
-import { checkpoint, once, track, untrack } from '../resources.js';
+import { checkpoint, once, track, untrack, processAlive } from '../resources.js';
 import type { EngineConfig, Server } from './types.js';
 
 /**
@@ -195,7 +195,7 @@ export async function removeStaleContainers(client: ContainerRuntimeClient, log:
   let removed = 0;
   for (const c of ours) {
     const owner = Number(c.Labels[LABEL_PID]);
-    if (c.Labels[LABEL_HOST] !== hostname() || !Number.isInteger(owner) || isAlive(owner)) continue;
+    if (c.Labels[LABEL_HOST] !== hostname() || !Number.isInteger(owner) || processAlive(owner)) continue;
     await removeContainer(client, c.Id);
     log(`removed a PostgreSQL container left by an interrupted run (process ${owner}, started ${c.Labels[LABEL_STARTED] ?? 'at an unknown time'})`);
     removed++;
@@ -309,13 +309,4 @@ function unreachable(endpoint: string, why: string, cause: unknown): RecoverErro
 function firstLine(e: unknown): string {
   const line = String((e as Error)?.message ?? e).split('\n')[0]!;
   return line.replace(/^\(HTTP code \d+\) [a-z ]+- /, '').trim().slice(0, 300);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
