@@ -75,6 +75,9 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
   });
   // Tracked from before the container exists: a signal while starting removes whatever start created.
   const resource = track({ label: `PostgreSQL container from ${image}`, dispose: shutdown });
+  // The container's output as it comes: testcontainers removes a container that fails to become
+  // ready, so its logs must be kept while it runs, not fetched afterwards.
+  const output: string[] = [];
   try {
     await ensureImage(client, tc, image, log);
     const starting = localOnly(pgModule.PostgreSqlContainer, image)
@@ -97,6 +100,10 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
       .withStartupTimeout(READY_TIMEOUT_MS)
       // Cleanup is ours (shutdown, signals, the next run's removeStaleContainers): no reaper, no lock file in /tmp.
       .withAutoCleanup(false)
+      .withLogConsumer((stream) => {
+        stream.on('data', (d: string | Buffer) => output.push(String(d)));
+        stream.on('error', () => {});
+      })
       .start();
     const watch = { done: false };
     // testcontainers notices a container that died only when its wait times out: fail as soon as it exits.
@@ -117,7 +124,7 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
       await shutdown();
       throw e;
     }
-    const logs = await lastLogLines(client, run);
+    const logs = lastLines(output) || (await lastLogLines(client, run)) || (await new Promise((r) => setTimeout(r, 300)), lastLines(output));
     await shutdown();
     throw new RecoverError('DOCKER_NOT_READY', 'engine', `the PostgreSQL container from ${image} did not become ready: ${firstLine(e)}`, {
       hint:
@@ -221,7 +228,7 @@ async function removeContainer(client: ContainerRuntimeClient, id: string): Prom
 /** Rejects when this run's container has exited; stays pending while it runs, until watch.done. */
 async function exitOf(client: ContainerRuntimeClient, run: string, watch: { done: boolean }): Promise<never> {
   while (!watch.done) {
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 200));
     const [c] = await client.container.dockerode
       .listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${run}`], status: ['exited', 'dead'] } })
       .catch(() => []);
@@ -231,6 +238,10 @@ async function exitOf(client: ContainerRuntimeClient, run: string, watch: { done
     }
   }
   return new Promise<never>(() => {});
+}
+
+function lastLines(chunks: readonly string[]): string {
+  return chunks.join('').trimEnd().split('\n').slice(-LOG_LINES).join('\n');
 }
 
 async function lastLogLines(client: ContainerRuntimeClient, run: string): Promise<string> {
