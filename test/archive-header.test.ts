@@ -24,12 +24,12 @@ import {
   type ArchiveTocEntry,
 } from '../src/archive/index.js';
 import { RecoverError } from '../src/errors.js';
+import { tarHeader, VERSIONS, type Version } from './archive-writer.js';
 
 // ---------------------------------------------------------------------------------------------
 // A minimal archive writer (WriteHead / WriteToc / _WriteExtraToc)
 // ---------------------------------------------------------------------------------------------
 
-type Version = readonly [number, number, number];
 
 interface WEntry {
   dumpId: number;
@@ -327,13 +327,6 @@ function expectedEntry(e: WEntry, format: ArchiveFormat, v: Version): ArchiveToc
   return out;
 }
 
-const VERSIONS: Version[] = [
-  [1, 12, 0],
-  [1, 13, 0],
-  [1, 14, 0],
-  [1, 15, 0],
-  [1, 16, 0],
-];
 const FORMATS: ArchiveFormat[] = ['custom', 'tar', 'directory'];
 
 function sampleArchive(version: Version, format: ArchiveFormat, extra: Partial<WArchive> = {}): WArchive {
@@ -381,22 +374,6 @@ function expectedInfo(a: WArchive): ArchiveInfo {
 // Containers: a tar file and a directory around the header+TOC bytes
 // ---------------------------------------------------------------------------------------------
 
-function tarHeader(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 'utf8');
-  h.write('0000600\0', 100, 'latin1');
-  h.write('0000000\0', 108, 'latin1');
-  h.write('0000000\0', 116, 'latin1');
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124, 'latin1');
-  h.write('15114716215\0', 136, 'latin1');
-  h.write('        ', 148, 'latin1');
-  h.write('0', 156, 'latin1');
-  h.write('ustar\0' + '00', 257, 'latin1');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
-  return h;
-}
 
 function tarMember(name: string, content: Buffer): Buffer {
   const pad = (512 - (content.length % 512)) % 512;

@@ -20,7 +20,7 @@ import { RecoverError } from '../src/errors.js';
 import { WANTED_TABLES } from '../src/filter/index.js';
 import { renderJson } from '../src/export/index.js';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
-import { compress, customArchive, directoryArchive, fixtureEntries, HAVE, tarArchive, type Version, type WEntry, type WriteOptions } from './archive-writer.js';
+import { compress, customArchive, directoryArchive, fixtureEntries, HAVE, tarArchive, VERSIONS, type WEntry, type WriteOptions } from './archive-writer.js';
 import { FIXTURES, makeTmp, removeTmp } from './helpers.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
@@ -90,13 +90,6 @@ beforeAll(async () => {
 });
 afterAll(() => removeTmp(work));
 
-const VERSIONS: Version[] = [
-  [1, 12, 0],
-  [1, 13, 0],
-  [1, 14, 0],
-  [1, 15, 0],
-  [1, 16, 0],
-];
 
 describe('every version, format and compression reads as the fixture does', () => {
   for (const version of VERSIONS) {

@@ -17,6 +17,14 @@ import { deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { readArchiveInfo, type ArchiveInfo, type ArchiveTocEntry, type CompressionAlgorithm } from '../src/archive/index.js';
 
 export type Version = readonly [number, number, number];
+/** Every archive version the reader knows. */
+export const VERSIONS: Version[] = [
+  [1, 12, 0],
+  [1, 13, 0],
+  [1, 14, 0],
+  [1, 15, 0],
+  [1, 16, 0],
+];
 export const vcode = (v: Version) => (v[0] * 256 + v[1]) * 256 + v[2];
 
 /** One TOC entry as written, with its data (uncompressed) when it has any. */
@@ -189,7 +197,8 @@ export function directoryArchive(dir: string, entries: WEntry[], o: WriteOptions
   for (const e of entries) if (hasData(e)) writeFileSync(join(dir, `${e.dumpId}.dat${SUFFIX[o.compression]}`), stored(e, o, 'file'));
 }
 
-function tarHeader(name: string, size: number): Buffer {
+/** A ustar member header, as pg_dump's tar format writes one (pg_backup_tar.c _tarWriteHeader). */
+export function tarHeader(name: string, size: number): Buffer {
   const h = Buffer.alloc(512);
   h.write(name, 0, 'utf8');
   h.write('0000600\0', 100, 'latin1');
