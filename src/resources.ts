@@ -70,7 +70,9 @@ export function once(fn: () => Promise<void>): () => Promise<void> {
 export async function checkpoint(name: string): Promise<void> {
   if (process.env.RECOVER_TEXTS_PAUSE_AT !== name) return;
   process.stderr.write(`recover-texts: paused at ${name}\n`);
-  await new Promise(() => {}); // until a signal ends the process
+  // Until a signal ends the process. The timer keeps Node's event loop open: with nothing else
+  // pending (a container's sockets are unref'd), a bare never-settling promise would let it exit 0.
+  await new Promise(() => setInterval(() => {}, 60_000));
 }
 
 /** Is process `pid` alive (EPERM: alive, but another user's)? For finding what killed runs left behind. */
