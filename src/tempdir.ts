@@ -2,6 +2,11 @@
  * Private temp dirs. Each is mode 0700 and carries a marker naming the
  * process that made it, so a later run can tell a dir left behind by a
  * killed run (its process is gone) from one in use, and remove only those.
+ *
+ * The throwaway cluster's dir goes where it is fastest: in memory (/dev/shm,
+ * a tmpfs) when TMPDIR is not set and there is room, else in the temp folder.
+ * In memory, creating its thousand files costs a tenth of what it does on a
+ * disk, and nothing loaded from a backup is ever written to a disk.
  */
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +17,58 @@ export const TEMP_PREFIX = 'recover-texts-';
 /** The marker file that says a temp dir is ours, and which process owns it. */
 export const MARKER = 'recover-texts.json';
 
-export async function makePrivateTempDir(): Promise<string> {
-  const dir = await fs.mkdtemp(join(tmpdir(), TEMP_PREFIX)); // mkdtemp makes it 0700
+/** The memory-backed folder that Linux mounts for every user (mode 1777, a tmpfs). */
+export const MEMORY_DIR = '/dev/shm';
+/** statfs type of a tmpfs. */
+const TMPFS_MAGIC = 0x01021994;
+/** Free space the memory folder must have for a cluster to go there: far more than a race server's texts. */
+const MEMORY_MIN_FREE = 1024 ** 3;
+
+export interface ScratchRoot {
+  /** The folder a cluster's private dir is made in. */
+  dir: string;
+  /** It is memory (a tmpfs), not a disk. */
+  inMemory: boolean;
+}
+
+/**
+ * Where a throwaway cluster's private dir goes. TMPDIR, when set, is the
+ * user's choice and always wins; else /dev/shm when it is a tmpfs with at
+ * least 1 GiB free; else the system temp folder.
+ */
+export async function scratchRoot(): Promise<ScratchRoot> {
+  chosen = !process.env.TMPDIR && (await roomyTmpfs(MEMORY_DIR)) ? { dir: MEMORY_DIR, inMemory: true } : { dir: tmpdir(), inMemory: false };
+  return chosen;
+}
+
+let chosen: ScratchRoot | undefined;
+
+/** The folder this run's cluster went in, for messages about it filling up. */
+export function scratchRootInUse(): ScratchRoot {
+  return chosen ?? { dir: tmpdir(), inMemory: false };
+}
+
+/** When the cluster's folder is full: say which, what it needs, and how to choose another. */
+export function scratchFullHint(root: ScratchRoot = scratchRootInUse()): string {
+  return `the ${root.inMemory ? 'memory-backed temp folder' : 'temp folder'} ${root.dir} is full; the throwaway PostgreSQL needs about 30 MB there, plus room for the texts it loads: free some space, or set TMPDIR to a folder on a disk with room`;
+}
+
+async function roomyTmpfs(dir: string): Promise<boolean> {
+  try {
+    const st = await fs.statfs(dir);
+    return st.type === TMPFS_MAGIC && st.bavail * st.bsize >= MEMORY_MIN_FREE;
+  } catch {
+    return false; // no such folder (macOS, Windows)
+  }
+}
+
+/** Every folder a temp dir of this tool may be in: where stale ones are looked for. */
+export function scratchRoots(): string[] {
+  return [...new Set([tmpdir(), MEMORY_DIR])];
+}
+
+export async function makePrivateTempDir(root: string = tmpdir()): Promise<string> {
+  const dir = await fs.mkdtemp(join(root, TEMP_PREFIX)); // mkdtemp makes it 0700
   await fs.writeFile(join(dir, MARKER), JSON.stringify({ pid: process.pid, created: new Date().toISOString() }) + '\n', { mode: 0o600 });
   return dir;
 }

@@ -110,7 +110,8 @@ describe('engines', () => {
     let url: string;
     const admin = () => new pg.Client(server.clientConfig('postgres'));
     beforeAll(async () => {
-      server = await startEngine({ kind: 'embedded', log: () => {} });
+      // Like any admin's server, with initdb's template0 (the cached template has none): no cache.
+      server = await startEngine({ kind: 'embedded', cache: false, log: () => {} });
       const c = server.clientConfig('postgres');
       url = `postgresql://${c.user}:${encodeURIComponent(String(c.password))}@localhost/postgres?host=${encodeURIComponent(String(c.host))}`;
       const a = admin();

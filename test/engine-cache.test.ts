@@ -1,7 +1,7 @@
 /**
  * The cached data-directory template (engine/template.ts): made private on
  * first use, reused, rebuilt when its stamp differs or its mode is open,
- * bypassed when someone else owns it, never holding backup data, and
+ * bypassed when someone else owns it, never holding backup data or a secret, and
  * untouched by --no-cache. Real exports through the embedded PostgreSQL.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -54,7 +54,13 @@ describe('the cached PostgreSQL template', () => {
     expect(mode(cache())).toBe(0o700);
     expect(templates()).toHaveLength(1);
     expect(mode(template())).toBe(0o700);
-    expect(mode(join(template(), 'password'))).toBe(0o600);
+    // It holds no secret: the server takes connections on its private socket only, with no password.
+    expect(readdirSync(template()).sort()).toEqual(['data', 'stamp.json']);
+    const hba = readFileSync(join(template(), 'data', 'pg_hba.conf'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => l.trim().split(/\s+/));
+    expect(hba.filter((f) => f[0] === 'local').map((f) => f.at(-1))).toEqual(['trust', 'trust']);
+    expect(hba.filter((f) => f[0] !== 'local').map((f) => f.at(-1))).toEqual(['reject', 'reject', 'reject', 'reject']);
+    // template0 was dropped before it was kept: two databases' folders (template1, postgres), not three.
+    expect(readdirSync(join(template(), 'data', 'base'))).toHaveLength(2);
     const made = statSync(join(template(), 'data', 'PG_VERSION')).ino;
 
     await exportBob();

@@ -129,7 +129,8 @@ describe('withBackups', () => {
       return rows.map((r) => r.datname as string);
     };
     beforeAll(async () => {
-      server = await startEngine({ kind: 'embedded', log: () => {} });
+      // Like any admin's server, with initdb's template0 (the cached template has none): no cache.
+      server = await startEngine({ kind: 'embedded', cache: false, log: () => {} });
       const c = server.clientConfig('postgres');
       url = `postgresql://${c.user}:${encodeURIComponent(String(c.password))}@localhost/postgres?host=${encodeURIComponent(String(c.host))}`;
     });

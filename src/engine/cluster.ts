@@ -6,19 +6,18 @@
  * in where the binaries come from.
  *
  * Safety: the temp dir is mode 0700 and owned by the user the server runs
- * as; the only socket is inside it; the superuser has a random password.
+ * as; the only socket is inside it, and only that user may connect (see adminOf).
  * PostgreSQL refuses to run as root, so a root user's cluster runs as an
  * unprivileged account (RECOVER_TEXTS_RUN_AS, else `postgres`, else `nobody`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync, openSync, closeSync } from 'node:fs';
+import { promises as fs, readFileSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { RecoverError } from '../errors.js';
 import { checkpoint, once, track, untrack, processAlive } from '../resources.js';
-import { makePrivateTempDir, MARKER, TEMP_PREFIX } from '../tempdir.js';
+import { makePrivateTempDir, MARKER, scratchFullHint, scratchRoot, scratchRoots, TEMP_PREFIX, type ScratchRoot } from '../tempdir.js';
 import { copyTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
 import type { Server } from './types.js';
 
@@ -51,87 +50,146 @@ export interface ClusterOptions {
 
 /** initdb's options besides the paths; part of the template's stamp. */
 // 1 MB WAL segments instead of 16: the template, copied on every run, is 11 MB smaller.
-const INITDB_OPTIONS = ['-U', SUPERUSER, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions', '--wal-segsize=1'] as const;
+const INITDB_OPTIONS = ['-U', SUPERUSER, '--auth-local=trust', '--auth-host=reject', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions', '--wal-segsize=1'] as const;
 
 export async function startCluster(given: Binaries, log: (m: string) => void, options: ClusterOptions): Promise<Server> {
   await removeStaleClusters(log);
   const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
-  const dir = await makePrivateTempDir();
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
+  // Binaries the server's user cannot reach get hard-linked into the cluster's dir, which must then be on their disk.
+  const linkBinaries = runAs !== undefined && given.relocatable === true && (await canRun(join(given.dir, 'postgres'), runAs)) === 'denied';
+  const root: ScratchRoot = linkBinaries ? { dir: tmpdir(), inMemory: false } : await scratchRoot();
+  const dir = await makePrivateTempDir(root.dir);
+  let server: Running | undefined;
   const stop = once(async () => {
     untrack(starting);
-    if (child && child.exitCode === null && child.signalCode === null) {
-      // SIGQUIT is PostgreSQL's immediate shutdown: nothing here is worth keeping.
-      child.kill('SIGQUIT');
-      let timer: NodeJS.Timeout | undefined;
-      const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000)))]);
-      clearTimeout(timer);
-      if (!killed) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
-    await fs.rm(dir, { recursive: true, force: true });
+    await server?.kill('SIGQUIT'); // immediate shutdown: nothing here is worth keeping
+    // Synchronous: a thousand small files go several times faster than through the thread pool.
+    rmSync(dir, { recursive: true, force: true });
   });
   // Tracked from the first moment, so a signal while starting removes it too.
   const starting = track({ label: `PostgreSQL cluster in ${dir}`, dispose: stop });
   try {
-    const data = join(dir, 'data');
     const sock = join(dir, 'socket');
     await fs.mkdir(sock, { mode: 0o700 });
-    const bins = runAs ? await runnableBy(given, runAs, dir) : given;
-    const logPath = join(dir, 'server.log');
+    const bins = linkBinaries ? await linkedBinaries(given, dir) : given;
+    const place: Place = { data: join(dir, 'data'), sock, logPath: join(dir, 'server.log'), bins, runAs, root };
     // The data directory: a copy of the cached template, else initdb (kept as the template).
     const stamp = options.cache ? await stampOf(given.dir, given.source, INITDB_OPTIONS) : null;
     const template = stamp ? await findTemplate(stamp, log) : null;
-    let password: string;
+    if (runAs) await chownTree(dir, runAs);
     if (template) {
-      if (runAs) await chownTree(dir, runAs);
-      await copyTemplate(template.data, data, runAs);
-      password = template.password;
+      await copyTemplate(template.data, place.data, runAs);
     } else {
-      password = randomBytes(24).toString('base64url');
-      const pwfile = join(dir, 'pwfile');
-      await fs.writeFile(pwfile, password + '\n', { mode: 0o600 });
-      if (runAs) await chownTree(dir, runAs);
-      await run(join(bins.dir, 'initdb'), ['-D', data, `--pwfile=${pwfile}`, ...INITDB_OPTIONS], runAs, logPath, bins);
-      await fs.rm(pwfile, { force: true });
-      // Before the server first starts on it: the template holds nothing but initdb's output.
-      if (stamp) await saveTemplate(data, password, stamp, log);
+      await run(join(bins.dir, 'initdb'), ['-D', place.data, ...INITDB_OPTIONS], place);
+      if (stamp) {
+        await slimTemplate(place);
+        await saveTemplate(place.data, stamp, log);
+      }
     }
-
-    const logFd = openSync(logPath, 'a', 0o600);
-    try {
-      child = spawn(join(bins.dir, 'postgres'), [
-        '-D', data, '-k', sock, '-p', String(PORT),
-        '-c', 'listen_addresses=',
-        '-c', 'unix_socket_permissions=0700',
-        // A scratch copy: durability buys nothing, speed does.
-        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'wal_init_zero=off',
-        '-c', 'max_connections=20', '-c', 'shared_buffers=64MB', '-c', 'max_wal_size=1GB',
-        '-c', 'autovacuum=off', '-c', 'logging_collector=off', '-c', 'TimeZone=UTC',
-      ], { stdio: ['ignore', logFd, logFd], env: childEnv(), ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
-    } finally {
-      closeSync(logFd);
-    }
-    const proc = child;
-    exited = new Promise((resolve) => proc.once('exit', () => resolve()));
-    const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
-    let admin: pg.ClientConfig = { host: sock, port: PORT, user: SUPERUSER, password, database: 'postgres' };
-    await Promise.race([waitReady(admin, proc), spawnError]).catch(async (e) => {
-      throw startFailure(e, await lastLogLine(logPath), bins);
-    });
-    // The template's password is in the cache; this server gets one of its own.
-    if (stamp) admin = { ...admin, password: await newPassword(admin) };
+    server = await startServer(place);
     await checkpoint('engine-started');
     // From here the Engine (server.ts) is tracked and stops us.
     untrack(starting);
-    return { description: `throwaway PostgreSQL (${given.source}, private socket in ${dir})`, admin, throwaway: true, shutdown: stop };
+    return {
+      description: `throwaway PostgreSQL (${given.source}, private socket in ${dir})`,
+      admin: adminOf(place),
+      throwaway: true,
+      // template1 is initdb's, untouched: copying it is cheaper than template0's full set of files.
+      databaseTemplate: 'template1',
+      shutdown: stop,
+    };
   } catch (e) {
     await stop();
-    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw startFailure(e, 'No space left on device', given);
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw startFailure(e, 'No space left on device', given, root);
     throw e;
+  }
+}
+
+/** Where one cluster lives, and who runs it. */
+interface Place {
+  data: string;
+  sock: string;
+  logPath: string;
+  bins: Binaries;
+  runAs: RunAs | undefined;
+  root: ScratchRoot;
+}
+
+/** A started postmaster. */
+interface Running {
+  /** Signal it and wait for it to exit (SIGKILL after 10 s). Safe to call twice. */
+  kill(signal: 'SIGQUIT' | 'SIGINT'): Promise<void>;
+}
+
+/**
+ * No password: the only way in is the socket in a 0700 dir owned by the
+ * server's user (unix_socket_permissions 0700 too), and whoever can reach it
+ * can read the data files anyway. So no secret is made, kept in the cache or
+ * sent, and connecting skips SCRAM's key stretching.
+ */
+function adminOf(place: Place): pg.ClientConfig {
+  return { host: place.sock, port: PORT, user: SUPERUSER, database: 'postgres' };
+}
+
+/** Start the server on `place` and wait until it accepts connections. */
+async function startServer(place: Place, extra: string[] = []): Promise<Running> {
+  const logFd = openSync(place.logPath, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(join(place.bins.dir, 'postgres'), [
+      '-D', place.data, '-k', place.sock, '-p', String(PORT),
+      '-c', 'listen_addresses=',
+      '-c', 'unix_socket_permissions=0700',
+      // A scratch copy: durability buys nothing, speed does.
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'wal_init_zero=off',
+      '-c', 'max_connections=20', '-c', 'shared_buffers=64MB', '-c', 'max_wal_size=1GB',
+      '-c', 'autovacuum=off', '-c', 'logging_collector=off', '-c', 'TimeZone=UTC',
+      ...extra,
+    ], { stdio: ['ignore', logFd, logFd], env: childEnv(), ...(place.runAs ? { uid: place.runAs.uid, gid: place.runAs.gid } : {}) });
+  } finally {
+    closeSync(logFd);
+  }
+  const proc = child;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let killing: Promise<void> | undefined;
+  const kill = async (signal: 'SIGQUIT' | 'SIGINT') => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000)))]);
+    clearTimeout(timer);
+    if (!ended) {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+  };
+  const running: Running = { kill: (signal) => (killing ??= kill(signal)) };
+  const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
+  try {
+    await Promise.race([waitReady(adminOf(place), proc), spawnError]);
+  } catch (e) {
+    await running.kill('SIGQUIT');
+    throw startFailure(e, await lastLogLine(place.logPath), place.bins, place.root);
+  }
+  return running;
+}
+
+/**
+ * Before a new template is kept: drop template0 (a third of the files each
+ * run copies; CREATE DATABASE uses template1) and stop cleanly, leaving only
+ * the WAL a clean start needs. Nothing from a backup exists yet.
+ */
+async function slimTemplate(place: Place): Promise<void> {
+  const server = await startServer(place, ['-c', 'min_wal_size=2MB']);
+  const client = new pg.Client(adminOf(place));
+  try {
+    await client.connect();
+    await client.query('ALTER DATABASE template0 WITH IS_TEMPLATE false ALLOW_CONNECTIONS false');
+    await client.query('DROP DATABASE template0');
+    await client.query('CHECKPOINT');
+  } finally {
+    await client.end().catch(() => {});
+    await server.kill('SIGINT'); // fast shutdown: a clean data directory
   }
 }
 
@@ -140,8 +198,7 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
  * under /root). Then the binaries' tree is hard-linked (copied across file
  * systems) into the cluster's own temp dir, and removed with it.
  */
-async function runnableBy(bins: Binaries, runAs: RunAs, dir: string): Promise<Binaries> {
-  if (!bins.relocatable || (await canRun(join(bins.dir, 'postgres'), runAs)) !== 'denied') return bins;
+async function linkedBinaries(bins: Binaries, dir: string): Promise<Binaries> {
   const tree = join(dir, 'pg');
   await linkTree(dirname(bins.dir), tree); // .../native, holding bin, lib, share
   return { dir: join(tree, 'bin'), source: bins.source };
@@ -184,34 +241,16 @@ async function waitReady(config: pg.ClientConfig, proc: ChildProcess): Promise<v
   }
 }
 
-/** Give the superuser a fresh random password; returns it. */
-async function newPassword(config: pg.ClientConfig): Promise<string> {
-  const password = randomBytes(24).toString('base64url');
-  const client = new pg.Client(config);
-  try {
-    await client.connect();
-    // base64url: nothing to escape.
-    await client.query(`ALTER ROLE ${SUPERUSER} PASSWORD '${password}'`);
-  } finally {
-    await client.end().catch(() => {});
-  }
-  return password;
-}
-
-function startFailure(e: unknown, logLine: string, bins: Binaries): RecoverError {
+function startFailure(e: unknown, logLine: string, bins: Binaries, root: ScratchRoot): RecoverError {
   const why = logLine || (e as Error).message;
   return new RecoverError('ENGINE_START_FAILED', 'engine', `the throwaway PostgreSQL (${bins.source}) did not start: ${why}`, {
-    hint: /No space left on device|ENOSPC/.test(why) ? DISK_FULL_HINT() : 'try another engine: --engine system (PostgreSQL on this machine) or --database-url URL',
+    hint: /No space left on device|ENOSPC/.test(why) ? scratchFullHint(root) : 'try another engine: --engine system (PostgreSQL on this machine) or --database-url URL',
     cause: e,
   });
 }
 
-/** The cluster lives in TMPDIR: when that disk is full, say so, and how much it needs. */
-const DISK_FULL_HINT = () =>
-  `the temp folder ${tmpdir()} is full; the throwaway PostgreSQL needs about 30 MB there, plus room for the texts it loads: free some space, or set TMPDIR to a folder on a disk with room`;
-
 /** Run initdb (or any setup binary), failing with its last output line. */
-async function run(bin: string, args: string[], runAs: RunAs | undefined, logPath: string, bins: Binaries): Promise<void> {
+async function run(bin: string, args: string[], { runAs, logPath, bins, root }: Place): Promise<void> {
   const logFd = openSync(logPath, 'a', 0o600);
   try {
     const proc = spawn(bin, args, { stdio: ['ignore', logFd, logFd], env: childEnv(), ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
@@ -225,7 +264,7 @@ async function run(bin: string, args: string[], runAs: RunAs | undefined, logPat
           : 'reinstall (npm ci), or use --engine system with --pg-bin DIR',
       });
     });
-    if (code !== 0) throw startFailure(new Error(`initdb exited with ${code}`), await lastLogLine(logPath), bins);
+    if (code !== 0) throw startFailure(new Error(`initdb exited with ${code}`), await lastLogLine(logPath), bins, root);
   } finally {
     closeSync(logFd);
   }
@@ -288,39 +327,41 @@ async function chownTree(path: string, who: RunAs, skip = 'pg'): Promise<void> {
  * process is gone, are touched.
  */
 export async function removeStaleClusters(log: (m: string) => void): Promise<number> {
-  const root = tmpdir();
   let removed = 0;
-  let names: string[];
-  try {
-    names = await fs.readdir(root);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    if (!name.startsWith(TEMP_PREFIX)) continue;
-    const dir = join(root, name);
-    let owner: number;
+  for (const root of scratchRoots()) {
+    let names: string[];
     try {
-      owner = Number(JSON.parse(await fs.readFile(join(dir, MARKER), 'utf8')).pid);
+      names = await fs.readdir(root);
     } catch {
-      continue; // not ours, or still being created
+      continue;
     }
-    if (!Number.isInteger(owner) || processAlive(owner)) continue;
-    const postmaster = await fs.readFile(join(dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '');
-    const serverPid = Number(postmaster.split('\n')[0]);
-    if (Number.isInteger(serverPid) && serverPid > 0 && processAlive(serverPid) && (await cmdlineMentions(serverPid, dir))) {
-      try {
-        process.kill(serverPid, 'SIGQUIT'); // immediate shutdown; it frees its shared memory
-      } catch {
-        /* already gone */
-      }
-      if (!(await waitGone(serverPid))) process.kill(serverPid, 'SIGKILL');
-    }
-    await fs.rm(dir, { recursive: true, force: true });
-    log(`removed ${postmaster ? 'a throwaway cluster' : 'temp files'} left by an interrupted run (process ${owner})`);
-    removed++;
+    for (const name of names) if (name.startsWith(TEMP_PREFIX) && (await removeIfStale(join(root, name), log))) removed++;
   }
   return removed;
+}
+
+/** Remove one of this tool's temp dirs if the run that made it is gone; true when it did. */
+async function removeIfStale(dir: string, log: (m: string) => void): Promise<boolean> {
+  let owner: number;
+  try {
+    owner = Number(JSON.parse(await fs.readFile(join(dir, MARKER), 'utf8')).pid);
+  } catch {
+    return false; // not ours, or still being created
+  }
+  if (!Number.isInteger(owner) || processAlive(owner)) return false;
+  const postmaster = await fs.readFile(join(dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '');
+  const serverPid = Number(postmaster.split('\n')[0]);
+  if (Number.isInteger(serverPid) && serverPid > 0 && processAlive(serverPid) && (await cmdlineMentions(serverPid, dir))) {
+    try {
+      process.kill(serverPid, 'SIGQUIT'); // immediate shutdown; it frees its shared memory
+    } catch {
+      /* already gone */
+    }
+    if (!(await waitGone(serverPid))) process.kill(serverPid, 'SIGKILL');
+  }
+  await fs.rm(dir, { recursive: true, force: true });
+  log(`removed ${postmaster ? 'a throwaway cluster' : 'temp files'} left by an interrupted run (process ${owner})`);
+  return true;
 }
 
 async function cmdlineMentions(pid: number, dir: string): Promise<boolean> {

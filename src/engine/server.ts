@@ -75,7 +75,7 @@ export function engineOn(server: Server): Engine {
         return name;
       }
       const name = `${SCRATCH_DB_PREFIX}${run}_${count++}`;
-      await asAdmin((c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`));
+      await asAdmin((c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE ${server.databaseTemplate ?? 'template0'}`));
       created.add(name);
       return name;
     },

@@ -6,12 +6,11 @@
  *   $XDG_CACHE_HOME/recover-texts/ (else ~/.cache/recover-texts/), mode 0700
  *     template-<stamp hash>/          mode 0700
  *       stamp.json                    what it was made by and with (see stampOf)
- *       password                      the template superuser's password (0600); each
- *                                     run replaces it on its own server at once
- *       data/                         initdb's output, never started
+ *       data/                         initdb's output, less template0 (see cluster.ts)
  *
- * The template is copied from a fresh initdb before any server runs on it,
- * so it never holds anything from a backup. It is used only when the cache
+ * The template is kept before any backup is read, so it never holds
+ * anything from one, and it holds no secret: the throwaway server needs no
+ * password. It is used only when the cache
  * dir and the template are the user's own and private; otherwise the run
  * says why and goes on without the cache (wrong owner) or rebuilds it (open
  * mode, different stamp). `--no-cache` never reads or writes it;
@@ -23,7 +22,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /** Bump when the template's layout or what goes into it changes. */
-const TEMPLATE_FORMAT = 1;
+const TEMPLATE_FORMAT = 2;
 
 export interface TemplateStamp {
   format: number;
@@ -37,8 +36,6 @@ export interface TemplateStamp {
 export interface Template {
   /** The initialised data directory to copy. */
   data: string;
-  /** Its superuser's password. */
-  password: string;
 }
 
 /** The cache dir: $XDG_CACHE_HOME/recover-texts, else ~/.cache/recover-texts. */
@@ -106,12 +103,11 @@ export async function findTemplate(stamp: TemplateStamp, log: (m: string) => voi
   if (!st) return null;
   const why = notPrivate(st);
   const stamped = await fs.readFile(join(dir, 'stamp.json'), 'utf8').catch(() => '');
-  const password = (await fs.readFile(join(dir, 'password'), 'utf8').catch(() => '')).trim();
-  if (!why && stamped === JSON.stringify(stamp) && password && (await lstatOrNull(join(dir, 'data', 'PG_VERSION')))) {
+  if (!why && stamped === JSON.stringify(stamp) && (await lstatOrNull(join(dir, 'data', 'PG_VERSION')))) {
     // Its time is when it was last used: another installation's save removes only long-unused templates.
     const now = new Date();
     await fs.utimes(dir, now, now).catch(() => {});
-    return { data: join(dir, 'data'), password };
+    return { data: join(dir, 'data') };
   }
   log(`the cached PostgreSQL template ${dir} ${why ? `was not private (${why})` : 'was incomplete or did not match its stamp'}; rebuilding it`);
   await fs.rm(dir, { recursive: true, force: true });
@@ -161,13 +157,8 @@ const UNUSED_TEMPLATE_MS = 24 * 3600_000;
 /** Files copied at once: libuv's default thread pool has four threads. */
 const COPY_WIDTH = 4;
 
-/** A fresh password for a new template's superuser. */
-export function templatePassword(): string {
-  return randomBytes(24).toString('base64url');
-}
-
 /**
- * Keep `data` (a fresh initdb's output, no server ever run on it) as the
+ * Keep `data` (a fresh initdb's output, slimmed, before any backup is read) as the
  * template for `stamp`. Templates of other stamps (an older embedded
  * PostgreSQL) are removed once unused for a day: another installation on
  * this machine (a second checkout, a global install) may be copying its own
@@ -175,14 +166,13 @@ export function templatePassword(): string {
  * Best effort: a failure only costs the next run
  * another initdb, and is noted.
  */
-export async function saveTemplate(data: string, password: string, stamp: TemplateStamp, log: (m: string) => void): Promise<void> {
+export async function saveTemplate(data: string, stamp: TemplateStamp, log: (m: string) => void): Promise<void> {
   const cache = await openCache(log);
   if (!cache) return;
   const partial = join(cache, `.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await fs.mkdir(partial, { mode: 0o700 });
     await fs.cp(data, join(partial, 'data'), { recursive: true });
-    await fs.writeFile(join(partial, 'password'), password + '\n', { mode: 0o600 });
     await fs.writeFile(join(partial, 'stamp.json'), JSON.stringify(stamp), { mode: 0o600 });
     const name = templateName(stamp);
     // Another run may have saved the same template meanwhile: then keep theirs.

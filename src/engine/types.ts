@@ -30,6 +30,8 @@ export interface Server {
    * every database made there is dropped before shutdown().
    */
   readonly throwaway: boolean;
+  /** The template for new databases; template0 (always pristine) unless the server knows better. */
+  readonly databaseTemplate?: string;
   /** Remove the server (cluster, container); nothing for `url`. Safe to call twice. */
   shutdown(): Promise<void>;
 }

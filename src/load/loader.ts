@@ -1,10 +1,10 @@
 /** The scratch tables, and the Loader that streams filtered rows into them with COPY. */
-import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { RecoverError } from '../errors.js';
 import { checkpoint } from '../resources.js';
+import { scratchFullHint } from '../tempdir.js';
 import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
 import { Utf8Check, type NotUtf8Field } from './encoding.js';
 
@@ -181,9 +181,9 @@ function explainLoadError(err: Error, table: string | null): Error {
     });
   }
   if (pgErr.code === '53100') {
-    // disk_full: the scratch database's disk (TMPDIR for the embedded and system engines).
+    // disk_full: the scratch database's folder (see tempdir.ts) for the embedded and system engines.
     return new RecoverError('LOAD_DISK_FULL', 'load', `the throwaway database ran out of disk space while loading ${table ?? 'the backup'}: ${pgErr.message}`, {
-      hint: `free some space in the temp folder (${tmpdir()}), or set TMPDIR to a folder on a disk with room; with --database-url, on that server`,
+      hint: `${scratchFullHint()}; with --database-url, free space on that server`,
       cause: err,
     });
   }

@@ -1,0 +1,110 @@
+/**
+ * Where the throwaway cluster lives (tempdir.ts): in memory (/dev/shm) when
+ * TMPDIR is not set and there is room, else in TMPDIR (every other test sets
+ * TMPDIR, so they cover that). Either way it is private: no other user can
+ * reach its socket, and nothing is left after the run, even after kill -9.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, DEMO, processesMentioning, ROOT, runCli } from './helpers.js';
+
+const SHM = '/dev/shm';
+const TMPFS_MAGIC = 0x01021994;
+
+function memoryUsable(): string | null {
+  try {
+    const st = statfsSync(SHM);
+    if (st.type !== TMPFS_MAGIC) return `${SHM} is not a tmpfs here`;
+    if (st.bavail * st.bsize < 1024 ** 3) return `${SHM} has less than 1 GiB free here`;
+    return null;
+  } catch {
+    return `this machine has no ${SHM}`;
+  }
+}
+const noMemory = memoryUsable();
+
+/** The environment of a user who has not set TMPDIR. */
+function withoutTmpdir(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  // An undefined value is left out of a child's environment, and overrides runCli's TMPDIR.
+  return { ...process.env, ...extra, TMPDIR: undefined };
+}
+
+/** This process's cluster dirs in /dev/shm, by the marker that names their owner. */
+function clusterDirsOf(pid: number): string[] {
+  return readdirSync(SHM)
+    .filter((n) => n.startsWith('recover-texts-'))
+    .map((n) => join(SHM, n))
+    .filter((dir) => {
+      try {
+        return JSON.parse(readFileSync(join(dir, 'recover-texts.json'), 'utf8')).pid === pid;
+      } catch {
+        return false;
+      }
+    });
+}
+
+function startPaused(args: string[], stage: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: withoutTmpdir({ RECOVER_TEXTS_PAUSE_AT: stage }), stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d) => {
+      err += d;
+      if (err.includes(`paused at ${stage}`)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before pausing at ${stage}: ${err}`)));
+  });
+}
+
+const exitOf = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+async function gone(dir: string): Promise<boolean> {
+  for (let k = 0; k < 50 && (existsSync(dir) || processesMentioning(dir).length); k++) await new Promise((r) => setTimeout(r, 100));
+  return !existsSync(dir) && processesMentioning(dir).length === 0;
+}
+
+describe.skipIf(noMemory !== null)(`the throwaway cluster in memory ${noMemory ?? ''}`, () => {
+  it('without TMPDIR it runs in /dev/shm, in a private dir, and nothing is left after the run', async () => {
+    const child = await startPaused(['export', DEMO, '-u', 'alice'], 'engine-started');
+    const dirs = clusterDirsOf(child.pid!);
+    expect(dirs).toHaveLength(1);
+    const dir = dirs[0]!;
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(existsSync(join(dir, 'data', 'PG_VERSION'))).toBe(true);
+    expect(processesMentioning(dir).length).toBeGreaterThan(0); // its server runs there
+
+    if (process.getuid?.() === 0) {
+      // No password guards the server: only its own user may reach the socket. Try as nobody.
+      const sock = join(dir, 'socket', '.s.PGSQL.5432');
+      const probe = `require('net').connect(${JSON.stringify(sock)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`;
+      const r = spawnSync(process.execPath, ['-e', probe], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+      expect(r.stdout.trim()).toBe('EACCES');
+    }
+
+    const done = exitOf(child);
+    child.kill('SIGTERM');
+    expect(await done).toBe(143);
+    expect(await gone(dir)).toBe(true);
+
+    // A whole run leaves nothing either.
+    const r = await runCli(['export', DEMO, '-u', 'alice'], { env: withoutTmpdir() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('"username": "alice"');
+  });
+
+  it('after kill -9, the next run removes the stale cluster from /dev/shm', async () => {
+    const child = await startPaused(['export', DEMO, '-u', 'alice'], 'loading');
+    const [dir] = clusterDirsOf(child.pid!);
+    expect(dir).toBeDefined();
+    const done = exitOf(child);
+    child.kill('SIGKILL');
+    await done;
+    expect(existsSync(dir!)).toBe(true);
+
+    const next = await runCli(['export', DEMO, '-u', 'alice'], { env: withoutTmpdir() });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/removed a throwaway cluster left by an interrupted run/);
+    expect(await gone(dir!)).toBe(true);
+  });
+});
