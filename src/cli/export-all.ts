@@ -39,10 +39,10 @@ async function exportAll(backupPath: string, opts: ExportAllOptions, ui: Console
     await writeAllTexts(opts.out, all, opts.format, source, { force: !!opts.force });
     const renamedTasks = new Set(all.students.flatMap((x) => x.texts.filter((t) => t.storedTaskName !== t.task_name).map((t) => t.storedTaskName)));
     ui.note(
-      table(
+      (await table(
         ['USERNAME', 'TEXTS', `NEWEST (${opts.timezone})`, opts.format === 'json' ? 'FILE' : 'FOLDER'],
         all.students.map((x) => [x.user.username + (x.user.isStudent === false ? ' (staff)' : ''), String(x.texts.length), newestTimestamp(x.texts) ?? '', x.name]),
-      ).trimEnd(),
+      )).trimEnd(),
     );
     if (renamedTasks.size) ui.note(`task names are written as the server stores them (${[...renamedTasks].join(', ')}), so the upload matches them`);
     const texts = all.students.reduce((n, x) => n + x.texts.length, 0);

@@ -61,7 +61,7 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console): Pr
       ui.note(`wrote ${opts.html}`);
     }
     if (opts.json) await writeStdout(JSON.stringify(historyJson(h, { diff: opts.diff, failed }), null, 2) + '\n');
-    else await writeStdout(renderHistoryTable(h, { diff: opts.diff }));
+    else await writeStdout(await renderHistoryTable(h, { diff: opts.diff }));
     if (restore) {
       ui.note(`${plural(lost.length, 'text is', 'texts are')} lost (${lost.map((t) => t.name).join(', ')}); to restore just ${lost.length === 1 ? 'it' : 'those'}:`);
       ui.note(restore.steps.lines.map((l) => `  ${l}`).join('\n'));

@@ -93,10 +93,10 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
     for (const w of [...warnings, ...plan.warnings]) ui.warn(w);
     const taken = plan.rows.filter((r) => r.from !== 'current');
     ui.note(
-      table(
+      (await table(
         ['TASK', 'FROM', 'CHARS', 'REPLACES'],
         plan.rows.map((r) => [r.task, r.from === 'current' ? `current (${basename(current.label)})` : r.from, String(r.chars), r.from === 'current' ? '' : r.replaced === null ? 'no text' : `${r.replaced} chars`]),
-      ).trimEnd(),
+      )).trimEnd(),
     );
     ui.note(
       taken.length

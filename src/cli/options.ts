@@ -132,6 +132,7 @@ export function collect(value: string, previous: string[] = []): string[] {
  * UTC+3, which the query checks again after loading.
  */
 function knownTimeZone(zone: string): boolean {
+  if (zone === 'UTC') return true; // the default: no need to start ICU's time zone data to know it
   try {
     new Intl.DateTimeFormat('en', { timeZone: zone });
     return true;

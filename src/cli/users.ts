@@ -41,7 +41,7 @@ async function users(arg: string, opts: UsersOptions, ui: Console): Promise<void
     }
     if (!authors.length) return ui.note(opts.search === undefined ? 'no user has any texts in this backup' : 'no user with texts matches; `users` without --search lists them all');
     await writeStdout(
-      table(
+      await table(
         ['USERNAME', 'NAME', 'EXT_USERNAME', 'TEXTS', `NEWEST (${opts.timezone})`],
         authors.map((a) => [a.username + (a.isStudent === false ? ' (staff)' : ''), realName(a), a.extUsername ?? '', String(a.texts), a.newest ?? '']),
       ),

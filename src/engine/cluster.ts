@@ -12,7 +12,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, readFileSync, openSync, closeSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { RecoverError } from '../errors.js';
@@ -55,32 +54,41 @@ const INITDB_OPTIONS = ['-U', SUPERUSER, '--auth-local=trust', '--auth-host=reje
 export async function startCluster(given: Binaries, log: (m: string) => void, options: ClusterOptions): Promise<Server> {
   await removeStaleClusters(log);
   const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
-  // Binaries the server's user cannot reach get hard-linked into the cluster's dir, which must then be on their disk.
-  const linkBinaries = runAs !== undefined && given.relocatable === true && (await canRun(join(given.dir, 'postgres'), runAs)) === 'denied';
-  const root: ScratchRoot = linkBinaries ? { dir: tmpdir(), inMemory: false } : await scratchRoot();
+  // As root: can the server's user run the binaries where they are? Asked while the data directory is made.
+  const access = runAs && given.relocatable ? canRun(join(given.dir, 'postgres'), runAs) : Promise.resolve('ok' as const);
+  const root = await scratchRoot();
   const dir = await makePrivateTempDir(root.dir);
+  /** A second private dir, on the binaries' disk, when they must be linked where the server's user can reach them. */
+  let binDir: string | undefined;
   let server: Running | undefined;
   const stop = once(async () => {
     untrack(starting);
     await server?.kill('SIGQUIT'); // immediate shutdown: nothing here is worth keeping
-    // Synchronous: a thousand small files go several times faster than through the thread pool.
+    // Synchronous: several times faster than through the thread pool for its thousand small files.
     rmSync(dir, { recursive: true, force: true });
+    if (binDir) rmSync(binDir, { recursive: true, force: true });
   });
   // Tracked from the first moment, so a signal while starting removes it too.
   const starting = track({ label: `PostgreSQL cluster in ${dir}`, dispose: stop });
+  const binaries = async (): Promise<Binaries> => {
+    if ((await access) !== 'denied') return given;
+    binDir = await makePrivateTempDir();
+    return linkedBinaries(given, binDir, runAs!);
+  };
   try {
     const sock = join(dir, 'socket');
     await fs.mkdir(sock, { mode: 0o700 });
-    const bins = linkBinaries ? await linkedBinaries(given, dir) : given;
-    const place: Place = { data: join(dir, 'data'), sock, logPath: join(dir, 'server.log'), bins, runAs, root };
+    const place: Place = { data: join(dir, 'data'), sock, logPath: join(dir, 'server.log'), bins: given, runAs, root };
     // The data directory: a copy of the cached template, else initdb (kept as the template).
     const stamp = options.cache ? await stampOf(given.dir, given.source, INITDB_OPTIONS) : null;
     const template = stamp ? await findTemplate(stamp, log) : null;
     if (runAs) await chownTree(dir, runAs);
     if (template) {
-      await copyTemplate(template.data, place.data, runAs);
+      copyTemplate(template.data, place.data, runAs);
+      place.bins = await binaries();
     } else {
-      await run(join(bins.dir, 'initdb'), ['-D', place.data, ...INITDB_OPTIONS], place);
+      place.bins = await binaries();
+      await run(join(place.bins.dir, 'initdb'), ['-D', place.data, ...INITDB_OPTIONS], place);
       if (stamp) {
         await slimTemplate(place);
         await saveTemplate(place.data, stamp, log);
@@ -110,6 +118,7 @@ interface Place {
   data: string;
   sock: string;
   logPath: string;
+  /** The binaries as the server's user runs them (linked elsewhere when it cannot reach them). */
   bins: Binaries;
   runAs: RunAs | undefined;
   root: ScratchRoot;
@@ -166,7 +175,7 @@ async function startServer(place: Place, extra: string[] = []): Promise<Running>
   const running: Running = { kill: (signal) => (killing ??= kill(signal)) };
   const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
   try {
-    await Promise.race([waitReady(adminOf(place), proc), spawnError]);
+    await Promise.race([waitReady(place, proc), spawnError]);
   } catch (e) {
     await running.kill('SIGQUIT');
     throw startFailure(e, await lastLogLine(place.logPath), place.bins, place.root);
@@ -196,11 +205,14 @@ async function slimTemplate(place: Place): Promise<void> {
 /**
  * Root's checkout may sit where the unprivileged user cannot reach (e.g.
  * under /root). Then the binaries' tree is hard-linked (copied across file
- * systems) into the cluster's own temp dir, and removed with it.
+ * systems) into a private temp dir of the server's user, removed with the
+ * cluster. Only the dirs made here are given to that user: chown would
+ * follow the hard links to the installed files.
  */
-async function linkedBinaries(bins: Binaries, dir: string): Promise<Binaries> {
+async function linkedBinaries(bins: Binaries, dir: string, runAs: RunAs): Promise<Binaries> {
   const tree = join(dir, 'pg');
   await linkTree(dirname(bins.dir), tree); // .../native, holding bin, lib, share
+  await fs.chown(dir, runAs.uid, runAs.gid);
   return { dir: join(tree, 'bin'), source: bins.source };
 }
 
@@ -224,20 +236,33 @@ async function canRun(bin: string, runAs: RunAs): Promise<'ok' | 'denied' | 'fai
   });
 }
 
-async function waitReady(config: pg.ClientConfig, proc: ChildProcess): Promise<void> {
+/**
+ * Wait until the server accepts connections. The postmaster writes "ready"
+ * into postmaster.pid at that moment (as pg_ctl -w reads it), about 20 ms
+ * after it starts from the template: checking that file every few
+ * milliseconds costs nothing, where a connection attempt costs a fork. A
+ * connection is tried now and then too, for a server that writes no status.
+ */
+async function waitReady(place: Place, proc: ChildProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
+  const pidFile = join(place.data, 'postmaster.pid');
+  for (let k = 1; ; k++) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the server exited (${proc.exitCode ?? proc.signalCode})`);
-    const client = new pg.Client(config);
-    try {
-      await client.connect();
-      await client.end();
-      return;
-    } catch (e) {
-      await client.end().catch(() => {});
-      if (Date.now() > deadline) throw new Error(`the server did not accept connections within ${READY_TIMEOUT_MS / 1000}s`, { cause: e });
-      await delay(40);
+    const pid = await fs.readFile(pidFile, 'utf8').catch(() => '');
+    // Line 8 is the postmaster's status (PostgreSQL 10 and later).
+    if (pid.split('\n')[7]?.trim() === 'ready') return;
+    if (k % 25 === 0) {
+      const client = new pg.Client(adminOf(place));
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch (e) {
+        await client.end().catch(() => {});
+        if (Date.now() > deadline) throw new Error(`the server did not accept connections within ${READY_TIMEOUT_MS / 1000}s`, { cause: e });
+      }
     }
+    await delay(4);
   }
 }
 
@@ -313,12 +338,12 @@ function unprivilegedUser(): RunAs {
   });
 }
 
-/** Give the server's user its temp dir. The linked binaries (pg/) stay root's: chown would follow the hard links. */
-async function chownTree(path: string, who: RunAs, skip = 'pg'): Promise<void> {
+/** Give the server's user its temp dir. */
+async function chownTree(path: string, who: RunAs): Promise<void> {
   await fs.chown(path, who.uid, who.gid);
   const stat = await fs.lstat(path);
   if (!stat.isDirectory()) return;
-  for (const name of await fs.readdir(path)) if (name !== skip) await chownTree(join(path, name), who, '');
+  for (const name of await fs.readdir(path)) await chownTree(join(path, name), who);
 }
 
 /**

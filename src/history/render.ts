@@ -39,7 +39,7 @@ export function taskNotes(h: History, t: TaskHistory): string[] {
   return notes;
 }
 
-export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): string {
+export async function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): Promise<string> {
   const out: string[] = [];
   const first = h.dates[0]!.date;
   const last = h.dates.at(-1)!.date;
@@ -53,7 +53,7 @@ export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): s
 
   // Lengths (characters) by date and task: dates down, tasks across.
   out.push(
-    grid(
+    await grid(
       ['DATE', ...h.tasks.map((t) => t.name)],
       h.dates.map((d, k) => [d.date, ...h.tasks.map((t) => cellText(t.cells[k]!))]),
     ),
@@ -63,7 +63,7 @@ export function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): s
   out.push('');
 
   out.push(
-    grid(
+    await grid(
       ['TASK', 'STATUS', 'LAST GOOD', 'NOTES'],
       h.tasks.map((t) => [
         t.name,
@@ -171,4 +171,4 @@ export function historyJson(h: History, opts: { diff?: boolean; failed?: { path:
   };
 }
 
-const grid = (head: string[], rows: string[][]): string => table(head, rows).trimEnd();
+const grid = async (head: string[], rows: string[][]): Promise<string> => (await table(head, rows)).trimEnd();
