@@ -7,10 +7,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SqlFilter, WANTED_TABLES, type FilterEvent, type WantedTable } from '../src/filter/index.js';
+import { SqlFilter, WANTED_TABLES, type FilterEvent, type FilterOptions, type WantedTable } from '../src/filter/index.js';
 import { chunk, cutsArb, decodeCopy, expectedRows, modelArb, optionsArb, writeDump, type Value } from './dump-gen.js';
 
-function filtered(chunks: string[]): Map<WantedTable, { columns: string[]; rows: Value[][] }> {
+function filtered(chunks: string[], options: FilterOptions = {}): Map<WantedTable, { columns: string[]; rows: Value[][] }> {
   const out = new Map<WantedTable, { columns: string[]; data: string }>();
   const f = new SqlFilter((e: FilterEvent) => {
     if (e.type === 'begin') {
@@ -18,7 +18,7 @@ function filtered(chunks: string[]): Map<WantedTable, { columns: string[]; rows:
       if (seen && seen.columns.join() !== e.columns.join()) throw new Error(`${e.table} began twice with different columns`);
       if (!seen) out.set(e.table, { columns: e.columns, data: '' });
     } else if (e.type === 'rows') out.get(e.table)!.data += e.data;
-  });
+  }, options);
   for (const c of chunks) f.push(c);
   f.end();
   if (!f.stats.sawDumpHeader || !f.stats.sawDumpComplete) throw new Error('header or trailer not seen');
@@ -39,6 +39,23 @@ describe('SqlFilter, property-based', () => {
         }
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('with textsOf, keeps exactly those users\' texts and every other table whole, for any texts, style and chunking', () => {
+    fc.assert(
+      fc.property(modelArb, optionsArb, cutsArb, fc.uniqueArray(fc.integer({ min: 0, max: 6 }), { maxLength: 3 }), (model, options, cuts, ids) => {
+        const textsOf = new Set(ids.map(String));
+        const got = filtered(chunk(writeDump(model, options), cuts), { textsOf });
+        for (const table of WANTED_TABLES) {
+          const want = expectedRows(model, options, table);
+          const author = table === 'tasktexts' || table === 'notes' ? want.columns.indexOf('user_id') : -1;
+          const have = got.get(table) ?? { columns: [], rows: [] };
+          expect(have.columns).toEqual(want.columns);
+          expect(have.rows).toEqual(author < 0 ? want.rows : want.rows.filter((r) => textsOf.has(String(r[author]))));
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -3,13 +3,13 @@
  * skips, and that any chunking of the input gives the same result.
  */
 import { describe, expect, it } from 'vitest';
-import { SqlFilter, type FilterEvent } from '../src/filter/index.js';
+import { SqlFilter, type FilterEvent, type FilterOptions } from '../src/filter/index.js';
 import { RecoverError } from '../src/errors.js';
 
 /** Run the filter over `chunks`; return rows per table and the other events. */
-function run(chunks: string[]) {
+function run(chunks: string[], options: FilterOptions = {}) {
   const events: FilterEvent[] = [];
-  const f = new SqlFilter((e) => events.push(e));
+  const f = new SqlFilter((e) => events.push(e), options);
   for (const c of chunks) f.push(c);
   f.end();
   const rows: Record<string, string> = {};
@@ -149,6 +149,37 @@ describe('SqlFilter', () => {
       for (let cut = 1; cut < text.length; cut++) expect(run([text.slice(0, cut), text.slice(cut)])).toEqual(whole);
       for (let cut = 1; cut + 3 < text.length; cut++) expect(run([text.slice(0, cut), text.slice(cut, cut + 3), text.slice(cut + 3)])).toEqual(whole);
       expect(run([...text])).toEqual(whole);
+    }
+  });
+
+  it('keeps only the texts of the users asked for (textsOf), COPY and INSERT, split at every byte, LF and CRLF', () => {
+    const dump = [
+      'COPY public.tasktexts (id, user_id, task_id, text) FROM stdin;',
+      '1\t2\t1\tkeep me',
+      '2\t3\t1\tnot me \\.',
+      '3\t2\t2\ttwo\\nlines\tand a tab',
+      '4\t22\t1\tnot 22, nor 2',
+      '5\t\\N\t1\tno user',
+      '6',
+      '\\.',
+      "INSERT INTO public.notes (id, user_id, task_id, text) VALUES (7, 2, 1, 'old'), (8, 3, 1, 'x');",
+      'COPY public.users (id, username) FROM stdin;',
+      '2\tbob',
+      '3\teve',
+      '\\.',
+      '',
+    ].join('\n');
+    const textsOf = new Set(['2']);
+    const all = run([dump]);
+    expect(all.rows.tasktexts!.split('\n').filter(Boolean)).toHaveLength(6);
+    for (const text of [dump, dump.replace(/\n/g, '\r\n')]) {
+      const whole = run([text], { textsOf });
+      // Texts of user 2 only (COPY and INSERT alike); every other table whole.
+      expect(whole.rows).toEqual({ tasktexts: '1\t2\t1\tkeep me\n3\t2\t2\ttwo\\nlines\tand a tab\n', notes: '7\t2\t1\told\n', users: '2\tbob\n3\teve\n' });
+      expect(whole.shape).toEqual(all.shape);
+      for (let cut = 1; cut < text.length; cut++) expect(run([text.slice(0, cut), text.slice(cut)], { textsOf })).toEqual(whole);
+      for (let cut = 1; cut + 3 < text.length; cut++) expect(run([text.slice(0, cut), text.slice(cut, cut + 3), text.slice(cut + 3)], { textsOf })).toEqual(whole);
+      expect(run([...text], { textsOf })).toEqual(whole);
     }
   });
 

@@ -58,6 +58,7 @@ const COPY_END = '\\.';
 /** Statement and kept lines are read as strings in windows of about this many bytes. */
 const LINE_WINDOW = 64 * 1024;
 const LF = 0x0a;
+const TAB = 0x09;
 const CR = 0x0d;
 const BACKSLASH = 0x5c;
 const DOT = 0x2e;
@@ -85,7 +86,22 @@ interface Projection {
   names: string[];
   /** Settings rows are filtered by key; see KEPT_SETTINGS. */
   keyIndex: number;
+  /** Texts rows are filtered by author when FilterOptions.textsOf is set: the user_id column's index, else -1. */
+  userIndex: number;
 }
+
+export interface FilterOptions {
+  /**
+   * Keep the texts (tasktexts, notes) of these user ids only, as the dump
+   * writes them ("42"); every other table is kept whole. For commands that
+   * follow one student: the others' texts, most of what a load costs, are
+   * dropped here instead.
+   */
+  textsOf?: ReadonlySet<string>;
+}
+
+/** The tables whose rows FilterOptions.textsOf filters by user_id. */
+const TEXT_TABLES: ReadonlySet<WantedTable> = new Set(['tasktexts', 'notes']);
 
 export class SqlFilter {
   readonly stats: FilterStats = {
@@ -129,7 +145,10 @@ export class SqlFilter {
   /** The open INSERT-derived block, so consecutive INSERTs share one COPY. */
   private insertBlock: { key: string; projection: Projection } | null = null;
 
-  constructor(private readonly emit: (e: FilterEvent) => void) {}
+  constructor(
+    private readonly emit: (e: FilterEvent) => void,
+    private readonly options: FilterOptions = {},
+  ) {}
 
   /**
    * Feed the next chunk of the dump. A string is taken as a binary string
@@ -139,7 +158,11 @@ export class SqlFilter {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
     if (this.head.length < DUMP_HEADER.length) this.head += buf.toString('latin1', 0, DUMP_HEADER.length);
     let pos = 0;
-    while (pos < buf.length) pos = this.state === 'copy-skip' ? this.skipCopyData(buf, pos) : this.readLines(buf, pos);
+    while (pos < buf.length) {
+      if (this.state === 'copy-skip') pos = this.skipCopyData(buf, pos);
+      else if (this.focused() && !this.carry) pos = this.readFocusedRows(buf, pos);
+      else pos = this.readLines(buf, pos);
+    }
     if (this.carry.length > MAX_LINE_CHARS) {
       throw new RecoverError('BACKUP_LINE_TOO_LONG', 'damaged', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
         hint: 'this is not a SQL dump, or it is damaged',
@@ -168,7 +191,8 @@ export class SqlFilter {
       this.lineNo++;
       this.line(data.slice(at, end));
       at = nl + 1;
-      if (this.state === 'copy-skip') {
+      if (this.state === 'copy-skip' || this.focused()) {
+        // That data is read from the Buffer (skipCopyData, readFocusedRows).
         this.carry = '';
         return at + shift;
       }
@@ -438,7 +462,15 @@ export class SqlFilter {
       }
     }
     const identity = pick.length === source.length && pick.every((p, k) => p === k);
-    return { table, pick, names, identity, sourceWidth: source.length, keyIndex: table === 'settings' ? source.indexOf('id') : -1 };
+    return {
+      table,
+      pick,
+      names,
+      identity,
+      sourceWidth: source.length,
+      keyIndex: table === 'settings' ? source.indexOf('id') : -1,
+      userIndex: this.options.textsOf && TEXT_TABLES.has(table) ? source.indexOf('user_id') : -1,
+    };
   }
 
   // ---- copy states ----------------------------------------------------------
@@ -452,6 +484,7 @@ export class SqlFilter {
       this.state = 'statement';
       return;
     }
+    if (p.userIndex >= 0 && !this.options.textsOf!.has(nthField(line, p.userIndex))) return;
     let fields: string[] | null = null;
     if (p.keyIndex >= 0) {
       fields = line.split('\t');
@@ -532,6 +565,37 @@ export class SqlFilter {
     }
   }
 
+  /** Inside COPY data of a texts table filtered by author (FilterOptions.textsOf). */
+  private focused(): boolean {
+    return this.state === 'copy-keep' && this.projection!.userIndex >= 0;
+  }
+
+  /**
+   * The rows of a texts table filtered by author, in the Buffer as read: a
+   * line's user_id is found by its tabs and only the kept lines become
+   * strings; the others' texts, nearly all of the table, never do. Starts at
+   * a line start (no carry); a line cut by the chunk's end is carried as a
+   * string, and readLines takes it on. Returns where to go on from.
+   */
+  private readFocusedRows(buf: Buffer, pos: number): number {
+    const p = this.projection!;
+    const wanted = this.options.textsOf!;
+    let at = pos;
+    while (this.state === 'copy-keep') {
+      const nl = buf.indexOf(LF, at);
+      if (nl < 0) {
+        this.carry = buf.toString('latin1', at);
+        return buf.length;
+      }
+      const end = this.crlf && nl > at && buf[nl - 1] === CR ? nl - 1 : nl;
+      this.lineNo++;
+      if (end - at === 2 && buf[at] === BACKSLASH && buf[at + 1] === DOT) this.copyLine(COPY_END);
+      else if (wanted.has(fieldOf(buf, at, end, p.userIndex))) this.copyLine(buf.toString('latin1', at, end));
+      at = nl + 1;
+    }
+    return at;
+  }
+
   /** The end marker of a skipped block ended just before `at`. */
   private skipped(at: number): number {
     this.state = 'statement';
@@ -559,6 +623,7 @@ export class SqlFilter {
         });
       }
       if (p.keyIndex >= 0 && !KEPT_SETTINGS.has(row[p.keyIndex] ?? '')) continue;
+      if (p.userIndex >= 0 && !this.options.textsOf!.has(row[p.userIndex] ?? '')) continue;
       this.addRow(p.pick.map((k) => copyField(row[k] ?? null)).join('\t'));
     }
   }
@@ -569,6 +634,32 @@ export class SqlFilter {
     this.emit({ type: 'end', table: this.insertBlock.projection.table });
     this.insertBlock = null;
   }
+}
+
+/** Field `n` of the COPY text line buf[start, end), as a binary string; the rest is not read. */
+function fieldOf(buf: Buffer, start: number, end: number, n: number): string {
+  // Byte by byte, never past the line: the field is near its start (user_id comes fourth).
+  let from = start;
+  for (let k = 0; k < n; k++) {
+    while (from < end && buf[from] !== TAB) from++;
+    if (from >= end) return '';
+    from++;
+  }
+  let to = from;
+  while (to < end && buf[to] !== TAB) to++;
+  return buf.toString('latin1', from, to);
+}
+
+/** Field `n` of a COPY text line, without splitting the rest (a text after it may be long). */
+function nthField(line: string, n: number): string {
+  let start = 0;
+  for (let k = 0; k < n; k++) {
+    const tab = line.indexOf('\t', start);
+    if (tab < 0) return '';
+    start = tab + 1;
+  }
+  const end = line.indexOf('\t', start);
+  return end < 0 ? line.slice(start) : line.slice(start, end);
 }
 
 function outputColumns(p: Projection): string[] {

@@ -1,14 +1,13 @@
 /** SqlFilterStream: the filter as a Transform, a thin adapter over SqlFilter (splitter.ts). */
 import { Transform, type TransformCallback } from 'node:stream';
-import { SqlFilter, type FilterEvent, type FilterStats } from './splitter.js';
-
+import { SqlFilter, type FilterEvent, type FilterOptions, type FilterStats } from './splitter.js';
 
 /** An object-mode Transform: Buffers of SQL in, FilterEvents out. */
 export class SqlFilterStream extends Transform {
   private readonly core: SqlFilter;
-  constructor() {
+  constructor(options: FilterOptions = {}) {
     super({ writableObjectMode: false, readableObjectMode: true, readableHighWaterMark: 64 });
-    this.core = new SqlFilter((e: FilterEvent) => this.push(e));
+    this.core = new SqlFilter((e: FilterEvent) => this.push(e), options);
   }
   get stats(): FilterStats {
     return this.core.stats;
