@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
 import { CLI, expectCleanError, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
@@ -178,15 +179,24 @@ describe('progress', () => {
       copyFileSync(p, to);
       return to;
     });
+    // Each .sql.gz night with 40 MB of race files added, so that it loads for long enough to draw its bar.
+    const bulk = Array.from({ length: 40_000 }, (_, k) => `${900_000 + k}\tjson\tbulk-${k}.json\t\\N\t${'x'.repeat(1000)}\n`).join('');
+    for (const copy of copies.filter((c) => c.endsWith('.sql.gz'))) {
+      const dump = gunzipSync(readFileSync(copy)).toString('latin1');
+      const at = dump.indexOf('\n', dump.indexOf('SET client_encoding')) + 1;
+      writeFileSync(copy, gzipSync(Buffer.from(dump.slice(0, at) + `COPY public.db_files (id, type, name, item_id, contents) FROM stdin;\n${bulk}\\.\n` + dump.slice(at), 'latin1'), { level: 1 }));
+    }
     const cmd = `${process.execPath} ${CLI} history -u alice --jobs 2 ${copies.join(' ')} > /dev/null`;
     const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/loading 5 backups: \d loaded, \d loading, \d waiting/);
     expect(tty.stdout).toMatch(/buggy_race_bk_2026031\d\.sql\.gz \[[#.]{20}\]\s+\d+%/);
-    expect(tty.stdout).toMatch(/buggy_race_bk_20260312\.dump +\[archive/);
-    // Something shows before any backup loads, and each bar has a rate.
-    expect(tty.stdout).toMatch(/starting PostgreSQL\.\.\. \d+s/);
-    expect(tty.stdout).toMatch(/\d+% [\d.]+\/[\d.]+ MB +[\d.]+ MB\/s/);
+    // (The archive loads within a frame, so whether its bar is drawn is down to timing; its line's
+    // format is checked in cli-progress-format.test.ts.)
+    // Bars show bytes; their rate and time left (after a fifth of a second) and the line of an
+    // archive, which loads within a frame, are checked in cli-progress-format.test.ts, as is the
+    // "starting PostgreSQL... 0s" line: the server now starts within one frame, so neither may be drawn here.
+    expect(tty.stdout).toMatch(/\d+% [\d.]+\/[\d.]+ MB/);
     // Plain output when stderr is not a terminal: no progress at all.
     const plain = spawnSync(process.execPath, [CLI, 'history', '-u', 'alice', ...copies], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
     expect(plain.stderr).not.toMatch(/loading \d+ backups/);

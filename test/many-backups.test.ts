@@ -1,5 +1,5 @@
 /**
- * withBackups: many backups in one throwaway server, one database each,
+ * withBackups: many backups in one throwaway server, one schema each,
  * loaded a few at a time, ordered by the date each holds; a named one that
  * fails fails the run, optional ones (from a folder) are reported and
  * skipped; everything started is removed, on success and on
@@ -30,7 +30,7 @@ beforeAll(() => {
 afterAll(() => removeTmp(work));
 
 describe('withBackups', () => {
-  it('loads every backup into one server, a database each, oldest first by the date each holds', async () => {
+  it('loads every backup into one server and one database, a schema each, oldest first by the date each holds', async () => {
     const events: BackupLoadEvent[] = [];
     // Given newest first, with one path twice: loaded once each, in date order.
     const given = [...nightPaths].reverse().concat(nightPaths[0]!);
@@ -38,7 +38,8 @@ describe('withBackups', () => {
       expect(set.failed).toEqual([]);
       expect(set.loaded.map((e) => e.path)).toEqual(nightPaths);
       expect(set.loaded.map((e) => e.date.value)).toEqual(story.nights.map((n) => n.toolDate));
-      expect(new Set(set.loaded.map((e) => e.database)).size).toBe(nightPaths.length);
+      expect(new Set(set.loaded.map((e) => e.database)).size).toBe(1);
+      expect(new Set(set.loaded.map((e) => e.schema)).size).toBe(nightPaths.length);
       return set.map(async (b) => {
         return { date: b.date.value, texts: (await b.query.summary()).texts };
       });
@@ -50,6 +51,21 @@ describe('withBackups', () => {
       expect(states[0]).toBe('waiting');
       expect(states.at(-1)).toBe('loaded');
     }
+    expect(liveCount()).toBe(0);
+  });
+
+  it('with textsOf: asks the newest backup, loaded whole, which texts the others need, and loads only those', async () => {
+    const asked: string[] = [];
+    const result = await withBackups(nightPaths, config({ textsOf: async (newest) => (asked.push(newest.date.value), [(await newest.query.findUser('chloe')).id]) }), (set) =>
+      set.map(async (b) => ({ texts: (await b.query.summary()).texts, chloe: (await b.query.texts(await b.query.findUser('chloe'))).length, users: (await b.query.users()).length })),
+    );
+    expect(asked).toEqual([story.nights.at(-1)!.toolDate]);
+    const n = nightPaths.length;
+    // The newest: everyone's texts. The others: chloe's only, and every user still there.
+    expect(result[n - 1]!.texts).toBe(textsPerNight[n - 1]);
+    for (const r of result.slice(0, -1)) expect(r.texts).toBe(r.chloe);
+    expect(result.slice(0, -1).some((r) => r.chloe > 0)).toBe(true);
+    expect(result.every((r) => r.users > 1)).toBe(true);
     expect(liveCount()).toBe(0);
   });
 
@@ -136,7 +152,7 @@ describe('withBackups', () => {
     });
     afterAll(() => server?.stop());
 
-    it('makes a database per backup there and drops every one of them afterwards', async () => {
+    it('makes one database there, a schema per backup in it, and drops it afterwards', async () => {
       const before = await databases();
       const live = liveCount(); // this test's own server
       let during: string[] = [];
@@ -144,8 +160,8 @@ describe('withBackups', () => {
         during = await databases();
         expect(await set.map(async (b) => (await b.query.findUser('chloe')).id)).toEqual(nightPaths.map(() => 4));
       });
-      // One per backup, all ours by name (and no other: the engine makes databases only when asked).
-      expect(during.filter((d) => !before.includes(d))).toHaveLength(nightPaths.length);
+      // One, ours by name (and no other: the engine makes databases only when asked).
+      expect(during.filter((d) => !before.includes(d))).toHaveLength(1);
       expect(during.filter((d) => !before.includes(d)).every((d) => d.startsWith('recover_texts_'))).toBe(true);
       expect(await databases()).toEqual(before);
       expect(liveCount()).toBe(live);

@@ -1,6 +1,6 @@
 /** `history`: one student's texts across many backups. */
 import { Option, type Command } from 'commander';
-import { historyJson, renderHistoryTable, SHARP_SHRINK_TEXT, studentHistory } from '../history/index.js';
+import { historyJson, renderHistoryTable, SHARP_SHRINK_TEXT, studentHistory, textsFor } from '../history/index.js';
 import { writeFileAtomic } from '../export/index.js';
 import { restorePlan } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
@@ -49,7 +49,7 @@ Examples:
 async function history(backups: string[], opts: HistoryOptions, ui: Console): Promise<void> {
   await checkOutput(opts.html, opts.force, '--html');
   const { paths, optional } = await selectFromArgs(backups, opts, ui);
-  await withBackups(paths, manyConfig(opts, ui, optional), async (set) => {
+  await withBackups(paths, { ...manyConfig(opts, ui, optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
     const failed = noteFailures(set, ui);
     const { history: h, snapshots } = await studentHistory(set, opts.user, (m) => ui.note(m));

@@ -124,7 +124,7 @@ export class LoadProgress {
 }
 
 /** One line: `label [####....]  42% 12.3/29.1 MB  3.4 MB/s  5s left`, or `label  3s` for a step. */
-function formatLine(_options: Options, params: Params, payload: Payload): string {
+export function formatLine(_options: Options, params: Params, payload: Payload): string {
   const seconds = Math.max(0, (Date.now() - params.startTime) / 1000);
   if (payload.step) return payload.timed ? `${payload.label} ${seconds.toFixed(0)}s` : payload.label;
   const label = payload.barWidth === 28 ? payload.label : `  ${payload.label.padEnd(payload.width)}`;

@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { nearbyPaths } from '../detect/index.js';
 import { RecoverError } from '../errors.js';
 import { renderUploadJson, writeFileAtomic } from '../export/index.js';
-import { studentHistory } from '../history/index.js';
+import { studentHistory, textsFor } from '../history/index.js';
 import { currentFromJson, currentFromSnapshot, isJsonFile, parseCurrentJson, parseTake, planMerge, replacements, resolveChoices, uploadWarning, type CurrentData } from '../merge/index.js';
 import { withBackups } from '../session/index.js';
 import { table } from '../table.js';
@@ -71,7 +71,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
   const isCurrent = (path: string) => resolve(path) === resolve(opts.current);
   const { paths, optional } = await selectFromArgs(json ? backups : [...backups, opts.current], opts, ui);
 
-  await withBackups(paths, manyConfig(opts, ui, optional), async (set) => {
+  await withBackups(paths, { ...manyConfig(opts, ui, optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
     noteFailures(set, ui);
     const { history: h, snapshots } = await studentHistory(set, opts.user, (m) => ui.note(m));

@@ -4,15 +4,31 @@
  * keeps the row); then each backup's tasks and that student's texts.
  */
 import { RecoverError } from '../errors.js';
-import type { UserRecord } from '../query/index.js';
-import type { BackupSet } from '../session/index.js';
+import { matchUser, type UserRecord } from '../query/index.js';
+import type { BackupSet, LoadedBackup } from '../session/index.js';
 import { buildHistory, chooseUser, type History, type Snapshot } from './model.js';
+
+/**
+ * Whose texts a history of `name` needs, asked of the newest backup (for
+ * withBackups' textsOf): the student followed is the newest match, so when
+ * the newest backup has one, that id's texts are all that is read from any
+ * backup. Null (everyone's) when it has none, or cannot tell.
+ */
+export function textsFor(name: string): (newest: LoadedBackup) => Promise<number[] | null> {
+  return async (b) => {
+    try {
+      return [matchUser(await b.query.users(), name).user.id];
+    } catch {
+      return null; // studentHistory reports it, with every backup loaded whole
+    }
+  };
+}
 
 export async function studentHistory(set: BackupSet, name: string, log: (m: string) => void): Promise<{ history: History; snapshots: Snapshot[] }> {
   const matches = await set.map(async (b) => {
     const users = await b.query.users();
     try {
-      const match = await b.query.findUserMatch(name);
+      const match = matchUser(users, name);
       return { date: b.date.value, users, user: match.user as UserRecord | null, by: match.by, error: null };
     } catch (e) {
       if (!(e instanceof RecoverError && e.exit === 'noStudent')) throw e;

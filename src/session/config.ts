@@ -36,4 +36,6 @@ export interface LoadedBackup {
   engine: Engine;
   /** Its database on the engine. */
   database: string;
+  /** Its schema there (many backups share a database), on its connections' search_path. */
+  schema: string;
 }

@@ -6,35 +6,15 @@
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { BackupFile } from '../detect/index.js';
-import type { Engine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
-import { SqlFilterStream, type FilterStats } from '../filter/index.js';
+import { SqlFilterStream, type FilterOptions, type FilterStats } from '../filter/index.js';
 import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
 import { BackupQuery } from '../query/index.js';
 import type { SqlSource } from '../source/index.js';
 import type { SessionConfig } from './config.js';
 
-/**
- * A new database on the engine with the backup loaded into it, and a
- * connection to it that the caller ends. The source is consumed or destroyed.
- */
-export async function loadNew(
-  engine: Engine,
-  backup: BackupFile,
-  source: SqlSource,
-  config: Pick<SessionConfig, 'backupEncoding' | 'log'>,
-): Promise<{ database: string; client: pg.Client; load: LoadResult; stats: FilterStats }> {
-  let client: pg.Client | undefined;
-  try {
-    const database = await engine.createDatabase();
-    client = await engine.connect(database);
-    return { database, client, ...(await loadInto(client, backup, source, config)) };
-  } catch (e) {
-    source.streams.forEach((s) => s.destroy());
-    await client?.end().catch(() => {});
-    throw e;
-  }
-}
+/** How to load: the session's encoding options, and which texts to keep (FilterOptions.textsOf; all when unset). */
+export type LoadConfig = Pick<SessionConfig, 'backupEncoding' | 'log'> & FilterOptions;
 
 /**
  * Load `source` over `client`; the source is consumed or destroyed. The client
@@ -45,13 +25,13 @@ export async function loadInto(
   client: pg.Client | Promise<pg.Client>,
   backup: BackupFile,
   source: SqlSource,
-  config: Pick<SessionConfig, 'backupEncoding' | 'log'> = { log: () => {} },
+  config: LoadConfig = { log: () => {} },
 ): Promise<{ load: LoadResult; stats: FilterStats }> {
   const ready = Promise.resolve(client).then(async (c) => {
     await createScratchTables(c);
     return c;
   });
-  const filter = new SqlFilterStream();
+  const filter = new SqlFilterStream({ textsOf: config.textsOf });
   const loader = new Loader(ready, { backupEncoding: config.backupEncoding });
   try {
     await pipeline([...source.streams, filter, loader]);

@@ -42,7 +42,7 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
     config.onPhase?.('querying');
     const query = await queryOn(client!, load, config.timezone);
     await checkpoint('querying');
-    return await fn({ backup, date: backupDate(backup), load, stats, query, engine, database });
+    return await fn({ backup, date: backupDate(backup), load, stats, query, engine, database, schema: 'public' });
   } finally {
     await client?.end().catch(() => {});
     // Started or failing, it is waited for: nothing is left running.
