@@ -50,7 +50,7 @@ export function scratchRootInUse(): ScratchRoot {
 
 /** When the cluster's folder is full: say which, what it needs, and how to choose another. */
 export function scratchFullHint(root: ScratchRoot = scratchRootInUse()): string {
-  return `the ${root.inMemory ? 'memory-backed temp folder' : 'temp folder'} ${root.dir} is full; the throwaway PostgreSQL needs about 30 MB there, plus room for the texts it loads: free some space, or set TMPDIR to a folder on a disk with room`;
+  return `the ${root.inMemory ? 'memory-backed temp folder' : 'temp folder'} ${root.dir} is full; the throwaway PostgreSQL needs about 15 MB there, plus room for the texts it loads: free some space, or set TMPDIR to a folder on a disk with room`;
 }
 
 async function roomyTmpfs(dir: string): Promise<boolean> {

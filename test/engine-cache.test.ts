@@ -59,8 +59,8 @@ describe('the cached PostgreSQL template', () => {
     const hba = readFileSync(join(template(), 'data', 'pg_hba.conf'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => l.trim().split(/\s+/));
     expect(hba.filter((f) => f[0] === 'local').map((f) => f.at(-1))).toEqual(['trust', 'trust']);
     expect(hba.filter((f) => f[0] !== 'local').map((f) => f.at(-1))).toEqual(['reject', 'reject', 'reject', 'reject']);
-    // template0 was dropped before it was kept: two databases' folders (template1, postgres), not three.
-    expect(readdirSync(join(template(), 'data', 'base'))).toHaveLength(2);
+    // The template databases were dropped before it was kept: one database's folder (postgres), not three.
+    expect(readdirSync(join(template(), 'data', 'base'))).toHaveLength(1);
     const made = statSync(join(template(), 'data', 'PG_VERSION')).ino;
 
     await exportBob();

@@ -88,8 +88,12 @@ describe('Loader', () => {
   });
   afterAll(() => engine?.stop());
 
+  /** A connection on a schema of its own, as each backup of a session gets (session/many.ts). */
+  let schemas = 0;
   const fresh = async (withTables = true): Promise<pg.Client> => {
-    const client = await engine.connect(await engine.createDatabase());
+    const client = await engine.connect(await engine.database());
+    const schema = `test_${schemas++}`;
+    await client.query(`CREATE SCHEMA ${schema}; SET search_path TO ${schema}`);
     if (withTables) await createScratchTables(client);
     return client;
   };

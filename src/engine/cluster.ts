@@ -102,8 +102,6 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
       description: `throwaway PostgreSQL (${given.source}, private socket in ${dir})`,
       admin: adminOf(place),
       throwaway: true,
-      // template1 is initdb's, untouched: copying it is cheaper than template0's full set of files.
-      databaseTemplate: 'template1',
       shutdown: stop,
     };
   } catch (e) {
@@ -184,17 +182,21 @@ async function startServer(place: Place, extra: string[] = []): Promise<Running>
 }
 
 /**
- * Before a new template is kept: drop template0 (a third of the files each
- * run copies; CREATE DATABASE uses template1) and stop cleanly, leaving only
- * the WAL a clean start needs. Nothing from a backup exists yet.
+ * Before a new template is kept: drop the template databases, template0 and
+ * template1 (two thirds of the files each run would copy; a session uses the
+ * maintenance database, postgres, and never creates one: see server.ts), and
+ * stop cleanly, leaving only the WAL a clean start needs. Nothing from a
+ * backup exists yet.
  */
 async function slimTemplate(place: Place): Promise<void> {
   const server = await startServer(place, ['-c', 'min_wal_size=2MB']);
   const client = new pg.Client(adminOf(place));
   try {
     await client.connect();
-    await client.query('ALTER DATABASE template0 WITH IS_TEMPLATE false ALLOW_CONNECTIONS false');
-    await client.query('DROP DATABASE template0');
+    for (const name of ['template0', 'template1']) {
+      await client.query(`ALTER DATABASE ${name} WITH IS_TEMPLATE false ALLOW_CONNECTIONS false`);
+      await client.query(`DROP DATABASE ${name}`);
+    }
     await client.query('CHECKPOINT');
   } finally {
     await client.end().catch(() => {});

@@ -13,14 +13,6 @@ import type { Engine, Server } from './types.js';
 export const SCRATCH_DB_PREFIX = 'recover_texts_';
 
 export function engineOn(server: Server): Engine {
-  const run = randomBytes(4).toString('hex');
-  let count = 0;
-  const created = new Set<string>();
-  // A fresh throwaway cluster's maintenance database is empty and goes with the
-  // server: the first database asked for is that one, which saves a CREATE
-  // DATABASE (a tenth of a second or more) on every single-backup run.
-  let spare = server.throwaway && typeof server.admin.database === 'string' ? server.admin.database : undefined;
-
   const clientConfig = (database: string): pg.ClientConfig => onDatabase(server.admin, database);
   const connect = async (config: pg.ClientConfig): Promise<pg.Client> => {
     const client = new pg.Client(config);
@@ -48,18 +40,25 @@ export function engineOn(server: Server): Engine {
       await client.end().catch(() => {});
     }
   };
-  const drop = async (names: string[]) => {
-    names = names.filter((n) => n !== server.admin.database);
-    if (!names.length) return;
-    await asAdmin((c) => dropDatabases(c, names));
-    names.forEach((n) => created.delete(n));
+
+  /** The scratch database we created on an admin's server, to drop at the end. */
+  let created: string | undefined;
+  let database: Promise<string> | undefined;
+  const makeDatabase = async (): Promise<string> => {
+    // A throwaway server's maintenance database is empty and goes with the
+    // server: no CREATE DATABASE, and no template database needed (engine/cluster.ts drops them).
+    if (server.throwaway && typeof server.admin.database === 'string') return server.admin.database;
+    const name = `${SCRATCH_DB_PREFIX}${randomBytes(4).toString('hex')}`;
+    await asAdmin((c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`));
+    created = name;
+    return name;
   };
 
   const stop = once(async () => {
     untrack(tracked);
     try {
-      // A throwaway server takes its databases with it; an admin's keeps them unless dropped.
-      if (!server.throwaway) await drop([...created]);
+      // A throwaway server takes its database with it; an admin's keeps it unless dropped.
+      if (created) await asAdmin((c) => dropDatabase(c, created!));
     } finally {
       await server.shutdown();
     }
@@ -68,19 +67,8 @@ export function engineOn(server: Server): Engine {
 
   return {
     description: server.description,
-    async createDatabase() {
-      if (spare) {
-        const name = spare;
-        spare = undefined;
-        return name;
-      }
-      const name = `${SCRATCH_DB_PREFIX}${run}_${count++}`;
-      await asAdmin((c) => c.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE ${server.databaseTemplate ?? 'template0'}`));
-      created.add(name);
-      return name;
-    },
-    dropDatabase: (name) => drop([name]),
-    connect: (database) => connect(clientConfig(database)),
+    database: () => (database ??= makeDatabase()),
+    connect: (name) => connect(clientConfig(name)),
     clientConfig,
     stop,
     [Symbol.asyncDispose]: stop,
@@ -96,10 +84,10 @@ function onDatabase(config: pg.ClientConfig, database: string): pg.ClientConfig 
   return { ...config, connectionString: url.href };
 }
 
-/** Drop these databases, closing their connections first where the server can (PostgreSQL 13+). */
-async function dropDatabases(client: pg.Client, names: readonly string[]): Promise<void> {
+/** Drop the database, closing its connections first where the server can (PostgreSQL 13+). */
+async function dropDatabase(client: pg.Client, name: string): Promise<void> {
   const v = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
-  for (const name of names) await client.query(`DROP DATABASE IF EXISTS ${name}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
+  await client.query(`DROP DATABASE IF EXISTS ${name}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
 }
 
 function refused(e: unknown, server: Server): unknown {

@@ -6,7 +6,7 @@
  *   $XDG_CACHE_HOME/recover-texts/ (else ~/.cache/recover-texts/), mode 0700
  *     template-<stamp hash>/          mode 0700
  *       stamp.json                    what it was made by and with (see stampOf)
- *       data/                         initdb's output, less template0 (see cluster.ts)
+ *       data/                         initdb's output, less the template databases (see cluster.ts)
  *
  * The template is kept before any backup is read, so it never holds
  * anything from one, and it holds no secret: the throwaway server needs no
@@ -22,7 +22,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /** Bump when the template's layout or what goes into it changes. */
-const TEMPLATE_FORMAT = 2;
+const TEMPLATE_FORMAT = 3;
 
 export interface TemplateStamp {
   format: number;

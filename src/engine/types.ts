@@ -30,8 +30,6 @@ export interface Server {
    * every database made there is dropped before shutdown().
    */
   readonly throwaway: boolean;
-  /** The template for new databases; template0 (always pristine) unless the server knows better. */
-  readonly databaseTemplate?: string;
   /** Remove the server (cluster, container); nothing for `url`. Safe to call twice. */
   shutdown(): Promise<void>;
 }
@@ -40,12 +38,13 @@ export interface Server {
 export interface Engine extends AsyncDisposable {
   readonly description: string;
   /**
-   * A new, empty UTF8 database, dropped by stop() at the latest: named with
-   * SCRATCH_DB_PREFIX, except that a throwaway server hands out its own empty
-   * maintenance database first.
+   * The session's scratch database, empty when first asked for, the same
+   * one after: a throwaway server's own maintenance database (it goes with
+   * the server), else a new UTF8 database named with SCRATCH_DB_PREFIX,
+   * dropped by stop(). A session loads all its backups into it, a schema
+   * each when there are several.
    */
-  createDatabase(): Promise<string>;
-  dropDatabase(name: string): Promise<void>;
+  database(): Promise<string>;
   /** A connected client on one of our databases; its 'error' event is handled. */
   connect(database: string): Promise<pg.Client>;
   /** How to connect to one of our databases (for tools such as psql, and tests). */

@@ -107,7 +107,7 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
   config.onPhase?.('starting PostgreSQL');
   const engine = await startEngine(config.engine);
   try {
-    const database = await engine.createDatabase();
+    const database = await engine.database();
     /** A connection that sees `schema` only (and the system catalogs). */
     const connectTo = async (schema: string) => {
       const client = await engine.connect(database);

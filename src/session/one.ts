@@ -28,7 +28,7 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
   try {
     const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) });
     const connected = starting.then(async (engine) => {
-      const database = await engine.createDatabase();
+      const database = await engine.database();
       client = await engine.connect(database);
       return { engine, database, client };
     });
