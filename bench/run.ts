@@ -25,6 +25,7 @@ import { BENCH_MB, OUT, STUDENT, makeBigBackups } from './big-backup.js';
 import { floorCommand } from './floors.js';
 import { makeNightlyBackups, NIGHTS } from './nightly-backups.js';
 import { PG15, bareClusterCycle, startPg15 } from './pg15.js';
+import { droppedEnvNote, TIMED_ENV } from './timed-env.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ROOT = join(import.meta.dirname, '..');
@@ -43,7 +44,7 @@ interface Sample {
 
 /** Wall seconds and peak RSS of one process, via GNU time. */
 function timed(argv: string[]): Sample {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], { encoding: 'utf8', maxBuffer: 1e9, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], { encoding: 'utf8', maxBuffer: 1e9, stdio: ['ignore', 'ignore', 'pipe'], env: TIMED_ENV });
   if (r.status !== 0) throw new Error(`${argv.slice(0, 3).join(' ')} failed: ${r.stderr.slice(-2000)}`);
   const [wall, kb] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
   return { wall: wall!, rssMb: kb! / 1024 };
@@ -164,7 +165,7 @@ function printTable(cases: Case[]): void {
   const head = ['benchmark', 'run', `wall (median of ${RUNS})`, 'peak RSS', 'recover-texts / this'];
   const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const machine = `${CORES} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
-  console.log(`${new Date().toISOString()}, ${machine}, BENCH_MB=${BENCH_MB}\n\n${table}`);
+  console.log(`${new Date().toISOString()}, ${machine}, BENCH_MB=${BENCH_MB}${droppedEnvNote()}\n\n${table}`);
   writeFileSync(join(OUT, 'results.json'), JSON.stringify({ machine, benchMb: BENCH_MB, runs: RUNS, results }, null, 2) + '\n');
 }
 
