@@ -68,7 +68,8 @@ function native(): Run {
 /** A fresh cluster, pg_restore (with `select` arguments) into it, the query, stop: all timed. */
 async function viaPgRestore(select: string[]): Promise<Run> {
   const t0 = performance.now();
-  const server = await startEngine({ kind: 'system', log: () => {} });
+  // initdb included, as a DBA's fresh cluster (the tool's cached template has no template1 for createdb).
+  const server = await startEngine({ kind: 'system', cache: false, log: () => {} });
   let rssMb: number;
   let step: number;
   try {

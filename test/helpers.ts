@@ -2,7 +2,7 @@
  * Shared test helpers: run the built CLI as a user would, in a private
  * TMPDIR so that anything it leaves behind is easy to see.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { expect } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, chmodSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,6 +73,23 @@ export function expectCleanError(r: CliResult): { message: string; hint: string 
   if (!message || !hint) throw new Error(`expected "recover-texts: ..." and "  hint: ..." on stderr, got:\n${r.stderr}`);
   if (/\n\s+at .+:\d+:\d+/.test(r.stderr)) throw new Error(`stack trace on stderr without --debug:\n${r.stderr}`);
   return { message, hint };
+}
+
+/**
+ * Start `recover-texts args...` paused at checkpoint `stage`
+ * (RECOVER_TEXTS_PAUSE_AT); resolves once it says so. `env` adds to the
+ * environment (an undefined value removes that variable).
+ */
+export function startPaused(args: string[], stage: string, opts: { env?: NodeJS.ProcessEnv; cli?: string } = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [opts.cli ?? CLI, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env, RECOVER_TEXTS_PAUSE_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d) => {
+      err += d;
+      if (err.includes(`paused at ${stage}`)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before pausing at ${stage}: ${err}`)));
+  });
 }
 
 /** What a run must leave behind in its TMPDIR: nothing, and no process still using it. */

@@ -3,11 +3,10 @@
  * queried, or the report is being written: exit 130/143, and no server,
  * temp dir, pg_restore or partial output is left.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, leftovers, makeTmp, processesMentioning, removeTmp, ROOT } from './helpers.js';
+import { leftovers, makeTmp, processesMentioning, removeTmp, startPaused } from './helpers.js';
 import { nightPaths } from './story-helpers.js';
 
 let tmp: string;
@@ -20,18 +19,6 @@ afterAll(() => {
   removeTmp(tmp);
   removeTmp(out);
 });
-
-function startPaused(args: string[], stage: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, RECOVER_TEXTS_PAUSE_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d) => {
-      err += d;
-      if (err.includes(`paused at ${stage}`)) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code} before pausing at ${stage}: ${err}`)));
-  });
-}
 
 async function settle(text: string): Promise<number[]> {
   for (let k = 0; k < 50 && processesMentioning(text).length; k++) await new Promise((r) => setTimeout(r, 100));
@@ -49,7 +36,7 @@ describe('interrupted history and merge', () => {
   for (const [command, stage, signal, code, args] of runs) {
     it(`${command}: ${signal} while ${stage}: exit ${code}, nothing left`, async () => {
       const target = join(out, `${command}-${stage}.out`);
-      const child = await startPaused(args(target), stage);
+      const child = await startPaused(args(target), stage, { env: { TMPDIR: tmp } });
       expect(readdirSync(tmp).length).toBeGreaterThan(0);
       const done = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
       child.kill(signal);

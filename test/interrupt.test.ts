@@ -3,11 +3,11 @@
  * server, temp dir or partial output, and exits 130/143; after kill -9 the
  * next run removes what the killed run left (and nothing else).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, DEMO, FIXTURES, leftovers, makeTmp, processesMentioning, removeTmp, runCli, ROOT } from './helpers.js';
+import { DEMO, FIXTURES, leftovers, makeTmp, processesMentioning, removeTmp, runCli, startPaused } from './helpers.js';
 
 let tmp: string;
 let out: string;
@@ -19,19 +19,6 @@ afterAll(() => {
   removeTmp(tmp);
   removeTmp(out);
 });
-
-/** Start the CLI paused at `stage`; resolves once it says so. */
-function startPaused(args: string[], stage: string, dir = tmp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, TMPDIR: dir, RECOVER_TEXTS_PAUSE_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d) => {
-      err += d;
-      if (err.includes(`paused at ${stage}`)) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code} before pausing at ${stage}: ${err}`)));
-  });
-}
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -49,7 +36,7 @@ describe('interrupted runs', () => {
     for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       it(`${signal} while ${stage}: exit ${code}, no server, no temp dir, no partial output`, async () => {
         const target = join(out, `${stage}-${signal}.json`);
-        const child = await startPaused(['export', DEMO, '-u', 'alice', '--out', target], stage);
+        const child = await startPaused(['export', DEMO, '-u', 'alice', '--out', target], stage, { env: { TMPDIR: tmp } });
         expect(readdirSync(tmp).length).toBeGreaterThan(0); // something is live while paused
         const done = exitOf(child);
         child.kill(signal);
@@ -68,7 +55,7 @@ describe('interrupted runs', () => {
       mkdirSync(join(own, 'recover-texts-decoy'));
       mkdirSync(join(own, 'recover-texts-live'));
       writeFileSync(join(own, 'recover-texts-live', 'recover-texts.json'), JSON.stringify({ pid: process.pid }));
-      const child = await startPaused(['export', DEMO, '-u', 'alice'], 'loading', own);
+      const child = await startPaused(['export', DEMO, '-u', 'alice'], 'loading', { env: { TMPDIR: own } });
       const done = exitOf(child);
       child.kill('SIGKILL');
       await done;

