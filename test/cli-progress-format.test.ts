@@ -3,10 +3,19 @@
  * see only the frames their timing lets them catch).
  */
 import type { Options, Params } from 'cli-progress';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatLine } from '../src/cli/load-progress.js';
 
-const params = (value: number, total: number, secondsAgo: number) => ({ value, total, startTime: Date.now() - secondsAgo * 1000 }) as Params;
+/** The clock stands still at NOW, so rates and times left come out exact. */
+const NOW = Date.UTC(2026, 10, 30, 12);
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(NOW);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+const params = (value: number, total: number, secondsAgo: number) => ({ value, total, startTime: NOW - secondsAgo * 1000 }) as Params;
 const many = (label: string) => ({ label, step: false, width: 32, barWidth: 20, timed: true });
 
 describe('progress lines', () => {
