@@ -152,6 +152,18 @@ describe('SqlFilter', () => {
     }
   });
 
+  it('reads a long kept line fed in small chunks exactly as in one piece', () => {
+    // A users row with a 300 kB field, as archives hand over their data in small inflated pieces.
+    const dump = `COPY public.users (id, latest_json, username) FROM stdin;\n1\t${'{"k": 1}'.repeat(40_000)}\talice\n2\t\\N\tbob\n\\.\n`;
+    const whole = run([dump]);
+    expect(whole.rows.users).toBe('1\talice\n2\tbob\n');
+    for (const size of [1, 1000, 4096, 65_537]) {
+      const pieces: string[] = [];
+      for (let k = 0; k < dump.length; k += size) pieces.push(dump.slice(k, k + size));
+      expect(run(pieces)).toEqual(whole);
+    }
+  });
+
   it('keeps only the texts of the users asked for (textsOf), COPY and INSERT, split at every byte, LF and CRLF', () => {
     const dump = [
       'COPY public.tasktexts (id, user_id, task_id, text) FROM stdin;',

@@ -114,7 +114,9 @@ export class SqlFilter {
     sawDumpComplete: false,
   };
 
-  private carry = '';
+  /** The line begun but not yet ended, as binary-string pieces: joined once, when it ends. */
+  private carry: string[] = [];
+  private carryLen = 0;
   private lineNo = 0;
   /** The first bytes of the input, to recognise a dump cut inside its header. */
   private head = '';
@@ -160,10 +162,10 @@ export class SqlFilter {
     let pos = 0;
     while (pos < buf.length) {
       if (this.state === 'copy-skip') pos = this.skipCopyData(buf, pos);
-      else if (this.focused() && !this.carry) pos = this.readFocusedRows(buf, pos);
+      else if (this.focused() && !this.carryLen) pos = this.readFocusedRows(buf, pos);
       else pos = this.readLines(buf, pos);
     }
-    if (this.carry.length > MAX_LINE_CHARS) {
+    if (this.carryLen > MAX_LINE_CHARS) {
       throw new RecoverError('BACKUP_LINE_TOO_LONG', 'damaged', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
         hint: 'this is not a SQL dump, or it is damaged',
       });
@@ -176,36 +178,54 @@ export class SqlFilter {
    * to skip starts: its data stays in the Buffer); returns where it stopped.
    */
   private readLines(buf: Buffer, pos: number): number {
+    // A chunk that ends no line only lengthens the carried one: it is kept as a piece, and
+    // neither it nor the carry is scanned again (a long line in small chunks stays linear).
+    if (buf.indexOf(LF, pos) < 0) {
+      this.carryPiece(buf.toString('latin1', pos));
+      return buf.length;
+    }
     const far = buf.indexOf(LF, Math.min(pos + LINE_WINDOW, buf.length - 1));
     const stop = far < 0 ? buf.length : far + 1;
-    const data = this.carry + buf.toString('latin1', pos, stop);
+    const carry = this.takeCarry();
+    const data = carry + buf.toString('latin1', pos, stop);
     // data[k] is buf[k + shift]: the carried partial line came before pos.
-    const shift = pos - this.carry.length;
+    const shift = pos - carry.length;
     let at = 0;
+    // The carried part holds no newline.
+    let from = carry.length;
     for (;;) {
-      const nl = data.indexOf('\n', at);
+      const nl = data.indexOf('\n', from);
       if (nl < 0) break;
       let end = nl;
       if (this.crlf === undefined) this.crlf = nl > 0 && data.charCodeAt(nl - 1) === 0x0d;
       if (this.crlf && end > at && data.charCodeAt(end - 1) === 0x0d) end--;
       this.lineNo++;
       this.line(data.slice(at, end));
-      at = nl + 1;
-      if (this.state === 'copy-skip' || this.focused()) {
-        // That data is read from the Buffer (skipCopyData, readFocusedRows).
-        this.carry = '';
-        return at + shift;
-      }
+      at = from = nl + 1;
+      // That data is read from the Buffer (skipCopyData, readFocusedRows).
+      if (this.state === 'copy-skip' || this.focused()) return at + shift;
     }
-    this.carry = data.slice(at);
+    this.carryPiece(data.slice(at));
     return stop;
+  }
+
+  private carryPiece(piece: string): void {
+    if (!piece) return;
+    this.carry.push(piece);
+    this.carryLen += piece.length;
+  }
+
+  private takeCarry(): string {
+    const carry = this.carry.length === 1 ? this.carry[0]! : this.carry.join('');
+    this.carry = [];
+    this.carryLen = 0;
+    return carry;
   }
 
   /** The dump has ended: flush, and complain if it ended mid-way. */
   end(): void {
-    if (this.carry.length) {
-      let last = this.carry;
-      this.carry = '';
+    if (this.carryLen) {
+      let last = this.takeCarry();
       if (this.crlf && last.endsWith('\r')) last = last.slice(0, -1);
       this.lineNo++;
       // Every COPY data line ends in a newline: a last line without one is a row cut short,
@@ -584,7 +604,7 @@ export class SqlFilter {
     while (this.state === 'copy-keep') {
       const nl = buf.indexOf(LF, at);
       if (nl < 0) {
-        this.carry = buf.toString('latin1', at);
+        this.carryPiece(buf.toString('latin1', at));
         return buf.length;
       }
       const end = this.crlf && nl > at && buf[nl - 1] === CR ? nl - 1 : nl;
