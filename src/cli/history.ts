@@ -30,7 +30,7 @@ export function registerHistory(program: Command, run: Runner, ui: Console): voi
       .option('--json', 'machine-readable output')
       .option('--html <file>', 'also write a self-contained HTML report (charts, side-by-side changes)')
       .option('--force', 'replace an existing --html file')
-      .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores)').argParser(positiveInt))
+      .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores, at least 4)').argParser(positiveInt))
       .addHelpText(
         'after',
         `

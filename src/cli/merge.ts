@@ -36,7 +36,7 @@ export function registerMerge(program: Command, run: Runner, ui: Console): void 
       .option('--auto', 'take every task still lost from its longest version before the loss (see `history`)')
       .option('-o, --out <file>', 'write here (atomically) instead of stdout')
       .option('--force', 'replace an existing --out')
-      .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores)').argParser(positiveInt))
+      .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores, at least 4)').argParser(positiveInt))
       .addHelpText(
         'after',
         `
