@@ -61,6 +61,8 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
   /** A second private dir, on the binaries' disk, when they must be linked where the server's user can reach them. */
   let binDir: string | undefined;
   let server: Running | undefined;
+  /** Known from its spawn on, so that a signal while it starts stops it too. */
+  const spawned = (r: Running) => (server = r);
   const stop = once(async () => {
     untrack(starting);
     await server?.kill('SIGQUIT'); // immediate shutdown: nothing here is worth keeping
@@ -90,11 +92,11 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
       place.bins = await binaries();
       await run(join(place.bins.dir, 'initdb'), ['-D', place.data, ...INITDB_OPTIONS], place);
       if (stamp) {
-        await slimTemplate(place);
+        await slimTemplate(place, spawned);
         await saveTemplate(place.data, stamp, log);
       }
     }
-    server = await startServer(place);
+    await startServer(place, spawned);
     await checkpoint('engine-started');
     // From here the Engine (server.ts) is tracked and stops us.
     untrack(starting);
@@ -138,8 +140,8 @@ function adminOf(place: Place): pg.ClientConfig {
   return { host: place.sock, port: PORT, user: SUPERUSER, database: 'postgres' };
 }
 
-/** Start the server on `place` and wait until it accepts connections. */
-async function startServer(place: Place, extra: string[] = []): Promise<Running> {
+/** Start the server on `place` (handing it to `onSpawn` at once) and wait until it accepts connections. */
+async function startServer(place: Place, onSpawn: (r: Running) => void, extra: string[] = []): Promise<Running> {
   const logFd = openSync(place.logPath, 'a', 0o600);
   let child: ChildProcess;
   try {
@@ -171,6 +173,7 @@ async function startServer(place: Place, extra: string[] = []): Promise<Running>
     }
   };
   const running: Running = { kill: (signal) => (killing ??= kill(signal)) };
+  onSpawn(running);
   const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
   try {
     await Promise.race([waitReady(place, proc), spawnError]);
@@ -188,8 +191,8 @@ async function startServer(place: Place, extra: string[] = []): Promise<Running>
  * stop cleanly, leaving only the WAL a clean start needs. Nothing from a
  * backup exists yet.
  */
-async function slimTemplate(place: Place): Promise<void> {
-  const server = await startServer(place, ['-c', 'min_wal_size=2MB']);
+async function slimTemplate(place: Place, onSpawn: (r: Running) => void): Promise<void> {
+  const server = await startServer(place, onSpawn, ['-c', 'min_wal_size=2MB']);
   const client = new pg.Client(adminOf(place));
   try {
     await client.connect();
