@@ -24,7 +24,7 @@ import {
   type ArchiveTocEntry,
 } from '../src/archive/index.js';
 import { RecoverError } from '../src/errors.js';
-import { tarHeader, VERSIONS, type Version } from './archive-writer.js';
+import { ArchiveBytes, tarHeader, vcode, VERSIONS, type Version } from './archive-writer.js';
 
 // ---------------------------------------------------------------------------------------------
 // A minimal archive writer (WriteHead / WriteToc / _WriteExtraToc)
@@ -70,56 +70,11 @@ interface WArchive {
   tocCount?: number;
 }
 
-const vcode = (v: Version) => (v[0] * 256 + v[1]) * 256 + v[2];
-
-class W {
-  parts: Buffer[] = [];
-  constructor(
-    public intSize = 4,
-    public offSize = 8,
-  ) {}
-  byte(b: number) {
-    this.parts.push(Buffer.from([b & 0xff]));
-  }
-  raw(b: Buffer) {
-    this.parts.push(b);
-  }
-  int(i: number) {
-    const b = Buffer.alloc(1 + this.intSize);
-    b[0] = i < 0 ? 1 : 0;
-    let v = Math.abs(i);
-    for (let k = 0; k < this.intSize; k++) {
-      b[1 + k] = v % 256;
-      v = Math.floor(v / 256);
-    }
-    this.parts.push(b);
-  }
-  str(s: string | null) {
-    if (s === null) return this.int(-1);
-    const bytes = Buffer.from(s, 'utf8');
-    this.int(bytes.length);
-    this.parts.push(bytes);
-  }
-  offset(flag: number, value: bigint) {
-    const b = Buffer.alloc(1 + this.offSize);
-    b[0] = flag;
-    let v = value;
-    for (let k = 0; k < this.offSize; k++) {
-      b[1 + k] = Number(v & 0xffn);
-      v >>= 8n;
-    }
-    this.parts.push(b);
-  }
-  done() {
-    return Buffer.concat(this.parts);
-  }
-}
-
 const FORMAT_BYTE: Record<ArchiveFormat, number> = { custom: 1, tar: 3, directory: 3 };
 
 function writeArchive(a: WArchive): Buffer {
   const v = vcode(a.version);
-  const w = new W(a.intSize ?? 4, a.offSize ?? 8);
+  const w = new ArchiveBytes(a.intSize ?? 4, a.offSize ?? 8);
   w.raw(Buffer.from('PGDMP'));
   w.byte(a.version[0]);
   w.byte(a.version[1]);

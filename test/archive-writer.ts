@@ -71,10 +71,14 @@ export function compress(data: Buffer, alg: CompressionAlgorithm, container: 'cu
   }
 }
 
-class W {
+/** pg_dump's archive encodings (WriteInt, WriteStr, WriteOffset), for this writer and the header tests. */
+export class ArchiveBytes {
   parts: Buffer[] = [];
   length = 0;
-  constructor(readonly intSize = 4) {}
+  constructor(
+    readonly intSize = 4,
+    readonly offSize = 8,
+  ) {}
   raw(b: Buffer) {
     this.parts.push(b);
     this.length += b.length;
@@ -98,10 +102,14 @@ class W {
     this.int(bytes.length);
     this.raw(bytes);
   }
-  offset(flag: number, value: number) {
-    const b = Buffer.alloc(9);
+  offset(flag: number, value: number | bigint) {
+    const b = Buffer.alloc(1 + this.offSize);
     b[0] = flag;
-    b.writeBigUInt64LE(BigInt(value), 1);
+    let v = BigInt(value);
+    for (let k = 0; k < this.offSize; k++) {
+      b[1 + k] = Number(v & 0xffn);
+      v >>= 8n;
+    }
     this.raw(b);
   }
   done() {
@@ -114,9 +122,9 @@ const FORMAT_BYTE = { custom: 1, tar: 3, directory: 3 } as const;
 const ALG_BYTE: Record<CompressionAlgorithm, number> = { none: 0, gzip: 1, lz4: 2, zstd: 3 };
 
 /** WriteHead + WriteToc; `extra(entry)` writes the format's _WriteExtraToc. */
-function headerAndToc(entries: WEntry[], format: 'custom' | 'tar' | 'directory', o: WriteOptions, extra: (w: W, e: WEntry) => void): Buffer {
+function headerAndToc(entries: WEntry[], format: 'custom' | 'tar' | 'directory', o: WriteOptions, extra: (w: ArchiveBytes, e: WEntry) => void): Buffer {
   const v = vcode(o.version);
-  const w = new W(o.intSize ?? 4);
+  const w = new ArchiveBytes(o.intSize ?? 4);
   w.raw(Buffer.from('PGDMP'));
   for (const b of o.version) w.byte(b);
   w.byte(w.intSize);
@@ -159,7 +167,7 @@ const stored = (e: WEntry, o: WriteOptions, container: 'custom' | 'file') => e.r
 
 /** One custom-format data block: BLK_DATA, the dump ID, the chunks, a zero length. */
 export function dataBlock(dumpId: number, body: Buffer, chunk: number, intSize = 4): Buffer {
-  const w = new W(intSize);
+  const w = new ArchiveBytes(intSize);
   w.byte(1);
   w.int(dumpId);
   for (let i = 0; i < body.length; i += chunk) {
