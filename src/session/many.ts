@@ -116,11 +116,11 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
   const engine = await startEngine(config.engine);
   try {
     const database = await engine.database();
-    /** A connection that sees `schema` only (and the system catalogs). */
-    const connectTo = async (schema: string) => {
+    /** A connection that sees `schema` only (and the system catalogs); `create` makes the schema first. */
+    const connectTo = async (schema: string, create = false) => {
       const client = await engine.connect(database);
       try {
-        await client.query(`SET search_path TO ${schema}`);
+        await client.query(`${create ? `CREATE SCHEMA ${schema}; ` : ''}SET search_path TO ${schema}`);
       } catch (e) {
         await client.end().catch(() => {});
         throw e;
@@ -140,12 +140,11 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
         const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => emit('loading', { done: (read += n) }) });
         // Named by position in the list given: ours, and a valid identifier whatever the path.
         const schema = `backup_${index}`;
-        const client = await engine.connect(database).catch((e) => {
+        const client = await connectTo(schema, true).catch((e) => {
           source.streams.forEach((s) => s.destroy());
           throw e;
         });
         try {
-          await client.query(`CREATE SCHEMA ${schema}; SET search_path TO ${schema}`);
           const { load, stats } = await loadInto(client, backup, source, { ...config, textsOf });
           emit('loaded', { date });
           return { path, backup, date, load, stats, database, schema };
@@ -215,8 +214,7 @@ async function loadNewestFirst(
   const first = await loadOne(newest.path, newest.k, detected[newest.k]);
   const ids = 'database' in first ? await onEntry(first, (b) => textsOf(b)) : null;
   const focus = ids ? new Set(ids.map(String)) : undefined;
-  const rest = await pool(paths, width, (p, k) => (k === newest.k ? Promise.resolve(first) : loadOne(p, k, detected[k], focus)));
-  return rest;
+  return pool(paths, width, (p, k) => (k === newest.k ? Promise.resolve(first) : loadOne(p, k, detected[k], focus)));
 }
 
 /** Run `fn` over `items`, `width` at a time; results in input order. The first error stops new work and is thrown when the running ones end. */
