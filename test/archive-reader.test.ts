@@ -7,6 +7,7 @@
  * expected JSON from archives this machine's pg_dump cannot make (1.15, lz4, zstd).
  */
 import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -142,6 +143,55 @@ describe('decoders with input split at every byte boundary', () => {
       for (let k = 0; k < packed.length; k += 97) expect(() => decode([packed.subarray(0, k)])).toThrow(RecoverError);
     });
   }
+});
+
+describe('zstd frames of every size, with and without checksum (pg_dump 16+ writes none)', () => {
+  const decodeAll = (packed: Buffer, step: number) => {
+    const d = new ZstdDecoder('t');
+    const out: Buffer[] = [];
+    for (let i = 0; i < packed.length; i += step) out.push(...d.push(packed.subarray(i, i + step)));
+    d.end();
+    return Buffer.concat(out);
+  };
+  it('tiny frames (an empty table is "\\.\\n\\n", about 14 bytes) decode whole, fed in any pieces', (ctx) => {
+    if (!HAVE.zstd) ctx.skip('no zstd program here to make zstd data');
+    const plains = ['', '\\.\n\n', '1\tx\n\\.\n\n', 'a'.repeat(17), 'b'.repeat(200), entries.find((e) => e.tag === 'users' && e.data)!.data!.toString('latin1')];
+    for (const plain of plains) {
+      const data = Buffer.from(plain, 'latin1');
+      for (const flags of [['--no-check'], ['--check'], ['--no-check', '--no-content-size'], ['--check', '--no-content-size']]) {
+        const packed = execFileSync('zstd', ['-q', '-c', ...flags], { input: data });
+        for (const step of [1, 2, 5, 13, packed.length]) {
+          expect(decodeAll(packed, step).equals(data), `${plain.length} bytes, ${flags.join(' ')}, pieces of ${step}`).toBe(true);
+        }
+        // Two frames back to back (each ends its own decoder).
+        expect(decodeAll(Buffer.concat([packed, packed]), 3).equals(Buffer.concat([data, data]))).toBe(true);
+      }
+    }
+  });
+
+  it('a frame whose content is shorter than its header says is damage, not a short table', (ctx) => {
+    if (!HAVE.zstd) ctx.skip('no zstd program here to make zstd data');
+    const file = join(work, 'empty-table.dat');
+    writeFileSync(file, '\\.\n\n');
+    // From a file, zstd knows the size: a single-segment frame, descriptor then a 1-byte content size. Claim 5 bytes instead of 4.
+    const packed = execFileSync('zstd', ['-q', '-c', '--no-check', file]);
+    expect(packed[4]! & 0x20).toBe(0x20);
+    packed[5] = 5;
+    expect(() => decodeAll(packed, 1)).toThrow(RecoverError);
+  });
+
+  it('an empty wanted table in every format (custom, piped, directory) keeps every other table: the same SQL as uncompressed', async (ctx) => {
+    if (!HAVE.zstd) ctx.skip('no zstd program here to make zstd data');
+    // A race server whose admin never saved a setting: its settings table is empty.
+    const empty = entries.map((e) => (e.tag === 'settings' && e.data ? { ...e, data: Buffer.from('\\.\n\n\n') } : e));
+    expect(empty.some((e) => e.tag === 'settings' && e.data)).toBe(true);
+    const plain = await sqlOf(write('custom', empty, { version: [1, 16, 0], compression: 'none' }));
+    expect(plain).toContain('COPY public.tasks ');
+    expect(plain).toContain('COPY public.tasktexts ');
+    for (const kind of ['custom', 'piped', 'directory'] as const) {
+      expect(await sqlOf(write(kind, empty, { version: [1, 16, 0], compression: 'zstd' })), kind).toBe(plain);
+    }
+  });
 });
 
 describe('damaged archives: a clean error or the exact same SQL, never a crash, a hang or other SQL', () => {

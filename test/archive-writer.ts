@@ -67,7 +67,8 @@ export function compress(data: Buffer, alg: CompressionAlgorithm, container: 'cu
       // compress_lz4.c's LZ4F preferences: 64 KiB linked blocks, no checksums beyond the header's.
       return run('lz4', ['-q', '-c', '-BD', '-B4', '--no-frame-crc'], data);
     case 'zstd':
-      return run('zstd', ['-q', '-c'], data);
+      // compress_zstd.c sets no checksum flag: pg_dump's frames have none (an empty table's is ~14 bytes).
+      return run('zstd', ['-q', '-c', '--no-check'], data);
   }
 }
 

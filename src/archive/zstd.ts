@@ -40,8 +40,13 @@ const BLOCK_COMPRESSED = 2;
 type State = 'descriptor' | 'header' | 'blockHeader' | 'block' | 'checksum';
 
 export class ZstdDecoder extends FrameReader<State> {
-  private readonly fz: Decompress;
+  /** One fzstd decompressor per frame, told when its frame ends (see frameStart). */
+  private fz: Decompress | undefined;
   private fhd = 0;
+  /** Frame_Content_Size when the header gives it, checked against what the frame decoded. */
+  private contentSize: number | undefined;
+  private decoded = 0;
+  private ended = false;
   private blockMax = MAX_BLOCK;
   private lastBlock = false;
   /** The bytes of the frame or block being gathered, handed to fzstd whole. */
@@ -49,15 +54,17 @@ export class ZstdDecoder extends FrameReader<State> {
 
   constructor(what: string) {
     super(what, 'zstd', ZSTD_MAGIC, ['descriptor', 1]);
-    this.fz = new Decompress((data) => {
-      if (data.length) this.out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
-    });
   }
 
-  /** Hand bytes to fzstd; its errors become a clean one-line corrupt-archive error. */
+  /**
+   * Hand bytes to fzstd; its errors become a clean one-line corrupt-archive error. `final` is
+   * said at the frame's last byte: fzstd's streaming decoder holds back a frame's first 18 bytes
+   * until then, so a small frame (pg_dump 16+ writes an empty table's data as one ~14-byte frame
+   * without checksum) would otherwise decode to nothing at all.
+   */
   private feed(bytes: Buffer, final = false): void {
     try {
-      this.fz.push(bytes, final);
+      (this.fz as Decompress).push(bytes, final);
     } catch (e) {
       throw corrupt(`the zstd data of ${this.what} is damaged (${(e as Error).message})`);
     }
@@ -65,6 +72,27 @@ export class ZstdDecoder extends FrameReader<State> {
 
   protected override frameStart(magic: Buffer): void {
     this.frameBytes = [magic];
+    this.decoded = 0;
+    this.ended = false;
+    this.contentSize = undefined;
+    this.fz = new Decompress((data, final) => {
+      if (data.length) {
+        this.decoded += data.length;
+        this.out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+      }
+      if (final) this.ended = true;
+    });
+  }
+
+  /** The frame's last byte was fed: fzstd must have ended it, with the size the header gave. */
+  private endFrame(lastBytes: Buffer): void {
+    this.feed(lastBytes, true);
+    if (!this.ended) throw corrupt(`a zstd frame of ${this.what} did not decode to its end`);
+    if (this.contentSize !== undefined && this.decoded !== this.contentSize) {
+      throw corrupt(`a zstd frame of ${this.what} decoded to ${this.decoded} bytes, but its header says ${this.contentSize}`);
+    }
+    this.fz = undefined;
+    this.frameDone();
   }
 
   protected step(unit: Buffer): void {
@@ -82,13 +110,18 @@ export class ZstdDecoder extends FrameReader<State> {
       }
       case 'header': {
         const single = (this.fhd & FHD_SINGLE_SEGMENT) !== 0;
+        const fcsFlag = this.fhd >> 6;
+        // Frame_Content_Size (RFC 8878 3.1.1.1.4): the header's last 0..8 bytes, little-endian.
+        const fcsBytes = fcsFlag === 0 ? (single ? 1 : 0) : (FCS_BYTES[fcsFlag] as number);
+        if (fcsBytes > 0) {
+          let size = 0;
+          for (let i = unit.length - 1; i >= unit.length - fcsBytes; i--) size = size * 256 + (unit[i] as number);
+          this.contentSize = fcsFlag === 1 ? size + 256 : size;
+        }
         let window: number;
         if (single) {
-          // The window is the content size (RFC 8878 3.1.1.1.2), 1..8 bytes little-endian.
-          const fcsFlag = this.fhd >> 6;
-          window = 0;
-          for (let i = unit.length - 1; i >= 0; i--) window = window * 256 + (unit[i] as number);
-          if (fcsFlag === 1) window += 256;
+          // The window is the content size (RFC 8878 3.1.1.1.2).
+          window = this.contentSize as number;
         } else {
           const wd = unit[0] as number;
           const base = 2 ** (10 + (wd >> 3));
@@ -119,16 +152,21 @@ export class ZstdDecoder extends FrameReader<State> {
         this.frameBytes.push(unit);
         return this.blockDone();
       case 'checksum':
-        this.feed(unit);
-        return this.frameDone();
+        return this.endFrame(unit);
     }
   }
 
   private blockDone(): void {
-    this.feed(Buffer.concat(this.frameBytes));
+    const block = Buffer.concat(this.frameBytes);
     this.frameBytes = [];
-    if (!this.lastBlock) return this.expect('blockHeader', 3);
-    if (this.fhd & FHD_CHECKSUM) return this.expect('checksum', 4);
-    this.frameDone();
+    if (!this.lastBlock) {
+      this.feed(block);
+      return this.expect('blockHeader', 3);
+    }
+    if (this.fhd & FHD_CHECKSUM) {
+      this.feed(block);
+      return this.expect('checksum', 4);
+    }
+    this.endFrame(block);
   }
 }
