@@ -7,4 +7,4 @@ export { MAX_ARCHIVE_VERSION } from './header.js';
 export { parseArchive } from './toc.js';
 export { readArchiveInfo } from './info.js';
 export { checkArchiveData } from './check.js';
-export { readArchiveSql, type ReadOptions } from './reader.js';
+export { readArchiveSql, wantedCopyBlocks, type ReadOptions } from './reader.js';

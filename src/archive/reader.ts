@@ -49,12 +49,22 @@ function isWanted(e: ArchiveTocEntry, tables: ReadonlySet<string>): boolean {
   return e.namespace === 'public' && tables.has(e.tag);
 }
 
+/** The TABLE DATA entries whose data is read: chosen by their kind, never by a tag other entries share (pg_dump 18's STATISTICS DATA). */
+function wantedData(info: ArchiveInfo, tables: ReadonlySet<string>): ArchiveTocEntry[] {
+  return info.toc.filter((e) => e.desc === 'TABLE DATA' && isWanted(e, tables) && e.dataState !== 'none');
+}
+
+/** How many COPY blocks the SQL of readArchiveSql holds (INSERT-style data has none). */
+export function wantedCopyBlocks(info: ArchiveInfo, tables: readonly string[]): number {
+  return wantedData(info, new Set(tables)).filter((e) => e.copyStmt).length;
+}
+
 export async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): AsyncGenerator<Buffer> {
   const tables = new Set(opts.tables);
   yield Buffer.from(DUMP_START);
   for (const e of info.toc) if (SETTING_ENTRIES.has(e.desc) && e.defn) yield Buffer.from(e.defn + '\n');
   for (const e of info.toc) if (e.desc === 'TABLE' && isWanted(e, tables) && e.defn) yield Buffer.from(e.defn + '\n');
-  const data = info.toc.filter((e) => e.desc === 'TABLE DATA' && isWanted(e, tables) && e.dataState !== 'none');
+  const data = wantedData(info, tables);
   if (info.format === 'custom') yield* customData(path, info, data);
   else if (info.format === 'directory') yield* directoryData(path, data);
   else yield* tarData(path, data);

@@ -40,6 +40,8 @@ export interface FilterStats {
   statementsSkipped: number;
   metaCommands: number;
   copyBlocksSkipped: number;
+  /** COPY blocks of wanted tables begun (an archive read natively says how many it holds). */
+  copyBlocksKept: number;
   rowsKept: number;
   /** The dump began with pg_dump's header comment. */
   sawDumpHeader: boolean;
@@ -109,6 +111,7 @@ export class SqlFilter {
     statementsSkipped: 0,
     metaCommands: 0,
     copyBlocksSkipped: 0,
+    copyBlocksKept: 0,
     rowsKept: 0,
     sawDumpHeader: false,
     sawDumpComplete: false,
@@ -454,6 +457,7 @@ export class SqlFilter {
         this.projection = this.project(st.table, st.columns ?? this.declaredColumns(st.table, 'COPY'));
         this.emit({ type: 'begin', table: st.table, columns: outputColumns(this.projection) });
         this.stats.statementsKept++;
+        this.stats.copyBlocksKept++;
         this.state = 'copy-keep';
         return true;
       case 'other':

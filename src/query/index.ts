@@ -7,12 +7,14 @@
  */
 export {
   BackupQuery,
+  danglingTexts,
   newestTimestamp,
   selectTasks,
   serverOrder,
   taskOrder,
   toServerText,
   type BackupSummary,
+  type DanglingTexts,
   type DownloadName,
   type QueryOptions,
   type ServerText,

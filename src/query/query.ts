@@ -69,6 +69,32 @@ const asMinute = (v: string) =>
 const asWallClock = (v: string) =>
   `CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} ~ ${HAS_OFFSET} THEN (${v})::timestamptz::timestamp ELSE (${v})::timestamp END`;
 
+/** Texts that name a user or a task the backup did not load (their ids are set, no such row). */
+export interface DanglingTexts {
+  texts: number;
+  noUser: number;
+  noTask: number;
+}
+
+/**
+ * The race server's texts always belong to a user and a task (foreign keys, race-server.md):
+ * in a backup read whole there are none without. Any means a table's rows went missing while
+ * reading (a COPY swallowed by the one before it), and an export would silently lack them.
+ * Runs on the loading connection, in the backup's own schema.
+ */
+export async function danglingTexts(client: pg.Client, load: LoadResult): Promise<DanglingTexts> {
+  const texts = load.tables.tasktexts.present || !load.tables.notes.present ? 'tasktexts' : 'notes';
+  if (!load.tables[texts].columns.has('user_id') || !load.tables[texts].columns.has('task_id')) return { texts: 0, noUser: 0, noTask: 0 };
+  const { rows } = await client.query(
+    `SELECT count(*)::int AS texts,
+            count(*) FILTER (WHERE x.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id))::int AS no_user,
+            count(*) FILTER (WHERE x.task_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = x.task_id))::int AS no_task
+       FROM ${texts} x`,
+  );
+  const r = rows[0] as { texts: number; no_user: number; no_task: number };
+  return { texts: r.texts, noUser: r.no_user, noTask: r.no_task };
+}
+
 export class BackupQuery {
   constructor(
     private readonly client: pg.Client,

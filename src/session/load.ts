@@ -9,7 +9,7 @@ import type { BackupFile } from '../detect/index.js';
 import { RecoverError } from '../errors.js';
 import { SqlFilterStream, type FilterOptions, type FilterStats } from '../filter/index.js';
 import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
-import { BackupQuery } from '../query/index.js';
+import { BackupQuery, danglingTexts } from '../query/index.js';
 import type { SqlSource } from '../source/index.js';
 import type { SessionConfig } from './config.js';
 
@@ -39,6 +39,8 @@ export async function loadInto(
     throw source.explain(e) ?? e;
   }
   checkComplete(backup, filter.stats, loader.result);
+  checkReadWhole(backup, source, filter.stats);
+  await checkTextsBelong(await client, backup, loader.result);
   noteEncoding(backup, loader.result, config);
   return { load: loader.result, stats: filter.stats };
 }
@@ -91,4 +93,25 @@ function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult)
       hint: 'a backup of only some tables cannot be used; pick a full backup',
     });
   }
+}
+
+/** The words every "could not be read whole" error starts with: the upload deletes first, so a partial export is never written. */
+function notWhole(backup: BackupFile, what: string): RecoverError {
+  return new RecoverError('BACKUP_NOT_WHOLE', 'damaged', `the backup could not be read whole: ${what}`, {
+    hint: 'nothing was exported: pick another backup (or read an archive with --pg-restore PATH), and please report this with the --debug output',
+  });
+}
+
+/** An archive read natively says how many tables' COPY data it holds: exactly those must have been read. */
+function checkReadWhole(backup: BackupFile, source: SqlSource, stats: FilterStats): void {
+  if (source.copyBlocks === undefined || stats.copyBlocksKept === source.copyBlocks) return;
+  throw notWhole(backup, `${backup.path} holds the data of ${source.copyBlocks} wanted tables, but ${stats.copyBlocksKept} were read (one table's data ran into the next)`);
+}
+
+/** Every text belongs to a user and a task the backup loaded (see danglingTexts). */
+async function checkTextsBelong(client: pg.Client, backup: BackupFile, load: LoadResult): Promise<void> {
+  const d = await danglingTexts(client, load);
+  if (!d.noUser && !d.noTask) return;
+  const parts = [d.noUser && `${d.noUser} belong to no user in it`, d.noTask && `${d.noTask} to no task in it`].filter(Boolean);
+  throw notWhole(backup, `of the ${d.texts} texts in ${backup.path}, ${parts.join(' and ')} (the race server never stores such texts)`);
 }

@@ -4,7 +4,7 @@ import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import type { BackupFile } from '../detect/index.js';
-import { checkArchiveData, readArchiveInfo, readArchiveSql } from '../archive/index.js';
+import { checkArchiveData, readArchiveInfo, readArchiveSql, wantedCopyBlocks } from '../archive/index.js';
 import { WANTED_TABLES } from '../filter/index.js';
 import { explicitPgRestore, findPgRestore, restoreStream, type PgRestore } from './pg-restore.js';
 
@@ -18,6 +18,12 @@ export interface SqlSource {
   explain(e: unknown): RecoverError | undefined;
   /** The pg_restore used for an archive, when --pg-restore asked for one. */
   pgRestore?: PgRestore;
+  /**
+   * How many COPY blocks of wanted tables the SQL holds, when the source knows it (an archive
+   * read natively: one per wanted TABLE DATA entry with a COPY statement). The load checks that
+   * exactly these were read, so one table's data never swallows the next's unnoticed.
+   */
+  copyBlocks?: number;
 }
 
 export interface SourceOptions {
@@ -47,7 +53,7 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
       const archive = backup.archive ?? (await readArchiveInfo(backup.path));
       await checkArchiveData(backup.path, archive);
       const sql = readArchiveSql(backup.path, archive, { tables: WANTED_TABLES });
-      return { streams: [sql, byteCounter(onBytes)], explain: () => undefined };
+      return { streams: [sql, byteCounter(onBytes)], explain: () => undefined, copyBlocks: wantedCopyBlocks(archive, WANTED_TABLES) };
     }
   }
 }

@@ -1,0 +1,101 @@
+/**
+ * Never an export that contradicts its backup. The server's upload deletes all of a student's
+ * texts first, so an empty or partial export written with exit 0 is data loss. Whatever the
+ * reader did, a load whose texts name users or tasks that did not load, or an archive whose
+ * tables' data ran into each other, stops with exit 10 ("the backup could not be read whole")
+ * in every command, and writes nothing.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { customArchive, fixtureEntries, type WEntry } from './archive-writer.js';
+import { DEMO, FIXTURES, expectCleanError, expectNothingLeft, makeTmp, removeTmp, runCli } from './helpers.js';
+
+let work: string;
+let tmp: string;
+beforeAll(() => {
+  work = makeTmp('whole');
+  tmp = makeTmp('whole-tmp');
+});
+afterAll(() => {
+  removeTmp(work);
+  removeTmp(tmp);
+});
+
+/** A run that must fail as "not read whole": exit 10, one clean line, no output, nothing left. */
+async function expectNotWhole(args: string[], out?: string): Promise<string> {
+  const r = await runCli(args, { tmp });
+  expect(r.code, r.stderr).toBe(10);
+  const { message } = expectCleanError(r);
+  expect(message).toContain('the backup could not be read whole');
+  expect(r.stdout).toBe('');
+  if (out) expect(existsSync(out)).toBe(false);
+  expectNothingLeft(tmp);
+  return message;
+}
+
+describe('texts whose user or task did not load', () => {
+  let noUser: string;
+  let noTask: string;
+  beforeAll(() => {
+    const sql = gunzipSync(readFileSync(DEMO)).toString('utf8');
+    // ben's users row is gone, his texts are not: as if the users table lost rows while being read.
+    const withoutBen = sql.replace(/^ben\t.*\n/m, '');
+    expect(withoutBen.length).toBeLessThan(sql.length);
+    noUser = join(work, 'no-user.sql.gz');
+    writeFileSync(noUser, gzipSync(withoutBen));
+    // Every tasks row gone: no text has its task.
+    const tasksCopy = /^(COPY public\.tasks \([^)]*\) FROM stdin;\n)[\s\S]*?^\\\.$/m;
+    expect(tasksCopy.test(sql)).toBe(true);
+    noTask = join(work, 'no-task.sql');
+    writeFileSync(noTask, sql.replace(tasksCopy, '$1\\.'));
+  });
+
+  it('export of any student (even one whose rows are all there) fails, writing no file', async () => {
+    const out = join(work, 'alice.json');
+    const message = await expectNotWhole(['export', noUser, '--user', 'alice', '--out', out], out);
+    expect(message).toMatch(/of the \d+ texts in .*, \d+ belong to no user in it/);
+    expect(message).toContain(noUser);
+    expect(await expectNotWhole(['export', noTask, '--user', 'alice'])).toMatch(/\d+ to no task in it/);
+  });
+
+  it('users, inspect, export-all, history and merge fail the same way', async () => {
+    await expectNotWhole(['users', noUser]);
+    await expectNotWhole(['inspect', noUser]);
+    const dir = join(work, 'all');
+    await expectNotWhole(['export-all', noUser, '--out', dir], dir);
+    // history and merge load older backups with one student's texts only: a damage that touches hers.
+    const folder = join(work, 'folder');
+    mkdirSync(folder);
+    const older = join(folder, 'buggy_race_bk_20260314.sql');
+    writeFileSync(older, readFileSync(noTask));
+    const newest = join(folder, 'buggy_race_bk_20260315.sql.gz');
+    writeFileSync(newest, readFileSync(DEMO));
+    // A named backup must load (history), and so must --current (merge).
+    await expectNotWhole(['history', '--user', 'alice', older, newest]);
+    const merged = join(work, 'merged.json');
+    await expectNotWhole(['merge', '--user', 'alice', '--auto', '--current', noTask, DEMO, '--out', merged], merged);
+  });
+});
+
+describe('an archive whose table data never ends', () => {
+  it("settings' data without its end line swallows the tasks table: exit 10, not an empty export", async () => {
+    const { entries } = await fixtureEntries(join(FIXTURES, 'generated', 'current', 'directory'));
+    // What a decoder that lost a small frame hands on: no bytes at all for settings.
+    const broken: WEntry[] = entries.map((e) => (e.tag === 'settings' && e.data ? { ...e, data: Buffer.alloc(0) } : e));
+    expect(broken.some((e) => e.tag === 'settings' && e.data?.length === 0)).toBe(true);
+    const path = join(work, 'swallowed.dump');
+    writeFileSync(path, customArchive(broken, { version: [1, 16, 0], compression: 'none' }));
+    const out = join(work, 'swallowed.json');
+    const message = await expectNotWhole(['export', path, '--user', 'bob', '--out', out], out);
+    expect(message).toMatch(/data ran into the next/);
+    // The same archive read by the fixture's own reader: the good one exports.
+    const good = join(work, 'good.dump');
+    writeFileSync(good, customArchive(entries, { version: [1, 16, 0], compression: 'none' }));
+    const r = await runCli(['export', good, '--user', 'bob'], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).length).toBeGreaterThan(0);
+  });
+});
+
