@@ -13,10 +13,13 @@
  * Environment:
  *   PG_DUMP_17     a pg_dump 17 command (a path, or words such as
  *                  `chroot /work/chroots/trixie /usr/lib/postgresql/17/bin/pg_dump`, which
- *                  scripts/pg17-chroot.sh builds) for the archive version 1.16 fixtures
+ *                  `scripts/pg-chroot.sh 17` builds) for the archive version 1.16 fixtures
  *                  (scripts/fixtures/archives.ts). Required once those fixtures exist;
  *                  `PG_DUMP_17=none` drops them.
  *   PG_RESTORE_17  its pg_restore (default: PG_DUMP_17 with pg_restore for pg_dump)
+ *   PG_DUMP_18, PG_RESTORE_18
+ *                  the same for pg_dump 18 (`scripts/pg-chroot.sh 18`: Debian sid's
+ *                  postgresql-client-18), which makes the pg18-* archives
  *   PG_BIN_DIR     PostgreSQL 15 server binaries (default /usr/lib/postgresql/15/bin)
  *   PG_DUMP        pg_dump 15 (default /usr/bin/pg_dump), PG_RESTORE pg_restore 15
  */
@@ -39,10 +42,10 @@ import {
 } from "./fixtures/dump.js";
 import { expectedExport, newestOf, toJsonFile, zoneDirName } from "./fixtures/expected.js";
 import { HOSTILE_TRACES, makeHostile } from "./fixtures/hostile.js";
-import { bigtextModel, demoModel, mainModels, type DbModel } from "./fixtures/model.js";
+import { bigtextModel, demoModel, mainModels, noSettingsModel, type DbModel } from "./fixtures/model.js";
 import { isTimestamptz, textsTable } from "./fixtures/schema.js";
 import { exportMinuteUtc } from "./fixtures/time.js";
-import { pg15Tools, pg17Tools, restoreOutput, type PgTools } from "./fixtures/tools.js";
+import { newerTools, pg15Tools, restoreOutput, type PgTools } from "./fixtures/tools.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const FIXTURES = path.join(ROOT, "fixtures");
@@ -232,16 +235,36 @@ async function processModel(cluster: Cluster, model: DbModel, outDir: string, op
   return manifestEntry(model, dumps, zones);
 }
 
-/** Whether the current manifest lists archives made by pg_dump 17 (see ARCHIVES). */
-async function hasPg17Archives(): Promise<boolean> {
-  const pg17Files = new Set(ARCHIVES.filter((a) => a.pgDump === 17).map((a) => a.file));
+/** Whether the current manifest lists archives made by pg_dump `major` (see ARCHIVES). */
+async function hasArchivesOf(major: 17 | 18): Promise<boolean> {
+  const files = new Set(ARCHIVES.filter((a) => a.pgDump === major).map((a) => a.file));
+  const made = new RegExp(` ${major}\\.`);
   try {
     const manifest = JSON.parse(await fs.readFile(path.join(FIXTURES, "generated", "manifest.json"), "utf8")) as ManifestFile;
-    return manifest.databases.some((db) => db.dumps.some((d) => pg17Files.has(d.file) || / 17\./.test(d.pgDump)));
+    return manifest.databases.some((db) => db.dumps.some((d) => files.has(d.file) || made.test(d.pgDump)));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw err;
   }
+}
+
+/** pg_dump 17's or 18's tools from PG_DUMP_<major>; refuses to run without them once their archives are checked in. */
+async function newerToolsFromEnv(major: 17 | 18, suite: string): Promise<PgTools | undefined> {
+  const spec = process.env[`PG_DUMP_${major}`]?.trim();
+  if (spec && spec !== "none") {
+    const tools = await newerTools(major, parseCommand(spec), process.env[`PG_RESTORE_${major}`]);
+    live.staging.push(tools.scratch.host);
+    log(`pg_dump ${major}: ${tools.dump.join(" ")} (${tools.version})`);
+    return tools;
+  }
+  if (!spec && (await hasArchivesOf(major))) {
+    throw new Error(
+      `the checked-in fixtures include archives from pg_dump ${major}: set PG_DUMP_${major} to a pg_dump ${major} ` +
+        `(scripts/pg-chroot.sh ${major} builds one: PG_DUMP_${major}='chroot /work/chroots/${suite} /usr/lib/postgresql/${major}/bin/pg_dump'), ` +
+        `or PG_DUMP_${major}=none to drop them`,
+    );
+  }
+  return undefined;
 }
 
 async function replaceDir(staging: string, target: string): Promise<void> {
@@ -261,18 +284,9 @@ async function replaceDir(staging: string, target: string): Promise<void> {
 async function main(): Promise<void> {
   await fs.mkdir(FIXTURES, { recursive: true });
   const tools = [pg15Tools()];
-  const spec17 = process.env.PG_DUMP_17?.trim();
-  if (spec17 && spec17 !== "none") {
-    const pg17 = await pg17Tools(parseCommand(spec17), process.env.PG_RESTORE_17);
-    live.staging.push(pg17.scratch.host);
-    tools.push(pg17);
-    log(`pg_dump 17: ${pg17.dump.join(" ")} (${pg17.version})`);
-  } else if (!spec17 && (await hasPg17Archives())) {
-    throw new Error(
-      "the checked-in fixtures include archives from pg_dump 17: set PG_DUMP_17 to a pg_dump 17 " +
-        "(scripts/pg17-chroot.sh builds one: PG_DUMP_17='chroot /work/chroots/trixie /usr/lib/postgresql/17/bin/pg_dump'), " +
-        "or PG_DUMP_17=none to drop them",
-    );
+  for (const [major, suite] of [[17, "trixie"], [18, "sid"]] as const) {
+    const newer = await newerToolsFromEnv(major, suite);
+    if (newer) tools.push(newer);
   }
   const generated = await fs.mkdtemp(path.join(FIXTURES, ".generated-staging-"));
   const demo = await fs.mkdtemp(path.join(FIXTURES, ".demo-staging-"));
@@ -307,6 +321,9 @@ async function main(): Promise<void> {
       });
     }
   }
+
+  const empty = noSettingsModel();
+  databases.push(await processModel(cluster, empty, path.join(generated, empty.name), { full: false, tools }, []));
 
   const big = bigtextModel();
   databases.push(await processModel(cluster, big, path.join(generated, big.name), { full: false, tools }, []));
