@@ -5,7 +5,7 @@
  * tables' data ran into each other, stops with exit 10 ("the backup could not be read whole")
  * in every command, and writes nothing.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,3 +99,21 @@ describe('an archive whose table data never ends', () => {
   });
 });
 
+
+describe('real pg_dump 17 and 18 archives of a server whose settings table is empty', () => {
+  const dir = join(FIXTURES, 'generated', 'nosettings');
+  const archives = readdirSync(dir).filter((f) => f.startsWith('pg1'));
+  it('there are custom, piped and directory archives in zstd and lz4 from both', () => {
+    for (const want of ['pg17-custom-zstd.dump', 'pg17-custom-zstd-piped.dump', 'pg17-dir-zstd', 'pg18-custom-zstd.dump', 'pg18-custom-zstd-piped.dump', 'pg18-dir-zstd', 'pg18-custom-lz4.dump', 'pg18-dir-lz4', 'pg18-stats-custom-zstd.dump']) {
+      expect(archives).toContain(want);
+    }
+  });
+  for (const file of archives) {
+    it(`${file}: bob's export through the CLI is exactly the expected JSON, not []`, async () => {
+      const r = await runCli(['export', join(dir, file), '--user', 'bob'], { tmp });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(readFileSync(join(dir, 'expected', 'bob.json'), 'utf8'));
+      expect(JSON.parse(r.stdout)).toHaveLength(9);
+    });
+  }
+});
