@@ -112,6 +112,14 @@ describe('a pg_dumpall file with two race server databases', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('inspect shows the header and why it needs --database, and succeeds', async () => {
+    const r = await runCli(['inspect', TWO, '--json'], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info).toMatchObject({ loaded: false, users: null, loadError: { code: 'DATABASE_AMBIGUOUS' } });
+    expect(r.stderr).toContain('2 race server databases: buggy_race, buggy_race_2025');
+  });
+
   it('--database picks one, in export and inspect', async () => {
     for (const [db, where] of [['buggy_race', '20260315'], ['buggy_race_2025', 'buggy_race_2025']] as const) {
       const r = await runCli(['export', TWO, '--user', 'ada', '--database', db], { tmp });
