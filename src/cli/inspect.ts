@@ -30,7 +30,7 @@ function rows(info: InspectReport): [string, string][] {
     ['backup', info.backup],
     ['format', `${info.format} (${(info.size / 1e6).toFixed(1)} MB)`],
     ['backup date', `${info.date} (${DATE_SOURCE_NOTE[info.dateSource as BackupDate['source']] ?? info.dateSource})`],
-    ['database', info.database ?? 'not recorded'],
+    ['database', info.databases ? `${info.database} (of ${info.databases.length} in this pg_dumpall file: ${info.databases.join(', ')})` : (info.database ?? 'not recorded')],
     ['pg_dump version', info.pgDumpVersion ?? 'not recorded'],
     ['server version', info.serverVersion ?? 'not recorded'],
   ];

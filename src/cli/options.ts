@@ -22,6 +22,7 @@ export interface CommonOptions {
   databaseUrl?: string;
   timezone: string;
   backupEncoding?: string;
+  database?: string;
   quiet?: boolean;
   debug?: boolean;
 }
@@ -40,6 +41,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--pg-restore <path>', 'read archives with this pg_restore instead of natively (needed only for archives newer than 1.16)')
     .option('--timezone <zone>', "the race server database's session time zone (UTC on Heroku and by default)", 'UTC')
     .option('--backup-encoding <encoding>', "for a SQL_ASCII backup: the encoding of its bytes that are not UTF-8, e.g. LATIN1 or WIN1252")
+    .option('--database <name>', 'for a pg_dumpall file holding several race server databases: the one to read')
     .option('-q, --quiet', 'no progress or notes on stderr')
     .option('--debug', 'show stack traces and internal detail on errors');
 }
@@ -56,6 +58,7 @@ export function resolveSession(opts: CommonOptions, ui: Console): SessionConfig 
     timezone: opts.timezone,
     pgRestore: opts.pgRestore,
     backupEncoding: opts.backupEncoding === undefined ? undefined : resolveBackupEncoding(opts.backupEncoding),
+    database: opts.database,
     onProgress: (done, total) => ui.progress('loading backup', done, total),
     onPhase: (phase) => ui.step(phase),
     log,

@@ -35,7 +35,8 @@ export function backupDate(backup: BackupFile): BackupDate {
     return { value: `${t.year}-${p(t.month)}-${p(t.day)} ${p(t.hour)}:${p(t.minute)}`, source: 'archive header' };
   }
   if (backup.startedAt) return { value: backup.startedAt, source: 'pg_dump header' };
-  const fromName = dateFromName(backup.path);
+  // A link without a date (latest.sql.gz) takes the one in the name of the backup it leads to.
+  const fromName = dateFromName(backup.path) ?? (backup.target ? dateFromName(backup.target) : undefined);
   if (fromName) return { value: fromName, source: 'file name' };
   return { value: backup.modifiedAt.toISOString().slice(0, 10), source: 'file modification time' };
 }

@@ -12,6 +12,11 @@ export type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
 
 export interface BackupFile {
   path: string;
+  /**
+   * When `path` is a symbolic link (a `latest.sql.gz` a cron job keeps, a linked archive or
+   * archive directory): the file it leads to. The backup is read through the link.
+   */
+  target?: string;
   format: BackupFormat;
   /** Bytes on disk (for a directory: all its files). */
   size: number;
@@ -53,6 +58,7 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   } catch (e) {
     throw await notFound(path, (e as NodeJS.ErrnoException).code);
   }
+  const target = await linkTarget(path);
   if (stat.isDirectory()) {
     const toc = join(path, 'toc.dat');
     if (!(await pathExists(toc))) {
@@ -60,7 +66,7 @@ export async function detectBackup(path: string): Promise<BackupFile> {
         hint: 'pass a backup file, or the directory pg_dump -Fd wrote',
       });
     }
-    return withArchive({ path, format: 'directory', size: await dirSize(path), modifiedAt: stat.mtime });
+    return withArchive({ path, ...target, format: 'directory', size: await dirSize(path), modifiedAt: stat.mtime });
   }
   if (stat.size === 0) {
     throw new RecoverError('BACKUP_EMPTY', 'damaged', `${path} is empty (0 bytes)`, {
@@ -68,7 +74,7 @@ export async function detectBackup(path: string): Promise<BackupFile> {
     });
   }
   const head = await readHead(path, 512);
-  const base: BackupFile = { path, format: 'plain', size: stat.size, modifiedAt: stat.mtime };
+  const base: BackupFile = { path, ...target, format: 'plain', size: stat.size, modifiedAt: stat.mtime };
   if (startsWith(head, ARCHIVE_MAGIC)) return withArchive({ ...base, format: 'custom' });
   const ustar = head.length >= TAR_USTAR_OFFSET + 5 && head.subarray(TAR_USTAR_OFFSET, TAR_USTAR_OFFSET + 5).toString('latin1') === 'ustar';
   // A file cut inside pg_dump's first tar header: the archive reader says it is truncated.
@@ -104,8 +110,23 @@ export async function assertBackupPathExists(path: string): Promise<void> {
   });
 }
 
+/** Where a symbolic link leads, as `{ target }`; nothing for anything else. */
+async function linkTarget(path: string): Promise<{ target?: string }> {
+  const st = await fs.lstat(path).catch(() => null);
+  if (!st?.isSymbolicLink()) return {};
+  return { target: await fs.realpath(path) };
+}
+
 /** A missing backup, with the names close to it in its folder (a typo in a date is the usual cause). */
 async function notFound(path: string, code: string | undefined): Promise<RecoverError> {
+  // A link whose backup is gone (a `latest.sql.gz` left behind when old backups were pruned).
+  const link = await fs.readlink(path).catch(() => null);
+  if (link !== null) {
+    const why = code === 'ENOENT' ? 'which does not exist' : code === 'ELOOP' ? 'which leads round in a loop of links' : `which cannot be read (${code})`;
+    return new RecoverError('BACKUP_NOT_FOUND', 'notFound', `cannot read backup ${path}: it is a symbolic link to ${link}, ${why}`, {
+      hint: 'point the link at an existing backup, or name the backup itself',
+    });
+  }
   const near = code === 'ENOENT' ? await nearbyPaths(path) : [];
   return new RecoverError('BACKUP_NOT_FOUND', 'notFound', `cannot read backup ${path}: ${code === 'ENOENT' ? 'no such file' : code}${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
     hint: 'check the path; recover-texts takes the backup file (or archive directory), or a folder of backups',

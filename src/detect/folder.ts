@@ -51,17 +51,27 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
   if (!args.length) throw new RecoverError('USAGE_NO_BACKUPS', 'usage', 'no backups given', { hint: 'name the backups, or a folder of them' });
   const found = new Map<string, SelectedBackup>();
   const skipped: BackupSelection['skipped'] = [];
+  /** Each backup read, by its real path: a link in a folder to one of them is not another backup. */
+  const read = new Map<string, string>();
   for (const arg of args) {
     await assertBackupPathExists(arg);
     if (await isPlainFolder(arg)) {
       const names = (await fs.readdir(arg)).sort();
       let any = false;
-      for (const name of names) {
+      // Links last: a `latest.sql.gz` beside the backup it leads to is that backup, said once.
+      for (const name of await linksLast(arg, names)) {
         const path = join(arg, name);
         try {
           const backup = await detectBackup(path);
-          if (!found.has(path)) found.set(path, { path, date: backupDate(backup), named: false });
           any = true;
+          const real = await fs.realpath(path);
+          const same = read.get(real);
+          if (same !== undefined && same !== path) {
+            skipped.push({ path, reason: `a symbolic link to ${same}, which is read already`, kind: 'not a backup' });
+            continue;
+          }
+          read.set(real, path);
+          if (!found.has(path)) found.set(path, { path, date: backupDate(backup), named: false });
         } catch (e) {
           if (!(e instanceof RecoverError)) throw e;
           skipped.push({ path, reason: (await isPlainFolder(path)) ? 'a folder (folders are not searched inside)' : e.message, kind: 'not a backup' });
@@ -76,6 +86,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       // Named: detection errors (not a backup, truncated archive, ...) fail the command here.
       const backup = await detectBackup(arg);
       found.set(arg, { path: arg, date: backupDate(backup), named: true });
+      read.set(await fs.realpath(arg), arg);
     }
   }
   const all = [...found.values()].sort((a, b) => cmp(a.date.value, b.date.value) || cmp(a.path, b.path));
@@ -106,6 +117,12 @@ export async function newerBackupsBeside(path: string, date: string): Promise<Se
   const all = await selectBackups([dir]).catch(() => null);
   // Only backups that carry their own date (name or header): a stray SQL-looking file's mtime says nothing.
   return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.source !== 'file modification time' && b.date.value > date);
+}
+
+/** A folder's entries, the symbolic links after the rest (each group in the order given). */
+async function linksLast(dir: string, names: string[]): Promise<string[]> {
+  const isLink = await Promise.all(names.map((n) => fs.lstat(join(dir, n)).then((s) => s.isSymbolicLink(), () => false)));
+  return [...names.filter((_, k) => !isLink[k]), ...names.filter((_, k) => isLink[k])];
 }
 
 /** A directory that is not a pg_dump directory archive (which has a toc.dat). */

@@ -18,8 +18,15 @@
  *              that ends each statement, and psql meta-commands (`\restrict`).
  *   copy-keep  inside `COPY wanted (...) FROM stdin;` data, until `\.`
  *   copy-skip  inside any other COPY data, until `\.`
+ *
+ * A file may hold several databases (pg_dumpall, or pg_dump --create): each
+ * begins at a psql `\connect` line, which is never run but read (connect.ts)
+ * and passed on as a `database` event, so that what follows is kept apart
+ * from what came before. Never mixing them is the loader's and the session's
+ * part (hostile-input.md).
  */
 import { RecoverError } from '../errors.js';
+import { connectTarget } from './connect.js';
 import { tokenize, type Token } from './tokens.js';
 import { parseStatement, wantsWholeStatement, type ColumnDef } from './statements.js';
 import { KEPT_SETTINGS, WANTED_COLUMNS, type WantedTable } from './tables.js';
@@ -33,7 +40,9 @@ export type FilterEvent =
   | { type: 'rows'; table: WantedTable; data: string; count: number }
   | { type: 'end'; table: WantedTable }
   /** The dump's `SET client_encoding`. Comes before any row. */
-  | { type: 'encoding'; name: string };
+  | { type: 'encoding'; name: string }
+  /** A `\connect` to this database: what follows is its part of the file (until the next one). */
+  | { type: 'database'; name: string };
 
 export interface FilterStats {
   statementsKept: number;
@@ -45,8 +54,10 @@ export interface FilterStats {
   rowsKept: number;
   /** The dump began with pg_dump's header comment. */
   sawDumpHeader: boolean;
-  /** The dump ended with pg_dump's "dump complete" comment. */
+  /** The dump ended with pg_dump's "dump complete" comment (pg_dumpall's "cluster dump complete" for a cluster dump). */
   sawDumpComplete: boolean;
+  /** The file began with pg_dumpall's header: several databases, each after a `\connect`. */
+  clusterDump: boolean;
 }
 
 /** How much of a statement's text is enough to decide whether to keep it. */
@@ -74,6 +85,12 @@ const SKIP_DOT = 2;
 const SKIP_CR = 3;
 /** How every pg_dump plain dump begins; a file that is a prefix of it is a dump cut off at once. */
 const DUMP_HEADER = '--\n-- PostgreSQL database dump\n';
+/** The same for pg_dumpall (pg_dumpall.c main: "PostgreSQL database cluster dump"). */
+const CLUSTER_HEADER = '--\n-- PostgreSQL database cluster dump\n';
+/** pg_dump's or pg_dumpall's header line (not the "complete" one); group 1 is set for pg_dumpall's. */
+const HEADER_LINE = /^-- PostgreSQL database (cluster )?dump\b(?! complete)/;
+/** The last comment of a complete dump; group 1 is set for pg_dumpall's. */
+const COMPLETE_LINE = /^-- PostgreSQL database (cluster )?dump complete\b/;
 
 type Quote = 'none' | 'single' | 'single-esc' | 'double' | 'dollar' | 'comment';
 
@@ -115,6 +132,7 @@ export class SqlFilter {
     rowsKept: 0,
     sawDumpHeader: false,
     sawDumpComplete: false,
+    clusterDump: false,
   };
 
   /** The line begun but not yet ended, as binary-string pieces: joined once, when it ends. */
@@ -161,7 +179,7 @@ export class SqlFilter {
    */
   push(chunk: Buffer | string): void {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
-    if (this.head.length < DUMP_HEADER.length) this.head += buf.toString('latin1', 0, DUMP_HEADER.length);
+    if (this.head.length < CLUSTER_HEADER.length) this.head += buf.toString('latin1', 0, CLUSTER_HEADER.length);
     let pos = 0;
     while (pos < buf.length) {
       if (this.state === 'copy-skip') pos = this.skipCopyData(buf, pos);
@@ -236,7 +254,10 @@ export class SqlFilter {
       if (this.state === 'statement' || last === COPY_END) this.line(last);
     }
     const head = this.head.replace(/\r/g, '');
-    if (!this.stats.sawDumpHeader && head.length >= 2 && DUMP_HEADER.startsWith(head.slice(0, DUMP_HEADER.length))) this.stats.sawDumpHeader = true;
+    if (!this.stats.sawDumpHeader && head.length >= 2) {
+      if (DUMP_HEADER.startsWith(head.slice(0, DUMP_HEADER.length))) this.stats.sawDumpHeader = true;
+      else if (CLUSTER_HEADER.startsWith(head.slice(0, CLUSTER_HEADER.length))) this.stats.sawDumpHeader = this.stats.clusterDump = true;
+    }
     if (this.state !== 'statement') {
       const table = this.projection?.table ?? 'a table';
       throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `the backup ends inside the data of ${table} (line ${this.lineNo})`, {
@@ -255,7 +276,13 @@ export class SqlFilter {
 
   private line(line: string): void {
     if (this.state === 'copy-keep') return this.copyLine(line);
-    if (this.lineNo <= 5 && /^-- PostgreSQL database dump\b(?! complete)/.test(line)) this.stats.sawDumpHeader = true;
+    if (this.lineNo <= 5 && !this.stats.sawDumpHeader) {
+      const header = HEADER_LINE.exec(line);
+      if (header) {
+        this.stats.sawDumpHeader = true;
+        this.stats.clusterDump = !!header[1];
+      }
+    }
     const n = line.length;
     let i = 0;
     let span = 0; // start of text not yet appended
@@ -336,13 +363,19 @@ export class SqlFilter {
         }
         if (c === 0x5c) {
           // A psql meta-command (\connect, \restrict KEY, \! ...): the rest of
-          // the line. Never run; pg_dump's own ones carry nothing we need.
+          // the line. Never run; of pg_dump's own ones, only \connect matters.
           this.stats.metaCommands++;
+          const database = connectTarget(i ? line.slice(i) : line);
+          if (database !== undefined) this.connect(database);
           return;
         }
       }
       if (c === 0x2d && line.charCodeAt(i + 1) === 0x2d) {
-        if (this.atStart && /^-- PostgreSQL database dump complete\b/.test(line.slice(i))) this.stats.sawDumpComplete = true;
+        if (this.atStart) {
+          const complete = COMPLETE_LINE.exec(i ? line.slice(i) : line);
+          // A cluster dump is complete at pg_dumpall's last line, not at its first database's.
+          if (complete && !!complete[1] === this.stats.clusterDump) this.stats.sawDumpComplete = true;
+        }
         this.append(line, span, i);
         this.append(' ', 0, 1);
         span = i = n;
@@ -392,6 +425,14 @@ export class SqlFilter {
     }
     this.append(line, span, n);
     if (!this.atStart || this.quote !== 'none') this.append('\n', 0, 1);
+  }
+
+  /** A `\connect`: the next database's part begins, with a new session's settings and tables. */
+  private connect(database: string): void {
+    this.closeInsertBlock();
+    this.declared.clear();
+    this.standardStrings = true;
+    this.emit({ type: 'database', name: database });
   }
 
   private append(s: string, from: number, to: number): void {

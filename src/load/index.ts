@@ -7,4 +7,4 @@
  * applied when querying (see query/).
  */
 export { resolveBackupEncoding, type NotUtf8Field } from './encoding.js';
-export { type TableLoad, type LoadResult, type LoaderOptions, createScratchTables, emptyLoadResult, Loader } from './loader.js';
+export { type TableLoad, type LoadResult, type LoaderOptions, type DatabaseLoad, createScratchTables, emptyLoadResult, Loader } from './loader.js';

@@ -26,17 +26,37 @@ export interface LoadResult {
   notUtf8: NotUtf8Field[];
   /** SQL_ASCII backups read with --backup-encoding: that encoding, and how many fields it decoded. */
   decodedAs?: { encoding: string; fields: number };
+  /** A backup of several databases (pg_dumpall): the one this is, and all of them in the file's order. */
+  database?: { name: string; all: string[] };
 }
 
 export interface LoaderOptions {
   /** --backup-encoding: what a SQL_ASCII backup's non-UTF-8 bytes are (a resolved PostgreSQL name). */
   backupEncoding?: string;
+  /**
+   * The schema the client's scratch tables are in (on its search_path; `public` when unset).
+   * Each database of a file that holds several gets its own beside it, named after it.
+   */
+  schema?: string;
 }
 
-/** Create the scratch tables: every wanted column, all of type text, in one round trip. */
-export async function createScratchTables(client: pg.Client): Promise<void> {
+/**
+ * One database's part of the backup, loaded into its own schema. A backup of
+ * one database has one; a pg_dumpall file one per `\connect`, after the part
+ * before the first (roles, and `CREATE DATABASE`), whose name is null.
+ */
+export interface DatabaseLoad {
+  /** As the `\connect` names it; null for what comes before any. */
+  name: string | null;
+  /** The schema its scratch tables are in. */
+  schema: string;
+  result: LoadResult;
+}
+
+/** Create the scratch tables: every wanted column, all of type text, in one round trip (after `prefix`, e.g. a CREATE SCHEMA). */
+export async function createScratchTables(client: pg.Client, prefix = ''): Promise<void> {
   const sql = WANTED_TABLES.map((table) => `CREATE UNLOGGED TABLE ${table} (${(WANTED_COLUMNS[table] as readonly string[]).map((c) => `${c} text`).join(', ')})`);
-  await client.query(sql.join('; '));
+  await client.query(prefix + sql.join('; '));
 }
 
 export function emptyLoadResult(): LoadResult {
@@ -50,7 +70,15 @@ const ENCODING_NAME = /^[A-Za-z][A-Za-z0-9_]{1,30}$/;
 
 /** A Writable of FilterEvents that COPYs rows into the scratch tables. */
 export class Loader extends Writable {
-  readonly result: LoadResult = emptyLoadResult();
+  /** The database part being loaded (the only one, in a backup of one database). */
+  result: LoadResult = emptyLoadResult();
+  /** Every database part, in the order the backup has them; the first is what came before any `\connect`. */
+  readonly databases: DatabaseLoad[];
+  /** The part rows go to, and the schema the connection's search_path has (the first part's until a table of another is met). */
+  private section: DatabaseLoad;
+  private onConnection: string;
+  /** The schemas made so far (the first part's is made before loading). */
+  private readonly made = new Set<string>();
   private copy: Writable | null = null;
   private copyTable: WantedTable | null = null;
   /** The open COPY's error, kept until someone waits on it. */
@@ -69,6 +97,10 @@ export class Loader extends Writable {
     private readonly options: LoaderOptions = {},
   ) {
     super({ objectMode: true, highWaterMark: 16 });
+    this.section = { name: null, schema: options.schema ?? 'public', result: this.result };
+    this.databases = [this.section];
+    this.onConnection = this.section.schema;
+    this.made.add(this.section.schema);
     // Its failure is reported by the first write (or the final flush) that waits on it.
     if (client instanceof Promise) client.catch(() => {});
   }
@@ -105,11 +137,17 @@ export class Loader extends Writable {
         }
         await (await this.client).query(`SET client_encoding TO '${e.name}'`);
         return;
+      case 'database':
+        await this.finishCopy();
+        this.switchTo(e.name);
+        return;
       case 'table':
+        await this.useSection();
         this.result.tables[e.table].present = true;
         this.result.tables[e.table].declared = e.columns;
         return;
       case 'begin': {
+        await this.useSection();
         const t = this.result.tables[e.table];
         t.present = true;
         e.columns.forEach((c) => t.columns.add(c));
@@ -152,6 +190,31 @@ export class Loader extends Writable {
         await this.finishCopy();
         return;
     }
+  }
+
+  /** Rows from here on belong to `name`'s part (one part per name, however often it is connected to). */
+  private switchTo(name: string): void {
+    let section = this.databases.find((d) => d.name === name);
+    if (!section) {
+      // Ours and a valid identifier whatever the database is called.
+      section = { name, schema: `${this.databases[0]!.schema}_db${this.databases.length}`, result: emptyLoadResult() };
+      this.databases.push(section);
+    }
+    this.section = section;
+    this.result = section.result;
+    // Each database part sets its own encoding; a part without one has none.
+    this.utf8 = null;
+  }
+
+  /** Put the connection in the current part's schema, making it on its first table (most parts of a pg_dumpall file have none). */
+  private async useSection(): Promise<void> {
+    const { schema } = this.section;
+    if (this.onConnection === schema) return;
+    const client = await this.client;
+    if (this.made.has(schema)) await client.query(`SET search_path TO ${schema}`);
+    else await createScratchTables(client, `CREATE SCHEMA ${schema}; SET search_path TO ${schema}; `);
+    this.made.add(schema);
+    this.onConnection = schema;
   }
 
   private async finishCopy(): Promise<void> {

@@ -15,6 +15,8 @@ export interface SessionConfig {
   pgRestore?: string;
   /** --backup-encoding: what a SQL_ASCII backup's non-UTF-8 bytes are (a resolved PostgreSQL name). */
   backupEncoding?: string;
+  /** --database: in a backup of several databases (pg_dumpall), the one to read. */
+  database?: string;
   /** Bytes of the backup read so far, of total (0 when unknown). */
   onProgress?: (done: number, total: number) => void;
   /** Each step as it starts, so a progress display shows something from the first moment. */

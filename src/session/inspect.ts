@@ -14,9 +14,10 @@ export async function inspectBackup(path: string, config: SessionConfig) {
   let loaded = null;
   let loadError: RecoverError | null = null;
   try {
-    loaded = await withBackup(path, config, async (b) => ({ summary: await b.query.summary(), encoding: b.load.encoding ?? null, notUtf8: b.load.notUtf8.length }));
+    loaded = await withBackup(path, config, async (b) => ({ summary: await b.query.summary(), encoding: b.load.encoding ?? null, notUtf8: b.load.notUtf8.length, database: b.load.database }));
   } catch (e) {
-    if (!(e instanceof RecoverError && e.code === 'PG_RESTORE_TOO_OLD')) throw e;
+    // What the backup is, even when it cannot be read without a choice: its header, and why.
+    if (!(e instanceof RecoverError && (e.code === 'PG_RESTORE_TOO_OLD' || e.code === 'DATABASE_AMBIGUOUS'))) throw e;
     loadError = e;
   }
   const date = backupDate(backup);
@@ -28,7 +29,10 @@ export async function inspectBackup(path: string, config: SessionConfig) {
     size: backup.size,
     date: date.value,
     dateSource: date.source,
-    database: backup.database ?? null,
+    /** For a pg_dumpall file, the database read (the race server's, or --database). */
+    database: loaded?.database?.name ?? backup.database ?? null,
+    /** A pg_dumpall file's databases, in the file's order; null for a backup of one database. */
+    databases: loaded?.database && loaded.database.all.length > 1 ? loaded.database.all : null,
     pgDumpVersion: backup.pgDumpVersion ?? null,
     serverVersion: backup.serverVersion ?? null,
     archive: a

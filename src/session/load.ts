@@ -12,9 +12,13 @@ import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
 import { BackupQuery, danglingTexts } from '../query/index.js';
 import type { SqlSource } from '../source/index.js';
 import type { SessionConfig } from './config.js';
+import { chooseDatabase } from './databases.js';
 
-/** How to load: the session's encoding options, and which texts to keep (FilterOptions.textsOf; all when unset). */
-export type LoadConfig = Pick<SessionConfig, 'backupEncoding' | 'log'> & FilterOptions;
+/**
+ * How to load: the session's encoding options and database choice, which texts to keep
+ * (FilterOptions.textsOf; all when unset), and the schema the client's search_path has.
+ */
+export type LoadConfig = Pick<SessionConfig, 'backupEncoding' | 'log' | 'database'> & FilterOptions & { schema?: string };
 
 /**
  * Load `source` over `client`; the source is consumed or destroyed. The client
@@ -26,23 +30,28 @@ export async function loadInto(
   backup: BackupFile,
   source: SqlSource,
   config: LoadConfig = { log: () => {} },
-): Promise<{ load: LoadResult; stats: FilterStats }> {
+): Promise<{ load: LoadResult; stats: FilterStats; schema: string }> {
   const ready = Promise.resolve(client).then(async (c) => {
     await createScratchTables(c);
     return c;
   });
   const filter = new SqlFilterStream({ textsOf: config.textsOf });
-  const loader = new Loader(ready, { backupEncoding: config.backupEncoding });
+  const schema = config.schema ?? 'public';
+  const loader = new Loader(ready, { backupEncoding: config.backupEncoding, schema });
   try {
     await pipeline([...source.streams, filter, loader]);
   } catch (e) {
     throw source.explain(e) ?? e;
   }
-  checkComplete(backup, filter.stats, loader.result);
+  checkTruncated(backup, filter.stats);
+  // A pg_dumpall file: the race server's database, loaded in a schema of its own.
+  const chosen = chooseDatabase(backup, loader.databases, filter.stats.clusterDump, config);
+  checkComplete(backup, chosen.result);
   checkReadWhole(backup, source, filter.stats);
-  await checkTextsBelong(await client, backup, loader.result);
-  noteEncoding(backup, loader.result, config);
-  return { load: loader.result, stats: filter.stats };
+  if (chosen.schema !== schema) await (await ready).query(`SET search_path TO ${chosen.schema}`);
+  await checkTextsBelong(await ready, backup, chosen.result);
+  noteEncoding(backup, chosen.result, config);
+  return { load: chosen.result, stats: filter.stats, schema: chosen.schema };
 }
 
 /** A query over a loaded database, in the race server's session zone. */
@@ -68,28 +77,33 @@ function noteEncoding(backup: BackupFile, load: LoadResult, config: Pick<Session
   }
 }
 
-function checkComplete(backup: BackupFile, stats: FilterStats, load: LoadResult): void {
-  // First: a dump cut off early also lacks tables, and "truncated" is the real news.
+/** First: a dump cut off early also lacks tables, and "truncated" is the real news. */
+function checkTruncated(backup: BackupFile, stats: FilterStats): void {
   if (stats.sawDumpHeader && !stats.sawDumpComplete) {
-    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${backup.path} ends before pg_dump's "dump complete" line, so it is truncated`, {
+    const tool = stats.clusterDump ? 'pg_dumpall\'s "cluster dump complete"' : 'pg_dump\'s "dump complete"';
+    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${backup.path} ends before ${tool} line, so it is truncated`, {
       hint: 'copy the backup again, or pick an older one',
     });
   }
+}
+
+function checkComplete(backup: BackupFile, load: LoadResult): void {
   const t = load.tables;
+  const where = load.database && load.database.all.length > 1 ? `database ${JSON.stringify(load.database.name)} of ${backup.path}` : backup.path;
   if (!t.users.present && !t.tasks.present && !t.tasktexts.present && !t.notes.present) {
-    throw new RecoverError('BACKUP_NO_RACE_TABLES', 'noRaceTables', `${backup.path} holds no race server tables (users, tasks, tasktexts or notes)`, {
+    throw new RecoverError('BACKUP_NO_RACE_TABLES', 'noRaceTables', `${where} holds no race server tables (users, tasks, tasktexts or notes)`, {
       hint: 'is this a backup of the race server\'s database? `recover-texts inspect` shows what it holds',
     });
   }
   for (const needed of ['users', 'tasks'] as const) {
     if (!t[needed].present) {
-      throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${backup.path} has no ${needed} table`, {
+      throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${where} has no ${needed} table`, {
         hint: 'a backup of only some tables cannot be used; pick a full backup',
       });
     }
   }
   if (!t.tasktexts.present && !t.notes.present) {
-    throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${backup.path} has no tasktexts (or older notes) table`, {
+    throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${where} has no tasktexts (or older notes) table`, {
       hint: 'a backup of only some tables cannot be used; pick a full backup',
     });
   }

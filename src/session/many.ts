@@ -145,9 +145,10 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
           throw e;
         });
         try {
-          const { load, stats } = await loadInto(client, backup, source, { ...config, textsOf });
+          // A pg_dumpall file's race server database is in a schema of its own beside this one.
+          const loaded = await loadInto(client, backup, source, { ...config, textsOf, schema });
           emit('loaded', { date });
-          return { path, backup, date, load, stats, database, schema };
+          return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema };
         } catch (e) {
           source.streams.forEach((s) => s.destroy());
           throw e;

@@ -32,7 +32,7 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
       client = await engine.connect(database);
       return { engine, database, client };
     });
-    const { load, stats } = await loadInto(
+    const { load, stats, schema } = await loadInto(
       connected.then((c) => c.client),
       backup,
       source,
@@ -42,7 +42,7 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
     config.onPhase?.('querying');
     const query = await queryOn(client!, load, config.timezone);
     await checkpoint('querying');
-    return await fn({ backup, date: backupDate(backup), load, stats, query, engine, database, schema: 'public' });
+    return await fn({ backup, date: backupDate(backup), load, stats, query, engine, database, schema });
   } finally {
     await client?.end().catch(() => {});
     // Started or failing, it is waited for: nothing is left running.
