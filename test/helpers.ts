@@ -4,7 +4,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { expect } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, chmodSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, chmodSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,20 @@ export function startPaused(args: string[], stage: string, opts: { env?: NodeJS.
     });
     child.once('exit', (code) => reject(new Error(`exited ${code} before pausing at ${stage}: ${err}`)));
   });
+}
+
+/**
+ * A witness that no engine started: a temp dir in `tmp` as a run killed with -9 leaves it (the
+ * tool's prefix and marker, naming a process that cannot exist). Starting a throwaway cluster
+ * first removes such dirs from TMPDIR, so while the witness is there, no cluster was started
+ * by a run with that TMPDIR. `remove()` takes it away before checking that nothing is left.
+ */
+export function engineStartWitness(tmp: string): { dir: string; untouched: () => boolean; remove: () => void } {
+  const dir = join(tmp, 'recover-texts-witness');
+  mkdirSync(dir, { mode: 0o700 });
+  // Above the kernel's largest pid (2^22): never a live process.
+  writeFileSync(join(dir, 'recover-texts.json'), JSON.stringify({ pid: 2 ** 30 - 1, created: new Date().toISOString() }) + '\n');
+  return { dir, untouched: () => existsSync(join(dir, 'recover-texts.json')), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** What a run must leave behind in its TMPDIR: nothing, and no process still using it. */
