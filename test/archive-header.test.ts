@@ -383,6 +383,36 @@ async function caughtAsync(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected an exception');
 }
 
+const haveSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+const NOBODY = 65534;
+
+/**
+ * readArchiveInfo(path) in a process of the unprivileged user nobody (root reads any file):
+ * { read: true }, or its error as that process saw it (a RecoverError is rebuilt as one).
+ */
+function readArchiveInfoAsNobody(path: string): unknown {
+  const root = resolve(import.meta.dirname, '..');
+  const script = `
+    import { readArchiveInfo } from ${JSON.stringify(join(root, 'src', 'archive', 'index.ts'))};
+    import { RecoverError } from ${JSON.stringify(join(root, 'src', 'errors.ts'))};
+    try {
+      await readArchiveInfo(${JSON.stringify(path)});
+      console.log(JSON.stringify({ read: true }));
+    } catch (e) {
+      console.log(JSON.stringify({ recover: e instanceof RecoverError, code: e.code, exit: e.exit, message: e.message, hint: e.hint }));
+    }`;
+  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, HOME: '/nonexistent' },
+  });
+  if (r.status !== 0) throw new Error(`reading as nobody failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  if (out.read) return out;
+  if (!out.recover) return new Error(`not a RecoverError: ${out.message}`);
+  return new RecoverError(out.code, out.exit, out.message, { hint: out.hint });
+}
+
 function expectRecover(e: unknown, code: string, exit?: string): RecoverError {
   expect(e).toBeInstanceOf(RecoverError);
   const r = e as RecoverError;
@@ -743,12 +773,21 @@ describe('readArchiveInfo', () => {
     expect(r.message).not.toContain('PostgreSQL database dump');
   });
 
-  it('an unreadable file is BACKUP_UNREADABLE (skipped when running as root)', async (ctx) => {
-    if (userInfo().uid === 0) ctx.skip();
-    const path = join(tmp, 'secret.dump');
-    await writeFile(path, writeArchive(sampleArchive([1, 16, 0], 'custom')));
-    await chmod(path, 0o000);
-    expectRecover(await caughtAsync(readArchiveInfo(path)), 'BACKUP_UNREADABLE');
+  it('an unreadable file is BACKUP_UNREADABLE (as root, read by an unprivileged user)', async (ctx) => {
+    const asRoot = userInfo().uid === 0;
+    if (asRoot && !haveSetpriv) ctx.skip('running as root, which reads any file, and no setpriv here to read it as an unprivileged user');
+    // A folder the unprivileged user may enter, so that only the file's own mode stands in the way.
+    const dir = await mkdtemp(join(tmpdir(), 'archive-header-unreadable-'));
+    try {
+      await chmod(dir, 0o755);
+      const path = join(dir, 'secret.dump');
+      await writeFile(path, writeArchive(sampleArchive([1, 16, 0], 'custom')));
+      if (asRoot) expect(readArchiveInfoAsNobody(path)).toEqual({ read: true }); // readable, that user reads it
+      await chmod(path, 0o000);
+      expectRecover(asRoot ? readArchiveInfoAsNobody(path) : await caughtAsync(readArchiveInfo(path)), 'BACKUP_UNREADABLE');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -866,14 +905,18 @@ describe.skipIf(realSource === null)(`real archives from ${realSource ?? `nowher
 
   afterAll(() => stopCluster?.());
 
-  /** pg_restore -l, or null when this pg_restore cannot read that archive version. */
-  function pgRestoreList(path: string): string | null {
+  /** pg_restore -l, or why there is none: no pg_restore here, or one that cannot read that archive version. */
+  function pgRestoreList(path: string): { list: string } | { none: string } {
     const r = spawnSync('pg_restore', ['-l', path], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { none: 'no pg_restore on PATH to compare with' };
     if (r.error || r.status !== 0) {
-      if (/unsupported version|ENOENT/.test(String(r.stderr) + String(r.error))) return null;
+      if (/unsupported version/.test(String(r.stderr))) {
+        const version = spawnSync('pg_restore', ['--version'], { encoding: 'utf8' }).stdout.trim();
+        return { none: `${version} cannot read this archive (${String(r.stderr).trim().split('\n')[0]})` };
+      }
       throw new Error(`pg_restore -l ${path}: ${r.stderr}`);
     }
-    return r.stdout;
+    return { list: r.stdout };
   }
 
   const header = (list: string, key: string) => new RegExp(`^;\\s+${key}:? (.*)$`, 'm').exec(list)?.[1];
@@ -881,7 +924,7 @@ describe.skipIf(realSource === null)(`real archives from ${realSource ?? `nowher
   const pad = (n: number) => String(n).padStart(2, '0');
 
   for (const kind of Object.keys(REAL_FILES) as RealKind[]) {
-    it(`${kind}: header and TOC agree with pg_restore -l`, async (ctx) => {
+    it(`${kind}: format, version, where the data is, and no row data`, async () => {
       const info = await readArchiveInfo(paths[kind]);
       expect(info.format).toBe(kind === 'custom-piped' ? 'custom' : kind);
       expect(info.version.major).toBe(1);
@@ -894,9 +937,13 @@ describe.skipIf(realSource === null)(`real archives from ${realSource ?? `nowher
       if (kind === 'tar' || kind === 'directory') expect(info.toc.filter((e) => e.desc === 'TABLE DATA').every((e) => e.dataFile)).toBe(true);
       // Nothing of the row data is in what we return.
       expect(JSON.stringify(info, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('secret text');
+    });
 
-      const list = pgRestoreList(paths[kind]);
-      if (list === null) return ctx.skip();
+    it(`${kind}: header and TOC agree with pg_restore -l`, async (ctx) => {
+      const listed = pgRestoreList(paths[kind]);
+      if ('none' in listed) return ctx.skip(listed.none);
+      const list = listed.list;
+      const info = await readArchiveInfo(paths[kind]);
       const d = info.dumpedAt;
       expect(header(list, 'Archive created at')).toBe(
         `${d.year}-${pad(d.month)}-${pad(d.day)} ${pad(d.hour)}:${pad(d.minute)}:${pad(d.second)} UTC`,
