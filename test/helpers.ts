@@ -20,12 +20,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `recover-texts args...` with TMPDIR set to `tmp` (a fresh one if not given). */
-export function runCli(args: string[], opts: { tmp?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+/**
+ * Run `recover-texts args...` with TMPDIR set to `tmp` (a fresh one if not given). `under` is a
+ * command to run it with (its arguments then node's), which must exec node in its own process.
+ */
+export function runCli(args: string[], opts: { tmp?: string; env?: NodeJS.ProcessEnv; cwd?: string; under?: string[] } = {}): Promise<CliResult> {
+  const [command, ...before] = [...(opts.under ?? []), process.execPath];
   return new Promise((resolvePromise) => {
     execFile(
-      process.execPath,
-      [CLI, ...args],
+      command!,
+      [...before, CLI, ...args],
       { cwd: opts.cwd ?? ROOT, env: { ...process.env, TMPDIR: opts.tmp ?? process.env.TMPDIR, ...opts.env }, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -78,10 +82,11 @@ export function expectCleanError(r: CliResult): { message: string; hint: string 
 /**
  * Start `recover-texts args...` paused at checkpoint `stage`
  * (RECOVER_TEXTS_PAUSE_AT); resolves once it says so. `env` adds to the
- * environment (an undefined value removes that variable).
+ * environment (an undefined value removes that variable); `under` as for runCli.
  */
-export function startPaused(args: string[], stage: string, opts: { env?: NodeJS.ProcessEnv; cli?: string } = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [opts.cli ?? CLI, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env, RECOVER_TEXTS_PAUSE_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startPaused(args: string[], stage: string, opts: { env?: NodeJS.ProcessEnv; cli?: string; under?: string[] } = {}): Promise<ChildProcess> {
+  const [command, ...before] = [...(opts.under ?? []), process.execPath];
+  const child = spawn(command!, [...before, opts.cli ?? CLI, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env, RECOVER_TEXTS_PAUSE_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d) => {
