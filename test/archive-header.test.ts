@@ -24,30 +24,14 @@ import {
   type ArchiveTocEntry,
 } from '../src/archive/index.js';
 import { RecoverError } from '../src/errors.js';
-import { ArchiveBytes, tarHeader, vcode, VERSIONS, type Version } from './archive-writer.js';
+import { ArchiveBytes, tarHeader, vcode, VERSIONS, writeHead, writeTocEntry, type TocFields, type Version } from './archive-writer.js';
 
 // ---------------------------------------------------------------------------------------------
-// A minimal archive writer (WriteHead / WriteToc / _WriteExtraToc)
+// Archives with any header and TOC, written by the test writer's WriteHead / WriteToc
 // ---------------------------------------------------------------------------------------------
 
-
-interface WEntry {
-  dumpId: number;
-  hadDumper: boolean;
-  tableOid: string;
-  oid: string;
-  tag: string | null;
-  desc: string;
-  section: number;
-  defn: string | null;
-  dropStmt: string | null;
-  copyStmt: string | null;
-  namespace: string | null;
-  tablespace: string | null;
-  tableam: string | null;
-  relkind: number;
-  owner: string | null;
-  deps: string[];
+/** A TOC entry as written, with the format's extra: custom, its data offset; tar and directory, its file name. */
+interface WEntry extends TocFields {
   /** custom: data offset flag (1 not set, 2 set, 3 no data) and value; tar/dir: file name. */
   offset?: { flag: number; value: bigint };
   file?: string | null;
@@ -72,44 +56,22 @@ interface WArchive {
 
 const FORMAT_BYTE: Record<ArchiveFormat, number> = { custom: 1, tar: 3, directory: 3 };
 
+/** The test writer's WriteHead and WriteToc entries, with any value in any field. */
 function writeArchive(a: WArchive): Buffer {
-  const v = vcode(a.version);
   const w = new ArchiveBytes(a.intSize ?? 4, a.offSize ?? 8);
-  w.raw(Buffer.from('PGDMP'));
-  w.byte(a.version[0]);
-  w.byte(a.version[1]);
-  w.byte(a.version[2]);
-  w.byte(w.intSize);
-  w.byte(w.offSize);
-  w.byte(FORMAT_BYTE[a.format]);
-  if (v >= vcode([1, 15, 0])) w.byte(a.compressionAlg ?? 0);
-  else w.int(a.compressionLevel ?? 0);
   const tm = a.tm ?? { sec: 45, min: 22, hour: 7, mday: 24, mon: 10, year: 126, isdst: 0 };
-  for (const x of [tm.sec, tm.min, tm.hour, tm.mday, tm.mon, tm.year, tm.isdst]) w.int(x);
-  w.str(a.dbname === undefined ? 'racedb' : a.dbname);
-  w.str(a.serverVersion === undefined ? '15.18 (Debian 15.18-0+deb12u1)' : a.serverVersion);
-  w.str(a.dumpVersion === undefined ? '15.18 (Debian 15.18-0+deb12u1)' : a.dumpVersion);
-
+  writeHead(w, {
+    version: a.version,
+    formatByte: FORMAT_BYTE[a.format],
+    compression: vcode(a.version) >= vcode([1, 15, 0]) ? (a.compressionAlg ?? 0) : (a.compressionLevel ?? 0),
+    tm: [tm.sec, tm.min, tm.hour, tm.mday, tm.mon, tm.year, tm.isdst],
+    dbname: a.dbname === undefined ? 'racedb' : a.dbname,
+    serverVersion: a.serverVersion === undefined ? '15.18 (Debian 15.18-0+deb12u1)' : a.serverVersion,
+    dumpVersion: a.dumpVersion === undefined ? '15.18 (Debian 15.18-0+deb12u1)' : a.dumpVersion,
+  });
   w.int(a.tocCount ?? a.entries.length);
   for (const e of a.entries) {
-    w.int(e.dumpId);
-    w.int(e.hadDumper ? 1 : 0);
-    w.str(e.tableOid);
-    w.str(e.oid);
-    w.str(e.tag);
-    w.str(e.desc);
-    w.int(e.section);
-    w.str(e.defn);
-    w.str(e.dropStmt);
-    w.str(e.copyStmt);
-    w.str(e.namespace);
-    w.str(e.tablespace);
-    if (v >= vcode([1, 14, 0])) w.str(e.tableam);
-    if (v >= vcode([1, 16, 0])) w.int(e.relkind);
-    w.str(e.owner);
-    w.str('false'); // WITH OIDS
-    for (const d of e.deps) w.str(d);
-    w.str(null);
+    writeTocEntry(w, a.version, e);
     if (a.format === 'custom') {
       const o = e.offset ?? { flag: 3, value: 0n };
       w.offset(o.flag, o.value);
