@@ -24,30 +24,14 @@ import {
   type ArchiveTocEntry,
 } from '../src/archive/index.js';
 import { RecoverError } from '../src/errors.js';
-import { ArchiveBytes, tarHeader, vcode, VERSIONS, type Version } from './archive-writer.js';
+import { ArchiveBytes, tarHeader, vcode, VERSIONS, writeHead, writeTocEntry, type TocFields, type Version } from './archive-writer.js';
 
 // ---------------------------------------------------------------------------------------------
-// A minimal archive writer (WriteHead / WriteToc / _WriteExtraToc)
+// Archives with any header and TOC, written by the test writer's WriteHead / WriteToc
 // ---------------------------------------------------------------------------------------------
 
-
-interface WEntry {
-  dumpId: number;
-  hadDumper: boolean;
-  tableOid: string;
-  oid: string;
-  tag: string | null;
-  desc: string;
-  section: number;
-  defn: string | null;
-  dropStmt: string | null;
-  copyStmt: string | null;
-  namespace: string | null;
-  tablespace: string | null;
-  tableam: string | null;
-  relkind: number;
-  owner: string | null;
-  deps: string[];
+/** A TOC entry as written, with the format's extra: custom, its data offset; tar and directory, its file name. */
+interface WEntry extends TocFields {
   /** custom: data offset flag (1 not set, 2 set, 3 no data) and value; tar/dir: file name. */
   offset?: { flag: number; value: bigint };
   file?: string | null;
@@ -72,44 +56,22 @@ interface WArchive {
 
 const FORMAT_BYTE: Record<ArchiveFormat, number> = { custom: 1, tar: 3, directory: 3 };
 
+/** The test writer's WriteHead and WriteToc entries, with any value in any field. */
 function writeArchive(a: WArchive): Buffer {
-  const v = vcode(a.version);
   const w = new ArchiveBytes(a.intSize ?? 4, a.offSize ?? 8);
-  w.raw(Buffer.from('PGDMP'));
-  w.byte(a.version[0]);
-  w.byte(a.version[1]);
-  w.byte(a.version[2]);
-  w.byte(w.intSize);
-  w.byte(w.offSize);
-  w.byte(FORMAT_BYTE[a.format]);
-  if (v >= vcode([1, 15, 0])) w.byte(a.compressionAlg ?? 0);
-  else w.int(a.compressionLevel ?? 0);
   const tm = a.tm ?? { sec: 45, min: 22, hour: 7, mday: 24, mon: 10, year: 126, isdst: 0 };
-  for (const x of [tm.sec, tm.min, tm.hour, tm.mday, tm.mon, tm.year, tm.isdst]) w.int(x);
-  w.str(a.dbname === undefined ? 'racedb' : a.dbname);
-  w.str(a.serverVersion === undefined ? '15.18 (Debian 15.18-0+deb12u1)' : a.serverVersion);
-  w.str(a.dumpVersion === undefined ? '15.18 (Debian 15.18-0+deb12u1)' : a.dumpVersion);
-
+  writeHead(w, {
+    version: a.version,
+    formatByte: FORMAT_BYTE[a.format],
+    compression: vcode(a.version) >= vcode([1, 15, 0]) ? (a.compressionAlg ?? 0) : (a.compressionLevel ?? 0),
+    tm: [tm.sec, tm.min, tm.hour, tm.mday, tm.mon, tm.year, tm.isdst],
+    dbname: a.dbname === undefined ? 'racedb' : a.dbname,
+    serverVersion: a.serverVersion === undefined ? '15.18 (Debian 15.18-0+deb12u1)' : a.serverVersion,
+    dumpVersion: a.dumpVersion === undefined ? '15.18 (Debian 15.18-0+deb12u1)' : a.dumpVersion,
+  });
   w.int(a.tocCount ?? a.entries.length);
   for (const e of a.entries) {
-    w.int(e.dumpId);
-    w.int(e.hadDumper ? 1 : 0);
-    w.str(e.tableOid);
-    w.str(e.oid);
-    w.str(e.tag);
-    w.str(e.desc);
-    w.int(e.section);
-    w.str(e.defn);
-    w.str(e.dropStmt);
-    w.str(e.copyStmt);
-    w.str(e.namespace);
-    w.str(e.tablespace);
-    if (v >= vcode([1, 14, 0])) w.str(e.tableam);
-    if (v >= vcode([1, 16, 0])) w.int(e.relkind);
-    w.str(e.owner);
-    w.str('false'); // WITH OIDS
-    for (const d of e.deps) w.str(d);
-    w.str(null);
+    writeTocEntry(w, a.version, e);
     if (a.format === 'custom') {
       const o = e.offset ?? { flag: 3, value: 0n };
       w.offset(o.flag, o.value);
@@ -381,6 +343,36 @@ async function caughtAsync(p: Promise<unknown>): Promise<unknown> {
     return e;
   }
   throw new Error('expected an exception');
+}
+
+const haveSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+const NOBODY = 65534;
+
+/**
+ * readArchiveInfo(path) in a process of the unprivileged user nobody (root reads any file):
+ * { read: true }, or its error as that process saw it (a RecoverError is rebuilt as one).
+ */
+function readArchiveInfoAsNobody(path: string): unknown {
+  const root = resolve(import.meta.dirname, '..');
+  const script = `
+    import { readArchiveInfo } from ${JSON.stringify(join(root, 'src', 'archive', 'index.ts'))};
+    import { RecoverError } from ${JSON.stringify(join(root, 'src', 'errors.ts'))};
+    try {
+      await readArchiveInfo(${JSON.stringify(path)});
+      console.log(JSON.stringify({ read: true }));
+    } catch (e) {
+      console.log(JSON.stringify({ recover: e instanceof RecoverError, code: e.code, exit: e.exit, message: e.message, hint: e.hint }));
+    }`;
+  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, HOME: '/nonexistent' },
+  });
+  if (r.status !== 0) throw new Error(`reading as nobody failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  if (out.read) return out;
+  if (!out.recover) return new Error(`not a RecoverError: ${out.message}`);
+  return new RecoverError(out.code, out.exit, out.message, { hint: out.hint });
 }
 
 function expectRecover(e: unknown, code: string, exit?: string): RecoverError {
@@ -743,12 +735,21 @@ describe('readArchiveInfo', () => {
     expect(r.message).not.toContain('PostgreSQL database dump');
   });
 
-  it('an unreadable file is BACKUP_UNREADABLE (skipped when running as root)', async (ctx) => {
-    if (userInfo().uid === 0) ctx.skip();
-    const path = join(tmp, 'secret.dump');
-    await writeFile(path, writeArchive(sampleArchive([1, 16, 0], 'custom')));
-    await chmod(path, 0o000);
-    expectRecover(await caughtAsync(readArchiveInfo(path)), 'BACKUP_UNREADABLE');
+  it('an unreadable file is BACKUP_UNREADABLE (as root, read by an unprivileged user)', async (ctx) => {
+    const asRoot = userInfo().uid === 0;
+    if (asRoot && !haveSetpriv) ctx.skip('running as root, which reads any file, and no setpriv here to read it as an unprivileged user');
+    // A folder the unprivileged user may enter, so that only the file's own mode stands in the way.
+    const dir = await mkdtemp(join(tmpdir(), 'archive-header-unreadable-'));
+    try {
+      await chmod(dir, 0o755);
+      const path = join(dir, 'secret.dump');
+      await writeFile(path, writeArchive(sampleArchive([1, 16, 0], 'custom')));
+      if (asRoot) expect(readArchiveInfoAsNobody(path)).toEqual({ read: true }); // readable, that user reads it
+      await chmod(path, 0o000);
+      expectRecover(asRoot ? readArchiveInfoAsNobody(path) : await caughtAsync(readArchiveInfo(path)), 'BACKUP_UNREADABLE');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -866,14 +867,18 @@ describe.skipIf(realSource === null)(`real archives from ${realSource ?? `nowher
 
   afterAll(() => stopCluster?.());
 
-  /** pg_restore -l, or null when this pg_restore cannot read that archive version. */
-  function pgRestoreList(path: string): string | null {
+  /** pg_restore -l, or why there is none: no pg_restore here, or one that cannot read that archive version. */
+  function pgRestoreList(path: string): { list: string } | { none: string } {
     const r = spawnSync('pg_restore', ['-l', path], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { none: 'no pg_restore on PATH to compare with' };
     if (r.error || r.status !== 0) {
-      if (/unsupported version|ENOENT/.test(String(r.stderr) + String(r.error))) return null;
+      if (/unsupported version/.test(String(r.stderr))) {
+        const version = spawnSync('pg_restore', ['--version'], { encoding: 'utf8' }).stdout.trim();
+        return { none: `${version} cannot read this archive (${String(r.stderr).trim().split('\n')[0]})` };
+      }
       throw new Error(`pg_restore -l ${path}: ${r.stderr}`);
     }
-    return r.stdout;
+    return { list: r.stdout };
   }
 
   const header = (list: string, key: string) => new RegExp(`^;\\s+${key}:? (.*)$`, 'm').exec(list)?.[1];
@@ -881,7 +886,7 @@ describe.skipIf(realSource === null)(`real archives from ${realSource ?? `nowher
   const pad = (n: number) => String(n).padStart(2, '0');
 
   for (const kind of Object.keys(REAL_FILES) as RealKind[]) {
-    it(`${kind}: header and TOC agree with pg_restore -l`, async (ctx) => {
+    it(`${kind}: format, version, where the data is, and no row data`, async () => {
       const info = await readArchiveInfo(paths[kind]);
       expect(info.format).toBe(kind === 'custom-piped' ? 'custom' : kind);
       expect(info.version.major).toBe(1);
@@ -894,9 +899,13 @@ describe.skipIf(realSource === null)(`real archives from ${realSource ?? `nowher
       if (kind === 'tar' || kind === 'directory') expect(info.toc.filter((e) => e.desc === 'TABLE DATA').every((e) => e.dataFile)).toBe(true);
       // Nothing of the row data is in what we return.
       expect(JSON.stringify(info, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('secret text');
+    });
 
-      const list = pgRestoreList(paths[kind]);
-      if (list === null) return ctx.skip();
+    it(`${kind}: header and TOC agree with pg_restore -l`, async (ctx) => {
+      const listed = pgRestoreList(paths[kind]);
+      if ('none' in listed) return ctx.skip(listed.none);
+      const list = listed.list;
+      const info = await readArchiveInfo(paths[kind]);
       const d = info.dumpedAt;
       expect(header(list, 'Archive created at')).toBe(
         `${d.year}-${pad(d.month)}-${pad(d.day)} ${pad(d.hour)}:${pad(d.minute)}:${pad(d.second)} UTC`,

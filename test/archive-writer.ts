@@ -122,42 +122,114 @@ const SECTION: Record<ArchiveTocEntry['section'], number> = { none: 1, 'pre-data
 const FORMAT_BYTE = { custom: 1, tar: 3, directory: 3 } as const;
 const ALG_BYTE: Record<CompressionAlgorithm, number> = { none: 0, gzip: 1, lz4: 2, zstd: 3 };
 
+/** The fields of WriteHead, as written: any value, so that tests can write nonsense too. */
+export interface HeadFields {
+  version: Version;
+  /** 1 custom, 3 tar and directory. */
+  formatByte: number;
+  /** From 1.15 the algorithm byte (0 none, 1 gzip, 2 lz4, 3 zstd); before, the zlib level (an int). */
+  compression: number;
+  /** tm_sec, tm_min, tm_hour, tm_mday, tm_mon, tm_year, tm_isdst. */
+  tm: readonly number[];
+  dbname: string | null;
+  serverVersion: string | null;
+  dumpVersion: string | null;
+}
+
+/** WriteHead: magic, version, the ArchiveBytes' int and offset sizes, format, compression, time, names. */
+export function writeHead(w: ArchiveBytes, h: HeadFields): void {
+  w.raw(Buffer.from('PGDMP'));
+  for (const b of h.version) w.byte(b);
+  w.byte(w.intSize);
+  w.byte(w.offSize);
+  w.byte(h.formatByte);
+  if (vcode(h.version) >= vcode([1, 15, 0])) w.byte(h.compression);
+  else w.int(h.compression);
+  for (const x of h.tm) w.int(x);
+  w.str(h.dbname);
+  w.str(h.serverVersion);
+  w.str(h.dumpVersion);
+}
+
+/** The fields of one TOC entry as WriteToc writes them, before the format's _WriteExtraToc. */
+export interface TocFields {
+  dumpId: number;
+  hadDumper: boolean;
+  tableOid: string;
+  oid: string;
+  tag: string | null;
+  desc: string;
+  /** 1 none, 2 pre-data, 3 data, 4 post-data. */
+  section: number;
+  defn: string | null;
+  dropStmt: string | null;
+  copyStmt: string | null;
+  namespace: string | null;
+  tablespace: string | null;
+  tableam: string | null;
+  /** A char code; 0 for none. */
+  relkind: number;
+  owner: string | null;
+  deps: string[];
+}
+
+/** One TOC entry (WriteToc's loop body, without the format's extra): tableam from 1.14, relkind from 1.16. */
+export function writeTocEntry(w: ArchiveBytes, version: Version, e: TocFields): void {
+  const v = vcode(version);
+  w.int(e.dumpId);
+  w.int(e.hadDumper ? 1 : 0);
+  w.str(e.tableOid);
+  w.str(e.oid);
+  w.str(e.tag);
+  w.str(e.desc);
+  w.int(e.section);
+  w.str(e.defn);
+  w.str(e.dropStmt);
+  w.str(e.copyStmt);
+  w.str(e.namespace);
+  w.str(e.tablespace);
+  if (v >= vcode([1, 14, 0])) w.str(e.tableam);
+  if (v >= vcode([1, 16, 0])) w.int(e.relkind);
+  w.str(e.owner);
+  w.str('false'); // WITH OIDS
+  for (const d of e.deps) w.str(d);
+  w.str(null);
+}
+
 /** WriteHead + WriteToc; `extra(entry)` writes the format's _WriteExtraToc. */
 function headerAndToc(entries: WEntry[], format: 'custom' | 'tar' | 'directory', o: WriteOptions, extra: (w: ArchiveBytes, e: WEntry) => void): Buffer {
-  const v = vcode(o.version);
+  const modern = vcode(o.version) >= vcode([1, 15, 0]);
+  if (!modern && o.compression !== 'none' && o.compression !== 'gzip') throw new Error(`archive ${o.version.join('.')} cannot say ${o.compression}`);
   const w = new ArchiveBytes(o.intSize ?? 4);
-  w.raw(Buffer.from('PGDMP'));
-  for (const b of o.version) w.byte(b);
-  w.byte(w.intSize);
-  w.byte(8);
-  w.byte(FORMAT_BYTE[format]);
-  if (v >= vcode([1, 15, 0])) w.byte(ALG_BYTE[o.compression]);
-  else if (o.compression === 'none' || o.compression === 'gzip') w.int(o.compression === 'none' ? 0 : -1);
-  else throw new Error(`archive ${o.version.join('.')} cannot say ${o.compression}`);
-  for (const x of [45, 22, 7, 24, 10, 126, 0]) w.int(x);
-  w.str('buggy_race');
-  w.str('17.2');
-  w.str('17.2');
+  writeHead(w, {
+    version: o.version,
+    formatByte: FORMAT_BYTE[format],
+    compression: modern ? ALG_BYTE[o.compression] : o.compression === 'none' ? 0 : -1,
+    tm: [45, 22, 7, 24, 10, 126, 0],
+    dbname: 'buggy_race',
+    serverVersion: '17.2',
+    dumpVersion: '17.2',
+  });
   w.int(entries.length);
   for (const e of entries) {
-    w.int(e.dumpId);
-    w.int(e.hadDumper ? 1 : 0);
-    w.str(String(e.tableOid));
-    w.str(String(e.oid));
-    w.str(e.tag);
-    w.str(e.desc);
-    w.int(SECTION[e.section]);
-    w.str(e.defn);
-    w.str(null);
-    w.str(e.copyStmt);
-    w.str(e.namespace);
-    w.str(e.tablespace);
-    if (v >= vcode([1, 14, 0])) w.str(e.tableam);
-    if (v >= vcode([1, 16, 0])) w.int(e.relkind ? e.relkind.charCodeAt(0) : 0);
-    w.str(e.owner);
-    w.str('false');
-    for (const d of e.dependencies) w.str(String(d));
-    w.str(null);
+    writeTocEntry(w, o.version, {
+      dumpId: e.dumpId,
+      hadDumper: e.hadDumper,
+      tableOid: String(e.tableOid),
+      oid: String(e.oid),
+      tag: e.tag,
+      desc: e.desc,
+      section: SECTION[e.section],
+      defn: e.defn,
+      dropStmt: null,
+      copyStmt: e.copyStmt,
+      namespace: e.namespace,
+      tablespace: e.tablespace,
+      tableam: e.tableam,
+      relkind: e.relkind ? e.relkind.charCodeAt(0) : 0,
+      owner: e.owner,
+      deps: e.dependencies.map(String),
+    });
     extra(w, e);
   }
   return w.done();

@@ -70,10 +70,18 @@ const cases: { name: string; args: () => string[]; code: number; message: RegExp
   { name: 'an unknown time zone (before anything loads)', args: () => ['export', DEMO, '-u', 'alice', '--timezone', 'Mars/Olympus'], code: 2, message: /unknown time zone "Mars\/Olympus"/ },
 ];
 
+/** The exit code the CLI gave for each case, as run by its test (or by the check that needs it). */
+const observed = new Map<string, number>();
+async function runCase(c: (typeof cases)[number]) {
+  const r = await runCli(c.args(), { tmp });
+  observed.set(c.name, r.code);
+  return r;
+}
+
 describe('bad input', () => {
   for (const c of cases) {
     it(`${c.name}: exit ${c.code}, one line and a hint, nothing left behind`, async () => {
-      const r = await runCli(c.args(), { tmp });
+      const r = await runCase(c);
       expect(r.code, r.stderr).toBe(c.code);
       expect(r.stdout).toBe('');
       if (c.code === 2) expect(r.stderr).toMatch(c.message);
@@ -82,8 +90,10 @@ describe('bad input', () => {
     });
   }
 
-  it('gives each kind of failure its own exit code (empty and truncated are both "damaged")', () => {
-    const codes = cases.map((c) => c.code);
+  it('gives each kind of failure its own exit code (empty and truncated are both "damaged")', async () => {
+    // The codes the CLI gave, not the table's: a case not run yet (a filtered run) is run here.
+    for (const c of cases) if (!observed.has(c.name)) await runCase(c);
+    const codes = cases.map((c) => observed.get(c.name)!);
     expect(new Set(codes).size).toBe(codes.length - 2); // two usage errors, two 'damaged'
     expect(codes.filter((c) => c === 10)).toHaveLength(2);
     expect(codes.every((c) => c > 0)).toBe(true);

@@ -180,8 +180,15 @@ describe(`docker engine (${IMAGE})`, () => {
 
     it('SIGINT while the container is still starting (before it is ready): exit 130, the container is gone', async (ctx) => {
       needDocker(ctx);
-      const child = spawn(process.execPath, [CLI, 'export', DEMO, '-u', 'alice', ...engineArgs], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
+      // Once ready, the run would pause at engine-started and say so: if it never says so, the signal came first.
+      const child = spawn(process.execPath, [CLI, 'export', DEMO, '-u', 'alice', ...engineArgs], {
+        cwd: ROOT,
+        env: { ...process.env, TMPDIR: tmp, RECOVER_TEXTS_PAUSE_AT: 'engine-started' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       owners.add(child.pid!);
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
       const done = exited(child);
       // The moment Docker lists it, the container exists but testcontainers still waits for PostgreSQL.
       let seen = false;
@@ -192,6 +199,7 @@ describe(`docker engine (${IMAGE})`, () => {
       expect(seen).toBe(true);
       child.kill('SIGINT');
       expect(await done).toBe(130);
+      expect(stderr, 'the container was ready before the signal').not.toContain('paused at engine-started');
       expect(ownedBy(child.pid!)).toEqual([]);
     });
 
@@ -344,8 +352,13 @@ process.on('exit', () => writeFileSync(process.env.LOADED_OUT, JSON.stringify(Ob
     });
   });
 
-  it('leaves no container of its own runs behind', (ctx) => {
+  it('leaves no container of its own runs behind (this one\'s docker export, and every run above)', async (ctx) => {
     needDocker(ctx);
+    // A run of its own, so that the check has a run to check when this test runs alone.
+    const child = spawn(process.execPath, [CLI, 'export', DEMO, '-u', 'alice', ...engineArgs], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
+    owners.add(child.pid!);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
     expect(ourContainers().filter((c) => owners.has(c.owner))).toEqual([]);
   });
 });

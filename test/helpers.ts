@@ -4,7 +4,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { expect } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, chmodSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, chmodSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,12 +20,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `recover-texts args...` with TMPDIR set to `tmp` (a fresh one if not given). */
-export function runCli(args: string[], opts: { tmp?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+/**
+ * Run `recover-texts args...` with TMPDIR set to `tmp` (a fresh one if not given). `under` is a
+ * command to run it with (its arguments then node's), which must exec node in its own process.
+ */
+export function runCli(args: string[], opts: { tmp?: string; env?: NodeJS.ProcessEnv; cwd?: string; under?: string[] } = {}): Promise<CliResult> {
+  const [command, ...before] = [...(opts.under ?? []), process.execPath];
   return new Promise((resolvePromise) => {
     execFile(
-      process.execPath,
-      [CLI, ...args],
+      command!,
+      [...before, CLI, ...args],
       { cwd: opts.cwd ?? ROOT, env: { ...process.env, TMPDIR: opts.tmp ?? process.env.TMPDIR, ...opts.env }, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -78,10 +82,11 @@ export function expectCleanError(r: CliResult): { message: string; hint: string 
 /**
  * Start `recover-texts args...` paused at checkpoint `stage`
  * (RECOVER_TEXTS_PAUSE_AT); resolves once it says so. `env` adds to the
- * environment (an undefined value removes that variable).
+ * environment (an undefined value removes that variable); `under` as for runCli.
  */
-export function startPaused(args: string[], stage: string, opts: { env?: NodeJS.ProcessEnv; cli?: string } = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [opts.cli ?? CLI, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env, RECOVER_TEXTS_PAUSE_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startPaused(args: string[], stage: string, opts: { env?: NodeJS.ProcessEnv; cli?: string; under?: string[] } = {}): Promise<ChildProcess> {
+  const [command, ...before] = [...(opts.under ?? []), process.execPath];
+  const child = spawn(command!, [...before, opts.cli ?? CLI, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env, RECOVER_TEXTS_PAUSE_AT: stage }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d) => {
@@ -90,6 +95,20 @@ export function startPaused(args: string[], stage: string, opts: { env?: NodeJS.
     });
     child.once('exit', (code) => reject(new Error(`exited ${code} before pausing at ${stage}: ${err}`)));
   });
+}
+
+/**
+ * A witness that no engine started: a temp dir in `tmp` as a run killed with -9 leaves it (the
+ * tool's prefix and marker, naming a process that cannot exist). Starting a throwaway cluster
+ * first removes such dirs from TMPDIR, so while the witness is there, no cluster was started
+ * by a run with that TMPDIR. `remove()` takes it away before checking that nothing is left.
+ */
+export function engineStartWitness(tmp: string): { dir: string; untouched: () => boolean; remove: () => void } {
+  const dir = join(tmp, 'recover-texts-witness');
+  mkdirSync(dir, { mode: 0o700 });
+  // Above the kernel's largest pid (2^22): never a live process.
+  writeFileSync(join(dir, 'recover-texts.json'), JSON.stringify({ pid: 2 ** 30 - 1, created: new Date().toISOString() }) + '\n');
+  return { dir, untouched: () => existsSync(join(dir, 'recover-texts.json')), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** What a run must leave behind in its TMPDIR: nothing, and no process still using it. */

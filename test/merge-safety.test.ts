@@ -9,24 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { buildHistory, type Snapshot, type SnapshotTask } from '../src/history/index.js';
 import { freshCurrentCommands, planMerge, replacements, resolveChoices, snapshotOf, uploadWarning, type CurrentData } from '../src/merge/index.js';
 import type { TextRecord } from '../src/query/index.js';
+import { textRecords } from './text-records.js';
 
 const task = (id: number, storedName: string): SnapshotTask => ({ id, storedName, phase: Number(storedName.split('-')[0]), sortPosition: id, isEnabled: true, title: null });
-let id = 1;
-const text = (taskId: number, body: string, modified: string | null = null): TextRecord => ({
-  task_name: 'X',
-  username: 'k_osei',
-  created_at: '2024-10-01 10:00',
-  modified_at: modified,
-  is_enabled: true,
-  text: body,
-  textId: id++,
-  taskId,
-  phase: 0,
-  sortPosition: 0,
-  storedTaskName: 'X',
-  taskTitle: null,
-  userId: 5,
-});
+const record = textRecords({ username: 'k_osei', userId: 5, taskName: 'X', createdAt: '2024-10-01 10:00' });
+const text = (taskId: number, body: string, modified: string | null = null): TextRecord => record(taskId, body, { modified_at: modified });
 const snap = (date: string, texts: TextRecord[]): Snapshot => ({ path: `bk_${date}.sql.gz`, date, dateSource: 'file name', user: { id: 5, username: 'k_osei' }, tasks, texts });
 
 const tasks = [task(1, '2-FORM'), task(2, '3-ENV'), task(3, '3-REPORT')];

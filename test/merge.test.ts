@@ -8,24 +8,10 @@ import { RecoverError } from '../src/errors.js';
 import { buildHistory, type Snapshot, type SnapshotTask } from '../src/history/index.js';
 import { checkUpload, parseCurrentJson, parseTake, planMerge, resolveChoices, type CurrentData } from '../src/merge/index.js';
 import type { TextRecord } from '../src/query/index.js';
+import { textRecords } from './text-records.js';
 
 const task = (id: number, storedName: string, sortPosition = id): SnapshotTask => ({ id, storedName, phase: Number(storedName.split('-')[0]), sortPosition, isEnabled: true, title: null });
-let id = 1;
-const text = (taskId: number, body: string): TextRecord => ({
-  task_name: 'IGNORED',
-  username: 'alice',
-  created_at: '2026-03-01 10:00',
-  modified_at: null,
-  is_enabled: true,
-  text: body,
-  textId: id++,
-  taskId,
-  phase: 0,
-  sortPosition: 0,
-  storedTaskName: 'IGNORED',
-  taskTitle: null,
-  userId: 2,
-});
+const text = textRecords({ username: 'alice', userId: 2, taskName: 'IGNORED', createdAt: '2026-03-01 10:00' });
 const snap = (date: string, tasks: SnapshotTask[], texts: TextRecord[]): Snapshot => ({ path: `bk_${date}.sql.gz`, date, dateSource: 'file name', user: { id: 2, username: 'alice' }, tasks, texts });
 
 const long = 'A long and careful text. '.repeat(10);

@@ -4,9 +4,9 @@
  * fixture exports the expected JSON through the CLI, and the trap is never run. Only
  * --pg-restore runs a pg_restore, and then exactly the one given.
  */
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectCleanError, expectNothingLeft, FIXTURES, makeTmp, removeTmp, runCli } from './helpers.js';
 
 const GENERATED = join(FIXTURES, 'generated');
@@ -35,6 +35,8 @@ afterAll(() => {
   removeTmp(tmp);
   removeTmp(trapDir);
 });
+// Each test starts with no record of a run: what it finds in the log, its own run wrote.
+beforeEach(() => rmSync(trapLog, { force: true }));
 
 describe('archives with no pg_restore on PATH', () => {
   for (const db of manifest.databases.filter((d) => !d.hostile)) {

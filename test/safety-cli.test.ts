@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFi
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
-import { expectCleanError, expectNothingLeft, makeTmp, removeTmp, ROOT, runCli } from './helpers.js';
+import { engineStartWitness, expectCleanError, expectNothingLeft, makeTmp, removeTmp, ROOT, runCli } from './helpers.js';
 import { nightPaths, storyFile } from './story-helpers.js';
 
 let tmp: string;
@@ -95,13 +95,23 @@ describe('export', () => {
   it('an existing --out fails before anything loads: no server is started', async () => {
     const out = join(work, 'exists.json');
     writeFileSync(out, 'keep me');
-    const started = Date.now();
+    const witness = engineStartWitness(tmp);
     const r = await runCli(['export', newest(), '-u', 'alice', '-o', out], { tmp });
     expect(r.code).toBe(7);
     expect(expectCleanError(r).message).toMatch(/already exists/);
     expect(r.stderr).not.toMatch(/wrote|texts from the backup/);
     expect(readFileSync(out, 'utf8')).toBe('keep me');
-    expect(Date.now() - started).toBeLessThan(3000);
+    // A cluster's start would have swept the witness away.
+    expect(witness.untouched()).toBe(true);
+    witness.remove();
+    expectNothingLeft(tmp);
+  });
+
+  it('the check above can fail: a run that starts a server sweeps the witness away', async () => {
+    const witness = engineStartWitness(tmp);
+    const r = await runCli(['export', newest(), '-u', 'alice'], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(witness.untouched()).toBe(false);
     expectNothingLeft(tmp);
   });
 
