@@ -243,9 +243,10 @@ describe('damaged archives: a clean error or the exact same SQL, never a crash, 
   /** A small archive: settings, two wanted tables with their first rows, the poisoned one, so every offset can be tried. */
   const small = (): WEntry[] =>
     entries
-      .filter((e) => ['ENCODING', 'STDSTRINGS'].includes(e.desc) || ['users', 'tasktexts', 'db_files'].includes(e.tag))
+      .filter((e) => ['ENCODING', 'STDSTRINGS'].includes(e.desc) || ['users', 'settings', 'tasktexts', 'db_files'].includes(e.tag))
       .filter((e) => ['ENCODING', 'STDSTRINGS', 'TABLE', 'TABLE DATA'].includes(e.desc))
-      .map((e) => (e.data ? { ...e, data: Buffer.from(e.data.toString('utf8').split('\n').slice(0, 3).join('\n') + '\n\\.\n\n\n') } : e));
+      // settings is empty (its data only the end line: pg_dump 16+'s tiny frames, with no checksum in zstd).
+      .map((e) => (e.data ? { ...e, data: Buffer.from((e.tag === 'settings' ? '' : e.data.toString('utf8').split('\n').slice(0, 3).join('\n') + '\n') + '\\.\n\n\n') } : e));
 
   for (const compression of ['none', 'gzip', 'lz4', 'zstd'] as const) {
     for (const kind of ['custom', 'piped'] as const) {

@@ -79,26 +79,42 @@ describe('texts whose user or task did not load', () => {
   });
 });
 
-describe('an archive whose table data never ends', () => {
-  it("settings' data without its end line swallows the tasks table: exit 10, not an empty export", async () => {
-    const { entries } = await fixtureEntries(join(FIXTURES, 'generated', 'current', 'directory'));
-    // What a decoder that lost a small frame hands on: no bytes at all for settings.
-    const broken: WEntry[] = entries.map((e) => (e.tag === 'settings' && e.data ? { ...e, data: Buffer.alloc(0) } : e));
+describe('an archive whose table data never ends, or holds more than rows', () => {
+  let entries: WEntry[];
+  beforeAll(async () => {
+    ({ entries } = await fixtureEntries(join(FIXTURES, 'generated', 'current', 'directory')));
+  });
+  const archive = (name: string, es: WEntry[]) => {
+    const path = join(work, name);
+    writeFileSync(path, customArchive(es, { version: [1, 16, 0], compression: 'none' }));
+    return path;
+  };
+
+  it("settings' data without its end line (what a decoder that lost a small frame hands on): exit 10, not an empty export", async () => {
+    const broken = entries.map((e) => (e.tag === 'settings' && e.data ? { ...e, data: Buffer.alloc(0) } : e));
     expect(broken.some((e) => e.tag === 'settings' && e.data?.length === 0)).toBe(true);
-    const path = join(work, 'swallowed.dump');
-    writeFileSync(path, customArchive(broken, { version: [1, 16, 0], compression: 'none' }));
     const out = join(work, 'swallowed.json');
-    const message = await expectNotWhole(['export', path, '--user', 'bob', '--out', out], out);
-    expect(message).toMatch(/data ran into the next/);
-    // The same archive read by the fixture's own reader: the good one exports.
-    const good = join(work, 'good.dump');
-    writeFileSync(good, customArchive(entries, { version: [1, 16, 0], compression: 'none' }));
-    const r = await runCli(['export', good, '--user', 'bob'], { tmp });
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).length).toBeGreaterThan(0);
+    const r = await runCli(['export', archive('swallowed.dump', broken), '--user', 'bob', '--out', out], { tmp });
+    expect(r.code, r.stderr).toBe(10);
+    expect(expectCleanError(r).message).toMatch(/the data of table settings .* does not end with pg_dump's \\\. line/);
+    expect(existsSync(out)).toBe(false);
+    expectNothingLeft(tmp);
+    // The same archive whole exports.
+    const good = await runCli(['export', archive('good.dump', entries), '--user', 'bob'], { tmp });
+    expect(good.code, good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout).length).toBeGreaterThan(0);
+  });
+
+  it("users' data that ends its COPY early and goes on with forged texts: the COPY blocks read do not match the TOC, exit 10", async () => {
+    const texts = entries.find((e) => e.tag === 'tasktexts' && e.copyStmt)!;
+    const forged = entries.map((e) =>
+      e.tag === 'users' && e.data ? { ...e, data: Buffer.concat([Buffer.from(e.data.toString('latin1').replace(/\\\.\n[\s\S]*$/, ''), 'latin1'), Buffer.from(`\\.\n${texts.copyStmt}999\t\\N\t\\N\t1\t1\tforged\n\\.\n\n`)]) } : e,
+    );
+    const out = join(work, 'forged.json');
+    const message = await expectNotWhole(['export', archive('forged.dump', forged), '--user', 'bob', '--out', out], out);
+    expect(message).toMatch(/holds the data of \d+ wanted tables, but \d+ were read \(a table's data holds more than its rows\)/);
   });
 });
-
 
 describe('real pg_dump 17 and 18 archives of a server whose settings table is empty', () => {
   const dir = join(FIXTURES, 'generated', 'nosettings');

@@ -73,9 +73,48 @@ export async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOpt
 
 /** An entry's COPY statement (none for INSERT-style data), then its data. */
 async function* tableData(e: ArchiveTocEntry, pieces: AsyncIterable<Buffer>, codec: Codec, where: string): AsyncGenerator<Buffer> {
-  if (e.copyStmt) yield Buffer.from(e.copyStmt);
-  yield* decompress(pieces, codec, `table ${e.tag} (TOC entry ${e.dumpId}) in ${where}`);
+  const what = `table ${e.tag} (TOC entry ${e.dumpId}) in ${where}`;
+  if (!e.copyStmt) {
+    yield* decompress(pieces, codec, what);
+    yield Buffer.from('\n');
+    return;
+  }
+  yield Buffer.from(e.copyStmt);
+  const end = new CopyEnd();
+  for await (const out of decompress(pieces, codec, what)) {
+    end.see(out);
+    yield out;
+  }
+  // Data cut short (a chunk length that lies, a frame that decoded to nothing) would leave the
+  // COPY open, and the next table's statement would be read as this table's rows.
+  if (!end.ended()) throw corrupt(`the data of ${what} does not end with pg_dump's \\. line: it is cut short`);
   yield Buffer.from('\n');
+}
+
+/**
+ * Whether COPY data ends as pg_dump ends it (dumpTableData_copy: the `\.` line, then empty lines;
+ * pg_dump 9.0 to 18 alike): newlines aside, the data's last bytes are `\.` at a line's start.
+ * Only the last few bytes are kept (copied, so no decoder's buffer stays pinned).
+ */
+class CopyEnd {
+  private static readonly KEEP = 8;
+  private last = Buffer.alloc(0);
+  private total = 0;
+
+  see(b: Buffer): void {
+    this.total += b.length;
+    const keep = CopyEnd.KEEP;
+    this.last = Buffer.from(b.length >= keep ? b.subarray(b.length - keep) : Buffer.concat([this.last, b]).subarray(-keep));
+  }
+
+  ended(): boolean {
+    const kept = this.last.toString('latin1');
+    const text = kept.replace(/\n+$/, '');
+    if (!text.endsWith('\\.')) return false;
+    const at = text.length - 2;
+    // `\.` after a newline, or at the very start of the data (an empty table: "\.\n\n").
+    return at > 0 ? text[at - 1] === '\n' : this.total === kept.length;
+  }
 }
 
 async function* withHandle<T>(path: string, fn: (fh: FileHandle, size: number) => AsyncGenerator<T>): AsyncGenerator<T> {

@@ -119,7 +119,8 @@ function notWhole(backup: BackupFile, what: string): RecoverError {
 /** An archive read natively says how many tables' COPY data it holds: exactly those must have been read. */
 function checkReadWhole(backup: BackupFile, source: SqlSource, stats: FilterStats): void {
   if (source.copyBlocks === undefined || stats.copyBlocksKept === source.copyBlocks) return;
-  throw notWhole(backup, `${backup.path} holds the data of ${source.copyBlocks} wanted tables, but ${stats.copyBlocksKept} were read (one table's data ran into the next)`);
+  const why = stats.copyBlocksKept < source.copyBlocks ? "one table's data ran into the next" : "a table's data holds more than its rows";
+  throw notWhole(backup, `${backup.path} holds the data of ${source.copyBlocks} wanted tables, but ${stats.copyBlocksKept} were read (${why})`);
 }
 
 /** Every text belongs to a user and a task the backup loaded (see danglingTexts). */
