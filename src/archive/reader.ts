@@ -13,7 +13,7 @@
  *  - directory: each table's file, NNNN.dat with the compressor's suffix (pg_backup_directory.c);
  *  - tar: each table's member (pg_backup_tar.c), after checking the whole tar is there.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { RecoverError } from '../errors.js';
 import { BLK_DATA } from './constants.js';
@@ -21,7 +21,7 @@ import { FileCursor, WINDOW, chunkPieces, readBlockHeader, skipBlock } from './b
 import { corrupt, dataTruncated, ioError } from './damage.js';
 import { decompress, type Codec } from './decompress.js';
 import { findDataFile } from './directory.js';
-import { parseFromFile, readAt } from './file.js';
+import { openFile, parseFromFile, readAt } from './file.js';
 import { directoryToc } from './info.js';
 import { listTarMembers } from './tar.js';
 import type { ArchiveInfo, ArchiveTocEntry, CompressionAlgorithm } from './types.js';
@@ -68,13 +68,9 @@ async function* tableData(e: ArchiveTocEntry, pieces: AsyncIterable<Buffer>, cod
   yield Buffer.from('\n');
 }
 
-async function* withHandle<T>(path: string, fn: (fh: FileHandle, size: number) => AsyncGenerator<T>): AsyncGenerator<T> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw ioError(e, path);
-  }
+/** Like withFile, for a generator; `inside` a directory archive, only a regular file is read. */
+async function* withHandle<T>(path: string, fn: (fh: FileHandle, size: number) => AsyncGenerator<T>, inside?: string): AsyncGenerator<T> {
+  const fh = await openFile(path, inside);
   try {
     yield* fn(fh, (await fh.stat()).size);
   } catch (e) {
@@ -137,9 +133,13 @@ async function* directoryData(dir: string, wanted: ArchiveTocEntry[]): AsyncGene
   await directoryToc(dir);
   for (const e of wanted) {
     const file = await findDataFile(dir, e);
-    yield* withHandle(file.path, async function* (fh, size) {
-      yield* tableData(e, fileRange(fh, 0, size, file.path, size), FILE_CODEC[file.compression], file.path);
-    });
+    yield* withHandle(
+      file.path,
+      async function* (fh, size) {
+        yield* tableData(e, fileRange(fh, 0, size, file.path, size), FILE_CODEC[file.compression], file.path);
+      },
+      dir,
+    );
   }
 }
 
