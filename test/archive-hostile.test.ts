@@ -9,6 +9,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFile } from '../src/archive/file.js';
+import { readArchiveInfo, readArchiveSql } from '../src/archive/index.js';
+import { WANTED_TABLES } from '../src/filter/index.js';
 import { customArchive, directoryArchive, fixtureEntries, statisticsData, tarArchive, type WEntry } from './archive-writer.js';
 import { expectCleanError, expectNothingLeft, FIXTURES, makeTmp, removeTmp, runCli } from './helpers.js';
 
@@ -150,5 +152,75 @@ describe('opening a file inside a directory archive', () => {
     if (spawnSync('mkfifo', ['--version']).status !== 0) ctx.skip('no mkfifo program here to make a fifo');
     execFileSync('mkfifo', [join(dir, 'pipe.dat')]);
     await expect(openFile(join(dir, 'pipe.dat'), dir)).rejects.toThrow(/found a fifo/);
+  });
+});
+
+describe('statements from the TOC are exactly the one statement pg_dump writes for their entry', () => {
+  const o = { version: [1, 16, 0] as const, compression: 'gzip' as const };
+  const users = () => entries.find((e) => e.tag === 'users' && e.desc === 'TABLE DATA')!;
+  const texts = () => entries.find((e) => e.tag === 'tasktexts' && e.desc === 'TABLE DATA')!;
+  const change = (pick: (e: WEntry) => boolean, patch: Partial<WEntry>) => entries.map((e) => (pick(e) ? { ...e, ...patch } : e));
+  let n = 0;
+  const custom = (es: WEntry[]) => {
+    const path = join(work, `stmt-${n++}.dump`);
+    writeFileSync(path, customArchive(es, o));
+    return path;
+  };
+  const smuggledRows = () => `${texts().copyStmt!}999\t2020-01-01 00:00:00+00\t\\N\t1\t1\tnot the student's text\n\\.\n`;
+
+  const hostile: [string, () => WEntry[], RegExp][] = [
+    ['a COPY statement with a DROP after it', () => change((e) => e === users(), { copyStmt: 'COPY public.users (id) FROM stdin; DROP TABLE public.tasks;\n' }), /COPY statement of TOC entry \d+ \(TABLE DATA users\).*2 statements/],
+    ['a COPY statement followed by a COPY into another table', () => change((e) => e === users(), { copyStmt: `${users().copyStmt!}${texts().copyStmt!}` }), /COPY statement of TOC entry \d+ \(TABLE DATA users\).*2 statements \(COPY PUBLIC; COPY PUBLIC\)/],
+    ['a COPY statement into another table than its entry', () => change((e) => e === users(), { copyStmt: texts().copyStmt }), /COPY statement of TOC entry \d+ \(TABLE DATA users\)/],
+    ['a COPY statement ending in a comment', () => change((e) => e === users(), { copyStmt: `${users().copyStmt!.trimEnd()} /* */\n` }), /does not end with the ';' of its statement/],
+    ['a CREATE TABLE followed by a COPY with rows of its own', () => change((e) => e.tag === 'users' && e.desc === 'TABLE', { defn: `${entries.find((e) => e.tag === 'users' && e.desc === 'TABLE')!.defn!}${smuggledRows()}` }), /definition of TOC entry \d+ \(TABLE users\)/],
+    ['a CREATE TABLE of another table under this one\'s name', () => change((e) => e.tag === 'users' && e.desc === 'TABLE', { defn: entries.find((e) => e.tag === 'tasktexts' && e.desc === 'TABLE')!.defn }), /definition of TOC entry \d+ \(TABLE users\).*CREATE TABLE public\.users/],
+    ['an ENCODING setting that carries a COPY', () => change((e) => e.desc === 'ENCODING', { defn: `SET client_encoding = 'UTF8';\n${smuggledRows()}` }), /definition of TOC entry \d+ \(ENCODING ENCODING\)/],
+    ['a STDSTRINGS setting that sets something else', () => change((e) => e.desc === 'STDSTRINGS', { defn: "SET search_path = 'evil';\n" }), /SET standard_conforming_strings/],
+  ];
+  for (const [what, make, message] of hostile) {
+    it(`${what}: refused with one line (corrupt archive), nothing exported`, async () => {
+      const r = await runCli(['export', custom(make()), '-u', 'bob'], { tmp });
+      expect(r.code, r.stderr).toBe(10);
+      const { message: line } = expectCleanError(r);
+      expect(line).toMatch(/corrupt archive: /);
+      expect(line).toMatch(message);
+      expect(line).not.toContain("not the student's text");
+      expect(r.stdout).toBe('');
+      expectNothingLeft(tmp);
+    });
+  }
+
+  it('through --pg-restore too, which would print the statements as they are', async (ctx) => {
+    const found = [15, 16, 17, 18].map((v) => `/usr/lib/postgresql/${v}/bin/pg_restore`).find((p) => spawnSync(p, ['--version']).status === 0);
+    if (!found) ctx.skip('no pg_restore 12 or newer here to read archive 1.14');
+    const path = join(work, 'stmt-pg-restore.dump');
+    writeFileSync(path, customArchive(hostile[1]![1](), { version: [1, 14, 0], compression: 'gzip' }));
+    const r = await runCli(['export', path, '-u', 'bob', '--pg-restore', found!], { tmp });
+    expect(r.code, r.stderr).toBe(10);
+    expect(expectCleanError(r).message).toMatch(/COPY statement of TOC entry \d+ \(TABLE DATA users\)/);
+    expectNothingLeft(tmp);
+  });
+
+  it("what pg_dump writes is accepted: quoted names, old pg_dump's unqualified ones, UNLOGGED, ALTER TABLEs of the same table, no column list", async () => {
+    const table = (tag: string) => entries.find((e) => e.tag === tag && e.desc === 'TABLE')!;
+    const es = entries.map((e) => {
+      if (e === users()) return { ...e, copyStmt: e.copyStmt!.replace('COPY public.users', 'COPY "public"."users"') };
+      if (e === texts()) return { ...e, copyStmt: e.copyStmt!.replace('COPY public.tasktexts', 'COPY tasktexts') };
+      if (e === table('users')) return { ...e, defn: `${e.defn!.replace('CREATE TABLE public.users', 'CREATE UNLOGGED TABLE public."users"')}ALTER TABLE ONLY public.users ALTER COLUMN id SET STATISTICS 500;\nALTER TABLE public.users REPLICA IDENTITY FULL;\n` };
+      if (e === table('tasktexts')) return { ...e, defn: e.defn!.replace('CREATE TABLE public.tasktexts', 'CREATE TABLE tasktexts') };
+      if (e.tag === 'settings' && e.desc === 'TABLE DATA') return { ...e, copyStmt: 'COPY public.settings  FROM stdin;\n' };
+      return e;
+    });
+    const path = custom(es);
+    const info = await readArchiveInfo(path);
+    const parts: Buffer[] = [];
+    for await (const c of readArchiveSql(path, info, { tables: WANTED_TABLES })) parts.push(c as Buffer);
+    const sql = Buffer.concat(parts).toString('utf8');
+    expect(sql).toContain('COPY "public"."users" (');
+    expect(sql).toContain('ALTER TABLE public.users REPLICA IDENTITY FULL;');
+    const r = await runCli(['export', path, '-u', 'bob'], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(BOB());
   });
 });

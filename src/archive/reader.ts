@@ -23,6 +23,7 @@ import { decompress, type Codec } from './decompress.js';
 import { findDataFile } from './directory.js';
 import { openFile, parseFromFile, readAt } from './file.js';
 import { directoryToc } from './info.js';
+import { checkTocStatements, SETTING_VARIABLE } from './statements.js';
 import { listTarMembers } from './tar.js';
 import type { ArchiveInfo, ArchiveTocEntry, CompressionAlgorithm } from './types.js';
 
@@ -31,8 +32,6 @@ export interface ReadOptions {
   tables: readonly string[];
 }
 
-/** The settings entries pg_restore prints first (pg_backup_archiver.c _doSetFixedOutputState). */
-const SETTING_ENTRIES = new Set(['ENCODING', 'STDSTRINGS']);
 /** What pg_restore prints around a dump, which the SQL filter recognises (a missing end means cut). */
 const DUMP_START = '--\n-- PostgreSQL database dump\n--\n\n';
 const DUMP_END = '--\n-- PostgreSQL database dump complete\n--\n\n';
@@ -49,10 +48,15 @@ function isWanted(e: ArchiveTocEntry, tables: ReadonlySet<string>): boolean {
   return e.namespace === 'public' && tables.has(e.tag);
 }
 
+/** The settings entries pg_restore prints first (pg_backup_archiver.c _doSetFixedOutputState). */
+const isSetting = (e: ArchiveTocEntry) => e.desc in SETTING_VARIABLE;
+
 export async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): AsyncGenerator<Buffer> {
   const tables = new Set(opts.tables);
+  // Every statement passed on is checked before the first byte is.
+  checkTocStatements(info.toc, (e) => isWanted(e, tables));
   yield Buffer.from(DUMP_START);
-  for (const e of info.toc) if (SETTING_ENTRIES.has(e.desc) && e.defn) yield Buffer.from(e.defn + '\n');
+  for (const e of info.toc) if (isSetting(e) && e.defn) yield Buffer.from(e.defn + '\n');
   for (const e of info.toc) if (e.desc === 'TABLE' && isWanted(e, tables) && e.defn) yield Buffer.from(e.defn + '\n');
   const data = info.toc.filter((e) => e.desc === 'TABLE DATA' && isWanted(e, tables) && e.dataState !== 'none');
   if (info.format === 'custom') yield* customData(path, info, data);
