@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFile } from '../src/archive/file.js';
-import { readArchiveInfo, readArchiveSql } from '../src/archive/index.js';
+import { parseArchive, readArchiveInfo, readArchiveSql } from '../src/archive/index.js';
+import { MAX_TOC_ENTRIES } from '../src/archive/toc.js';
 import { WANTED_TABLES } from '../src/filter/index.js';
 import { customArchive, directoryArchive, fixtureEntries, statisticsData, tarArchive, type WEntry } from './archive-writer.js';
 import { expectCleanError, expectNothingLeft, FIXTURES, makeTmp, removeTmp, runCli } from './helpers.js';
@@ -222,5 +223,46 @@ describe('statements from the TOC are exactly the one statement pg_dump writes f
     const r = await runCli(['export', path, '-u', 'bob'], { tmp });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(BOB());
+  });
+});
+
+describe('a TOC that claims more entries than it can hold', () => {
+  /** A custom archive's header and a TOC count of `count`, then `filler` zero bytes where the entries would be. */
+  function lyingToc(count: number, filler: number, intSize: number): string {
+    const head = customArchive([], { version: [1, 16, 0], compression: 'none', intSize });
+    // The TOC count is the last int of an archive with no entries and no data.
+    head.fill(0, head.length - (1 + intSize));
+    head.writeUIntLE(count, head.length - intSize, Math.min(intSize, 6));
+    const path = join(work, `lying-toc-${count}.dump`);
+    writeFileSync(path, Buffer.concat([head, Buffer.alloc(filler)]));
+    return path;
+  }
+
+  it('a count the rest of the file cannot hold (900000 entries in 4 KiB) is refused at once as a TOC cut short; 2^31-1 past the cap as corrupt', async () => {
+    const started = Date.now();
+    const r = await runCli(['inspect', lyingToc(900_000, 4096, 4)], { tmp });
+    expect(r.code, r.stderr).toBe(10);
+    expect(expectCleanError(r).message).toMatch(/ends after 4181 bytes, inside the archive header or TOC: expected at least 84600085 bytes to read the 900000 entries the TOC says it has/);
+    const huge = await runCli(['export', lyingToc(0x7fffffff, 4096, 4), '-u', 'bob'], { tmp });
+    expect(huge.code, huge.stderr).toBe(10);
+    expect(expectCleanError(huge).message).toMatch(/says it has 2147483647 entries, more than the 1000000/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expectNothingLeft(tmp);
+  });
+
+  it('a count past the cap is refused even when the bytes are there to hold that many entries', () => {
+    // 3-byte ints: each entry of archive 1.16 takes at least 17 * 4 + 9 bytes.
+    const count = MAX_TOC_ENTRIES + 1;
+    const head = customArchive([], { version: [1, 16, 0], compression: 'none', intSize: 3 });
+    head.writeUIntLE(count, head.length - 3, 3);
+    expect(() => parseArchive(Buffer.concat([head, Buffer.alloc(count * 77)]), 'custom')).toThrow(new RegExp(`says it has ${count} entries, more than the ${MAX_TOC_ENTRIES}`));
+  });
+
+  it('as many entries as the file holds at their smallest is not refused by the count (it reads on to the entries)', () => {
+    const head = customArchive([], { version: [1, 16, 0], compression: 'none', intSize: 1 });
+    head.writeUInt8(3, head.length - 1);
+    // Three entries of zeros: the first one's dump ID 0 is what is refused, not the count.
+    expect(() => parseArchive(Buffer.concat([head, Buffer.alloc(3 * 43)]), 'custom')).toThrow(/dump ID of 1\.\.\d+ for TOC entry 1 of 3/);
+    expect(() => parseArchive(Buffer.concat([head, Buffer.alloc(3 * 43 - 1)]), 'custom')).toThrow(new RegExp(`ends after ${head.length + 128} bytes, .* expected at least ${head.length + 129} bytes to read the 3 entries the TOC says it has`));
   });
 });
