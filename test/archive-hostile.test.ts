@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFile } from '../src/archive/file.js';
 import { parseArchive, readArchiveInfo, readArchiveSql } from '../src/archive/index.js';
+import { Lz4FrameDecoder } from '../src/archive/lz4.js';
 import { MAX_TOC_ENTRIES } from '../src/archive/toc.js';
+import { xxh32 } from '../src/archive/xxhash.js';
 import { WANTED_TABLES } from '../src/filter/index.js';
 import { customArchive, directoryArchive, fixtureEntries, statisticsData, tarArchive, type WEntry } from './archive-writer.js';
 import { expectCleanError, expectNothingLeft, FIXTURES, makeTmp, removeTmp, runCli } from './helpers.js';
@@ -265,4 +267,32 @@ describe('a TOC that claims more entries than it can hold', () => {
     expect(() => parseArchive(Buffer.concat([head, Buffer.alloc(3 * 43)]), 'custom')).toThrow(/dump ID of 1\.\.\d+ for TOC entry 1 of 3/);
     expect(() => parseArchive(Buffer.concat([head, Buffer.alloc(3 * 43 - 1)]), 'custom')).toThrow(new RegExp(`ends after ${head.length + 128} bytes, .* expected at least ${head.length + 129} bytes to read the 3 entries the TOC says it has`));
   });
+});
+
+describe('decoders pin no more memory than the output they hand out', () => {
+  /** An LZ4 frame of 4 MiB maximum blocks (BD 7), each a compressed block of one literal byte. */
+  function tinyBlocksFrame(blocks: number, linked: boolean): Buffer {
+    const flg = 0x40 | (linked ? 0 : 0x20);
+    const bd = 7 << 4;
+    const head = Buffer.from([0x04, 0x22, 0x4d, 0x18, flg, bd, (xxh32(Buffer.from([flg, bd])) >>> 8) & 0xff]);
+    const block = Buffer.from([2, 0, 0, 0, 0x10, 0x41]); // size 2 (compressed): token "1 literal", 'A'
+    return Buffer.concat([head, ...Array.from({ length: blocks }, () => block), Buffer.alloc(4)]);
+  }
+
+  for (const linked of [false, true]) {
+    it(`lz4 (${linked ? 'linked' : 'independent'} blocks): 500 one-byte blocks of a 4 MiB-block frame, all held, grow memory by well under 1 MB each`, () => {
+      const blocks = 500;
+      global.gc?.();
+      const before = process.memoryUsage();
+      const d = new Lz4FrameDecoder('t');
+      const held = [...d.push(tinyBlocksFrame(blocks, linked))];
+      d.end();
+      const after = process.memoryUsage();
+      expect(Buffer.concat(held).toString('latin1')).toBe('A'.repeat(blocks));
+      // Before: each block's output was a view of its own 4 MiB buffer (2 GB for these); now one 4 MiB work buffer in all.
+      const growth = after.arrayBuffers - before.arrayBuffers + Math.max(0, after.rss - before.rss);
+      expect(growth).toBeLessThan(blocks * 64 * 1024);
+      expect(held.every((b) => b.buffer.byteLength <= 8192)).toBe(true);
+    });
+  }
 });
