@@ -13,8 +13,9 @@ import { parseArchive, readArchiveInfo, readArchiveSql } from '../src/archive/in
 import { Lz4FrameDecoder } from '../src/archive/lz4.js';
 import { MAX_TOC_ENTRIES } from '../src/archive/toc.js';
 import { xxh32 } from '../src/archive/xxhash.js';
+import { ZstdDecoder } from '../src/archive/zstd.js';
 import { WANTED_TABLES } from '../src/filter/index.js';
-import { customArchive, directoryArchive, fixtureEntries, statisticsData, tarArchive, type WEntry } from './archive-writer.js';
+import { customArchive, directoryArchive, fixtureEntries, HAVE, statisticsData, tarArchive, type WEntry } from './archive-writer.js';
 import { expectCleanError, expectNothingLeft, FIXTURES, makeTmp, removeTmp, runCli } from './helpers.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
@@ -295,4 +296,60 @@ describe('decoders pin no more memory than the output they hand out', () => {
       expect(held.every((b) => b.buffer.byteLength <= 8192)).toBe(true);
     });
   }
+});
+
+describe('zstd: the work a frame costs is bounded by what it decodes', () => {
+  /** RFC 8878 by hand: magic, descriptor 0 (a window descriptor follows), window 2^log, then `blocks` blocks of `kind`. */
+  function manyBlocksFrame(log: number, blocks: number, kind: 'empty' | 'rle1'): Buffer {
+    const size = kind === 'empty' ? 3 : 4;
+    const frame = Buffer.alloc(6 + blocks * size);
+    frame.writeUInt32LE(0xfd2fb528, 0);
+    frame[4] = 0;
+    frame[5] = (log - 10) << 3;
+    for (let i = 0; i < blocks; i++) {
+      const last = i === blocks - 1 ? 1 : 0;
+      // An empty raw block (type 0, size 0), or an RLE block (type 1) of one byte.
+      frame.writeUIntLE(kind === 'empty' ? last : last | (1 << 1) | (1 << 3), 6 + i * size, 3);
+      if (kind === 'rle1') frame[6 + i * size + 3] = 0x41;
+    }
+    return frame;
+  }
+
+  it('a 2^27-window frame of 300000 empty blocks (900 KB, an hour of copying before) is refused in seconds with one line', async () => {
+    const frame = manyBlocksFrame(27, 300_000, 'empty');
+    const es = entries.map((e) => (e.tag === 'users' && e.desc === 'TABLE DATA' ? { ...e, rawStored: frame } : e));
+    const path = join(work, 'zstd-many-blocks.dump');
+    writeFileSync(path, customArchive(es, { version: [1, 16, 0], compression: 'zstd' }));
+    const started = Date.now();
+    const r = await runCli(['export', path, '-u', 'bob'], { tmp });
+    expect(r.code, r.stderr).toBe(10);
+    expect(expectCleanError(r).message).toMatch(/corrupt archive: a zstd frame of table users .* has too many small blocks for its 134217728-byte window/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expectNothingLeft(tmp);
+  }, 60_000);
+
+  it('one-byte RLE blocks in a 2^27 window are refused after a few, not decoded one window-copy each', () => {
+    const d = new ZstdDecoder('t');
+    const started = Date.now();
+    expect(() => [...d.push(manyBlocksFrame(27, 100_000, 'rle1'))]).toThrow(/too many small blocks for its 134217728-byte window \(\d+ blocks for \d+ bytes of data\)/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('real zstd data at every level the zstd program makes, --fast to --ultra -22, --long=27 and -19 --long=27, still decodes', (ctx) => {
+    if (!HAVE.zstd) ctx.skip('no zstd program here to make zstd data');
+    // 3 MB of a real table's rows: 24 full blocks, more than the allowance's 8 at a 2^27 window.
+    const rows = entries.find((e) => e.tag === 'tasktexts' && e.data)!.data!;
+    const plain = Buffer.concat(Array.from({ length: Math.ceil(3e6 / rows.length) }, (_, i) => Buffer.from(rows.toString('latin1').replaceAll('\t', `\t${i}`), 'latin1'))).subarray(0, 3e6);
+    const levels = [['--fast=5'], ...Array.from({ length: 19 }, (_, i) => [`-${i + 1}`]), ['--ultra', '-20'], ['--ultra', '-22'], ['--long=27'], ['-19', '--long=27']];
+    for (const flags of levels) {
+      // From a pipe, as pg_dump's stream: zstd does not know the size, so the window is the level's own.
+      const packed = execFileSync('zstd', ['-q', '-c', '--no-check', ...flags], { input: plain, maxBuffer: 1 << 28 });
+      if (flags.includes('--long=27')) expect(packed[5]! >> 3, 'a 2^27 window').toBe(27 - 10);
+      const d = new ZstdDecoder('t');
+      const out: Buffer[] = [];
+      for (let i = 0; i < packed.length; i += 65536) out.push(...d.push(packed.subarray(i, i + 65536)));
+      d.end();
+      expect(Buffer.concat(out).equals(plain), flags.join(' ')).toBe(true);
+    }
+  }, 300_000);
 });
