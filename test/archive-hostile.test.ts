@@ -353,3 +353,36 @@ describe('zstd: the work a frame costs is bounded by what it decodes', () => {
     }
   }, 300_000);
 });
+
+describe('the bytes loaded into the scratch server have a budget', () => {
+  /** tasktexts rows of 1 MiB of text each: 40 MB of rows from about 40 KB of gzip. */
+  function bomb(): string {
+    const rows = Array.from({ length: 40 }, (_, i) => `${900 + i}\t2020-01-01 00:00:00+00\t\\N\t1\t1\t${'A'.repeat(1 << 20)}\n`).join('');
+    const es = entries.map((e) => (e.tag === 'tasktexts' && e.desc === 'TABLE DATA' ? { ...e, data: Buffer.from(`${rows}\\.\n\n\n`) } : e));
+    const path = join(work, 'load-bomb.dump');
+    writeFileSync(path, customArchive(es, { version: [1, 16, 0], compression: 'gzip', chunk: 65536 }));
+    return path;
+  }
+
+  it('past RECOVER_TEXTS_LOAD_LIMIT a small compression bomb stops with one line naming TMPDIR, and leaves nothing', async () => {
+    const path = bomb();
+    const r = await runCli(['export', path, '-u', 'bob'], { tmp, env: { RECOVER_TEXTS_LOAD_LIMIT: '5000000' } });
+    expect(r.code, r.stderr).toBe(8);
+    const { message, hint } = expectCleanError(r);
+    expect(message).toMatch(/the backup's rows passed 5\.0 MB while loading tasktexts into the throwaway database \(its limit: RECOVER_TEXTS_LOAD_LIMIT\)/);
+    expect(hint).toMatch(/set TMPDIR to a folder on a disk with room/);
+    expect(r.stdout).toBe('');
+    expectNothingLeft(tmp);
+    // Under the budget (here: half the free space of TMPDIR's disk) the same backup loads.
+    const ok = await runCli(['export', path, '-u', 'bob'], { tmp });
+    expect(ok.code, ok.stderr).toBe(0);
+    expectNothingLeft(tmp);
+  }, 120_000);
+
+  it('a limit that is not a number of bytes is a usage error', async () => {
+    const r = await runCli(['export', join(CURRENT, 'custom.dump'), '-u', 'bob'], { tmp, env: { RECOVER_TEXTS_LOAD_LIMIT: '2G' } });
+    expect(r.code, r.stderr).toBe(2);
+    expect(expectCleanError(r).message).toMatch(/RECOVER_TEXTS_LOAD_LIMIT must be a number of bytes, found "2G"/);
+    expectNothingLeft(tmp);
+  });
+});
