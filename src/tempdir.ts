@@ -11,6 +11,7 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RecoverError } from './errors.js';
 
 /** Prefix of every temp dir this tool makes; stale ones are found by it. */
 export const TEMP_PREFIX = 'recover-texts-';
@@ -59,6 +60,42 @@ async function roomyTmpfs(dir: string): Promise<boolean> {
     return st.type === TMPFS_MAGIC && st.bavail * st.bsize >= MEMORY_MIN_FREE;
   } catch {
     return false; // no such folder (macOS, Windows)
+  }
+}
+
+/** The environment variable that sets the load budget in bytes (see loadBudget). */
+export const LOAD_LIMIT_ENV = 'RECOVER_TEXTS_LOAD_LIMIT';
+
+export interface LoadBudget {
+  bytes: number;
+  /** Where it comes from, for the message when it is passed. */
+  why: string;
+}
+
+/**
+ * How many bytes of rows one backup may load into the throwaway database: RECOVER_TEXTS_LOAD_LIMIT
+ * when set, else half the free space of the folder this run's cluster went in (measured now,
+ * so each backup loaded into one cluster gets half of what the ones before it left). A small
+ * compression bomb in a wanted table then stops with a clear error instead of filling
+ * /dev/shm, which is the machine's memory. None when no local cluster was made (Docker,
+ * --database-url): that server's space is not ours to measure.
+ */
+export async function loadBudget(): Promise<LoadBudget | undefined> {
+  const set = process.env[LOAD_LIMIT_ENV];
+  if (set !== undefined && set !== '') {
+    if (!/^\d{1,15}$/.test(set)) {
+      throw new RecoverError('LOAD_LIMIT_INVALID', 'usage', `${LOAD_LIMIT_ENV} must be a number of bytes, found ${JSON.stringify(set.slice(0, 40))}`, {
+        hint: `e.g. ${LOAD_LIMIT_ENV}=2000000000 for 2 GB, or unset it`,
+      });
+    }
+    return { bytes: Number(set), why: `${LOAD_LIMIT_ENV}` };
+  }
+  if (!chosen) return undefined;
+  try {
+    const st = await fs.statfs(chosen.dir);
+    return { bytes: Math.floor((st.bavail * st.bsize) / 2), why: `half the free space of ${chosen.inMemory ? 'the memory-backed folder ' : ''}${chosen.dir}` };
+  } catch {
+    return undefined;
   }
 }
 

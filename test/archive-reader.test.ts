@@ -20,8 +20,9 @@ import { ZstdDecoder } from '../src/archive/zstd.js';
 import { RecoverError } from '../src/errors.js';
 import { WANTED_TABLES } from '../src/filter/index.js';
 import { renderJson } from '../src/export/index.js';
+import { restoreList } from '../src/source/index.js';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
-import { compress, customArchive, dataBlock, directoryArchive, fixtureEntries, HAVE, tarArchive, VERSIONS, type WEntry, type WriteOptions } from './archive-writer.js';
+import { compress, customArchive, dataBlock, directoryArchive, fixtureEntries, HAVE, statisticsData, tarArchive, VERSIONS, type WEntry, type WriteOptions } from './archive-writer.js';
 import { FIXTURES, makeTmp, removeTmp } from './helpers.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
@@ -115,6 +116,47 @@ describe('every version, format and compression reads as the fixture does', () =
         expect(await sqlOf(write('custom', entries, { version: [1, 16, 0], compression, chunk }))).toBe(reference);
       }
     }
+  });
+});
+
+describe("pg_dump 18's STATISTICS DATA entries carry the table's tag and are never read as its data", () => {
+  /** A hostile one carries data that is not even compressed: reading it would fail. */
+  const stats = (e: WEntry, n: number, section: 'data' | 'post-data', poisonedData: boolean): WEntry => {
+    const st = statisticsData(e, 20000 + n, section);
+    return poisonedData ? { ...st, hadDumper: true, rawStored: Buffer.from('not data of any table '.repeat(40)) } : st;
+  };
+  /** Each table's STATISTICS DATA right after its TABLE DATA (section data), and more at the end (post-data), one of them with data. */
+  function withStats(): WEntry[] {
+    const out: WEntry[] = [];
+    let n = 0;
+    for (const e of entries) {
+      out.push(e);
+      if (e.desc === 'TABLE DATA') out.push(stats(e, n++, 'data', false));
+    }
+    for (const e of entries.filter((x) => x.desc === 'TABLE DATA')) out.push(stats(e, n++, 'post-data', e.tag === 'tasktexts'));
+    return out;
+  }
+
+  for (const compression of ['none', 'gzip', 'zstd'] as const) {
+    for (const kind of ['custom', 'piped', 'directory', 'tar'] as const) {
+      if (kind === 'tar' && compression !== 'none') continue;
+      it(`${kind} ${compression}: the SQL read is exactly the same as without them`, async (ctx) => {
+        if (compression === 'zstd' && !HAVE.zstd) ctx.skip('no zstd program here to make zstd data');
+        const es = withStats();
+        expect(es.filter((e) => e.desc === 'STATISTICS DATA' && e.tag === 'tasktexts')).toHaveLength(2);
+        const o = { version: [1, 16, 0] as const, compression };
+        const path = write(kind, es, o);
+        expect((await readArchiveInfo(path)).toc.filter((e) => e.desc === 'STATISTICS DATA')).toHaveLength(es.length - entries.length);
+        expect(await sqlOf(path)).toBe(await sqlOf(write(kind, entries, o)));
+      });
+    }
+  }
+
+  it("--pg-restore's TOC list names only the tables' TABLE and TABLE DATA entries", async () => {
+    const with_ = await readArchiveInfo(write('custom', withStats(), { version: [1, 16, 0], compression: 'gzip' }));
+    const without = await readArchiveInfo(write('custom', entries, { version: [1, 16, 0], compression: 'gzip' }));
+    expect(restoreList(with_)).toBe(restoreList(without));
+    expect(restoreList(with_)).not.toContain('STATISTICS');
   });
 });
 

@@ -305,6 +305,32 @@ export function tarArchive(entries: WEntry[], o: WriteOptions): Buffer {
 }
 
 /**
+ * pg_dump 18's --statistics entry for a table (pg_dump.c dumpRelationStats): desc STATISTICS
+ * DATA, the table's own schema and tag, section data (post-data for an index's or after
+ * matviews), a defn that calls pg_restore_relation_stats / pg_restore_attribute_stats, no data.
+ */
+export function statisticsData(table: WEntry, dumpId: number, section: 'data' | 'post-data'): WEntry {
+  const call =
+    section === 'data'
+      ? `pg_restore_relation_stats(\n\t'version', '180000'::integer,\n\t'schemaname', '${table.namespace}',\n\t'relname', '${table.tag}',\n\t'relpages', '1'::integer,\n\t'reltuples', '3'::real\n)`
+      : `pg_restore_attribute_stats(\n\t'version', '180000'::integer,\n\t'schemaname', '${table.namespace}',\n\t'relname', '${table.tag}',\n\t'attname', 'id',\n\t'inherited', 'f'::boolean,\n\t'null_frac', '0'::real\n)`;
+  return {
+    ...table,
+    dumpId,
+    desc: 'STATISTICS DATA',
+    hadDumper: false,
+    section,
+    relkind: null,
+    tableam: null,
+    defn: `SELECT * FROM pg_catalog.${call};\n`,
+    copyStmt: null,
+    dependencies: [table.dumpId],
+    data: undefined,
+    rawStored: undefined,
+  };
+}
+
+/**
  * The entries of a real archive (the `current` fixture's directory archive, pg_dump 15), with
  * each table's data, to write again in another version, format or compression.
  */

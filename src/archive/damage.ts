@@ -2,6 +2,8 @@
  * The errors a damaged or unreadable archive gives: one line each, what was expected and
  * what was found, never more of the archive's content than a short hex of header bytes.
  */
+import type { Stats } from 'node:fs';
+import { basename } from 'node:path';
 import { RecoverError } from '../errors.js';
 
 export const HINT_TRUNCATED =
@@ -38,4 +40,22 @@ export function ioError(e: unknown, path: string): RecoverError {
     hint: 'Check that the file is readable by this user (permissions, a mounted share).',
     cause: e,
   });
+}
+
+/** What a file-system object is, for saying what stands where a regular file should. */
+export function kindOf(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a fifo (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return st.isFile() ? 'a regular file' : 'something other than a file';
+}
+
+/** A directory archive's toc.dat or data file that is not a regular file inside it. */
+export function notRegularFile(path: string, dir: string, found: string): RecoverError {
+  return corrupt(
+    `expected ${basename(path)} in the directory backup ${dir} to be a regular file, found ${found}`,
+    'pg_dump writes only regular files into a directory backup, and a link there could lead anywhere: replace it with the file itself (cp --remove-destination), or copy the backup again.',
+  );
 }

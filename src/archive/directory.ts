@@ -3,10 +3,10 @@
  * data file per table, named in the TOC as NNNN.dat and written with the compressor's suffix
  * (.gz, .lz4, .zst: compress_io.c's InitCompressFileHandle / suffixes).
  */
-import { stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecoverError } from '../errors.js';
-import { corrupt, HINT_TRUNCATED } from './damage.js';
+import { corrupt, HINT_TRUNCATED, kindOf, notRegularFile } from './damage.js';
 import type { ArchiveInfo, ArchiveTocEntry, CompressionAlgorithm } from './types.js';
 
 /** The suffix each compressor gives a directory archive's data file. */
@@ -33,13 +33,14 @@ export async function findDataFile(dir: string, e: ArchiveTocEntry): Promise<Dat
   if (!/^[\w.-]+$/.test(name) || name.startsWith('.')) {
     throw corrupt(`expected a data file name like 1234.dat for TOC entry ${e.dumpId} in ${dir}, found one of ${name.length} characters that is not a plain file name`);
   }
+  // lstat: a symlink, fifo or directory under any of its names is refused, not followed or skipped.
   const found = await Promise.all(
-    DATA_FILE_SUFFIX.map(([ext, compression]) =>
-      stat(join(dir, name + ext)).then(
-        (s) => (s.isFile() ? { path: join(dir, name + ext), size: s.size, compression } : null),
-        () => null,
-      ),
-    ),
+    DATA_FILE_SUFFIX.map(async ([ext, compression]) => {
+      const path = join(dir, name + ext);
+      const s = await lstat(path).catch(() => null);
+      if (s && !s.isFile()) throw notRegularFile(path, dir, kindOf(s));
+      return s ? { path, size: s.size, compression } : null;
+    }),
   );
   const file = found.find((f) => f !== null);
   if (!file) {

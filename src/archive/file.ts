@@ -2,10 +2,11 @@
  * Reading the backup file: positioned reads, and one open handle per job that is always
  * closed. Every I/O failure becomes a RecoverError.
  */
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { RecoverError } from '../errors.js';
 import { NeedMoreBytes, type CursorLimits } from './cursor.js';
-import { ioError } from './damage.js';
+import { ioError, kindOf, notRegularFile } from './damage.js';
 import { parseCore, tocTruncated } from './toc.js';
 import type { ArchiveFormat, ArchiveInfo } from './types.js';
 
@@ -24,14 +25,37 @@ export async function readAt(fh: FileHandle, pos: number, len: number): Promise<
   return got === len ? out : out.subarray(0, got);
 }
 
-/** Open the file, run fn with its handle and size, close it whatever happens. */
-export async function withFile<T>(path: string, fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
+/** A file inside a directory archive is opened without following a symlink, and without waiting for a fifo's writer. */
+const INSIDE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Open a backup file for reading. One the admin named may be a symlink (their choice); one
+ * `inside` a directory archive (toc.dat, a data file) must be a regular file there: a symlink,
+ * even to a file in the same folder, a fifo or a directory in its place is refused, checked on
+ * the opened descriptor itself (fstat), so nothing can be swapped in between.
+ */
+export async function openFile(path: string, inside?: string): Promise<FileHandle> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await open(path, inside === undefined ? 'r' : INSIDE_FLAGS);
   } catch (e) {
+    if (inside !== undefined && (e as NodeJS.ErrnoException).code === 'ELOOP') throw notRegularFile(path, inside, 'a symbolic link');
     throw ioError(e, path);
   }
+  if (inside === undefined) return fh;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegularFile(path, inside, kindOf(st));
+    return fh;
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw e instanceof RecoverError ? e : ioError(e, path);
+  }
+}
+
+/** Open the file (see openFile), run fn with its handle and size, close it whatever happens. */
+export async function withFile<T>(path: string, fn: (fh: FileHandle, size: number) => Promise<T>, inside?: string): Promise<T> {
+  const fh = await openFile(path, inside);
   try {
     const size = (await fh.stat()).size;
     return await fn(fh, size);

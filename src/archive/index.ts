@@ -8,3 +8,4 @@ export { parseArchive } from './toc.js';
 export { readArchiveInfo } from './info.js';
 export { checkArchiveData } from './check.js';
 export { readArchiveSql, wantedCopyBlocks, type ReadOptions } from './reader.js';
+export { checkTocStatements } from './statements.js';

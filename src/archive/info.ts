@@ -3,11 +3,11 @@
  * disk. Reads 64 KiB first and more only as the TOC needs it (the TOC is at the start, so a
  * 1 GB backup costs a few reads).
  */
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecoverError } from '../errors.js';
 import { MAGIC, TAR_BLOCK } from './constants.js';
-import { corrupt, hexOf, HINT_TRUNCATED, ioError } from './damage.js';
+import { corrupt, hexOf, HINT_TRUNCATED, ioError, kindOf, notRegularFile } from './damage.js';
 import { parseFromFile, readAt, withFile } from './file.js';
 import { findTarToc, isTocNamePrefix, parseTarHeader } from './tar.js';
 import type { ArchiveInfo } from './types.js';
@@ -15,10 +15,14 @@ import type { ArchiveInfo } from './types.js';
 /** A directory's toc.dat; a compressed one is refused with what to do. */
 export async function directoryToc(path: string): Promise<string> {
   const tocPath = join(path, 'toc.dat');
-  const tocStat = await stat(tocPath).catch(() => null);
-  if (tocStat !== null && tocStat.isFile()) return tocPath;
+  // lstat: inside the archive a symlink is refused, not followed (the directory itself may be one).
+  const tocStat = await lstat(tocPath).catch(() => null);
+  if (tocStat !== null) {
+    if (tocStat.isFile()) return tocPath;
+    throw notRegularFile(tocPath, path, kindOf(tocStat));
+  }
   for (const ext of ['.gz', '.lz4', '.zst']) {
-    const alt = await stat(tocPath + ext).catch(() => null);
+    const alt = await lstat(tocPath + ext).catch(() => null);
     if (alt?.isFile()) {
       throw new RecoverError('ARCHIVE_TOC_COMPRESSED', 'unsupported', `expected an uncompressed toc.dat in the directory backup ${path}, found toc.dat${ext}`, {
         hint: `Decompress it next to the original (e.g. with ${ext === '.gz' ? 'gunzip -k' : ext === '.lz4' ? 'lz4 -d' : 'zstd -d'}) and try again.`,
@@ -42,7 +46,7 @@ export async function readArchiveInfo(path: string): Promise<ArchiveInfo> {
 
   if (st.isDirectory()) {
     const tocPath = await directoryToc(path);
-    return withFile(tocPath, async (fh, size) => (await parseFromFile(fh, 0, size, 'directory', `${tocPath} (${size} bytes)`)).info);
+    return withFile(tocPath, async (fh, size) => (await parseFromFile(fh, 0, size, 'directory', `${tocPath} (${size} bytes)`)).info, path);
   }
 
   return withFile(path, async (fh, size) => {

@@ -47,7 +47,15 @@ export class Lz4FrameDecoder extends FrameReader<State> {
   private contentSize: bigint | null = null;
   private produced = 0n;
   private hash: Xxh32 | null = null;
-  private history: Buffer = Buffer.alloc(0);
+  /**
+   * The one buffer blocks are decoded into, reused for every block of every frame: the history
+   * (the last HISTORY bytes of output, for linked blocks) at its start, the block after it.
+   * Each block's output is handed on as an exact-size copy, so a consumer holding many small
+   * blocks holds only their bytes, not a block-sized buffer each.
+   */
+  private work: Buffer = Buffer.alloc(0);
+  /** Bytes of history at the start of `work` (0 for independent blocks). */
+  private historyLength = 0;
 
   constructor(what: string) {
     super(what, 'LZ4', LZ4F_MAGIC, ['flags', 2]);
@@ -76,7 +84,8 @@ export class Lz4FrameDecoder extends FrameReader<State> {
         this.contentSize = this.flg & FLG_CONTENT_SIZE ? unit.readBigUInt64LE(0) : null;
         this.produced = 0n;
         this.hash = this.flg & FLG_CONTENT_CHECKSUM ? new Xxh32() : null;
-        this.history = Buffer.alloc(0);
+        this.historyLength = 0;
+        if (this.work.length < HISTORY + this.blockMax) this.work = Buffer.allocUnsafe(HISTORY + this.blockMax);
         return this.expect('blockSize', 4);
       }
       case 'blockSize': {
@@ -98,11 +107,16 @@ export class Lz4FrameDecoder extends FrameReader<State> {
         if (this.flg & FLG_BLOCK_CHECKSUM && xxh32(data) !== unit.readUInt32LE(this.blockSize)) {
           throw corrupt(`an LZ4 block of ${this.what} fails its checksum`);
         }
-        const block = this.blockRaw ? Buffer.from(data) : this.decodeBlock(data);
+        const hist = this.historyLength;
+        const end = this.blockRaw ? hist + data.copy(this.work, hist) : this.decodeBlock(data, hist);
+        const block = Buffer.allocUnsafe(end - hist);
+        this.work.copy(block, 0, hist, end);
         this.produced += BigInt(block.length);
         this.hash?.update(block);
         if (!(this.flg & FLG_BLOCK_INDEPENDENT)) {
-          this.history = block.length >= HISTORY ? block.subarray(block.length - HISTORY) : Buffer.concat([this.history, block]).subarray(-HISTORY);
+          // The last HISTORY bytes of output move to the front of the work buffer for the next block.
+          this.historyLength = Math.min(end, HISTORY);
+          this.work.copyWithin(0, end - this.historyLength, end);
         }
         if (block.length) this.out.push(block);
         return this.expect('blockSize', 4);
@@ -113,11 +127,13 @@ export class Lz4FrameDecoder extends FrameReader<State> {
     }
   }
 
-  /** One compressed block (lz4_Block_format.md): sequences of literals and a back-reference. */
-  private decodeBlock(src: Buffer): Buffer {
-    const hist = this.flg & FLG_BLOCK_INDEPENDENT ? 0 : this.history.length;
-    const dst = Buffer.allocUnsafe(hist + this.blockMax);
-    if (hist) this.history.copy(dst, 0);
+  /**
+   * One compressed block (lz4_Block_format.md): sequences of literals and a back-reference,
+   * decoded into the work buffer after `hist` bytes of history; returns where its output ends.
+   */
+  private decodeBlock(src: Buffer, hist: number): number {
+    // Never past this block's room, whatever the work buffer's size from an earlier frame.
+    const dst = this.work.subarray(0, hist + this.blockMax);
     let d = hist;
     let s = 0;
     const bad = (why: string) => corrupt(`an LZ4 block of ${this.what} is damaged (${why})`);
@@ -161,6 +177,6 @@ export class Lz4FrameDecoder extends FrameReader<State> {
         for (let k = 0; k < len; k++) dst[d++] = dst[from++] as number;
       }
     }
-    return dst.subarray(hist, d);
+    return d;
   }
 }

@@ -13,7 +13,7 @@
  *  - directory: each table's file, NNNN.dat with the compressor's suffix (pg_backup_directory.c);
  *  - tar: each table's member (pg_backup_tar.c), after checking the whole tar is there.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { RecoverError } from '../errors.js';
 import { BLK_DATA } from './constants.js';
@@ -21,8 +21,9 @@ import { FileCursor, WINDOW, chunkPieces, readBlockHeader, skipBlock } from './b
 import { corrupt, dataTruncated, ioError } from './damage.js';
 import { decompress, type Codec } from './decompress.js';
 import { findDataFile } from './directory.js';
-import { parseFromFile, readAt } from './file.js';
+import { openFile, parseFromFile, readAt } from './file.js';
 import { directoryToc } from './info.js';
+import { checkTocStatements, SETTING_VARIABLE } from './statements.js';
 import { listTarMembers } from './tar.js';
 import type { ArchiveInfo, ArchiveTocEntry, CompressionAlgorithm } from './types.js';
 
@@ -31,8 +32,6 @@ export interface ReadOptions {
   tables: readonly string[];
 }
 
-/** The settings entries pg_restore prints first (pg_backup_archiver.c _doSetFixedOutputState). */
-const SETTING_ENTRIES = new Set(['ENCODING', 'STDSTRINGS']);
 /** What pg_restore prints around a dump, which the SQL filter recognises (a missing end means cut). */
 const DUMP_START = '--\n-- PostgreSQL database dump\n--\n\n';
 const DUMP_END = '--\n-- PostgreSQL database dump complete\n--\n\n';
@@ -59,10 +58,15 @@ export function wantedCopyBlocks(info: ArchiveInfo, tables: readonly string[]): 
   return wantedData(info, new Set(tables)).filter((e) => e.copyStmt).length;
 }
 
+/** The settings entries pg_restore prints first (pg_backup_archiver.c _doSetFixedOutputState). */
+const isSetting = (e: ArchiveTocEntry) => e.desc in SETTING_VARIABLE;
+
 export async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): AsyncGenerator<Buffer> {
   const tables = new Set(opts.tables);
+  // Every statement passed on is checked before the first byte is.
+  checkTocStatements(info.toc, (e) => isWanted(e, tables));
   yield Buffer.from(DUMP_START);
-  for (const e of info.toc) if (SETTING_ENTRIES.has(e.desc) && e.defn) yield Buffer.from(e.defn + '\n');
+  for (const e of info.toc) if (isSetting(e) && e.defn) yield Buffer.from(e.defn + '\n');
   for (const e of info.toc) if (e.desc === 'TABLE' && isWanted(e, tables) && e.defn) yield Buffer.from(e.defn + '\n');
   const data = wantedData(info, tables);
   if (info.format === 'custom') yield* customData(path, info, data);
@@ -117,13 +121,9 @@ class CopyEnd {
   }
 }
 
-async function* withHandle<T>(path: string, fn: (fh: FileHandle, size: number) => AsyncGenerator<T>): AsyncGenerator<T> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw ioError(e, path);
-  }
+/** Like withFile, for a generator; `inside` a directory archive, only a regular file is read. */
+async function* withHandle<T>(path: string, fn: (fh: FileHandle, size: number) => AsyncGenerator<T>, inside?: string): AsyncGenerator<T> {
+  const fh = await openFile(path, inside);
   try {
     yield* fn(fh, (await fh.stat()).size);
   } catch (e) {
@@ -186,9 +186,13 @@ async function* directoryData(dir: string, wanted: ArchiveTocEntry[]): AsyncGene
   await directoryToc(dir);
   for (const e of wanted) {
     const file = await findDataFile(dir, e);
-    yield* withHandle(file.path, async function* (fh, size) {
-      yield* tableData(e, fileRange(fh, 0, size, file.path, size), FILE_CODEC[file.compression], file.path);
-    });
+    yield* withHandle(
+      file.path,
+      async function* (fh, size) {
+        yield* tableData(e, fileRange(fh, 0, size, file.path, size), FILE_CODEC[file.compression], file.path);
+      },
+      dir,
+    );
   }
 }
 

@@ -59,12 +59,41 @@ function parseOidText(s: string | null): number {
   return Number(s);
 }
 
+/**
+ * The most TOC entries accepted. A race server's dump has a few hundred; a database with a
+ * million large objects dumped before pg_dump 17 (one BLOB entry each) would reach this. Each
+ * parsed entry costs a few hundred bytes of heap, so this bounds the TOC to well under 1 GB.
+ */
+export const MAX_TOC_ENTRIES = 1_000_000;
+
+/**
+ * The fewest bytes one TOC entry takes in this version and format: every int and string
+ * ReadToc reads (a NULL string is one int), the dependency list's end, and the format's extra
+ * (custom: a data offset; tar and directory: a file name string).
+ */
+function minEntrySize(v: number, intSize: number, offSize: number, format: ArchiveFormat): number {
+  // dumpId, hadDumper, catalog OID, OID, tag, desc, section, defn, dropStmt, copyStmt, namespace,
+  // tablespace, owner, WITH OIDS, the dependencies' NULL end (every version read is >= 1.12).
+  let fields = 15;
+  if (v >= K_VERS_1_14) fields++; // tableam
+  if (v >= K_VERS_1_16) fields++; // relkind
+  return fields * (1 + intSize) + (format === 'custom' ? 1 + offSize : 1 + intSize);
+}
+
 /** ReadToc, with the format's _ReadExtraToc. */
 export function readToc(c: Cursor, format: ArchiveFormat): ArchiveTocEntry[] {
   const countAt = c.pos;
   const count = c.int('the TOC entry count');
   if (count < 0 || count > INT_MAX) throw corrupt(`expected a TOC entry count of 0..${INT_MAX} at byte ${countAt}, found ${count}`);
   const v = c.version;
+  // A lying count must not make the loop below fill the heap: no real dump has more than
+  // MAX_TOC_ENTRIES, and the rest of the file must hold that many entries at their smallest
+  // (else it is cut short, or lies: either way it ends before its TOC would).
+  if (count > MAX_TOC_ENTRIES) {
+    throw corrupt(`the TOC at byte ${countAt} says it has ${count} entries, more than the ${MAX_TOC_ENTRIES} any dump this tool reads has`);
+  }
+  const needed = c.pos + count * minEntrySize(v, c.intSize, c.offSize, format);
+  if (needed > (c.limits.totalSize ?? c.buf.length)) throw new NeedMoreBytes(needed, `the ${count} entries the TOC says it has`);
   const toc: ArchiveTocEntry[] = [];
   for (let i = 0; i < count; i++) {
     const at = c.pos;

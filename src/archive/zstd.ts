@@ -12,6 +12,7 @@
  *  - a block larger than the format allows (128 KiB, or the window if smaller) is refused;
  *  - fzstd is handed one whole block at a time, so one push never yields more than 128 KiB:
  *    an archive that inflates without end streams with bounded memory.
+ *  - the work a frame costs is bounded by what it decodes (see WORK_PER_BYTE).
  * The optional content checksum (XXH64) is not verified: fzstd skips it.
  */
 import { Decompress } from 'fzstd';
@@ -37,6 +38,23 @@ const MAX_BLOCK = 128 * 1024;
 const BLOCK_RLE = 1; // one byte, repeated; raw (0) and compressed (2) blocks carry their size in bytes
 const BLOCK_COMPRESSED = 2;
 
+/**
+ * fzstd moves its whole window buffer along after every block (copyWithin of window - block
+ * bytes), so a block costs about one window of memory traffic whatever it decodes to: a frame
+ * of 2^27-byte window and hundreds of thousands of empty or one-byte blocks (3 or 4 bytes of
+ * archive each) would cost an hour of CPU from a 1 MB archive. So a frame's work (its window
+ * times its blocks so far) may reach at most WORK_PER_BYTE times the bytes it has decoded, plus
+ * WORK_ALLOWANCE. zstd fills blocks with up to 128 KiB, but from level 16 on its block splitter
+ * cuts them smaller (blocks of about 10 KiB are common, measured with zstd 1.5.4 at -19 and
+ * --ultra -22), and `-Z zstd:long` / --long=27 uses the largest window accepted, 2^27. So
+ * WORK_PER_BYTE lets blocks average down to 1 KiB at a 2^27 window (64 bytes at level 19's
+ * 2^23), ten times below what zstd writes; the allowance, 16 blocks of the largest window (about
+ * 2 GiB of copying, a fraction of a second), covers a small table's frame, whose one short block
+ * still costs a whole window. Empty and one-byte blocks are refused after a handful.
+ */
+const WORK_PER_BYTE = MAX_WINDOW / 1024;
+const WORK_ALLOWANCE = 16 * MAX_WINDOW;
+
 type State = 'descriptor' | 'header' | 'blockHeader' | 'block' | 'checksum';
 
 export class ZstdDecoder extends FrameReader<State> {
@@ -46,6 +64,9 @@ export class ZstdDecoder extends FrameReader<State> {
   /** Frame_Content_Size when the header gives it, checked against what the frame decoded. */
   private contentSize: number | undefined;
   private decoded = 0;
+  /** The frame's window, and the work its blocks have cost so far (a window each). */
+  private window = 0;
+  private work = 0;
   private ended = false;
   private blockMax = MAX_BLOCK;
   private lastBlock = false;
@@ -73,6 +94,8 @@ export class ZstdDecoder extends FrameReader<State> {
   protected override frameStart(magic: Buffer): void {
     this.frameBytes = [magic];
     this.decoded = 0;
+    this.window = 0;
+    this.work = 0;
     this.ended = false;
     this.contentSize = undefined;
     this.fz = new Decompress((data, final) => {
@@ -130,6 +153,7 @@ export class ZstdDecoder extends FrameReader<State> {
         if (window > MAX_WINDOW) {
           throw corrupt(`the zstd data of ${this.what} asks for a ${window}-byte window, more than the ${MAX_WINDOW} bytes zstd decodes by default`);
         }
+        this.window = window;
         this.blockMax = Math.min(MAX_BLOCK, Math.max(window, 1));
         this.frameBytes.push(unit);
         this.feed(Buffer.concat(this.frameBytes));
@@ -157,6 +181,12 @@ export class ZstdDecoder extends FrameReader<State> {
   }
 
   private blockDone(): void {
+    this.work += this.window;
+    if (this.work > WORK_PER_BYTE * this.decoded + WORK_ALLOWANCE) {
+      throw corrupt(
+        `a zstd frame of ${this.what} has too many small blocks for its ${this.window}-byte window (${Math.round(this.work / this.window)} blocks for ${this.decoded} bytes of data); zstd never writes that`,
+      );
+    }
     const block = Buffer.concat(this.frameBytes);
     this.frameBytes = [];
     if (!this.lastBlock) {

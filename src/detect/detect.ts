@@ -223,7 +223,7 @@ function startsWith(buf: Buffer, magic: Buffer): boolean {
 async function dirSize(dir: string): Promise<number> {
   let total = 0;
   for (const name of await fs.readdir(dir)) {
-    const s = await fs.stat(join(dir, name));
+    const s = await fs.lstat(join(dir, name)); // a symlink inside is not the backup's own bytes
     if (s.isFile()) total += s.size;
   }
   return total;

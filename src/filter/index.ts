@@ -6,3 +6,4 @@ export { SqlFilter, copyField, type FilterEvent, type FilterOptions, type Filter
 export { WANTED_COLUMNS, WANTED_TABLES, KEPT_SETTINGS, type WantedTable } from './tables.js';
 export type { ColumnDef } from './statements.js';
 export { SqlFilterStream } from './stream.js';
+export { tokenize, readQualifiedName, isKeyword, isOp, type Token } from './tokens.js';

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { RecoverError } from '../errors.js';
 import { checkpoint } from '../resources.js';
-import { scratchFullHint } from '../tempdir.js';
+import { LOAD_LIMIT_ENV, loadBudget, scratchFullHint, scratchRootInUse, type LoadBudget } from '../tempdir.js';
 import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
 import { Utf8Check, type NotUtf8Field } from './encoding.js';
 
@@ -84,6 +84,9 @@ export class Loader extends Writable {
   /** The open COPY's error, kept until someone waits on it. */
   private copyError: Error | null = null;
   private copyColumns: string[] = [];
+  /** Bytes of rows sent to the database, and what it may take (measured once the engine is up). */
+  private loaded = 0;
+  private budget: LoadBudget | undefined | null = null;
   /** Set when the backup says SQL_ASCII: its bytes are checked before PostgreSQL sees them. */
   private utf8: Utf8Check | null = null;
 
@@ -170,6 +173,7 @@ export class Loader extends Writable {
           data = this.utf8.rows(e.table, this.copyColumns, data);
           if (this.utf8.backupEncoding) this.result.decodedAs = { encoding: this.utf8.backupEncoding, fields: this.utf8.converted };
         }
+        await this.spend(e.table, data.length);
         if (!copy.write(Buffer.from(data, 'latin1'))) {
           await new Promise<void>((resolve, reject) => {
             const onError = (err: Error) => {
@@ -217,6 +221,23 @@ export class Loader extends Writable {
     this.onConnection = schema;
   }
 
+  /** Count rows' bytes against the load budget; past it, stop before the scratch place fills. */
+  private async spend(table: WantedTable, bytes: number): Promise<void> {
+    if (this.budget === null) this.budget = await loadBudget();
+    this.loaded += bytes;
+    const budget = this.budget;
+    if (budget === undefined || this.loaded <= budget.bytes) return;
+    const root = scratchRootInUse();
+    throw new RecoverError(
+      'LOAD_TOO_LARGE',
+      'load',
+      `the backup's rows passed ${megabytes(budget.bytes)} while loading ${table} into the throwaway database (its limit: ${budget.why}); a table this large is probably a compression bomb, or the backup is not a race server's`,
+      {
+        hint: `to load it anyway, set TMPDIR to a folder on a disk with room, so the scratch server goes there${root.inMemory ? ' instead of memory' : ''}, or set ${LOAD_LIMIT_ENV} to a number of bytes`,
+      },
+    );
+  }
+
   private async finishCopy(): Promise<void> {
     const copy = this.copy;
     if (!copy) return;
@@ -229,6 +250,10 @@ export class Loader extends Writable {
     this.copy = null;
     this.copyTable = null;
   }
+}
+
+function megabytes(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 function explainLoadError(err: Error, table: string | null): Error {

@@ -17,7 +17,7 @@ import { RecoverError } from '../errors.js';
 import { once, track, untrack } from '../resources.js';
 import { findProgram } from '../pg-install.js';
 import { makePrivateTempDir } from '../tempdir.js';
-import type { ArchiveInfo, ArchiveVersion } from '../archive/index.js';
+import { checkTocStatements, type ArchiveInfo, type ArchiveVersion } from '../archive/index.js';
 import { WANTED_TABLES } from '../filter/index.js';
 
 export interface PgRestore {
@@ -103,6 +103,9 @@ export function explicitPgRestore(explicit: string): PgRestore {
  * tables are named with -t instead of an -L list.
  */
 export async function restoreStream(path: string, archive: ArchiveInfo | undefined, tool: PgRestore): Promise<Transform> {
+  // pg_restore prints the listed entries' statements as they are: each is checked first, as for the native reader.
+  const wanted = new Set<string>(WANTED_TABLES);
+  if (archive) checkTocStatements(archive.toc, (e) => e.namespace === 'public' && wanted.has(e.tag));
   // pg_restore opens the list by name (a pipe on stdin is not accepted everywhere).
   const listDir = await makePrivateTempDir();
   const listFile = join(listDir, 'toc.list');
