@@ -300,7 +300,7 @@ describe('decoders pin no more memory than the output they hand out', () => {
 
 describe('zstd: the work a frame costs is bounded by what it decodes', () => {
   /** RFC 8878 by hand: magic, descriptor 0 (a window descriptor follows), window 2^log, then `blocks` blocks of `kind`. */
-  function manyBlocksFrame(log: number, blocks: number, kind: 'empty' | 'rle1'): Buffer {
+  function manyBlocksFrame(log: number, blocks: number, kind: 'empty' | 'rle1' | 'rle1k'): Buffer {
     const size = kind === 'empty' ? 3 : 4;
     const frame = Buffer.alloc(6 + blocks * size);
     frame.writeUInt32LE(0xfd2fb528, 0);
@@ -308,9 +308,9 @@ describe('zstd: the work a frame costs is bounded by what it decodes', () => {
     frame[5] = (log - 10) << 3;
     for (let i = 0; i < blocks; i++) {
       const last = i === blocks - 1 ? 1 : 0;
-      // An empty raw block (type 0, size 0), or an RLE block (type 1) of one byte.
-      frame.writeUIntLE(kind === 'empty' ? last : last | (1 << 1) | (1 << 3), 6 + i * size, 3);
-      if (kind === 'rle1') frame[6 + i * size + 3] = 0x41;
+      // An empty raw block (type 0, size 0), or an RLE block (type 1) of one byte or 1 KiB.
+      frame.writeUIntLE(kind === 'empty' ? last : last | (1 << 1) | ((kind === 'rle1' ? 1 : 1024) << 3), 6 + i * size, 3);
+      if (kind !== 'empty') frame[6 + i * size + 3] = 0x41;
     }
     return frame;
   }
@@ -331,8 +331,20 @@ describe('zstd: the work a frame costs is bounded by what it decodes', () => {
   it('one-byte RLE blocks in a 2^27 window are refused after a few, not decoded one window-copy each', () => {
     const d = new ZstdDecoder('t');
     const started = Date.now();
-    expect(() => [...d.push(manyBlocksFrame(27, 100_000, 'rle1'))]).toThrow(/too many small blocks for its 134217728-byte window \(\d+ blocks for \d+ bytes of data\)/);
+    expect(() => [...d.push(manyBlocksFrame(27, 100_000, 'rle1'))]).toThrow(/too many small blocks for its 134217728-byte window \(\d+ blocks, \d+ bytes, for \d+ bytes of data\)/);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('1 KiB RLE blocks in a 2^27 window (each decodes to enough to pass a bound by output alone) are refused by the bound by input', () => {
+    const frame = manyBlocksFrame(27, 250_000, 'rle1k'); // 1 MB of archive: an hour of copying unbounded
+    const d = new ZstdDecoder('t');
+    let decoded = 0;
+    expect(() => {
+      for (const out of d.push(frame)) decoded += out.length;
+    }).toThrow(/too many small blocks for its 134217728-byte window/);
+    // Refused once the work passes 2^18 copies per archive byte (plus 16 windows): a few hundred blocks in.
+    expect(decoded).toBeGreaterThan(0);
+    expect(decoded).toBeLessThan(2 * 1024 * 1024);
   });
 
   it('real zstd data at every level the zstd program makes, --fast to --ultra -22, --long=27 and -19 --long=27, still decodes', (ctx) => {

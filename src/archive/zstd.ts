@@ -51,8 +51,15 @@ const BLOCK_COMPRESSED = 2;
  * 2^23), ten times below what zstd writes; the allowance, 16 blocks of the largest window (about
  * 2 GiB of copying, a fraction of a second), covers a small table's frame, whose one short block
  * still costs a whole window. Empty and one-byte blocks are refused after a handful.
+ *
+ * That alone leaves blocks just big enough to pass (RLE blocks of 1 KiB, 4 bytes of archive
+ * each): still an hour from 1 MB. So the work is also bounded by the frame's compressed bytes,
+ * WORK_PER_INPUT_BYTE each: a 1 MB archive then costs at most 2^38 bytes of copying (well under
+ * a minute). zstd's own blocks at a 2^27 window are kilobytes each (2^17 per byte at 1 KiB), and
+ * an RLE block here and there (a 128 KiB run of one byte) is paid for by the rest of the frame.
  */
 const WORK_PER_BYTE = MAX_WINDOW / 1024;
+const WORK_PER_INPUT_BYTE = 2 ** 18;
 const WORK_ALLOWANCE = 16 * MAX_WINDOW;
 
 type State = 'descriptor' | 'header' | 'blockHeader' | 'block' | 'checksum';
@@ -67,6 +74,8 @@ export class ZstdDecoder extends FrameReader<State> {
   /** The frame's window, and the work its blocks have cost so far (a window each). */
   private window = 0;
   private work = 0;
+  /** The compressed bytes of the frame's blocks so far. */
+  private input = 0;
   private ended = false;
   private blockMax = MAX_BLOCK;
   private lastBlock = false;
@@ -96,6 +105,7 @@ export class ZstdDecoder extends FrameReader<State> {
     this.decoded = 0;
     this.window = 0;
     this.work = 0;
+    this.input = 0;
     this.ended = false;
     this.contentSize = undefined;
     this.fz = new Decompress((data, final) => {
@@ -181,13 +191,14 @@ export class ZstdDecoder extends FrameReader<State> {
   }
 
   private blockDone(): void {
+    const block = Buffer.concat(this.frameBytes);
     this.work += this.window;
-    if (this.work > WORK_PER_BYTE * this.decoded + WORK_ALLOWANCE) {
+    this.input += block.length;
+    if (this.work > WORK_PER_BYTE * this.decoded + WORK_ALLOWANCE || this.work > WORK_PER_INPUT_BYTE * this.input + WORK_ALLOWANCE) {
       throw corrupt(
-        `a zstd frame of ${this.what} has too many small blocks for its ${this.window}-byte window (${Math.round(this.work / this.window)} blocks for ${this.decoded} bytes of data); zstd never writes that`,
+        `a zstd frame of ${this.what} has too many small blocks for its ${this.window}-byte window (${Math.round(this.work / this.window)} blocks, ${this.input} bytes, for ${this.decoded} bytes of data); zstd never writes that`,
       );
     }
-    const block = Buffer.concat(this.frameBytes);
     this.frameBytes = [];
     if (!this.lastBlock) {
       this.feed(block);
