@@ -54,7 +54,7 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
         `</div>`
       : `<div class="callout ok">Nothing lost: no text was deleted or shrunk sharply (${esc(SHARP_SHRINK_TEXT)}) and left that way.</div>`,
     ...(opts.failed?.length
-      ? [`<div class="callout warn"><b>Skipped ${opts.failed.length} backup${opts.failed.length === 1 ? '' : 's'}</b> that could not be loaded:<ul>${opts.failed.map((f) => `<li><code>${esc(f.path)}</code>: ${esc(f.message)}</li>`).join('')}</ul></div>`]
+      ? [`<div class="callout warn"><b>Skipped ${opts.failed.length} backup${opts.failed.length === 1 ? '' : 's'}</b> that could not be loaded:<ul>${opts.failed.map((f) => `<li>${esc(f.message)}</li>`).join('')}</ul></div>`]
       : []),
     `</header>`,
     overview(h),
