@@ -28,7 +28,12 @@ export interface RaceText {
   modified?: string | null;
 }
 
-export function raceDump(users: readonly RaceUser[], tasks: readonly RaceTask[], texts: readonly RaceText[]): string {
+export interface RaceDumpOptions {
+  /** pg_dump --verbose's "Started on" time (YYYY-MM-DD HH:MM:SS), which dates the backup to the minute. */
+  startedOn?: string;
+}
+
+export function raceDump(users: readonly RaceUser[], tasks: readonly RaceTask[], texts: readonly RaceText[], opts: RaceDumpOptions = {}): string {
   const tables: Table[] = [
     {
       name: 'users',
@@ -67,7 +72,9 @@ export function raceDump(users: readonly RaceUser[], tasks: readonly RaceTask[],
     { name: 'alembic_version', columns: ['version_num'], types: {}, rows: [{ version_num: 'da24495f7e73' }] },
   ];
   const model: DumpModel = { tables, textsTable: 'tasktexts' };
-  return writeDump(model, { style: 'copy', crlf: false, restrict: false, rowsPerInsert: 1, standardStrings: true, escapeChoices: [0] });
+  const dump = writeDump(model, { style: 'copy', crlf: false, restrict: false, rowsPerInsert: 1, standardStrings: true, escapeChoices: [0] });
+  const dumpedBy = '-- Dumped by pg_dump version 15.18\n';
+  return opts.startedOn ? dump.replace(dumpedBy, `${dumpedBy}-- Started on ${opts.startedOn} UTC\n`) : dump;
 }
 
 /** Write the dump (a binary string) to `path`. */

@@ -29,14 +29,19 @@ export function restoreSteps(username: string, current: string, backups: readonl
   const home = dirname(resolve(current));
   const folder = backups.every((b) => resolve(b) === home || dirname(resolve(b)) === home) ? home : null;
   const rel = (p: string) => (folder === null ? p : resolve(p) === folder ? '.' : basename(p));
-  const outFile = `${username}-upload.json`;
+  // A file name, whatever the username holds (a slash, a leading dot).
+  const outFile = `${username.replace(/[^\p{L}\p{N}._-]/gu, '_').replace(/^\.+/, '_')}-upload.json`;
   const command = ['recover-texts merge --user', shellWord(username), '--current', shellWord(rel(current)), '--auto', ...options.map(shellWord), ...backups.map((b) => shellWord(rel(b))), '--out', shellWord(outFile)].join(' ');
   const upload = `upload ${outFile} on the race server's "Upload texts as JSON" admin page for the student ${username}`;
   const lines = [...(folder ? [`1. cd ${shellWord(folder)}`] : []), `${folder ? 2 : 1}. ${command}`, `${folder ? 3 : 2}. ${upload}`];
   return { folder, command, outFile, upload, lines };
 }
 
-/** A word the shell passes unchanged: quoted unless it is plainly safe. */
+/**
+ * A word the shell passes unchanged: quoted unless it is plainly safe. Every
+ * argument of every command the tool prints goes through it (a date with a
+ * space, a path with a quote), so the command works when pasted.
+ */
 export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
