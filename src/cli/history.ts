@@ -8,7 +8,7 @@ import { withBackups } from '../session/index.js';
 import type { Console } from './console.js';
 import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, positiveInt, type CommonOptions } from './options.js';
-import { plural, writeStdout, type Runner } from './output.js';
+import { plural, writeStdout, writeText, type Runner } from './output.js';
 
 interface HistoryOptions extends CommonOptions, RangeOptions {
   user: string;
@@ -61,7 +61,7 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console): Pr
       ui.note(`wrote ${opts.html}`);
     }
     if (opts.json) await writeStdout(JSON.stringify(historyJson(h, { diff: opts.diff, failed }), null, 2) + '\n');
-    else await writeStdout(await renderHistoryTable(h, { diff: opts.diff }));
+    else await writeText(await renderHistoryTable(h, { diff: opts.diff }));
     if (restore) {
       // The texts the command restores, then apart the ones it keeps (written again since the loss).
       const n = restore.restored.length;

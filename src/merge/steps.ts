@@ -6,6 +6,7 @@
  * line of absolute paths).
  */
 import { basename, dirname, resolve } from 'node:path';
+import { hasControls, splitControls } from '../terminal.js';
 
 export interface RestoreSteps {
   /** The folder to run the command in, when every backup is in one; else null (paths as given). */
@@ -43,5 +44,13 @@ export function restoreSteps(username: string, current: string, backups: readonl
  * space, a path with a quote), so the command works when pasted.
  */
 export function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  if (/^[\w@%+=:,./-]+$/.test(s)) return s;
+  const quoted = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
+  if (!hasControls(s)) return quoted(s);
+  // A control character (a name from a backup) is spelled with printf's octal escapes, in any POSIX
+  // shell, so the printed command shows no raw control character and still passes the exact name.
+  // A line feed stays as it is: $(...) would drop it at the end.
+  return splitControls(s)
+    .map((p) => (p.control && p.text !== '\n' ? `"$(printf '${[...Buffer.from(p.text, 'utf8')].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}')"` : quoted(p.text)))
+    .join('');
 }
