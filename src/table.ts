@@ -8,6 +8,8 @@
  * string-width is loaded when a table is first drawn: building its emoji
  * patterns takes about 30 ms, a twentieth of an export that prints no table.
  */
+import { visible } from './terminal.js';
+
 type Width = (s: string) => number;
 let stringWidth: Width | undefined;
 
@@ -17,9 +19,10 @@ export async function displayWidths(): Promise<Width> {
   return stringWidth;
 }
 
-/** Columns two spaces apart, the last column not padded. */
-export async function table(head: readonly string[], rows: readonly (readonly string[])[]): Promise<string> {
+/** Columns two spaces apart, the last column not padded. Cells hold strings from backups: their control characters are made visible (terminal.ts). */
+export async function table(head: readonly string[], cells: readonly (readonly string[])[]): Promise<string> {
   const width = await displayWidths();
+  const rows = cells.map((r) => r.map(visible));
   const widths = head.map((h, k) => Math.max(width(h), ...rows.map((r) => width(r[k] ?? ''))));
   const line = (r: readonly string[]) =>
     r

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, FIXTURES, expectCleanError, leftovers, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
+import { writeRaceDump } from './race-dump.js';
 import { nightPaths, story, storyFile } from './story-helpers.js';
 
 let tmp: string;
@@ -76,5 +77,39 @@ describe('export-all', () => {
     expect(readdirSync(out)).toEqual(['keep.txt']);
     expect(leftovers(tmp)).toEqual([]);
     expect(processesMentioning(tmp)).toEqual([]);
+  });
+
+  it("keeps every student whose name is the index's (index, Index, index.json, INDEX.JSON): the index is never overwritten, nor one student by another", async () => {
+    const names = ['index', 'Index', 'index.json', 'INDEX.JSON', 'alice'];
+    const dump = writeRaceDump(
+      join(work, 'index-names.sql'),
+      names.map((username) => ({ username })),
+      [{ phase: 0, name: 'GET' }],
+      names.map((_, k) => ({ user: k, task: 0, text: `text of student ${k}` })),
+    );
+    for (const format of ['json', 'files'] as const) {
+      const out = join(work, `index-names-${format}`);
+      const r = await runCli(['export-all', dump, '--out', out, '--format', format], { tmp });
+      expect(r.code, r.stderr).toBe(0);
+      const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { format: string; users: { username: string; file?: string; folder?: string }[] };
+      expect(index.format).toBe(format);
+      const entries = index.users.map((u) => ({ username: u.username, name: (format === 'json' ? u.file : u.folder)! }));
+      expect(entries.map((e) => e.username).sort()).toEqual([...names].sort());
+      // No name is the index's or another's, in any case.
+      const folded = entries.map((e) => e.name.toLowerCase());
+      expect(new Set(folded).size).toBe(names.length);
+      expect(folded).not.toContain('index.json');
+      expect(readdirSync(out).sort()).toEqual([...entries.map((e) => e.name), 'index.json'].sort());
+      for (const e of entries) {
+        const k = names.indexOf(e.username);
+        if (format === 'json') {
+          expect(JSON.parse(readFileSync(join(out, e.name), 'utf8')), e.name).toEqual([expect.objectContaining({ username: e.username, text: `text of student ${k}` })]);
+        } else {
+          expect(readFileSync(join(out, e.name, '0-GET.md'), 'utf8'), e.name).toBe(`text of student ${k}`);
+          expect(JSON.parse(readFileSync(join(out, e.name, 'index.json'), 'utf8')).username).toBe(e.username);
+        }
+      }
+    }
+    expect(leftovers(tmp)).toEqual([]);
   });
 });

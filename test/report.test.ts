@@ -24,6 +24,7 @@ describe('the HTML report', () => {
     current: { label: '<bk>2026-03-02"\'.sql', snapshot: { time: '2026-03-02', source: '<i>src</i>' } },
     replaced: [],
     kept: [],
+    takeKept: null,
   };
   const html = renderHtmlReport(h, { restore, failed: [{ path: '<x>.sql', message: '<b>bad</b>' }] });
 
@@ -80,14 +81,15 @@ describe('the restore banner and task cards', () => {
       { task: '1-<b>X</b>', currentChars: 5, currentEditedAt: '2026-03-02 09:00', takenChars: 600, takenFrom: '2026-03-01', linesAdded: 5, linesRemoved: 1, summary: 'now 5 chars; replaced by <600>' },
     ],
     kept: [],
+    takeKept: null,
   };
   const html = renderHtmlReport(h, { restore });
 
   it('gives steps: the folder, a short command with relative paths, then where to upload and for whom', () => {
     expect(html).toContain('<pre class="cmd">cd /srv/backups</pre>');
-    expect(restore.steps.command).toBe(`recover-texts merge --user 'al&ce<script>' --current bk_2026-03-02.sql.gz --auto . --out 'al&ce<script>-upload.json'`);
+    expect(restore.steps.command).toBe(`recover-texts merge --user 'al&ce<script>' --current bk_2026-03-02.sql.gz --auto . --out al_ce_script_-upload.json`);
     expect(html).toContain(`<pre class="cmd">${esc(restore.steps.command)}</pre>`);
-    expect(html).toMatch(/Upload <code>al&amp;ce&lt;script&gt;-upload\.json<\/code> on the race server’s “Upload texts as JSON” admin page for the student <b>al&amp;ce&lt;script&gt;<\/b>/);
+    expect(html).toMatch(/Upload <code>al_ce_script_-upload\.json<\/code> on the race server’s “Upload texts as JSON” admin page for the student <b>al&amp;ce&lt;script&gt;<\/b>/);
     expect(html).not.toContain('/srv/backups/bk_2026-03-02.sql.gz --auto');
   });
 
@@ -101,7 +103,7 @@ describe('the restore banner and task cards', () => {
   });
 
   it('a text --auto leaves is named on the banner and its card', () => {
-    const kept = renderHtmlReport(h, { restore: { ...restore, replaced: [], kept: [{ task: '1-<b>X</b>', message: '1-<b>X</b>: NOT restored: written after the loss' }] } });
+    const kept = renderHtmlReport(h, { restore: { ...restore, replaced: [], kept: [{ taskId: 1, task: '1-<b>X</b>', message: '1-<b>X</b>: NOT restored: written after the loss' }] } });
     expect(kept.match(/1-&lt;b&gt;X&lt;\/b&gt;: NOT restored: written after the loss/g)).toHaveLength(2);
   });
 });

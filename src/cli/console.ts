@@ -3,6 +3,7 @@
  * (only on a terminal). Data goes to stdout, never here.
  */
 import { inspect } from 'node:util';
+import { visibleLines } from '../terminal.js';
 import { LoadProgress } from './load-progress.js';
 
 /** One backup's loading state, for the per-backup progress lines. */
@@ -14,28 +15,33 @@ export interface BackupProgress {
   total: number;
 }
 
+/**
+ * Everything written here passes through visibleLines (terminal.ts): messages
+ * carry usernames, task and file names from backups, and no control character
+ * of theirs reaches the admin's terminal.
+ */
 export class Console {
   quiet = false;
 
   error(message: string, hint?: string): void {
-    process.stderr.write(`recover-texts: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
+    process.stderr.write(visibleLines(`recover-texts: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`));
   }
 
   /** A warning: shown even with --quiet, since it says some data was left out. */
   warn(message: string): void {
     this.endProgress();
-    process.stderr.write(`warning: ${message}\n`);
+    process.stderr.write(visibleLines(`warning: ${message}\n`));
   }
 
   note(message: string): void {
     if (this.quiet) return;
     this.endProgress();
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(visibleLines(`${message}\n`));
   }
 
   debug(detail: string, e: unknown): void {
-    if (detail) process.stderr.write(`${detail}\n`);
-    process.stderr.write(`${inspect(e, { depth: 4 })}\n`);
+    if (detail) process.stderr.write(visibleLines(`${detail}\n`));
+    process.stderr.write(visibleLines(`${inspect(e, { depth: 4 })}\n`));
   }
 
   /** The progress display (load-progress.ts): drawn only on a terminal and without --quiet. */

@@ -8,7 +8,7 @@ import { withBackups } from '../session/index.js';
 import type { Console } from './console.js';
 import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, positiveInt, type CommonOptions } from './options.js';
-import { plural, writeStdout, type Runner } from './output.js';
+import { plural, writeStdout, writeText, type Runner } from './output.js';
 
 interface HistoryOptions extends CommonOptions, RangeOptions {
   user: string;
@@ -61,11 +61,23 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console): Pr
       ui.note(`wrote ${opts.html}`);
     }
     if (opts.json) await writeStdout(JSON.stringify(historyJson(h, { diff: opts.diff, failed }), null, 2) + '\n');
-    else await writeStdout(await renderHistoryTable(h, { diff: opts.diff }));
+    else await writeText(await renderHistoryTable(h, { diff: opts.diff }));
     if (restore) {
-      ui.note(`${plural(lost.length, 'text is', 'texts are')} lost (${lost.map((t) => t.name).join(', ')}); to restore just ${lost.length === 1 ? 'it' : 'those'}:`);
-      ui.note(restore.steps.lines.map((l) => `  ${l}`).join('\n'));
+      // The texts the command restores, then apart the ones it keeps (written again since the loss).
+      const n = restore.restored.length;
+      if (n) {
+        ui.note(`${plural(n, 'text is', 'texts are')} lost (${restore.restored.join(', ')}); to restore just ${n === 1 ? 'it' : 'those'}:`);
+        ui.note(restore.steps.lines.map((l) => `  ${l}`).join('\n'));
+      }
       for (const k of restore.kept) ui.warn(k.message);
+      if (restore.takeKept) {
+        const k = restore.kept.length;
+        ui.note(
+          `${plural(k, 'lost text was', 'lost texts were')} written again since (${restore.kept.map((x) => x.task).join(', ')}); kept: ` +
+            `to take the old ${k === 1 ? 'one' : 'ones'} instead${n ? ', with the others' : ''}:`,
+        );
+        ui.note(restore.takeKept.lines.map((l) => `  ${l}`).join('\n'));
+      }
     }
   });
 }

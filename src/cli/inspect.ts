@@ -4,7 +4,7 @@ import { DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
 import { inspectBackup, type InspectReport } from '../session/index.js';
 import type { Console } from './console.js';
 import { addCommonOptions, resolveSession, type CommonOptions } from './options.js';
-import { writeStdout } from './output.js';
+import { writeStdout, writeText } from './output.js';
 import type { Runner } from './output.js';
 
 export function registerInspect(program: Command, run: Runner, ui: Console): void {
@@ -22,7 +22,7 @@ async function inspect(backupPath: string, opts: CommonOptions & { json?: boolea
   ui.endProgress();
   if (info.loadError) ui.note(`${info.loadError.message}: showing the header only (hint: ${info.loadError.hint})`);
   if (opts.json) return writeStdout(JSON.stringify(info, null, 2) + '\n');
-  await writeStdout(rows(info).map(([k, v]) => `${(k + ':').padEnd(17)}${v}`).join('\n') + '\n');
+  await writeText(rows(info).map(([k, v]) => `${(k + ':').padEnd(17)}${v}`).join('\n') + '\n');
 }
 
 function rows(info: InspectReport): [string, string][] {

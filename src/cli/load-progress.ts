@@ -11,6 +11,7 @@
 import { basename } from 'node:path';
 import { MultiBar, type Options, type Params, type SingleBar } from 'cli-progress';
 import type { BackupLoadEvent } from '../session/index.js';
+import { visible } from '../terminal.js';
 
 interface Payload {
   label: string;
@@ -62,7 +63,7 @@ export class LoadProgress {
     this.removeStep();
     // The summary line first, so it stays on top as bars come and go below it.
     if (many) this.updateSummary(multi);
-    const label = many ? basename(e.path) : 'loading backup';
+    const label = many ? visible(basename(e.path)) : 'loading backup';
     this.labelWidth = Math.max(this.labelWidth, label.length);
     let bar = this.bars.get(e.index);
     if (e.state === 'loading') {

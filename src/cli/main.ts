@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, RecoverError } from '../errors.js';
 import { disposeAll } from '../resources.js';
+import { visibleLines } from '../terminal.js';
 import { Console } from './console.js';
 import { registerExport } from './export.js';
 import { registerExportAll } from './export-all.js';
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .description("Recover a Buggy Race student's task texts from a database backup, without restoring the whole server.")
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    .configureOutput({ writeErr: (s) => process.stderr.write(visibleLines(s)), writeOut: (s) => process.stdout.write(s) })
     .exitOverride();
 
   for (const register of [registerExport, registerUsers, registerInspect, registerHistory, registerMerge, registerExportAll]) register(program, run, ui);
@@ -112,7 +113,7 @@ main(process.argv).then(
     process.exitCode = code;
   },
   (e) => {
-    process.stderr.write(`recover-texts: ${(e as Error).message}\n`);
+    process.stderr.write(visibleLines(`recover-texts: ${(e as Error).message}\n`));
     process.exitCode = ExitCode.internal;
   },
 );

@@ -46,7 +46,8 @@ export function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console,
 
 /** Say which backups found in a folder did not load, and return them for the report. */
 export function noteFailures(set: BackupSet, ui: Console): { path: string; code: string; message: string }[] {
-  for (const f of set.failed) ui.warn(`skipped ${f.path}: ${f.error.message}`);
+  // Each message names its backup (session/naming.ts).
+  for (const f of set.failed) ui.warn(`skipped: ${f.error.message}`);
   if (set.failed.length) ui.note(`${set.loaded.length} of ${set.loaded.length + set.failed.length} backups loaded`);
   return set.failed.map((f) => ({ path: f.path, code: f.error.code, message: f.error.message }));
 }

@@ -1,7 +1,14 @@
 /** Writing to stdout (data only; notes and progress go to stderr through Console). */
 import type { ExportContext } from '../export/index.js';
 import type { LoadedBackup } from '../session/index.js';
+import { visibleLines } from '../terminal.js';
 
+/** Text for a person (tables, the history, inspect's lines): control characters from backups made visible (terminal.ts). */
+export function writeText(s: string): Promise<void> {
+  return writeStdout(visibleLines(s));
+}
+
+/** Data (JSON, CSV), exactly. */
 export function writeStdout(s: string): Promise<void> {
   return new Promise((resolve, reject) => process.stdout.write(s, (e) => (e ? reject(e) : resolve())));
 }

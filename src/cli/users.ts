@@ -7,7 +7,7 @@ import { table } from '../table.js';
 import type { Console } from './console.js';
 import { oneBackup } from './many.js';
 import { addCommonOptions, resolveSession, type CommonOptions } from './options.js';
-import { writeStdout, type Runner } from './output.js';
+import { writeStdout, writeText, type Runner } from './output.js';
 
 export function registerUsers(program: Command, run: Runner, ui: Console): void {
   addCommonOptions(
@@ -40,7 +40,7 @@ async function users(arg: string, opts: UsersOptions, ui: Console): Promise<void
       return writeStdout(JSON.stringify(out, null, 2) + '\n');
     }
     if (!authors.length) return ui.note(opts.search === undefined ? 'no user has any texts in this backup' : 'no user with texts matches; `users` without --search lists them all');
-    await writeStdout(
+    await writeText(
       await table(
         ['USERNAME', 'NAME', 'EXT_USERNAME', 'TEXTS', `NEWEST (${opts.timezone})`],
         authors.map((a) => [a.username + (a.isStudent === false ? ' (staff)' : ''), realName(a), a.extUsername ?? '', String(a.texts), a.newest ?? '']),

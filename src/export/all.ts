@@ -10,6 +10,9 @@ import { newestTimestamp, type BackupQuery, type TextRecord, type UserRecord } f
 import { fillTextsDir, renderUploadJson, uniqueFileNames, type ExportContext } from './render.js';
 import { writeDirAtomic } from './write.js';
 
+/** The folder's index: reserved, so no student's file or folder can take its name. */
+const ALL_INDEX = 'index.json';
+
 export interface StudentTexts {
   user: UserRecord;
   texts: TextRecord[];
@@ -38,6 +41,7 @@ export async function allTexts(query: BackupQuery, format: 'json' | 'files'): Pr
   const names = uniqueFileNames(
     found.map((x) => x.user.username),
     format === 'json' ? '.json' : '',
+    [ALL_INDEX],
   );
   return { students: found.map((x, k) => ({ ...x, name: names[k]! })), refused };
 }
@@ -67,7 +71,7 @@ export async function writeAllTexts(out: string, all: AllTexts, format: 'json' |
           await fillTextsDir(target, x.texts, { ...ctx, username: x.user.username });
         }
       }
-      await fs.writeFile(`${dir}/index.json`, JSON.stringify(index, null, 2) + '\n', { mode: 0o600 });
+      await fs.writeFile(`${dir}/${ALL_INDEX}`, JSON.stringify(index, null, 2) + '\n', { mode: 0o600 });
     },
     opts,
   );

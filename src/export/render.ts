@@ -42,26 +42,32 @@ export function renderCsv(texts: readonly TextRecord[]): string {
   );
 }
 
+/** The names a folder of files holds besides the texts: no text's file may take them. */
+export const INDEX_FILES = ['INDEX.md', 'index.json'] as const;
+
 /**
  * File names for each text: the task name made safe for any file system,
  * with a counter when a student has two texts for one task.
  */
 export function textFileNames(texts: readonly TextRecord[]): string[] {
-  return uniqueFileNames(texts.map((t) => t.task_name), '.md');
+  return uniqueFileNames(texts.map((t) => t.task_name), '.md', INDEX_FILES);
 }
 
 /**
  * Names made safe for any file system, unique even where case is ignored
  * (macOS, Windows), with a counter for repeats: `name.ext`, `name (2).ext`.
+ * `reserved` names (the index files beside them) are never given out, in any
+ * case: a student called `index` cannot overwrite the index.
  */
-export function uniqueFileNames(names: readonly string[], ext: string): string[] {
-  const used = new Map<string, number>();
+export function uniqueFileNames(names: readonly string[], ext: string, reserved: readonly string[] = []): string[] {
+  const fold = (s: string) => s.normalize('NFC').toUpperCase().toLowerCase();
+  const taken = new Set(reserved.map(fold));
   return names.map((name) => {
     const base = name.replace(/[^\p{L}\p{N}._-]/gu, '_').replace(/^\.+/, '_') || 'file';
-    const key = base.toLowerCase();
-    const n = (used.get(key) ?? 0) + 1;
-    used.set(key, n);
-    return n === 1 ? `${base}${ext}` : `${base} (${n})${ext}`;
+    let file = `${base}${ext}`;
+    for (let n = 2; taken.has(fold(file)); n++) file = `${base} (${n})${ext}`;
+    taken.add(fold(file));
+    return file;
   });
 }
 
@@ -99,11 +105,11 @@ export async function writeExport(format: ExportFormat, texts: readonly TextReco
 export async function fillTextsDir(dir: string, texts: readonly TextRecord[], ctx: ExportContext): Promise<void> {
   const names = textFileNames(texts);
   for (const [k, t] of texts.entries()) await fs.writeFile(join(dir, names[k]!), t.text, { mode: 0o600 });
-  await fs.writeFile(join(dir, 'INDEX.md'), renderIndex(texts, names, ctx), { mode: 0o600 });
+  await fs.writeFile(join(dir, INDEX_FILES[0]), renderIndex(texts, names, ctx), { mode: 0o600 });
   const index = {
     ...ctx,
     newestTimestamp: newestTimestamp(texts),
     texts: texts.map((t, k) => ({ file: names[k], ...toServerText(t), text: undefined, taskTitle: t.taskTitle, characters: [...t.text].length })),
   };
-  await fs.writeFile(join(dir, 'index.json'), JSON.stringify(index, null, 2) + '\n', { mode: 0o600 });
+  await fs.writeFile(join(dir, INDEX_FILES[1]), JSON.stringify(index, null, 2) + '\n', { mode: 0o600 });
 }

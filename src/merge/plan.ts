@@ -5,6 +5,7 @@ import { DUPLICATE_SEPARATOR, isSharpShrink, textLength, type History, type Snap
 import { taskOrder, toServerText, type ServerText } from '../query/index.js';
 
 import { checkUpload } from './check.js';
+import { shellWord } from './steps.js';
 
 /** One text the student has now. */
 export interface CurrentText {
@@ -106,20 +107,21 @@ export function resolveChoices(
   current: CurrentData,
   takes: readonly TakeSpec[],
   auto: boolean,
-): { choices: Map<number, Choice>; notes: string[]; warnings: string[]; kept: { task: string; message: string }[] } {
+): { choices: Map<number, Choice>; notes: string[]; warnings: string[]; kept: KeptText[] } {
   const choices = new Map<number, Choice>();
-  const notes: string[] = [];
-  const kept: { task: string; message: string }[] = [];
+  const notes: { taskId: number; note: string }[] = [];
+  const kept: KeptText[] = [];
   if (auto) {
     for (const t of h.tasks) {
       if (t.status !== 'lost' || t.restoreFrom === null) continue;
       const best = t.cells[t.restoreFrom]!.version!;
       const bestDate = h.dates[t.restoreFrom]!.date;
+      const take = `${t.name}@${bestDate}`;
       const now = currentTextsFor(current, t);
       const nowText = now.length ? now.map((x) => x.element.text).join('') : null;
       const nowLength = nowText === null ? null : textLength(nowText);
       if (nowLength !== null && !isSharpShrink(best.length, nowLength)) {
-        notes.push(`${t.name}: rewritten in ${current.label} (${nowLength} chars) since it was lost; kept (take it with --take ${t.name}@${bestDate})`);
+        notes.push({ taskId: t.taskId, note: `${t.name}: rewritten in ${current.label} (${nowLength} chars) since it was lost; kept (take it with --take ${shellWord(take)})` });
         continue;
       }
       // Written again since the loss (but still short): the student's newest work, which the upload would delete.
@@ -127,10 +129,12 @@ export function resolveChoices(
       if (nowText !== null && nowText !== atLoss) {
         const edited = now.map((x) => x.element.modified_at ?? x.element.created_at).filter(Boolean).sort().at(-1);
         kept.push({
+          taskId: t.taskId,
           task: t.name,
+          take,
           message:
             `${t.name}: NOT restored: the student wrote a new text after the loss (${nowLength} chars${edited ? `, last edited ${edited}` : ''}), ` +
-            `kept rather than overwritten by the ${best.length}-char version of ${bestDate}; to restore that one instead: --take ${t.name}@${bestDate}`,
+            `kept rather than overwritten by the ${best.length}-char version of ${bestDate}; to restore that one instead: --take ${shellWord(take)}`,
         });
         continue;
       }
@@ -142,7 +146,19 @@ export function resolveChoices(
     const at = findDate(h, spec.at, task);
     choices.set(task.taskId, { at, why: 'take' });
   }
-  return { choices, notes, warnings: kept.map((k) => k.message), kept };
+  // A task the admin chose with --take is theirs: --auto's word about it no longer holds.
+  const free = <T extends { taskId: number }>(xs: T[]) => xs.filter((x) => !choices.has(x.taskId));
+  const left = free(kept);
+  return { choices, notes: free(notes).map((n) => n.note), warnings: left.map((k) => k.message), kept: left };
+}
+
+/** A lost text --auto leaves as it is, because the student wrote it again after the loss. */
+export interface KeptText {
+  taskId: number;
+  task: string;
+  /** TASK@DATE of the version --auto would have restored, for --take. */
+  take: string;
+  message: string;
 }
 
 export interface MergeRow {
@@ -213,7 +229,7 @@ export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap
       warnings.push(
         `${t.name} (task id ${t.taskId}): no such task in ${current.kind === 'backup' ? current.label : 'the newest backup'}` +
           `${t.deletedAt !== null ? ` (deleted on ${h.dates[t.deletedAt]!.date})` : ''}, so its text of ${date} (${version.length} chars) cannot be uploaded and is left out;` +
-          ` copy it by hand: recover-texts export ${h.dates[choice.at]!.path} --user ${h.user.username} --format files --out DIR`,
+          ` copy it by hand: recover-texts export ${shellWord(h.dates[choice.at]!.path)} --user ${shellWord(h.user.username)} --format files --out DIR`,
       );
       continue;
     }

@@ -5,7 +5,7 @@
  */
 import type { History, Snapshot } from '../history/index.js';
 import { currentFromSnapshot } from './current.js';
-import { planMerge, resolveChoices } from './plan.js';
+import { planMerge, resolveChoices, type KeptText } from './plan.js';
 import { replacements, snapshotOf, type Replacement, type Snapshot as CurrentSnapshot } from './safety.js';
 import { restoreSteps, type RestoreSteps } from './steps.js';
 
@@ -14,7 +14,11 @@ export interface RestorePlan {
   current: { label: string; snapshot: CurrentSnapshot };
   replaced: Replacement[];
   /** Lost texts --auto leaves (written again after the loss). */
-  kept: { task: string; message: string }[];
+  kept: KeptText[];
+  /** With kept texts: the same steps, the command taking their old versions too (--take TASK@DATE each). */
+  takeKept: RestoreSteps | null;
+  /** The lost texts the command restores, by task name: the lost ones, less the kept. */
+  restored: string[];
 }
 
 /** `backups`: the command's arguments as given (files or folders), `options` to pass on; snapshots oldest first. */
@@ -23,8 +27,11 @@ export function restorePlan(h: History, snapshots: readonly Snapshot[], backups:
   const current = currentFromSnapshot(newest.path, newest, h);
   const { choices, kept } = resolveChoices(h, current, [], true);
   const plan = planMerge(h, current, choices, newest.tasks);
+  const takes = kept.flatMap((k) => ['--take', k.take]);
   return {
     steps: restoreSteps(h.user.username, newest.path, backups, options),
+    takeKept: kept.length ? restoreSteps(h.user.username, newest.path, backups, [...options, ...takes]) : null,
+    restored: h.tasks.filter((t) => t.status === 'lost' && !kept.some((k) => k.taskId === t.taskId)).map((t) => t.name),
     current: { label: current.label, snapshot: snapshotOf(current) },
     replaced: replacements(plan),
     kept,

@@ -16,8 +16,10 @@ export interface ReportRestore {
   current: { label: string; snapshot: CurrentSnapshot };
   /** The current texts the upload replaces. */
   replaced: readonly Replacement[];
-  /** Lost texts the command leaves, each with why (resolveChoices' warnings), by task name. */
-  kept: readonly { task: string; message: string }[];
+  /** Lost texts the command leaves (written again since the loss), each with why (resolveChoices' warnings). */
+  kept: readonly { taskId: number; task: string; message: string }[];
+  /** With kept texts: the steps whose command takes their old versions too. */
+  takeKept: RestoreSteps | null;
 }
 
 export interface ReportOptions {
@@ -49,12 +51,10 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
     `<p class="sub">user id ${h.user.id} · ${h.dates.length} backup${h.dates.length === 1 ? '' : 's'} from ${esc(first)} to ${esc(last)}${opts.timezone ? ` · times in ${esc(opts.timezone)}` : ''}</p>`,
     ...h.user.renames.map((r) => `<p class="sub">renamed <b>${esc(r.from)}</b> → <b>${esc(r.to)}</b> on ${esc(h.dates[r.at]!.date)}</p>`),
     lost.length
-      ? `<div class="callout lost"><b>${lost.length} text${lost.length === 1 ? ' is' : 's are'} lost</b>: ${lost.map((t) => `<a href="#task-${t.taskId}">${esc(t.name)}</a>`).join(', ')}.` +
-        (opts.restore ? restoreBanner(opts.restore, h, lost.length) : '') +
-        `</div>`
+      ? `<div class="callout lost">${lostBanner(h, lost, opts.restore)}</div>`
       : `<div class="callout ok">Nothing lost: no text was deleted or shrunk sharply (${esc(SHARP_SHRINK_TEXT)}) and left that way.</div>`,
     ...(opts.failed?.length
-      ? [`<div class="callout warn"><b>Skipped ${opts.failed.length} backup${opts.failed.length === 1 ? '' : 's'}</b> that could not be loaded:<ul>${opts.failed.map((f) => `<li><code>${esc(f.path)}</code>: ${esc(f.message)}</li>`).join('')}</ul></div>`]
+      ? [`<div class="callout warn"><b>Skipped ${opts.failed.length} backup${opts.failed.length === 1 ? '' : 's'}</b> that could not be loaded:<ul>${opts.failed.map((f) => `<li>${esc(f.message)}</li>`).join('')}</ul></div>`]
       : []),
     `</header>`,
     overview(h),
@@ -80,8 +80,25 @@ ${body.join('\n')}
 `;
 }
 
+/**
+ * The banner over lost texts: those the command restores, with its steps; apart,
+ * those it keeps because the student wrote them again since the loss, with the
+ * command that takes their old versions instead.
+ */
+function lostBanner(h: History, lost: readonly TaskHistory[], r: ReportRestore | undefined): string {
+  const links = (ts: readonly TaskHistory[]) => ts.map((t) => `<a href="#task-${t.taskId}">${esc(t.name)}</a>`).join(', ');
+  const kept = lost.filter((t) => r?.kept.some((k) => k.taskId === t.taskId));
+  const restored = lost.filter((t) => !kept.includes(t));
+  const head = restored.length ? `<b>${restored.length} text${restored.length === 1 ? ' is' : 's are'} lost</b>: ${links(restored)}.` : '';
+  if (!r) return head;
+  const keptHead = kept.length
+    ? `<p class="kept-head"><b>${kept.length} lost text${kept.length === 1 ? ' was' : 's were'} written again since</b>: ${links(kept)}; kept, not restored.</p>`
+    : '';
+  return head + restoreBanner(r, h, restored.length, keptHead);
+}
+
 /** The banner's restore part: the steps, the snapshot and what the upload deletes, the replaced texts, a fresh current. */
-function restoreBanner(r: ReportRestore, h: History, lost: number): string {
+function restoreBanner(r: ReportRestore, h: History, lost: number, keptHead: string): string {
   const username = h.user.username;
   const link = (name: string) => {
     const t = h.tasks.find((x) => x.name === name);
@@ -89,11 +106,15 @@ function restoreBanner(r: ReportRestore, h: History, lost: number): string {
   };
   const snap = r.current.snapshot;
   const fresh = freshCurrentCommands();
+  const steps = (s: RestoreSteps) =>
+    `<ol class="steps">${s.folder ? `<li>In the backups’ folder:<pre class="cmd">cd ${esc(shellWord(s.folder))}</pre></li>` : ''}` +
+    `<li>Build the upload:<pre class="cmd">${esc(s.command)}</pre></li>` +
+    `<li>Upload <code>${esc(s.outFile)}</code> on the race server’s “Upload texts as JSON” admin page for the student <b>${esc(username)}</b>.</li></ol>`;
+  const kept = r.kept.length;
   return (
-    ` To restore just ${lost === 1 ? 'it' : 'those'} and keep everything else:` +
-    `<ol class="steps">${r.steps.folder ? `<li>In the backups’ folder:<pre class="cmd">cd ${esc(shellWord(r.steps.folder))}</pre></li>` : ''}` +
-    `<li>Build the upload:<pre class="cmd">${esc(r.steps.command)}</pre></li>` +
-    `<li>Upload <code>${esc(r.steps.outFile)}</code> on the race server’s “Upload texts as JSON” admin page for the student <b>${esc(username)}</b>.</li></ol>` +
+    (lost ? ` To restore just ${lost === 1 ? 'it' : 'those'} and keep everything else:${steps(r.steps)}` : '') +
+    keptHead +
+    (r.takeKept ? `<p>To take the old ${kept === 1 ? 'one' : 'ones'} instead${lost ? ', with the others' : ''}:</p>${steps(r.takeKept)}` : '') +
     `<p class="danger"><b>The upload deletes all of ${esc(username)}’s texts on the server</b> and puts the file’s in their place. ` +
     `The current texts come from <code>${esc(basename(r.current.label))}</code>, a snapshot of <b>${esc(snap.time ?? 'unknown time')}</b> (${esc(snap.source)}): ` +
     `anything ${esc(username)} wrote after it is lost by the upload.</p>` +
@@ -136,8 +157,12 @@ function overview(h: History): string {
 
 function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): string {
   const notes = taskNotes(h, t);
+  const kept = r?.kept.find((k) => k.taskId === t.taskId);
   const restore =
-    t.status === 'lost' && t.restoreFrom !== null
+    t.status === 'lost' && t.restoreFrom !== null && kept
+      ? `<p class="kept-note">Written again since it was lost on ${esc(h.dates[t.lostAt!]!.date)}: kept, not restored. The longest version before the loss is of <b>${esc(h.dates[t.restoreFrom]!.date)}</b> (${t.cells[t.restoreFrom]!.version!.length} characters).</p>` +
+        uploadNote(t, r!)
+      : t.status === 'lost' && t.restoreFrom !== null
       ? `<p class="restore-note">Restore from <b>${esc(h.dates[t.restoreFrom]!.date)}</b>: ${t.cells[t.restoreFrom]!.version!.length} characters, the longest version before it was lost on ${esc(h.dates[t.lostAt!]!.date)}.</p>` +
         (r ? uploadNote(t, r) : '')
       : t.lastGood !== null
@@ -148,20 +173,23 @@ function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): 
     const from = t.restoreFrom;
     const now = h.dates.length - 1;
     // Now on the left, the restored version on the right: what comes back is green.
+    const chars = t.cells[from]!.version!.length;
     blocks.push(
       change(
-        `Restoring brings back the ${h.dates[from]!.date} version (${t.cells[from]!.version!.length} chars)`,
+        kept
+          ? `Not restored: the ${h.dates[from]!.date} version (${chars} chars), next to the text written since, which is kept`
+          : `Restoring brings back the ${h.dates[from]!.date} version (${chars} chars)`,
         t.cells[now]!.version?.text ?? '',
         t.cells[from]!.version!.text,
         t.cells[now]!.version ? `now (${h.dates[now]!.date})` : `now (${h.dates[now]!.date}): no text`,
-        `restored (${h.dates[from]!.date})`,
+        kept ? `${h.dates[from]!.date} (not restored)` : `restored (${h.dates[from]!.date})`,
         true,
-        'restore',
+        kept ? 'kept' : 'restore',
       ),
     );
     const full = t.cells[from]!.version!.text;
     blocks.push(
-      `<details class="full"><summary>The text to restore, in full (${esc(h.dates[from]!.date)})</summary><pre class="text">${esc(shown(full.slice(0, MAX_FULL_TEXT)))}${full.length > MAX_FULL_TEXT ? `\n… cut here: see recover-texts export` : ''}</pre></details>`,
+      `<details class="full"><summary>${kept ? 'The old text' : 'The text to restore'}, in full (${esc(h.dates[from]!.date)})</summary><pre class="text">${esc(shown(full.slice(0, MAX_FULL_TEXT)))}${full.length > MAX_FULL_TEXT ? `\n… cut here: see recover-texts export` : ''}</pre></details>`,
     );
   }
   // Each change, oldest first. Open: the newest two, except a loss the restore block already shows.
@@ -192,7 +220,7 @@ function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): 
 
 /** On a lost task's card: what the upload does to the current text, or that the command leaves it. */
 function uploadNote(t: TaskHistory, r: ReportRestore): string {
-  const kept = r.kept.find((k) => k.task === t.name);
+  const kept = r.kept.find((k) => k.taskId === t.taskId);
   if (kept) return `<p class="kept-note">${esc(kept.message)}</p>`;
   const x = r.replaced.find((k) => k.task === t.name);
   const when = `${esc(r.current.snapshot.time ?? 'unknown time')}`;
@@ -349,7 +377,8 @@ details.fresh{margin-top:6px}details.fresh>summary{cursor:pointer}
 details.change{margin:0 0 10px;border:1px solid var(--line);border-radius:8px;overflow:hidden}
 details.change>summary{cursor:pointer;padding:6px 10px;background:var(--bg);font-weight:600}
 details.c-shrunk>summary,details.c-gone>summary{color:var(--gone)}
-details.c-restore>summary{color:#2b8a3e}
+details.c-restore>summary{color:#2b8a3e}details.c-kept>summary{color:#9c3500}
+.kept-head{margin:8px 0 4px}
 details.full{margin:0 0 10px}details.full>summary{cursor:pointer;color:var(--muted)}
 table.sbs{width:100%;border-collapse:collapse;table-layout:fixed;font:12.5px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .sbs th{font:600 12px system-ui,sans-serif;color:var(--muted);text-align:left;padding:4px 8px;border-bottom:1px solid var(--line)}

@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import { assertBackupPathExists, detectBackup, type BackupFile } from '../detect/index.js';
 import { startEngine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
+import { namingBackup } from './naming.js';
 import type { FilterStats } from '../filter/index.js';
 import type { LoadResult } from '../load/index.js';
 import { checkpoint, stopping } from '../resources.js';
@@ -239,12 +240,9 @@ async function pool<I, R>(items: readonly I[], width: number, fn: (item: I, inde
   return results;
 }
 
-/** The error as a RecoverError whose message names the backup. */
+/** The error as a RecoverError whose message names the backup (naming.ts). */
 function asRecoverError(e: unknown, path: string): RecoverError {
-  if (e instanceof RecoverError) {
-    if (e.message.includes(path)) return e;
-    return new RecoverError(e.code, e.exit, `${path}: ${e.message}`, { hint: e.hint, detail: e.detail, cause: e });
-  }
+  if (e instanceof RecoverError) return namingBackup(e, path);
   const err = e as { code?: string; message?: string };
   return new RecoverError('LOAD_FAILED', 'load', `loading ${path} failed: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`, {
     hint: 'run with --debug for details',

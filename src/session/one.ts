@@ -11,11 +11,17 @@ import { openSql } from '../source/index.js';
 import type { LoadedBackup, SessionConfig } from './config.js';
 import { backupDate } from './date.js';
 import { loadInto, queryOn } from './load.js';
+import { aboutBackup } from './naming.js';
 
 /** Load `path` and run `fn` on it; everything started is removed afterwards, whatever happens. */
 export async function withBackup<T>(path: string, config: SessionConfig, fn: (b: LoadedBackup) => Promise<T>): Promise<T> {
+  // Reading the backup fails with errors about it: each names it (naming.ts).
+  const named = <T>(step: Promise<T>): Promise<T> =>
+    step.catch((e: unknown) => {
+      throw aboutBackup(e, path);
+    });
   config.onPhase?.('reading backup');
-  const backup = await detectBackup(path);
+  const backup = await named(detectBackup(path));
   let read = 0;
   // Archives: only the wanted tables' bytes are read, so progress shows bytes only.
   const total = backup.archive ? 0 : backup.size;
@@ -26,17 +32,19 @@ export async function withBackup<T>(path: string, config: SessionConfig, fn: (b:
   starting.catch(() => {}); // its failure surfaces through the load, or is awaited below
   let client: pg.Client | undefined;
   try {
-    const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) });
+    const source = await named(openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) }));
     const connected = starting.then(async (engine) => {
       const database = await engine.database();
       client = await engine.connect(database);
       return { engine, database, client };
     });
-    const { load, stats, schema } = await loadInto(
-      connected.then((c) => c.client),
-      backup,
-      source,
-      config,
+    const { load, stats, schema } = await named(
+      loadInto(
+        connected.then((c) => c.client),
+        backup,
+        source,
+        config,
+      ),
     );
     const { engine, database } = await connected;
     config.onPhase?.('querying');
