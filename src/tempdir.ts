@@ -84,7 +84,7 @@ export async function loadBudget(): Promise<LoadBudget | undefined> {
   const set = process.env[LOAD_LIMIT_ENV];
   if (set !== undefined && set !== '') {
     if (!/^\d{1,15}$/.test(set)) {
-      throw new RecoverError('LOAD_LIMIT_INVALID', 'usage', `${LOAD_LIMIT_ENV} must be a number of bytes, found ${JSON.stringify(set.slice(0, 40))}`, {
+      throw new RecoverError('LOAD_LIMIT_INVALID', `${LOAD_LIMIT_ENV} must be a number of bytes, found ${JSON.stringify(set.slice(0, 40))}`, {
         hint: `e.g. ${LOAD_LIMIT_ENV}=2000000000 for 2 GB, or unset it`,
       });
     }

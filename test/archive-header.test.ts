@@ -372,7 +372,7 @@ function readArchiveInfoAsNobody(path: string): unknown {
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   if (out.read) return out;
   if (!out.recover) return new Error(`not a RecoverError: ${out.message}`);
-  return new RecoverError(out.code, out.exit, out.message, { hint: out.hint });
+  return new RecoverError(out.code, out.message, { hint: out.hint, exit: out.exit });
 }
 
 function expectRecover(e: unknown, code: string, exit?: string): RecoverError {

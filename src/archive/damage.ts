@@ -12,12 +12,12 @@ export const HINT_CORRUPT =
   'The backup is damaged or is not a pg_dump archive; try another backup, or check it with pg_restore -l.';
 
 export function corrupt(message: string, hint: string = HINT_CORRUPT): RecoverError {
-  return new RecoverError('ARCHIVE_CORRUPT', 'damaged', `corrupt archive: ${message}`, { hint });
+  return new RecoverError('ARCHIVE_CORRUPT', `corrupt archive: ${message}`, { hint });
 }
 
 /** A backup that ends inside its data (not its header or TOC). */
 export function dataTruncated(path: string, size: number, what: string): RecoverError {
-  return new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `${path} is truncated: it ends after ${size} bytes, inside the archive's data (${what})`, {
+  return new RecoverError('ARCHIVE_TRUNCATED', `${path} is truncated: it ends after ${size} bytes, inside the archive's data (${what})`, {
     hint: HINT_TRUNCATED,
   });
 }
@@ -31,12 +31,12 @@ export function hexOf(buf: Buffer, n = 12): string {
 export function ioError(e: unknown, path: string): RecoverError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new RecoverError('BACKUP_NOT_FOUND', 'usage', `expected a backup file or directory at ${path}, found nothing there`, {
+    return new RecoverError('BACKUP_NOT_FOUND', `expected a backup file or directory at ${path}, found nothing there`, {
       hint: 'Check the path (and that the backup share is mounted).',
       cause: e,
     });
   }
-  return new RecoverError('BACKUP_UNREADABLE', 'badBackup', `expected to read the backup at ${path}, got ${code ?? 'an I/O error'}`, {
+  return new RecoverError('BACKUP_UNREADABLE', `expected to read the backup at ${path}, got ${code ?? 'an I/O error'}`, {
     hint: 'Check that the file is readable by this user (permissions, a mounted share).',
     cause: e,
   });

@@ -64,7 +64,7 @@ async function* viaZlib(pieces: AsyncIterable<Buffer>, codec: 'zlib' | 'gzip', w
     if (e instanceof RecoverError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'Z_BUF_ERROR') {
-      throw new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `the ${codec} data of ${what} ends before its compressed stream does`, { hint: HINT_TRUNCATED });
+      throw new RecoverError('ARCHIVE_TRUNCATED', `the ${codec} data of ${what} ends before its compressed stream does`, { hint: HINT_TRUNCATED });
     }
     throw corrupt(`the ${codec} data of ${what} is damaged (${(e as Error).message})`);
   } finally {

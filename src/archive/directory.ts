@@ -44,12 +44,12 @@ export async function findDataFile(dir: string, e: ArchiveTocEntry): Promise<Dat
   );
   const file = found.find((f) => f !== null);
   if (!file) {
-    throw new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `the directory backup ${dir} is incomplete: it has no ${name.slice(0, 60)} (the data of ${e.tag || `TOC entry ${e.dumpId}`})`, {
+    throw new RecoverError('ARCHIVE_TRUNCATED', `the directory backup ${dir} is incomplete: it has no ${name.slice(0, 60)} (the data of ${e.tag || `TOC entry ${e.dumpId}`})`, {
       hint: HINT_TRUNCATED,
     });
   }
   if (file.compression === 'gzip' && file.size < MIN_GZIP_FILE) {
-    throw new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `the directory backup ${dir} is incomplete: ${name}.gz has only ${file.size} bytes`, { hint: HINT_TRUNCATED });
+    throw new RecoverError('ARCHIVE_TRUNCATED', `the directory backup ${dir} is incomplete: ${name}.gz has only ${file.size} bytes`, { hint: HINT_TRUNCATED });
   }
   return file;
 }

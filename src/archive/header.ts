@@ -84,20 +84,14 @@ export function readHeader(c: Cursor, format: ArchiveFormat): Header {
     throw corrupt(`expected an archive version 1.x in the header, found ${text} (header ${hexOf(buf)})`);
   }
   if (code > K_VERS_MAX) {
-    throw new RecoverError(
-      'ARCHIVE_VERSION_UNKNOWN',
-      'unsupported',
-      `expected an archive version up to ${MAX_ARCHIVE_VERSION.text} (pg_dump 17), found ${text} (header ${hexOf(buf)}): a newer pg_dump made it, and reading it needs pg_restore of that newer PostgreSQL major version`,
+    throw new RecoverError('ARCHIVE_VERSION_UNKNOWN', `expected an archive version up to ${MAX_ARCHIVE_VERSION.text} (pg_dump 17), found ${text} (header ${hexOf(buf)}): a newer pg_dump made it, and reading it needs pg_restore of that newer PostgreSQL major version`,
       {
         hint: `Pass --pg-restore PATH to a pg_restore from the PostgreSQL major version that made the backup (or newer), or turn it into plain SQL with it (pg_restore -f dump.sql BACKUP), or upgrade recover-texts.`,
       },
     );
   }
   if (code < K_VERS_1_12) {
-    throw new RecoverError(
-      'ARCHIVE_VERSION_TOO_OLD',
-      'unsupported',
-      `expected an archive version from 1.12 to ${MAX_ARCHIVE_VERSION.text}, found ${text}: the backup was made by a pg_dump older than 9.0 (header ${hexOf(buf)})`,
+    throw new RecoverError('ARCHIVE_VERSION_TOO_OLD', `expected an archive version from 1.12 to ${MAX_ARCHIVE_VERSION.text}, found ${text}: the backup was made by a pg_dump older than 9.0 (header ${hexOf(buf)})`,
       { hint: 'Restore it with the pg_restore of its time, or turn it into plain SQL (pg_restore -f dump.sql BACKUP) and use that.' },
     );
   }

@@ -24,7 +24,7 @@ export async function directoryToc(path: string): Promise<string> {
   for (const ext of ['.gz', '.lz4', '.zst']) {
     const alt = await lstat(tocPath + ext).catch(() => null);
     if (alt?.isFile()) {
-      throw new RecoverError('ARCHIVE_TOC_COMPRESSED', 'unsupported', `expected an uncompressed toc.dat in the directory backup ${path}, found toc.dat${ext}`, {
+      throw new RecoverError('ARCHIVE_TOC_COMPRESSED', `expected an uncompressed toc.dat in the directory backup ${path}, found toc.dat${ext}`, {
         hint: `Decompress it next to the original (e.g. with ${ext === '.gz' ? 'gunzip -k' : ext === '.lz4' ? 'lz4 -d' : 'zstd -d'}) and try again.`,
       });
     }
@@ -62,12 +62,12 @@ export async function readArchiveInfo(path: string): Promise<ArchiveInfo> {
     }
     if (head.length < TAR_BLOCK && isTocNamePrefix(head)) {
       // pg_dump's tar starts with the toc.dat member's header; this file ends inside it.
-      throw new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `expected a 512-byte tar header at the start of ${path}, found a file of ${head.length} bytes`, {
+      throw new RecoverError('ARCHIVE_TRUNCATED', `expected a 512-byte tar header at the start of ${path}, found a file of ${head.length} bytes`, {
         hint: HINT_TRUNCATED,
       });
     }
     if (head.length === 0) {
-      throw new RecoverError('ARCHIVE_TRUNCATED', 'damaged', `expected a pg_dump archive in ${path}, found an empty file`, { hint: HINT_TRUNCATED });
+      throw new RecoverError('ARCHIVE_TRUNCATED', `expected a pg_dump archive in ${path}, found an empty file`, { hint: HINT_TRUNCATED });
     }
     throw corrupt(
       `expected a pg_dump custom archive ('PGDMP') or a tar archive in ${path}, found ${hexOf(head, 8)}`,

@@ -77,10 +77,7 @@ export async function findTarToc(fh: FileHandle, fileSize: number, path: string)
   for (;;) {
     const block = await readAt(fh, pos, TAR_BLOCK);
     if (block.length < TAR_BLOCK) {
-      throw new RecoverError(
-        'ARCHIVE_TRUNCATED',
-        'damaged',
-        `expected a tar header at byte ${pos} of ${path}, found the end of the file (${fileSize} bytes) before a toc.dat member`,
+      throw new RecoverError('ARCHIVE_TRUNCATED', `expected a tar header at byte ${pos} of ${path}, found the end of the file (${fileSize} bytes) before a toc.dat member`,
         { hint: HINT_TRUNCATED },
       );
     }

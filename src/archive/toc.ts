@@ -201,17 +201,14 @@ export function parseCore(buf: Buffer, format: ArchiveFormat, limits: CursorLimi
 
 /** The error for a header or TOC that ends before it should. */
 export function tocTruncated(e: NeedMoreBytes, have: number, where: string): RecoverError {
-  return new RecoverError(
-    'ARCHIVE_TRUNCATED',
-    'damaged',
-    `${where} ends after ${have} bytes, inside the archive header or TOC: expected at least ${e.needed} bytes to read ${e.what}`,
+  return new RecoverError('ARCHIVE_TRUNCATED', `${where} ends after ${have} bytes, inside the archive header or TOC: expected at least ${e.needed} bytes to read ${e.what}`,
     { hint: HINT_TRUNCATED },
   );
 }
 
 function checkFormat(format: unknown): asserts format is ArchiveFormat {
   if (format !== 'custom' && format !== 'tar' && format !== 'directory') {
-    throw new RecoverError('ARCHIVE_FORMAT_INVALID', 'internal', `expected archive format custom, tar or directory, found ${String(format)}`, {
+    throw new RecoverError('ARCHIVE_FORMAT_INVALID', `expected archive format custom, tar or directory, found ${String(format)}`, {
       hint: 'This is a bug in recover-texts; please report it.',
     });
   }

@@ -48,7 +48,7 @@ async function exportAll(backupPath: string, opts: ExportAllOptions, ui: Console
     const texts = all.students.reduce((n, x) => n + x.texts.length, 0);
     ui.note(`${plural(all.students.length, 'user')}, ${plural(texts, 'text')} from the backup of ${b.date.value} (date from ${b.date.source}); wrote ${opts.out}`);
     if (all.refused.length) {
-      throw new RecoverError('TEXT_NOT_UTF8_SKIPPED', 'load', `${all.refused.length} user${all.refused.length === 1 ? ' was' : 's were'} skipped because their texts are not valid UTF-8; the others are in ${opts.out}`, {
+      throw new RecoverError('TEXT_NOT_UTF8_SKIPPED', `${all.refused.length} user${all.refused.length === 1 ? ' was' : 's were'} skipped because their texts are not valid UTF-8; the others are in ${opts.out}`, {
         hint: 'export those users with --backup-encoding ENC (e.g. LATIN1 or WIN1252) once you know how the server stored them',
       });
     }

@@ -36,7 +36,7 @@ export function registerExport(program: Command, run: Runner, ui: Console): void
 
 async function exportTexts(arg: string, opts: ExportOptions, ui: Console): Promise<void> {
   if (opts.format === 'files' && !opts.out) {
-    throw new RecoverError('USAGE_NO_OUT', 'usage', '--format files writes a folder, so it needs --out DIR', { hint: 'e.g. --out alice-texts' });
+    throw new RecoverError('USAGE_NO_OUT', '--format files writes a folder, so it needs --out DIR', { hint: 'e.g. --out alice-texts' });
   }
   const config = resolveSession(opts, ui);
   const wanted = opts.tasks?.split(',').map((s) => s.trim()).filter(Boolean);

@@ -55,7 +55,7 @@ Examples:
 async function merge(backups: string[], opts: MergeOptions, ui: Console): Promise<void> {
   const take = opts.take ?? [];
   if (!opts.auto && !take.length) {
-    throw new RecoverError('USAGE_NOTHING_TO_TAKE', 'usage', 'merge needs --auto or at least one --take TASK@DATE', {
+    throw new RecoverError('USAGE_NOTHING_TO_TAKE', 'merge needs --auto or at least one --take TASK@DATE', {
       hint: 'run `recover-texts history` first to see which dates to take texts from',
     });
   }
@@ -63,7 +63,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
   await checkOutput(opts.out, opts.force);
   const stat = await fs.stat(opts.current).catch(async () => {
     const near = await nearbyPaths(opts.current);
-    throw new RecoverError('CURRENT_NOT_FOUND', 'notFound', `--current ${opts.current} does not exist${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
+    throw new RecoverError('CURRENT_NOT_FOUND', `--current ${opts.current} does not exist${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
       hint: "give a newer backup or the live server's JSON download",
     });
   });

@@ -6,7 +6,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { DEFAULT_IMAGE, ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
-import { RecoverError } from '../errors.js';
+import { RecoverError, type ErrorCode } from '../errors.js';
 import { refuseExisting } from '../export/index.js';
 import { resolveBackupEncoding } from '../load/index.js';
 import type { SessionConfig } from '../session/index.js';
@@ -75,7 +75,7 @@ function resolveEngine(opts: CommonOptions, log: Log): EngineConfig {
       return { kind, cache: opts.cache !== false, log };
     case 'system':
       if (opts.pgBin && !hasServer(opts.pgBin)) {
-        throw new RecoverError('ENGINE_PG_BIN_INVALID', 'usage', `--pg-bin ${opts.pgBin} does not hold initdb and postgres`, {
+        throw new RecoverError('ENGINE_PG_BIN_INVALID', `--pg-bin ${opts.pgBin} does not hold initdb and postgres`, {
           hint: "point --pg-bin at PostgreSQL's bin directory, e.g. /usr/lib/postgresql/16/bin",
         });
       }
@@ -99,7 +99,7 @@ function checkDatabaseUrl(value: string): void {
   } catch {
     ok = false;
   }
-  if (!ok) throw new RecoverError('ENGINE_URL_INVALID', 'usage', '--database-url is not a valid URL', { hint: 'use the form postgresql://user:password@host:5432/postgres' });
+  if (!ok) throw new RecoverError('ENGINE_URL_INVALID', '--database-url is not a valid URL', { hint: 'use the form postgresql://user:password@host:5432/postgres' });
 }
 
 function checkExecutable(path: string): void {
@@ -107,7 +107,7 @@ function checkExecutable(path: string): void {
     if (!existsSync(path)) throw new Error('missing');
     accessSync(path, constants.X_OK);
   } catch {
-    throw new RecoverError('PG_RESTORE_INVALID', 'usage', `--pg-restore ${path} is not a working pg_restore`, {
+    throw new RecoverError('PG_RESTORE_INVALID', `--pg-restore ${path} is not a working pg_restore`, {
       hint: 'give the path of a pg_restore program, e.g. /usr/lib/postgresql/17/bin/pg_restore',
     });
   }
@@ -144,6 +144,6 @@ function knownTimeZone(zone: string): boolean {
   }
 }
 
-function usage(code: string, message: string, hint: string): RecoverError {
-  return new RecoverError(code, 'usage', message, { hint });
+function usage(code: ErrorCode, message: string, hint: string): RecoverError {
+  return new RecoverError(code, message, { hint });
 }

@@ -62,14 +62,14 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   if (stat.isDirectory()) {
     const toc = join(path, 'toc.dat');
     if (!(await pathExists(toc))) {
-      throw new RecoverError('BACKUP_UNRECOGNISED', 'badBackup', `${path} is a directory without toc.dat, so not a pg_dump directory archive`, {
+      throw new RecoverError('BACKUP_UNRECOGNISED', `${path} is a directory without toc.dat, so not a pg_dump directory archive`, {
         hint: 'pass a backup file, or the directory pg_dump -Fd wrote',
       });
     }
     return withArchive({ path, ...target, format: 'directory', size: await dirSize(path), modifiedAt: stat.mtime });
   }
   if (stat.size === 0) {
-    throw new RecoverError('BACKUP_EMPTY', 'damaged', `${path} is empty (0 bytes)`, {
+    throw new RecoverError('BACKUP_EMPTY', `${path} is empty (0 bytes)`, {
       hint: 'the backup job probably failed that night; pick another backup',
     });
   }
@@ -84,7 +84,7 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   if (startsWith(head, GZIP_MAGIC)) {
     const text = await readGunzipHead(path);
     if (startsWith(text, ARCHIVE_MAGIC)) {
-      throw new RecoverError('BACKUP_GZIPPED_ARCHIVE', 'unsupported', `${path} is a gzipped pg_dump archive, which pg_restore cannot read`, {
+      throw new RecoverError('BACKUP_GZIPPED_ARCHIVE', `${path} is a gzipped pg_dump archive, which pg_restore cannot read`, {
         hint: `gunzip it first (gunzip -k ${basename(path)}) and pass the result`,
       });
     }
@@ -93,7 +93,7 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   }
   for (const [magic, name] of OTHER_COMPRESSORS) {
     if (startsWith(head, magic)) {
-      throw new RecoverError('BACKUP_COMPRESSED', 'unsupported', `${path} is ${name}-compressed; recover-texts reads plain, gzip and pg_dump archive backups`, {
+      throw new RecoverError('BACKUP_COMPRESSED', `${path} is ${name}-compressed; recover-texts reads plain, gzip and pg_dump archive backups`, {
         hint: `decompress it first (e.g. with ${name === 'zip' ? 'unzip' : name} -d) and pass the result`,
       });
     }
@@ -123,12 +123,12 @@ async function notFound(path: string, code: string | undefined): Promise<Recover
   const link = await fs.readlink(path).catch(() => null);
   if (link !== null) {
     const why = code === 'ENOENT' ? 'which does not exist' : code === 'ELOOP' ? 'which leads round in a loop of links' : `which cannot be read (${code})`;
-    return new RecoverError('BACKUP_NOT_FOUND', 'notFound', `cannot read backup ${path}: it is a symbolic link to ${link}, ${why}`, {
+    return new RecoverError('BACKUP_NOT_FOUND', `cannot read backup ${path}: it is a symbolic link to ${link}, ${why}`, {
       hint: 'point the link at an existing backup, or name the backup itself',
     });
   }
   const near = code === 'ENOENT' ? await nearbyPaths(path) : [];
-  return new RecoverError('BACKUP_NOT_FOUND', 'notFound', `cannot read backup ${path}: ${code === 'ENOENT' ? 'no such file' : code}${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
+  return new RecoverError('BACKUP_NOT_FOUND', `cannot read backup ${path}: ${code === 'ENOENT' ? 'no such file' : code}${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
     hint: 'check the path; recover-texts takes the backup file (or archive directory), or a folder of backups',
   });
 }
@@ -158,7 +158,7 @@ function assertLooksLikeSql(text: Buffer, path: string, what: string): void {
   const sqlish = /^\s*(--|\/\*|\\|SET\b|CREATE\b|BEGIN\b|SELECT\b|INSERT\b|COPY\b|ALTER\b|DROP\b)/i.test(s.replace(/^\uFEFF|^\xEF\xBB\xBF/, ''));
   if (binary || !sqlish) {
     const shown = JSON.stringify(s.slice(0, 16).replace(/[^\x20-\x7e]/g, '.'));
-    throw new RecoverError('BACKUP_UNRECOGNISED', 'badBackup', `${path} is not a PostgreSQL backup: ${what} starts with ${shown}`, {
+    throw new RecoverError('BACKUP_UNRECOGNISED', `${path} is not a PostgreSQL backup: ${what} starts with ${shown}`, {
       hint: 'expected a pg_dump backup: plain SQL, SQL gzipped, or a custom/tar/directory archive',
     });
   }
@@ -209,7 +209,7 @@ async function readGunzipHead(path: string): Promise<Buffer> {
     gunzip.destroy();
   }
   if (!total) {
-    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${path} has a gzip header but no readable content`, {
+    throw new RecoverError('BACKUP_TRUNCATED', `${path} has a gzip header but no readable content`, {
       hint: 'the file is truncated or damaged: copy it again, or pick another backup',
     });
   }

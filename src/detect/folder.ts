@@ -41,14 +41,14 @@ export function parseDateBound(flag: string, value: string): string {
   const m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(value.trim());
   const day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
   if (!m || !day || day.getUTCMonth() !== Number(m[2]) - 1 || day.getUTCDate() !== Number(m[3])) {
-    throw new RecoverError('USAGE_BAD_DATE', 'usage', `${flag} ${JSON.stringify(value)} is not a date`, { hint: `give it as YYYY-MM-DD, e.g. ${flag} 2026-03-10` });
+    throw new RecoverError('USAGE_BAD_DATE', `${flag} ${JSON.stringify(value)} is not a date`, { hint: `give it as YYYY-MM-DD, e.g. ${flag} 2026-03-10` });
   }
   return m[0];
 }
 
 /** Expand folders, check every named file, order by date and apply the range; nothing is loaded. */
 export async function selectBackups(args: readonly string[], range: DateRange = {}): Promise<BackupSelection> {
-  if (!args.length) throw new RecoverError('USAGE_NO_BACKUPS', 'usage', 'no backups given', { hint: 'name the backups, or a folder of them' });
+  if (!args.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, or a folder of them' });
   const found = new Map<string, SelectedBackup>();
   const skipped: BackupSelection['skipped'] = [];
   /** Each backup read, by its real path: a link in a folder to one of them is not another backup. */
@@ -78,7 +78,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
         }
       }
       if (!any) {
-        throw new RecoverError('FOLDER_NO_BACKUPS', 'badBackup', `the folder ${arg} holds no backups (${names.length} entr${names.length === 1 ? 'y' : 'ies'}, none recognised)`, {
+        throw new RecoverError('FOLDER_NO_BACKUPS', `the folder ${arg} holds no backups (${names.length} entr${names.length === 1 ? 'y' : 'ies'}, none recognised)`, {
           hint: 'backups are recognised by their bytes: plain or gzipped SQL, or pg_dump archives',
         });
       }
@@ -95,7 +95,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
   if (range.before) backups = backups.filter((b) => day(b) < range.before!).slice(-1);
   for (const b of all) if (!backups.includes(b)) skipped.push({ path: b.path, reason: `dated ${b.date.value}, not ${describe(range)}`, kind: 'out of range' });
   if (!backups.length) {
-    throw new RecoverError('NO_BACKUPS_IN_RANGE', 'usage', `none of the ${all.length} backup${all.length === 1 ? '' : 's'} is ${describe(range)}`, {
+    throw new RecoverError('NO_BACKUPS_IN_RANGE', `none of the ${all.length} backup${all.length === 1 ? '' : 's'} is ${describe(range)}`, {
       hint: `their dates: ${all.map((b) => b.date.value).join(', ')}`,
     });
   }

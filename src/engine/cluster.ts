@@ -273,7 +273,7 @@ async function waitReady(place: Place, proc: ChildProcess): Promise<void> {
 
 function startFailure(e: unknown, logLine: string, bins: Binaries, root: ScratchRoot): RecoverError {
   const why = logLine || (e as Error).message;
-  return new RecoverError('ENGINE_START_FAILED', 'engine', `the throwaway PostgreSQL (${bins.source}) did not start: ${why}`, {
+  return new RecoverError('ENGINE_START_FAILED', `the throwaway PostgreSQL (${bins.source}) did not start: ${why}`, {
     hint: /No space left on device|ENOSPC/.test(why) ? scratchFullHint(root) : 'try another engine: --engine system (PostgreSQL on this machine) or --database-url URL',
     cause: e,
   });
@@ -288,7 +288,7 @@ async function run(bin: string, args: string[], { runAs, logPath, bins, root }: 
       proc.once('error', reject);
       proc.once('exit', (c) => resolve(c));
     }).catch((e: NodeJS.ErrnoException) => {
-      throw new RecoverError('ENGINE_BINARY_FAILED', 'engine', `cannot run ${bin}: ${e.code ?? e.message}`, {
+      throw new RecoverError('ENGINE_BINARY_FAILED', `cannot run ${bin}: ${e.code ?? e.message}`, {
         hint: runAs
           ? `the server runs as user '${runAs.name}', who must be able to read and run it; set RECOVER_TEXTS_RUN_AS to another user, or use --engine system`
           : 'reinstall (npm ci), or use --engine system with --pg-bin DIR',
@@ -338,7 +338,7 @@ function unprivilegedUser(): RunAs {
     const [, , uid, gid] = line.split(':');
     if (Number(uid) !== 0) return { name, uid: Number(uid), gid: Number(gid) };
   }
-  throw new RecoverError('ENGINE_NO_USER', 'engine', `running as root, and PostgreSQL refuses root, but no user ${candidates.join(' or ')} exists to run it as`, {
+  throw new RecoverError('ENGINE_NO_USER', `running as root, and PostgreSQL refuses root, but no user ${candidates.join(' or ')} exists to run it as`, {
     hint: 'run as a normal user, or set RECOVER_TEXTS_RUN_AS to an unprivileged account',
   });
 }

@@ -61,7 +61,7 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
   });
   const host = client.info.containerRuntime.host;
   if (!LOCAL_HOSTS.has(host)) {
-    throw new RecoverError('DOCKER_NOT_LOCAL', 'engine', `the Docker engine runs on ${host}, but the throwaway PostgreSQL is published on 127.0.0.1 only`, {
+    throw new RecoverError('DOCKER_NOT_LOCAL', `the Docker engine runs on ${host}, but the throwaway PostgreSQL is published on 127.0.0.1 only`, {
       hint: 'use a Docker engine on this machine, or run recover-texts where the Docker engine runs, or use the embedded engine (drop --engine docker)',
     });
   }
@@ -126,7 +126,7 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
     }
     const logs = lastLines(output) || (await lastLogLines(client, run)) || (await new Promise((r) => setTimeout(r, 300)), lastLines(output));
     await shutdown();
-    throw new RecoverError('DOCKER_NOT_READY', 'engine', `the PostgreSQL container from ${image} did not become ready: ${firstLine(e)}`, {
+    throw new RecoverError('DOCKER_NOT_READY', `the PostgreSQL container from ${image} did not become ready: ${firstLine(e)}`, {
       hint:
         'is it a PostgreSQL image that honours POSTGRES_USER and POSTGRES_PASSWORD, like the official one?' +
         (logs ? ' Its last log lines are shown with --debug' : ' Or use the embedded engine (drop --engine docker)'),
@@ -171,7 +171,7 @@ async function ensureImage(client: ContainerRuntimeClient, tc: Testcontainers, i
     await client.image.pull(name);
   } catch (e) {
     const local = await localPostgresImages(client);
-    throw new RecoverError('DOCKER_IMAGE_MISSING', 'engine', `the image ${image} is not on this machine and could not be pulled: ${firstLine(e)}`, {
+    throw new RecoverError('DOCKER_IMAGE_MISSING', `the image ${image} is not on this machine and could not be pulled: ${firstLine(e)}`, {
       hint:
         `get it where a registry is reachable (docker pull ${image}; docker save/docker load to carry it over)` +
         (local.length ? `, or use an image that is here: --image ${local.slice(0, 3).join(' or --image ')}` : ', or name a local image with --image'),
@@ -283,7 +283,7 @@ async function probe(endpoint: string): Promise<void> {
   try {
     url = new URL(endpoint);
   } catch {
-    throw new RecoverError('DOCKER_HOST_INVALID', 'usage', `DOCKER_HOST=${endpoint} is not a URL`, {
+    throw new RecoverError('DOCKER_HOST_INVALID', `DOCKER_HOST=${endpoint} is not a URL`, {
       hint: 'use the form unix:///var/run/docker.sock or tcp://host:2375, or unset DOCKER_HOST',
     });
   }
@@ -302,7 +302,7 @@ async function probe(endpoint: string): Promise<void> {
   });
   if (!failure) return;
   if (failure.code === 'EACCES' || failure.code === 'EPERM') {
-    throw new RecoverError('DOCKER_PERMISSION', 'engine', `permission denied on the Docker socket ${url.pathname}`, {
+    throw new RecoverError('DOCKER_PERMISSION', `permission denied on the Docker socket ${url.pathname}`, {
       hint: 'add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or use the embedded engine (drop --engine docker)',
     });
   }
@@ -310,7 +310,7 @@ async function probe(endpoint: string): Promise<void> {
 }
 
 function unreachable(endpoint: string, why: string, cause: unknown): RecoverError {
-  return new RecoverError('DOCKER_UNREACHABLE', 'engine', `no Docker engine is reachable at ${endpoint} (${why})`, {
+  return new RecoverError('DOCKER_UNREACHABLE', `no Docker engine is reachable at ${endpoint} (${why})`, {
     hint: 'start Docker or set DOCKER_HOST to where it runs, or use the embedded engine (drop --engine docker)',
     cause,
   });

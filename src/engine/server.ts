@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { RecoverError } from '../errors.js';
+import { pgDiagnostics, RecoverError } from '../errors.js';
 import { once, track, untrack } from '../resources.js';
 import type { Engine, Server } from './types.js';
 
@@ -23,7 +23,7 @@ export function engineOn(server: Server): Engine {
       await client.connect();
     } catch (e) {
       await client.end().catch(() => {});
-      throw new RecoverError('ENGINE_CONNECT', 'engine', `cannot connect to the ${server.description}: ${(e as Error).message}`, {
+      throw new RecoverError('ENGINE_CONNECT', `cannot connect to the ${server.description}: ${(e as Error).message}`, {
         hint: server.throwaway ? 'run with --debug for details' : 'check the URL, that the server runs, and that the user may CREATE DATABASE',
         cause: e,
       });
@@ -93,8 +93,9 @@ async function dropDatabase(client: pg.Client, name: string): Promise<void> {
 function refused(e: unknown, server: Server): unknown {
   if (e instanceof RecoverError) return e;
   const err = e as { code?: string; message: string };
-  return new RecoverError('ENGINE_REFUSED', 'engine', `the ${server.description} refused: ${err.message}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, {
+  return new RecoverError('ENGINE_REFUSED', `the ${server.description} refused: ${err.message}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, {
     hint: server.throwaway ? 'run with --debug for details' : 'the user needs the CREATEDB privilege',
+    pg: pgDiagnostics(e),
     cause: e,
   });
 }

@@ -12,7 +12,7 @@ import type { EngineConfig, Server } from './types.js';
 export async function startSystem(config: Extract<EngineConfig, { kind: 'system' }>): Promise<Server> {
   const dir = config.pgBin ?? postgresBinDirs().find(hasServer);
   if (!dir) {
-    throw new RecoverError('ENGINE_SYSTEM_MISSING', 'engine', 'no PostgreSQL server binaries (initdb, postgres) found on PATH or in the usual places', {
+    throw new RecoverError('ENGINE_SYSTEM_MISSING', 'no PostgreSQL server binaries (initdb, postgres) found on PATH or in the usual places', {
       hint: 'install the PostgreSQL server package, pass --pg-bin DIR, or use the default embedded engine',
     });
   }

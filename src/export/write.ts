@@ -61,7 +61,7 @@ export async function writeDirAtomic(path: string, fill: (dir: string) => Promis
 /** An existing output is kept unless --force; `flag` names the option that chose it. */
 export async function refuseExisting(path: string, opts: WriteOptions, flag = '--out'): Promise<void> {
   if (!opts.force && (await pathExists(path))) {
-    throw new RecoverError('OUTPUT_EXISTS', 'output', `${path} already exists`, {
+    throw new RecoverError('OUTPUT_EXISTS', `${path} already exists`, {
       hint: `choose another ${flag}, or add --force to replace it`,
     });
   }
@@ -84,7 +84,7 @@ function outputError(e: unknown, path: string): Error {
     EISDIR: 'it is a folder',
     ENOTDIR: 'a part of the path is not a folder',
   };
-  return new RecoverError('OUTPUT_FAILED', 'output', `cannot write ${path}: ${why[code ?? ''] ?? code ?? (e as Error).message}`, {
+  return new RecoverError('OUTPUT_FAILED', `cannot write ${path}: ${why[code ?? ''] ?? code ?? (e as Error).message}`, {
     hint: 'choose a writable --out location; nothing was written',
     cause: e,
   });

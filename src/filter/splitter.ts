@@ -187,7 +187,7 @@ export class SqlFilter {
       else pos = this.readLines(buf, pos);
     }
     if (this.carryLen > MAX_LINE_CHARS) {
-      throw new RecoverError('BACKUP_LINE_TOO_LONG', 'damaged', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
+      throw new RecoverError('BACKUP_LINE_TOO_LONG', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
         hint: 'this is not a SQL dump, or it is damaged',
       });
     }
@@ -260,12 +260,12 @@ export class SqlFilter {
     }
     if (this.state !== 'statement') {
       const table = this.projection?.table ?? 'a table';
-      throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `the backup ends inside the data of ${table} (line ${this.lineNo})`, {
+      throw new RecoverError('BACKUP_TRUNCATED', `the backup ends inside the data of ${table} (line ${this.lineNo})`, {
         hint: 'the file is truncated: copy it again, or pick an older backup',
       });
     }
     if (this.quote !== 'none' || (!this.atStart && this.keep !== 'no' && this.textLen > 0)) {
-      throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `the backup ends in the middle of a statement (line ${this.lineNo})`, {
+      throw new RecoverError('BACKUP_TRUNCATED', `the backup ends in the middle of a statement (line ${this.lineNo})`, {
         hint: 'the file is truncated: copy it again, or pick an older backup',
       });
     }
@@ -510,7 +510,7 @@ export class SqlFilter {
   private declaredColumns(table: WantedTable, what: string): string[] {
     const cols = this.declared.get(table);
     if (cols) return cols;
-    throw new RecoverError('BACKUP_NO_COLUMNS', 'badBackup', `the backup has a ${what} for ${table} without a column list and no CREATE TABLE for it`, {
+    throw new RecoverError('BACKUP_NO_COLUMNS', `the backup has a ${what} for ${table} without a column list and no CREATE TABLE for it`, {
       hint: 'dump the data with column names: pg_dump --column-inserts, or include the schema',
     });
   }
@@ -560,7 +560,7 @@ export class SqlFilter {
     else {
       fields ??= line.split('\t');
       if (fields.length !== p.sourceWidth) {
-        throw new RecoverError('BACKUP_BAD_ROW', 'damaged', `a row of ${p.table} at line ${this.lineNo} has ${fields.length} fields, expected ${p.sourceWidth}`, {
+        throw new RecoverError('BACKUP_BAD_ROW', `a row of ${p.table} at line ${this.lineNo} has ${fields.length} fields, expected ${p.sourceWidth}`, {
           hint: 'the backup is damaged',
         });
       }
@@ -683,7 +683,7 @@ export class SqlFilter {
     const p = this.insertBlock.projection;
     for (const row of rows) {
       if (row.length !== p.sourceWidth) {
-        throw new RecoverError('BACKUP_BAD_ROW', 'damaged', `an INSERT into ${table} near line ${this.lineNo} has ${row.length} values, expected ${p.sourceWidth}`, {
+        throw new RecoverError('BACKUP_BAD_ROW', `an INSERT into ${table} near line ${this.lineNo} has ${row.length} values, expected ${p.sourceWidth}`, {
           hint: 'the backup is damaged',
         });
       }

@@ -224,7 +224,7 @@ function readLiteral(tokens: readonly Token[], at: number, table: WantedTable): 
 }
 
 function unsupportedInsert(table: string, what: string): RecoverError {
-  return new RecoverError('SQL_UNSUPPORTED_INSERT', 'badBackup', `an INSERT into ${table} in the backup has ${what}, which pg_dump never writes`, {
+  return new RecoverError('SQL_UNSUPPORTED_INSERT', `an INSERT into ${table} in the backup has ${what}, which pg_dump never writes`, {
     hint: 'the backup was edited by hand or is not a pg_dump backup; dump the database again with pg_dump',
   });
 }

@@ -52,7 +52,7 @@ export function tokenize(sql: string, opts: TokenizeOptions = { standardStrings:
   function scan(): void {
   const fail = (what: string): never => {
     if (opts.lenient) throw new Unterminated(what);
-    throw new RecoverError('SQL_UNTERMINATED', 'damaged', `a statement in the backup has an unterminated ${what}`, {
+    throw new RecoverError('SQL_UNTERMINATED', `a statement in the backup has an unterminated ${what}`, {
       hint: 'the backup file is probably truncated or damaged',
     });
   };

@@ -40,8 +40,9 @@ export async function studentHistory(set: BackupSet, name: string, log: (m: stri
     const newest = matches.at(-1)!.error!;
     const n = matches.length;
     // The newest backup's answer (with its closest names), said of them all.
-    throw new RecoverError(newest.code, newest.exit, n === 1 ? newest.message : newest.message.replace(/ in this backup/, ` in any of these ${n} backups`), {
+    throw new RecoverError(newest.code, n === 1 ? newest.message : newest.message.replace(/ in this backup/, ` in any of these ${n} backups`), {
       hint: newest.hint,
+      exit: newest.exit,
     });
   }
   if (chosen.note) log(chosen.note);

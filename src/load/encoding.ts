@@ -89,7 +89,7 @@ export function resolveBackupEncoding(name: string): string {
       // This Node.js was built without that decoder (small-icu); say so below.
     }
   }
-  throw new RecoverError('USAGE_BAD_ENCODING', 'usage', `--backup-encoding ${JSON.stringify(name)} is not an encoding recover-texts can read`, {
+  throw new RecoverError('USAGE_BAD_ENCODING', `--backup-encoding ${JSON.stringify(name)} is not an encoding recover-texts can read`, {
     hint: 'use a PostgreSQL encoding name: LATIN1 (Western European), WIN1252 (Windows Western), LATIN9, LATIN2, WIN1250, WIN1251, KOI8R, SJIS, ...',
   });
 }

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { RecoverError } from '../errors.js';
+import { pgDiagnostics, RecoverError } from '../errors.js';
 import { checkpoint } from '../resources.js';
 import { LOAD_LIMIT_ENV, loadBudget, scratchFullHint, scratchRootInUse, type LoadBudget } from '../tempdir.js';
 import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
@@ -129,7 +129,7 @@ export class Loader extends Writable {
     switch (e.type) {
       case 'encoding':
         if (!ENCODING_NAME.test(e.name)) {
-          throw new RecoverError('BACKUP_BAD_ENCODING', 'badBackup', `the backup sets an unknown client_encoding ${JSON.stringify(e.name.slice(0, 40))}`, {
+          throw new RecoverError('BACKUP_BAD_ENCODING', `the backup sets an unknown client_encoding ${JSON.stringify(e.name.slice(0, 40))}`, {
             hint: 'the backup is damaged or not from pg_dump',
           });
         }
@@ -228,10 +228,7 @@ export class Loader extends Writable {
     const budget = this.budget;
     if (budget === undefined || this.loaded <= budget.bytes) return;
     const root = scratchRootInUse();
-    throw new RecoverError(
-      'LOAD_TOO_LARGE',
-      'load',
-      `the backup's rows passed ${megabytes(budget.bytes)} while loading ${table} into the throwaway database (its limit: ${budget.why}); a table this large is probably a compression bomb, or the backup is not a race server's`,
+    throw new RecoverError('LOAD_TOO_LARGE', `the backup's rows passed ${megabytes(budget.bytes)} while loading ${table} into the throwaway database (its limit: ${budget.why}); a table this large is probably a compression bomb, or the backup is not a race server's`,
       {
         hint: `to load it anyway, set TMPDIR to a folder on a disk with room, so the scratch server goes there${root.inMemory ? ' instead of memory' : ''}, or set ${LOAD_LIMIT_ENV} to a number of bytes`,
       },
@@ -260,21 +257,24 @@ function explainLoadError(err: Error, table: string | null): Error {
   if (err instanceof RecoverError) return err;
   const pgErr = err as Error & { code?: string; where?: string };
   if (pgErr.code === '22021' || pgErr.code === '22P05') {
-    return new RecoverError('BACKUP_ENCODING', 'load', `the backup's ${table ?? ''} data is not valid in its declared encoding: ${pgErr.message}`, {
+    return new RecoverError('BACKUP_ENCODING', `the backup's ${table ?? ''} data is not valid in its declared encoding: ${pgErr.message}`, {
       hint: 'the source database was probably SQL_ASCII holding mixed encodings; see the README section on encodings',
+      pg: pgDiagnostics(err),
       cause: err,
     });
   }
   if (pgErr.code === '53100') {
     // disk_full: the scratch database's folder (see tempdir.ts) for the embedded and system engines.
-    return new RecoverError('LOAD_DISK_FULL', 'load', `the throwaway database ran out of disk space while loading ${table ?? 'the backup'}: ${pgErr.message}`, {
+    return new RecoverError('LOAD_DISK_FULL', `the throwaway database ran out of disk space while loading ${table ?? 'the backup'}: ${pgErr.message}`, {
       hint: `${scratchFullHint()}; with --database-url, free space on that server`,
+      pg: pgDiagnostics(err),
       cause: err,
     });
   }
   if (pgErr.code) {
-    return new RecoverError('LOAD_FAILED', 'load', `loading ${table ?? 'the backup'} failed: ${pgErr.message} (SQLSTATE ${pgErr.code})`, {
+    return new RecoverError('LOAD_FAILED', `loading ${table ?? 'the backup'} failed: ${pgErr.message} (SQLSTATE ${pgErr.code})`, {
       hint: 'the backup may be damaged; run with --debug for details',
+      pg: pgDiagnostics(err),
       cause: err,
     });
   }

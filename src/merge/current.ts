@@ -25,7 +25,7 @@ export async function isJsonFile(path: string): Promise<boolean> {
 
 export function parseCurrentJson(path: string, content: string): { username: string | null; texts: CurrentText[] } {
   const bad = (what: string) =>
-    new RecoverError('CURRENT_JSON_INVALID', 'usage', `${path} is not the race server's texts JSON: ${what}`, {
+    new RecoverError('CURRENT_JSON_INVALID', `${path} is not the race server's texts JSON: ${what}`, {
       hint: 'download it from the admin page "Load texts as JSON" for the student, or give a backup as --current',
     });
   let data: unknown;
@@ -79,7 +79,7 @@ export function currentFromJson(
 /** The current data from a backup's snapshot of the student (history's snapshots). */
 export function currentFromSnapshot(label: string, snap: Snapshot, h: History): CurrentData {
   if (!snap.user) {
-    throw new RecoverError('USER_NOT_FOUND', 'noStudent', `the student (user id ${h.user.id}, ${h.user.username}) is not in --current ${label}`, {
+    throw new RecoverError('USER_NOT_FOUND', `the student (user id ${h.user.id}, ${h.user.username}) is not in --current ${label}`, {
       hint: 'give the newest backup, or the live JSON, as --current',
     });
   }

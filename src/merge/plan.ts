@@ -43,7 +43,7 @@ export interface TakeSpec {
 export function parseTake(spec: string): TakeSpec {
   const at = spec.lastIndexOf('@');
   if (at <= 0 || at === spec.length - 1) {
-    throw new RecoverError('USAGE_BAD_TAKE', 'usage', `--take ${JSON.stringify(spec)} is not TASK@DATE`, {
+    throw new RecoverError('USAGE_BAD_TAKE', `--take ${JSON.stringify(spec)} is not TASK@DATE`, {
       hint: 'e.g. --take 3-REPORT@2026-03-12, or --take 3-REPORT@current to keep the current text',
     });
   }
@@ -59,12 +59,12 @@ function findTask(h: History, name: string): TaskHistory {
     const now = found.filter((t) => same(t.name));
     if (found.length === 1 || now.length === 1) return (now.length === 1 ? now[0] : found[0])!;
     if (found.length > 1) {
-      throw new RecoverError('USAGE_TAKE_AMBIGUOUS', 'usage', `--take ${name}: several tasks had that name (${found.map((t) => `${t.name}, id ${t.taskId}`).join('; ')})`, {
+      throw new RecoverError('USAGE_TAKE_AMBIGUOUS', `--take ${name}: several tasks had that name (${found.map((t) => `${t.name}, id ${t.taskId}`).join('; ')})`, {
         hint: 'use the name the task has now',
       });
     }
   }
-  throw new RecoverError('USAGE_TAKE_UNKNOWN_TASK', 'usage', `--take ${name}: the student has no text for a task of that name in these backups`, {
+  throw new RecoverError('USAGE_TAKE_UNKNOWN_TASK', `--take ${name}: the student has no text for a task of that name in these backups`, {
     hint: `the tasks with texts are ${h.tasks.map((t) => t.name).join(', ')}`,
   });
 }
@@ -76,7 +76,6 @@ function findDate(h: History, at: string, task: TaskHistory): number | 'current'
   if (matches.length !== 1) {
     throw new RecoverError(
       matches.length ? 'USAGE_TAKE_AMBIGUOUS' : 'USAGE_TAKE_UNKNOWN_DATE',
-      'usage',
       matches.length
         ? `--take ${task.name}@${at}: ${at} matches several backups (${matches.map(({ d }) => basename(d.path)).join(', ')})`
         : `--take ${task.name}@${at}: no backup of that date`,
@@ -86,7 +85,7 @@ function findDate(h: History, at: string, task: TaskHistory): number | 'current'
   const k = matches[0]!.k;
   if (!task.cells[k]!.version) {
     const have = task.cells.map((c, i) => (c.version ? h.dates[i]!.date : null)).filter(Boolean);
-    throw new RecoverError('USAGE_TAKE_NO_TEXT', 'usage', `--take ${task.name}@${at}: the student has no text for ${task.name} in the backup of ${h.dates[k]!.date}`, {
+    throw new RecoverError('USAGE_TAKE_NO_TEXT', `--take ${task.name}@${at}: the student has no text for ${task.name} in the backup of ${h.dates[k]!.date}`, {
       hint: `it has one on ${have.join(', ')}`,
     });
   }
@@ -269,7 +268,7 @@ export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap
   const allowed = new Set([...known.map((t) => t.storedName), ...(current.kind === 'json' ? kept.map((k) => k.name) : [])]);
   const problems = checkUpload(elements, { username, taskNames: allowed });
   if (problems.length) {
-    throw new RecoverError('MERGE_INVALID', 'internal', `the merged JSON would not upload cleanly: ${problems[0]}`, {
+    throw new RecoverError('MERGE_INVALID', `the merged JSON would not upload cleanly: ${problems[0]}`, {
       hint: 'please report this with the output of --debug',
       detail: problems.join('\n'),
     });

@@ -106,7 +106,7 @@ export class BackupQuery {
     try {
       await this.client.query(`SELECT set_config('TimeZone', $1, false)`, [zone]);
     } catch {
-      throw new RecoverError('USAGE_BAD_TIMEZONE', 'usage', `unknown time zone ${JSON.stringify(zone)}`, {
+      throw new RecoverError('USAGE_BAD_TIMEZONE', `unknown time zone ${JSON.stringify(zone)}`, {
         hint: 'use an IANA zone name such as UTC or Europe/London',
       });
     }
@@ -197,10 +197,7 @@ export class BackupQuery {
     const hit = records.filter((r) => username || texts.has(String(r.textId)) || tasks.has(String(r.taskId)));
     if (!hit.length) return;
     const names = [...new Set(hit.sort(serverOrder).map((r) => r.task_name))];
-    throw new RecoverError(
-      'TEXT_NOT_UTF8',
-      'load',
-      `${user.username}'s text${names.length === 1 ? '' : 's'} for ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not valid UTF-8${this.load.decodedAs ? ` nor ${this.load.decodedAs.encoding}` : ''} in this ${this.load.encoding ?? 'SQL_ASCII'} backup${username ? ' (and so is the username)' : ''}, so the encoding is unknown and an export would be wrong`,
+    throw new RecoverError('TEXT_NOT_UTF8', `${user.username}'s text${names.length === 1 ? '' : 's'} for ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not valid UTF-8${this.load.decodedAs ? ` nor ${this.load.decodedAs.encoding}` : ''} in this ${this.load.encoding ?? 'SQL_ASCII'} backup${username ? ' (and so is the username)' : ''}, so the encoding is unknown and an export would be wrong`,
       { hint: 'name the encoding the server stored them in and check the result before uploading: --backup-encoding LATIN1 (Western European), WIN1252 (Windows Western), LATIN9, LATIN2, WIN1251, ...' },
     );
   }
@@ -309,7 +306,7 @@ export function selectTasks(texts: TextRecord[], tasks: readonly TaskRecord[], w
   const known = new Set(tasks.map((t) => t.downloadName));
   const unknown = wanted.filter((w) => !known.has(w.toUpperCase()));
   if (unknown.length) {
-    throw new RecoverError('USAGE_UNKNOWN_TASK', 'usage', `no task ${unknown.join(', ')} in this backup`, { hint: `its tasks are ${[...known].join(', ')}` });
+    throw new RecoverError('USAGE_UNKNOWN_TASK', `no task ${unknown.join(', ')} in this backup`, { hint: `its tasks are ${[...known].join(', ')}` });
   }
   const set = new Set(wanted.map((w) => w.toUpperCase()));
   return texts.filter((t) => set.has(t.task_name));

@@ -42,7 +42,7 @@ export function matchUser(all: readonly UserRecord[], name: string): UserMatch {
     if (found.length === 1) return { user: found[0]!, by };
     if (found.length > 1) {
       const who = found.map((u) => (by === 'real name' ? `${u.username} (user id ${u.id})` : u.username)).join(', ');
-      throw new RecoverError('USER_AMBIGUOUS', 'noStudent', `"${name}" matches several users in this backup: ${who}`, {
+      throw new RecoverError('USER_AMBIGUOUS', `"${name}" matches several users in this backup: ${who}`, {
         hint: 'give the exact username (`recover-texts users --search NAME` lists who matches)',
       });
     }
@@ -54,7 +54,7 @@ export function matchUser(all: readonly UserRecord[], name: string): UserMatch {
     .slice(0, 3)
     .map((x) => x.n);
   if (names.length && !near.includes(closest(lower, names))) near.unshift(closest(lower, names));
-  throw new RecoverError('USER_NOT_FOUND', 'noStudent', `no user "${name}" in this backup${near.length ? `; closest: ${near.join(', ')}` : ' (it has no users)'}`, {
+  throw new RecoverError('USER_NOT_FOUND', `no user "${name}" in this backup${near.length ? `; closest: ${near.join(', ')}` : ' (it has no users)'}`, {
     hint: 'run `recover-texts users <backup> --search PART` to find the student by any part of their name',
   });
 }

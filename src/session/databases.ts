@@ -49,14 +49,14 @@ export function chooseDatabase(backup: BackupFile, parts: readonly DatabaseLoad[
     chosen = race[0]!;
   } else if (race.length > 1) {
     const choices = race.filter((p) => p.name !== null).map((p) => p.name!);
-    throw new RecoverError('DATABASE_AMBIGUOUS', 'usage', `${backup.path} is a ${what} with ${race.length} race server databases: ${race.map(label).join(', ')}`, {
+    throw new RecoverError('DATABASE_AMBIGUOUS', `${backup.path} is a ${what} with ${race.length} race server databases: ${race.map(label).join(', ')}`, {
       hint: `choose one with --database${choices.length ? `, e.g. --database ${shellWord(choices[0]!)}` : ''}`,
     });
   } else if (candidates.length === 1) {
     // One database (pg_dump --create): the usual "no such table" errors say what it lacks.
     chosen = candidates[0]!;
   } else {
-    throw new RecoverError('BACKUP_NO_RACE_TABLES', 'noRaceTables', `${backup.path} is a ${what}, and none of its databases (${names.map(shown).join(', ')}) holds the race server's tables (users, tasks and tasktexts)`, {
+    throw new RecoverError('BACKUP_NO_RACE_TABLES', `${backup.path} is a ${what}, and none of its databases (${names.map(shown).join(', ')}) holds the race server's tables (users, tasks and tasktexts)`, {
       hint: 'is this a backup of the race server\'s cluster? `recover-texts inspect` shows what it holds',
     });
   }
@@ -76,7 +76,7 @@ function notFound(backup: BackupFile, wanted: string, names: string[], race: str
     .sort((a, b) => a.d - b.d)
     .map(({ n }) => shown(n));
   const list = names.length === 1 ? `only database ${shown(names[0]!)}` : `no database ${shown(wanted)}`;
-  return new RecoverError('DATABASE_NOT_FOUND', 'usage', `--database ${shown(wanted)}: ${backup.path} has ${list}${near.length && names.length > 1 ? `; did you mean ${near.slice(0, 3).join(' or ')}?` : ''}`, {
+  return new RecoverError('DATABASE_NOT_FOUND', `--database ${shown(wanted)}: ${backup.path} has ${list}${near.length && names.length > 1 ? `; did you mean ${near.slice(0, 3).join(' or ')}?` : ''}`, {
     hint: `its databases: ${names.map(shown).join(', ')}${race.length ? `; the race server's tables are in ${race.join(', ')}` : ''}`,
   });
 }

@@ -81,7 +81,7 @@ function noteEncoding(backup: BackupFile, load: LoadResult, config: Pick<Session
 function checkTruncated(backup: BackupFile, stats: FilterStats): void {
   if (stats.sawDumpHeader && !stats.sawDumpComplete) {
     const tool = stats.clusterDump ? 'pg_dumpall\'s "cluster dump complete"' : 'pg_dump\'s "dump complete"';
-    throw new RecoverError('BACKUP_TRUNCATED', 'damaged', `${backup.path} ends before ${tool} line, so it is truncated`, {
+    throw new RecoverError('BACKUP_TRUNCATED', `${backup.path} ends before ${tool} line, so it is truncated`, {
       hint: 'copy the backup again, or pick an older one',
     });
   }
@@ -91,19 +91,19 @@ function checkComplete(backup: BackupFile, load: LoadResult): void {
   const t = load.tables;
   const where = load.database && load.database.all.length > 1 ? `database ${JSON.stringify(load.database.name)} of ${backup.path}` : backup.path;
   if (!t.users.present && !t.tasks.present && !t.tasktexts.present && !t.notes.present) {
-    throw new RecoverError('BACKUP_NO_RACE_TABLES', 'noRaceTables', `${where} holds no race server tables (users, tasks, tasktexts or notes)`, {
+    throw new RecoverError('BACKUP_NO_RACE_TABLES', `${where} holds no race server tables (users, tasks, tasktexts or notes)`, {
       hint: 'is this a backup of the race server\'s database? `recover-texts inspect` shows what it holds',
     });
   }
   for (const needed of ['users', 'tasks'] as const) {
     if (!t[needed].present) {
-      throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${where} has no ${needed} table`, {
+      throw new RecoverError('BACKUP_MISSING_TABLE', `${where} has no ${needed} table`, {
         hint: 'a backup of only some tables cannot be used; pick a full backup',
       });
     }
   }
   if (!t.tasktexts.present && !t.notes.present) {
-    throw new RecoverError('BACKUP_MISSING_TABLE', 'noRaceTables', `${where} has no tasktexts (or older notes) table`, {
+    throw new RecoverError('BACKUP_MISSING_TABLE', `${where} has no tasktexts (or older notes) table`, {
       hint: 'a backup of only some tables cannot be used; pick a full backup',
     });
   }
@@ -111,7 +111,7 @@ function checkComplete(backup: BackupFile, load: LoadResult): void {
 
 /** The words every "could not be read whole" error starts with: the upload deletes first, so a partial export is never written. */
 function notWhole(backup: BackupFile, what: string): RecoverError {
-  return new RecoverError('BACKUP_NOT_WHOLE', 'damaged', `the backup could not be read whole: ${what}`, {
+  return new RecoverError('BACKUP_NOT_WHOLE', `the backup could not be read whole: ${what}`, {
     hint: 'nothing was exported: pick another backup (or read an archive with --pg-restore PATH), and please report this with the --debug output',
   });
 }

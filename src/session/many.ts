@@ -104,7 +104,7 @@ export interface BackupSet {
 /** Load every backup in `paths` into one engine and run `fn` on the set; everything started is removed afterwards. */
 export async function withBackups<T>(paths: readonly string[], config: ManyConfig, fn: (set: BackupSet) => Promise<T>): Promise<T> {
   const unique = [...new Map(paths.map((p) => [resolve(p), p])).values()];
-  if (!unique.length) throw new RecoverError('USAGE_NO_BACKUPS', 'usage', 'no backups given', { hint: 'name the backups, e.g. buggy_race_bk_*.sql.gz' });
+  if (!unique.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, e.g. buggy_race_bk_*.sql.gz' });
   const width = Math.max(1, Math.min(config.concurrency ?? DEFAULT_LOADS(), MAX_PARALLEL_LOADS, unique.length));
   const optional = new Set([...(config.optional ?? [])].map((p) => resolve(p)));
   const required = (path: string) => !optional.has(resolve(path));
@@ -244,7 +244,7 @@ async function pool<I, R>(items: readonly I[], width: number, fn: (item: I, inde
 function asRecoverError(e: unknown, path: string): RecoverError {
   if (e instanceof RecoverError) return namingBackup(e, path);
   const err = e as { code?: string; message?: string };
-  return new RecoverError('LOAD_FAILED', 'load', `loading ${path} failed: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`, {
+  return new RecoverError('LOAD_FAILED', `loading ${path} failed: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`, {
     hint: 'run with --debug for details',
     cause: e,
   });
@@ -255,7 +255,8 @@ function noneLoaded(failed: BackupFailure[]): RecoverError {
   if (failed.length === 1) return first;
   // One cause for all (e.g. no pg_restore for any archive) keeps its exit code.
   const same = failed.every((f) => f.error.exit === first.exit);
-  return new RecoverError('NO_BACKUP_LOADED', same ? first.exit : 'load', `none of the ${failed.length} backups could be loaded; the first: ${first.message}`, {
+  return new RecoverError('NO_BACKUP_LOADED', `none of the ${failed.length} backups could be loaded; the first: ${first.message}`, {
+    exit: same ? first.exit : 'load',
     hint: first.hint ?? "each backup's reason is listed above; `recover-texts inspect BACKUP` looks at one",
   });
 }

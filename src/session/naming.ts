@@ -21,7 +21,7 @@ export function namesBackup(message: string, path: string): boolean {
 /** The error, its message starting with the backup's path unless it names it already. */
 export function namingBackup(e: RecoverError, path: string): RecoverError {
   if (namesBackup(e.message, path)) return e;
-  return new RecoverError(e.code, e.exit, `${path}: ${e.message}`, { hint: e.hint, detail: e.detail, cause: e });
+  return new RecoverError(e.code, `${path}: ${e.message}`, { hint: e.hint, detail: e.detail, pg: e.pg, exit: e.exit, cause: e });
 }
 
 /**

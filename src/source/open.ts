@@ -93,13 +93,13 @@ function byteCounter(onBytes: (n: number) => void): Transform {
 function explainZlib(e: unknown, path: string): RecoverError | undefined {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === 'Z_BUF_ERROR') {
-    return new RecoverError('BACKUP_TRUNCATED', 'damaged', `${path} is a truncated gzip file (it ends before the compressed data does)`, {
+    return new RecoverError('BACKUP_TRUNCATED', `${path} is a truncated gzip file (it ends before the compressed data does)`, {
       hint: 'copy the backup again, or pick an older one',
       cause: e,
     });
   }
   if (code === 'Z_DATA_ERROR' || code === 'Z_STREAM_ERROR') {
-    return new RecoverError('BACKUP_CORRUPT', 'damaged', `${path} is a damaged gzip file: ${(e as Error).message}`, {
+    return new RecoverError('BACKUP_CORRUPT', `${path} is a damaged gzip file: ${(e as Error).message}`, {
       hint: 'copy the backup again, or pick an older one',
       cause: e,
     });

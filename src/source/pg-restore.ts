@@ -63,7 +63,7 @@ function probe(path: string): PgRestore | null {
 export function findPgRestore(archive: ArchiveInfo, explicit?: string): PgRestore {
   const found = candidatePaths(explicit).map(probe).filter((p): p is PgRestore => !!p);
   if (explicit && !found.length) {
-    throw new RecoverError('PG_RESTORE_INVALID', 'usage', `--pg-restore ${explicit} is not a working pg_restore`, {
+    throw new RecoverError('PG_RESTORE_INVALID', `--pg-restore ${explicit} is not a working pg_restore`, {
       hint: 'give the path of a pg_restore program, e.g. /usr/lib/postgresql/17/bin/pg_restore',
     });
   }
@@ -71,7 +71,7 @@ export function findPgRestore(archive: ArchiveInfo, explicit?: string): PgRestor
   if (able.length) return able[0]!;
   const need = majorNeededFor(archive.version);
   const seen = found.length ? `found only ${[...new Set(found.map((p) => `pg_restore ${p.major}`))].join(', ')}` : 'found no pg_restore';
-  throw new RecoverError('PG_RESTORE_TOO_OLD', 'tool', `archive version ${archive.version.text} (pg_dump ${archive.pgDumpVersion || '?'}) needs pg_restore ${need} or newer; ${seen}`, {
+  throw new RecoverError('PG_RESTORE_TOO_OLD', `archive version ${archive.version.text} (pg_dump ${archive.pgDumpVersion || '?'}) needs pg_restore ${need} or newer; ${seen}`, {
     hint: `install the PostgreSQL ${need} client tools (e.g. postgresql-client-${need}), or pass --pg-restore PATH to one`,
   });
 }
@@ -89,7 +89,7 @@ export function restoreList(archive: ArchiveInfo): string {
 export function explicitPgRestore(explicit: string): PgRestore {
   const tool = probe(explicit);
   if (!tool) {
-    throw new RecoverError('PG_RESTORE_INVALID', 'usage', `--pg-restore ${explicit} is not a working pg_restore`, {
+    throw new RecoverError('PG_RESTORE_INVALID', `--pg-restore ${explicit} is not a working pg_restore`, {
       hint: 'give the path of a pg_restore program, e.g. /usr/lib/postgresql/17/bin/pg_restore',
     });
   }
@@ -165,11 +165,11 @@ function pgRestoreError(path: string, tool: PgRestore, stderr: string, code: num
   const line = stderr.split('\n').map((l) => l.trim()).filter(Boolean).find((l) => /error/i.test(l)) ?? stderr.trim().split('\n')[0] ?? '';
   const why = line.replace(/^pg_restore: (error: )?/, '');
   if (/end of file|unexpected EOF|could not read input file|could not find block ID|could not find header for file|could not (open|close) (input|data) file|could not uncompress|corrupt|invalid/i.test(why)) {
-    return new RecoverError('BACKUP_TRUNCATED', 'damaged', `${path} is truncated or damaged: pg_restore ${tool.major} says "${why}"`, {
+    return new RecoverError('BACKUP_TRUNCATED', `${path} is truncated or damaged: pg_restore ${tool.major} says "${why}"`, {
       hint: 'copy the backup again, or pick another one',
     });
   }
-  return new RecoverError('PG_RESTORE_FAILED', 'tool', `pg_restore ${tool.version} failed on ${path}${code !== null && code >= 0 ? ` (exit ${code})` : ''}: ${why || 'no message'}`, {
+  return new RecoverError('PG_RESTORE_FAILED', `pg_restore ${tool.version} failed on ${path}${code !== null && code >= 0 ? ` (exit ${code})` : ''}: ${why || 'no message'}`, {
     hint: 'run with --debug for details, or try another pg_restore with --pg-restore PATH',
   });
 }
