@@ -30,7 +30,16 @@ export const ExitCode = {
   /** No such student in the backup (or several match). */
   noStudent: 12,
   internal: 70,
+  /** The terminal was closed or the session dropped (SIGHUP), after cleaning up. */
+  hangup: 129,
+  /** Ctrl-C (SIGINT), after cleaning up. */
   interrupted: 130,
+  /** Ctrl-\\ (SIGQUIT), after cleaning up. */
+  quit: 131,
+  /** stdout or stderr was closed by its reader (EPIPE: `| head`, quitting `less`), after cleaning up. */
+  outputClosed: 141,
+  /** SIGTERM, after cleaning up. */
+  terminated: 143,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
