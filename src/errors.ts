@@ -29,6 +29,8 @@ export const ExitCode = {
   noRaceTables: 11,
   /** No such student in the backup (or several match). */
   noStudent: 12,
+  /** The temp folder (TMPDIR, else /tmp) is missing or not writable. */
+  tempDir: 13,
   internal: 70,
   /** The terminal was closed or the session dropped (SIGHUP), after cleaning up. */
   hangup: 129,
@@ -72,4 +74,19 @@ export class RecoverError extends Error {
 
 export function isRecoverError(e: unknown): e is RecoverError {
   return e instanceof RecoverError;
+}
+
+/**
+ * The SQLSTATE of a PostgreSQL error: its five-character code. Node's errno
+ * names (EACCES, ECONNREFUSED) are not SQLSTATEs and never shown as one.
+ */
+export function sqlstateOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^E[A-Z]{4}$/.test(code) ? code : undefined;
+}
+
+/** A local file-system error (errno, with a syscall and usually a path), not the backup's or the server's. */
+export function isLocalFileError(e: unknown): e is NodeJS.ErrnoException {
+  const err = e as NodeJS.ErrnoException;
+  return typeof err?.code === 'string' && /^E[A-Z0-9]+$/.test(err.code) && typeof err.syscall === 'string';
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ExitCode, RecoverError } from '../errors.js';
+import { ExitCode, isLocalFileError, RecoverError } from '../errors.js';
 import { disposeAll } from '../resources.js';
 import { Console } from './console.js';
 import { registerExport } from './export.js';
@@ -61,6 +61,12 @@ function report(e: unknown): number {
     ui.error(e.message, e.hint);
     if (debug) ui.debug(e.detail ?? '', e);
     return e.exitCode;
+  }
+  if (isLocalFileError(e)) {
+    // Not the backup's fault, and not a bug: a place on this machine that cannot be used.
+    ui.error(`a local file operation failed: ${e.message}`, 'check that file or folder on this machine (owner, permissions, free space); the backup is not the cause');
+    if (debug) ui.debug('', e);
+    return ExitCode.internal;
   }
   ui.error(`internal error: ${(e as Error)?.message ?? String(e)}`, 'please report this with the output of --debug');
   if (debug) ui.debug('', e);

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, readFileSync, openSync, closeSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { RecoverError } from '../errors.js';
+import { isLocalFileError, RecoverError } from '../errors.js';
 import { checkpoint, once, track, untrack, processAlive } from '../resources.js';
 import { makePrivateTempDir, MARKER, scratchFullHint, scratchRoot, scratchRoots, TEMP_PREFIX, type ScratchRoot } from '../tempdir.js';
 import { copyTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
@@ -109,6 +109,12 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
   } catch (e) {
     await stop();
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw startFailure(e, 'No space left on device', given, root);
+    if (isLocalFileError(e)) {
+      throw new RecoverError('ENGINE_LOCAL_FILES', 'engine', `the throwaway PostgreSQL could not be set up in ${dir}: ${e.message}`, {
+        hint: 'a file or folder on this machine could not be used (not the backup): check its owner and permissions, or set TMPDIR to another folder',
+        cause: e,
+      });
+    }
     throw e;
   }
 }

@@ -70,16 +70,45 @@ async function lstatOrNull(path: string): Promise<Stats | null> {
 }
 
 /**
- * The cache dir, made private if new. Null (with a note) when it cannot be
- * trusted and is not ours to fix: then the run does without the cache.
+ * The cache dir, made private if new. Null (with one note) when it cannot be
+ * trusted and is not ours to fix, or cannot be made at all (a home that does
+ * not exist or is not writable, as for cron jobs, services and `nobody`):
+ * then the run does without the cache. Asked once per run.
  */
-async function openCache(log: (m: string) => void): Promise<string | null> {
-  if (typeof process.getuid !== 'function') return null;
+function openCache(log: (m: string) => void): Promise<string | null> {
   const dir = cacheDir();
-  let st = await lstatOrNull(dir);
-  if (!st) {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    st = await fs.lstat(dir);
+  if (opened?.dir !== dir) opened = { dir, cache: openCacheOnce(dir, log) };
+  return opened.cache;
+}
+
+let opened: { dir: string; cache: Promise<string | null> } | undefined;
+
+/** Local file-system errors that mean "this place cannot be used", not a bug. */
+const UNUSABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'ELOOP']);
+
+async function openCacheOnce(dir: string, log: (m: string) => void): Promise<string | null> {
+  if (typeof process.getuid !== 'function') return null;
+  const without = (why: string) => {
+    log(
+      `running without the PostgreSQL template cache: ${why}; each run initialises its own data directory (about a second). ` +
+        'Set XDG_CACHE_HOME to a folder you may write, or pass --no-cache to silence this',
+    );
+    return null;
+  };
+  let st: Stats | null;
+  try {
+    st = await lstatOrNull(dir);
+    if (!st) {
+      // A missing home is never made: only the cache folders under it ($XDG_CACHE_HOME may be made).
+      const home = process.env.XDG_CACHE_HOME?.startsWith('/') ? null : homedir();
+      if (home && !(await lstatOrNull(home))?.isDirectory()) return without(`the home folder ${home} does not exist`);
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      st = await fs.lstat(dir);
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code && UNUSABLE.has(err.code)) return without(`${dir} cannot be made (${err.code}${err.path && err.path !== dir ? ` on ${err.path}` : ''})`);
+    throw e;
   }
   const why = notPrivate(st);
   if (!why) return dir;
