@@ -30,4 +30,4 @@ export type { Engine, EngineConfig, EngineKind, Log } from './types.js';
 export { SCRATCH_DB_PREFIX } from './server.js';
 export { hasServer } from './system.js';
 export { handOver, isPostmasterOf, removeClusterDir, removeStaleClusters, tidyLogLine, TEMP_PREFIX } from './cluster.js';
-export { DEFAULT_IMAGE, LABEL as DOCKER_LABEL } from './docker.js';
+export { DEFAULT_IMAGE, isStaleContainer, LABEL as DOCKER_LABEL, thisOrigin, type Origin } from './docker.js';
