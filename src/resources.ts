@@ -12,6 +12,8 @@ export interface Disposable {
 }
 
 const live = new Set<Disposable>();
+/** Disposals under way, so that a second disposeAll (a signal while the run ends) waits for them too. */
+const inFlight = new Set<Promise<void>>();
 let closing = false;
 
 /** True while disposeAll() runs (the run is ending, e.g. on a signal): start no new work. */
@@ -31,7 +33,8 @@ export function untrack(d: Disposable): void {
 /**
  * Dispose everything still live, newest first. Never throws. Work still in
  * flight (another backup loading, on a signal) may register more while this
- * runs: that is disposed too, until nothing is left.
+ * runs: that is disposed too, until nothing is left. Disposals another call
+ * has started are waited for.
  */
 export async function disposeAll(log: (msg: string) => void = () => {}): Promise<void> {
   closing = true;
@@ -40,13 +43,19 @@ export async function disposeAll(log: (msg: string) => void = () => {}): Promise
       const all = [...live].reverse();
       live.clear();
       for (const d of all) {
+        const p = d.dispose();
+        inFlight.add(p);
         try {
-          await d.dispose();
+          await p;
         } catch (e) {
           log(`cleanup of ${d.label} failed: ${(e as Error).message}`);
+        } finally {
+          inFlight.delete(p);
         }
       }
     }
+    // What another call took from the set before this one began: done before this returns (and the process exits).
+    await Promise.allSettled([...inFlight]);
   } finally {
     closing = false;
   }
@@ -56,10 +65,26 @@ export function liveCount(): number {
   return live.size;
 }
 
-/** Wrap a one-shot async cleanup so calling it twice is harmless. */
+/**
+ * Wrap a one-shot async cleanup so calling it twice is harmless. While it
+ * runs, disposeAll waits for it: a run ending from outside (a signal, a
+ * closed output) while an owner is already removing its server must not
+ * exit halfway through that removal.
+ */
 export function once(fn: () => Promise<void>): () => Promise<void> {
   let p: Promise<void> | undefined;
-  return () => (p ??= fn());
+  return () => {
+    if (!p) {
+      const running = fn();
+      p = running;
+      inFlight.add(running);
+      running.then(
+        () => inFlight.delete(running),
+        () => inFlight.delete(running),
+      );
+    }
+    return p;
+  };
 }
 
 /**

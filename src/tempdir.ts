@@ -105,7 +105,31 @@ export function scratchRoots(): string[] {
 }
 
 export async function makePrivateTempDir(root: string = tmpdir()): Promise<string> {
-  const dir = await fs.mkdtemp(join(root, TEMP_PREFIX)); // mkdtemp makes it 0700
-  await fs.writeFile(join(dir, MARKER), JSON.stringify({ pid: process.pid, created: new Date().toISOString() }) + '\n', { mode: 0o600 });
+  let dir: string;
+  try {
+    dir = await fs.mkdtemp(join(root, TEMP_PREFIX)); // mkdtemp makes it 0700
+  } catch (e) {
+    throw unusableTempFolder(root, e as NodeJS.ErrnoException);
+  }
+  await fs.writeFile(join(dir, MARKER), JSON.stringify({ pid: process.pid, created: new Date().toISOString() }) + '\n', { mode: 0o600, flag: 'wx' });
   return dir;
+}
+
+/** The temp folder itself is missing or closed to us: say which folder, and how to choose another. */
+function unusableTempFolder(root: string, e: NodeJS.ErrnoException): Error {
+  const what =
+    e.code === 'ENOENT' ? 'does not exist'
+    : e.code === 'ENOTDIR' ? 'is not a folder'
+    : e.code === 'EACCES' || e.code === 'EPERM' ? 'is not writable by you'
+    : e.code === 'EROFS' ? 'is on a read-only file system'
+    : e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'is full'
+    : null;
+  if (!what) return e;
+  const chosen = process.env.TMPDIR ? 'TMPDIR' : 'the system temp folder';
+  return new RecoverError('TEMP_DIR_UNUSABLE', `the temp folder ${root} (${chosen}) ${what}, so no private temp dir can be made there (${e.code})`, {
+    hint: process.env.TMPDIR
+      ? 'set TMPDIR to a folder that exists and that you may write (e.g. TMPDIR=/tmp), or unset it'
+      : 'make /tmp writable (mode 1777), or set TMPDIR to a folder that exists and that you may write',
+    cause: e,
+  });
 }

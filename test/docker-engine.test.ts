@@ -18,6 +18,7 @@ import { findPgRestore } from '../src/source/index.js';
 import { readArchiveInfo } from '../src/detect/index.js';
 import { renderJson } from '../src/export/index.js';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
+import { thisOrigin } from '../src/engine/index.js';
 import { CLI, DEMO, FIXTURES, ROOT, expectCleanError, expectNothingLeft, makeTmp, readmeSection, removeTmp, runCli } from './helpers.js';
 
 const IMAGE = process.env.RECOVER_TEXTS_TEST_IMAGE ?? 'recover-texts-test/postgres:15';
@@ -203,10 +204,16 @@ describe(`docker engine (${IMAGE})`, () => {
       expect(ownedBy(child.pid!)).toEqual([]);
     });
 
-    it("after kill -9, the next run removes the dead run's container, and only such containers", async (ctx) => {
+    it("after kill -9, the next run removes the dead run's container, and only such containers (not another pid namespace's on this host)", async (ctx) => {
       needDocker(ctx);
-      // Ours but alive (this test process), and ours from another machine: both must stay.
+      // Ours but alive (this test process), ours from another machine, and ours from another pid namespace on
+      // this host and boot whose owner pid means nothing here (running): all must stay.
+      const { bootId } = thisOrigin();
       const decoys = [
+        docker([
+          'run', '-d', '--label', `${LABEL}=1`, '--label', `${LABEL}.owner-pid=999999`, '--label', `${LABEL}.owner-host=${hostname()}`,
+          '--label', `${LABEL}.owner-boot-id=${bootId}`, '--label', `${LABEL}.owner-pid-ns=pid:[1]`, '-e', 'POSTGRES_PASSWORD=x', IMAGE,
+        ]),
         docker(['create', '--label', `${LABEL}=1`, '--label', `${LABEL}.owner-pid=${process.pid}`, '--label', `${LABEL}.owner-host=${hostname()}`, IMAGE]),
         docker(['create', '--label', `${LABEL}=1`, '--label', `${LABEL}.owner-pid=999999`, '--label', `${LABEL}.owner-host=elsewhere.example`, IMAGE]),
       ];

@@ -22,30 +22,36 @@ export interface BackupProgress {
  */
 export class Console {
   quiet = false;
+  /** stderr's reader is gone (EPIPE) or its terminal closed: nothing more is written to it. */
+  closed = false;
+
+  private write(s: string): void {
+    if (!this.closed) process.stderr.write(s);
+  }
 
   error(message: string, hint?: string): void {
-    process.stderr.write(visibleLines(`recover-texts: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`));
+    this.write(`recover-texts: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
   }
 
   /** A warning: shown even with --quiet, since it says some data was left out. */
   warn(message: string): void {
     this.endProgress();
-    process.stderr.write(visibleLines(`warning: ${message}\n`));
+    this.write(`warning: ${message}\n`);
   }
 
   note(message: string): void {
     if (this.quiet) return;
     this.endProgress();
-    process.stderr.write(visibleLines(`${message}\n`));
+    this.write(`${message}\n`);
   }
 
-  debug(detail: string, e: unknown): void {
-    if (detail) process.stderr.write(visibleLines(`${detail}\n`));
-    process.stderr.write(visibleLines(`${inspect(e, { depth: 4 })}\n`));
+  debug(detail: string, e?: unknown): void {
+    if (detail) this.write(`${detail}\n`);
+    if (e !== undefined) this.write(`${inspect(e, { depth: 4 })}\n`);
   }
 
   /** The progress display (load-progress.ts): drawn only on a terminal and without --quiet. */
-  private readonly bars = new LoadProgress(() => !this.quiet);
+  private readonly bars = new LoadProgress(() => !this.quiet && !this.closed);
 
   /** A step that takes time: reading the backup, starting PostgreSQL, querying. */
   step(label: string): void {

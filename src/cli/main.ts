@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ExitCode, RecoverError } from '../errors.js';
+import { ExitCode, isLocalFileError, RecoverError } from '../errors.js';
 import { disposeAll } from '../resources.js';
 import { visibleLines } from '../terminal.js';
 import { Console } from './console.js';
@@ -54,25 +54,67 @@ async function run(fn: () => Promise<void>): Promise<void> {
 }
 
 function report(e: unknown): number {
+  // The run is already ending (a signal, a closed output): its cleanup decides the status, and the
+  // failures the cleanup causes in the work still running are not news.
+  if (ending !== undefined) return ending;
   ui.endProgress();
   if (e instanceof RecoverError) {
     ui.error(e.message, e.hint);
     if (debug) ui.debug(e.detail ?? '', e);
     return e.exitCode;
   }
+  if (isLocalFileError(e)) {
+    // Not the backup's fault, and not a bug: a place on this machine that cannot be used.
+    ui.error(`a local file operation failed: ${e.message}`, 'check that file or folder on this machine (owner, permissions, free space); the backup is not the cause');
+    if (debug) ui.debug('', e);
+    return ExitCode.internal;
+  }
   ui.error(`internal error: ${(e as Error)?.message ?? String(e)}`, 'please report this with the output of --debug');
   if (debug) ui.debug('', e);
   return ExitCode.internal;
 }
 
-let stopping = false;
-function onSignal(signal: NodeJS.Signals): void {
-  const code = signal === 'SIGINT' ? 130 : 143;
-  if (stopping) process.exit(code); // a second signal: leave now
-  stopping = true;
+/** Each way a run can be ended from outside, and its exit status (the README's table). */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: ExitCode.hangup,
+  SIGINT: ExitCode.interrupted,
+  SIGQUIT: ExitCode.quit,
+  SIGTERM: ExitCode.terminated,
+};
+
+/** Set once the run is being ended from outside: its exit status. */
+let ending: number | undefined;
+
+/**
+ * End the run from outside: remove everything live (the throwaway server,
+ * its cluster, temp dirs, partial outputs), then exit with `code`. Only a
+ * second Ctrl-C, SIGTERM or SIGQUIT leaves at once; a hangup or another
+ * closed-output error while cleaning up does not cut the cleanup short.
+ */
+function endRun(why: string, code: number, insistent: boolean): void {
+  if (ending !== undefined) {
+    if (insistent) process.exit(ending);
+    return;
+  }
+  ending = code;
   ui.endProgress();
-  ui.note(`interrupted (${signal}); cleaning up`);
-  void disposeAll((m) => ui.note(m)).finally(() => process.exit(code));
+  ui.note(`${why}; cleaning up`);
+  void disposeAll((m) => (debug ? ui.note(m) : undefined)).finally(() => process.exit(code));
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  endRun(signal === 'SIGHUP' ? 'the terminal was closed (SIGHUP)' : `interrupted (${signal})`, SIGNAL_EXIT[signal]!, signal !== 'SIGHUP');
+}
+
+/**
+ * stdout's or stderr's reader went away (`| head`, quitting `less`: EPIPE) or
+ * its terminal did (EIO): nothing more can be shown, so the run stops and
+ * cleans up as on a signal. Without this handler the error would end the
+ * process at once, leaving the server running.
+ */
+function onOutputError(stream: 'stdout' | 'stderr', e: NodeJS.ErrnoException): void {
+  if (stream === 'stderr') ui.closed = true;
+  endRun(`${stream} was closed (${e.code ?? e.message})`, ExitCode.outputClosed, false);
 }
 
 /** The installed package's version (npm sets npm_package_version only under `npm run`). */
@@ -89,11 +131,9 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.length === 3 && argv[2] === '-V') argv = [...argv.slice(0, 2), '-v'];
   debug = argv.includes('--debug');
   ui.quiet = argv.includes('--quiet') || argv.includes('-q');
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(exitCode); // reader went away (e.g. | head)
-  });
+  for (const signal of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) process.on(signal, onSignal);
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => onOutputError('stdout', e));
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => onOutputError('stderr', e));
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -105,12 +145,13 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await disposeAll();
   }
-  return exitCode;
+  return ending ?? exitCode;
 }
 
 main(process.argv).then(
   (code) => {
-    process.exitCode = code;
+    // When the run is ending from outside, endRun exits once its cleanup is done.
+    process.exitCode = ending ?? code;
   },
   (e) => {
     process.stderr.write(visibleLines(`recover-texts: ${(e as Error).message}\n`));

@@ -54,7 +54,7 @@ export function resolveSession(opts: CommonOptions, ui: Console): SessionConfig 
   }
   if (opts.pgRestore !== undefined) checkExecutable(opts.pgRestore);
   return {
-    engine: resolveEngine(opts, log),
+    engine: { ...resolveEngine(opts, log), ...(opts.debug ? { debug: (m: string) => ui.debug(m) } : {}) },
     timezone: opts.timezone,
     pgRestore: opts.pgRestore,
     backupEncoding: opts.backupEncoding === undefined ? undefined : resolveBackupEncoding(opts.backupEncoding),

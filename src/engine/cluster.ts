@@ -9,12 +9,20 @@
  * as; the only socket is inside it, and only that user may connect (see adminOf).
  * PostgreSQL refuses to run as root, so a root user's cluster runs as an
  * unprivileged account (RECOVER_TEXTS_RUN_AS, else `postgres`, else `nobody`).
+ *
+ * As root, nothing is done by path inside a tree that account owns: the
+ * cluster's dir is built while it is root's own and private (the template's
+ * copy, the log, the socket and data dirs), handed over bottom-up with
+ * lchown, its top last (handOver), and removed as that account
+ * (removeClusterDir). The log is read and written through the descriptor
+ * opened before the hand-over, and a new template is copied out only from
+ * regular files that account owns, opened with O_NOFOLLOW (template.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { promises as fs, readFileSync, openSync, closeSync, rmSync } from 'node:fs';
+import { constants, promises as fs, readFileSync, readdirSync, lchownSync, openSync, closeSync, rmSync, fstatSync, readSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { RecoverError } from '../errors.js';
+import { isLocalFileError, RecoverError } from '../errors.js';
 import { checkpoint, once, track, untrack, processAlive } from '../resources.js';
 import { makePrivateTempDir, MARKER, scratchFullHint, scratchRoot, scratchRoots, TEMP_PREFIX, type ScratchRoot } from '../tempdir.js';
 import { copyTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
@@ -45,6 +53,8 @@ interface RunAs {
 export interface ClusterOptions {
   /** Copy the data directory from the cached template (template.ts) instead of running initdb each time. */
   cache: boolean;
+  /** Shown with --debug only: what the stale-cluster sweep could not do. */
+  debug?: (m: string) => void;
 }
 
 /** initdb's options besides the paths; part of the template's stamp. */
@@ -52,7 +62,7 @@ export interface ClusterOptions {
 const INITDB_OPTIONS = ['-U', SUPERUSER, '--auth-local=trust', '--auth-host=reject', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions', '--wal-segsize=1'] as const;
 
 export async function startCluster(given: Binaries, log: (m: string) => void, options: ClusterOptions): Promise<Server> {
-  await removeStaleClusters(log);
+  await removeStaleClusters(log, options.debug);
   const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
   // As root: can the server's user run the binaries where they are? Asked while the data directory is made.
   const access = runAs && given.relocatable ? canRun(join(given.dir, 'postgres'), runAs) : Promise.resolve('ok' as const);
@@ -61,39 +71,50 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
   /** A second private dir, on the binaries' disk, when they must be linked where the server's user can reach them. */
   let binDir: string | undefined;
   let server: Running | undefined;
+  /** Set once the dir is the server's user's (as root): from then on it is removed as that user. */
+  let handedTo: RunAs | undefined;
+  let logFd: number | undefined;
   /** Known from its spawn on, so that a signal while it starts stops it too. */
   const spawned = (r: Running) => (server = r);
   const stop = once(async () => {
     untrack(starting);
     await server?.kill('SIGQUIT'); // immediate shutdown: nothing here is worth keeping
-    // Synchronous: several times faster than through the thread pool for its thousand small files.
-    rmSync(dir, { recursive: true, force: true });
-    if (binDir) rmSync(binDir, { recursive: true, force: true });
+    if (logFd !== undefined) closeSync(logFd);
+    try {
+      await removeClusterDir(dir, handedTo);
+    } finally {
+      // Root's own (mode 0711, nothing in it the server's user may write): removed as root.
+      if (binDir) rmSync(binDir, { recursive: true, force: true });
+    }
   });
   // Tracked from the first moment, so a signal while starting removes it too.
   const starting = track({ label: `PostgreSQL cluster in ${dir}`, dispose: stop });
   const binaries = async (): Promise<Binaries> => {
     if ((await access) !== 'denied') return given;
     binDir = await makePrivateTempDir();
-    return linkedBinaries(given, binDir, runAs!);
+    return linkedBinaries(given, binDir);
   };
   try {
     const sock = join(dir, 'socket');
     await fs.mkdir(sock, { mode: 0o700 });
-    const place: Place = { data: join(dir, 'data'), sock, logPath: join(dir, 'server.log'), bins: given, runAs, root };
+    // Opened while the dir is ours alone, and kept: never reopened by path once the server's user owns the dir.
+    logFd = openSync(join(dir, 'server.log'), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+    const place: Place = { data: join(dir, 'data'), sock, logFd, bins: given, runAs, root };
     // The data directory: a copy of the cached template, else initdb (kept as the template).
     const stamp = options.cache ? await stampOf(given.dir, given.source, INITDB_OPTIONS) : null;
     const template = stamp ? await findTemplate(stamp, log) : null;
-    if (runAs) await chownTree(dir, runAs);
-    if (template) {
-      copyTemplate(template.data, place.data, runAs);
-      place.bins = await binaries();
-    } else {
-      place.bins = await binaries();
+    if (template) copyTemplate(template.data, place.data);
+    else await fs.mkdir(place.data, { mode: 0o700 }); // initdb fills it
+    if (runAs) {
+      handOver(dir, runAs);
+      handedTo = runAs;
+    }
+    place.bins = await binaries();
+    if (!template) {
       await run(join(place.bins.dir, 'initdb'), ['-D', place.data, ...INITDB_OPTIONS], place);
       if (stamp) {
         await slimTemplate(place, spawned);
-        await saveTemplate(place.data, stamp, log);
+        await saveTemplate(place.data, stamp, log, runAs?.uid);
       }
     }
     await startServer(place, spawned);
@@ -109,6 +130,12 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
   } catch (e) {
     await stop();
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw startFailure(e, 'No space left on device', given, root);
+    if (isLocalFileError(e)) {
+      throw new RecoverError('ENGINE_LOCAL_FILES', `the throwaway PostgreSQL could not be set up in ${dir}: ${e.message}`, {
+        hint: 'a file or folder on this machine could not be used (not the backup): check its owner and permissions, or set TMPDIR to another folder',
+        cause: e,
+      });
+    }
     throw e;
   }
 }
@@ -117,7 +144,8 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
 interface Place {
   data: string;
   sock: string;
-  logPath: string;
+  /** The server's log, opened before the dir was handed over (O_NOFOLLOW, append, readable). */
+  logFd: number;
   /** The binaries as the server's user runs them (linked elsewhere when it cannot reach them). */
   bins: Binaries;
   runAs: RunAs | undefined;
@@ -142,9 +170,9 @@ function adminOf(place: Place): pg.ClientConfig {
 
 /** Start the server on `place` (handing it to `onSpawn` at once) and wait until it accepts connections. */
 async function startServer(place: Place, onSpawn: (r: Running) => void, extra: string[] = []): Promise<Running> {
-  const logFd = openSync(place.logPath, 'a', 0o600);
+  const logFd = place.logFd;
   let child: ChildProcess;
-  try {
+  {
     child = spawn(join(place.bins.dir, 'postgres'), [
       '-D', place.data, '-k', place.sock, '-p', String(PORT),
       '-c', 'listen_addresses=',
@@ -155,8 +183,6 @@ async function startServer(place: Place, onSpawn: (r: Running) => void, extra: s
       '-c', 'autovacuum=off', '-c', 'logging_collector=off', '-c', 'TimeZone=UTC',
       ...extra,
     ], { stdio: ['ignore', logFd, logFd], env: childEnv(), ...(place.runAs ? { uid: place.runAs.uid, gid: place.runAs.gid } : {}) });
-  } finally {
-    closeSync(logFd);
   }
   const proc = child;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -179,7 +205,7 @@ async function startServer(place: Place, onSpawn: (r: Running) => void, extra: s
     await Promise.race([waitReady(place, proc), spawnError]);
   } catch (e) {
     await running.kill('SIGQUIT');
-    throw startFailure(e, await lastLogLine(place.logPath), place.bins, place.root);
+    throw startFailure(e, lastLogLine(place.logFd), place.bins, place.root);
   }
   return running;
 }
@@ -210,14 +236,14 @@ async function slimTemplate(place: Place, onSpawn: (r: Running) => void): Promis
 /**
  * Root's checkout may sit where the unprivileged user cannot reach (e.g.
  * under /root). Then the binaries' tree is hard-linked (copied across file
- * systems) into a private temp dir of the server's user, removed with the
- * cluster. Only the dirs made here are given to that user: chown would
- * follow the hard links to the installed files.
+ * systems) into a private temp dir, removed with the cluster. It stays
+ * root's: its top is opened for passing through only (mode 0711), so the
+ * server's user can run what is inside but change nothing there.
  */
-async function linkedBinaries(bins: Binaries, dir: string, runAs: RunAs): Promise<Binaries> {
+async function linkedBinaries(bins: Binaries, dir: string): Promise<Binaries> {
   const tree = join(dir, 'pg');
   await linkTree(dirname(bins.dir), tree); // .../native, holding bin, lib, share
-  await fs.chown(dir, runAs.uid, runAs.gid);
+  await fs.chmod(dir, 0o711);
   return { dir: join(tree, 'bin'), source: bins.source };
 }
 
@@ -280,9 +306,8 @@ function startFailure(e: unknown, logLine: string, bins: Binaries, root: Scratch
 }
 
 /** Run initdb (or any setup binary), failing with its last output line. */
-async function run(bin: string, args: string[], { runAs, logPath, bins, root }: Place): Promise<void> {
-  const logFd = openSync(logPath, 'a', 0o600);
-  try {
+async function run(bin: string, args: string[], { runAs, logFd, bins, root }: Place): Promise<void> {
+  {
     const proc = spawn(bin, args, { stdio: ['ignore', logFd, logFd], env: childEnv(), ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
     const code = await new Promise<number | null>((resolve, reject) => {
       proc.once('error', reject);
@@ -294,14 +319,21 @@ async function run(bin: string, args: string[], { runAs, logPath, bins, root }: 
           : 'reinstall (npm ci), or use --engine system with --pg-bin DIR',
       });
     });
-    if (code !== 0) throw startFailure(new Error(`initdb exited with ${code}`), await lastLogLine(logPath), bins, root);
-  } finally {
-    closeSync(logFd);
+    if (code !== 0) throw startFailure(new Error(`initdb exited with ${code}`), lastLogLine(logFd), bins, root);
   }
 }
 
-async function lastLogLine(path: string): Promise<string> {
-  const text = await fs.readFile(path, 'utf8').catch(() => '');
+/** The log's most telling last line, read through its descriptor (the last 64 KB). */
+function lastLogLine(fd: number): string {
+  let text = '';
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(size, 64 * 1024));
+    const n = readSync(fd, buf, 0, buf.length, size - buf.length);
+    text = buf.subarray(0, n).toString('utf8');
+  } catch {
+    /* no log */
+  }
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
   const important = lines.filter((l) => /FATAL|ERROR|PANIC|error|could not|cannot/.test(l));
   return tidyLogLine(important.at(-1) ?? lines.at(-1) ?? '').slice(0, 300);
@@ -343,45 +375,121 @@ function unprivilegedUser(): RunAs {
   });
 }
 
-/** Give the server's user its temp dir. */
-async function chownTree(path: string, who: RunAs): Promise<void> {
-  await fs.chown(path, who.uid, who.gid);
-  const stat = await fs.lstat(path);
-  if (!stat.isDirectory()) return;
-  for (const name of await fs.readdir(path)) await chownTree(join(path, name), who);
+/**
+ * Give the server's user its temp dir, built by root while it was root's
+ * own and private: every entry is lchown'd (a symlink itself, never what it
+ * points to) from the bottom up, and the top goes last, so that nothing is
+ * done by path once that user can reach inside.
+ */
+export function handOver(dir: string, who: { uid: number; gid: number }): void {
+  // Synchronous, as the template's copy: its 700-odd entries cost less than thread-pool round trips.
+  const under = (path: string): void => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) under(child);
+      lchownSync(child, who.uid, who.gid);
+    }
+  };
+  under(dir);
+  lchownSync(dir, who.uid, who.gid);
+}
+
+/**
+ * Remove a cluster's temp dir. Handed to the server's user (`owner`), it is
+ * removed as that user, who may remove only what it could anyway: root never
+ * walks a tree another account may change under it. Else it is our own.
+ */
+export async function removeClusterDir(dir: string, owner?: { uid: number; gid: number }): Promise<void> {
+  if (!owner || owner.uid === process.getuid?.()) {
+    // Synchronous: several times faster than through the thread pool for its thousand small files.
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  // Its contents as the account (find -delete follows no symlink); then the empty top by root: rmdir
+  // removes one entry of a folder that is root's (or sticky), and never follows a symlink either.
+  await new Promise<void>((resolve, reject) => {
+    const rm = spawn('find', [dir, '-mindepth', '1', '-delete'], { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv(), cwd: '/', uid: owner.uid, gid: owner.gid });
+    let err = '';
+    rm.stderr!.on('data', (d) => (err += d));
+    rm.once('error', reject);
+    rm.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`emptying ${dir} as user id ${owner.uid} failed: ${err.trim().split('\n')[0] || `find exited with ${code}`}`))));
+  });
+  await fs.rmdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+}
+
+/** The user ids whose temp dirs a run may sweep: its own, and as root the server's account's. */
+function sweepOwners(): Map<number, string> {
+  const uid = process.getuid?.();
+  const owners = new Map<number, string>();
+  if (uid === undefined) return owners;
+  owners.set(uid, 'you');
+  if (uid === 0) {
+    try {
+      const runAs = unprivilegedUser();
+      owners.set(runAs.uid, runAs.name);
+    } catch {
+      /* no such account: nothing of it to sweep */
+    }
+  }
+  return owners;
 }
 
 /**
  * Remove clusters (and other temp dirs) left by runs that were killed
- * (kill -9, power loss). Only dirs carrying this tool's marker, whose owning
- * process is gone, are touched.
+ * (kill -9, power loss). In the shared temp folders, only what is surely a
+ * run's of ours is touched: a real directory (not a symlink), owned by us (as
+ * root: or by the server's account), mode 0700 (0711: root's binaries dir),
+ * whose marker (a regular file) names a process that is gone. Its server is
+ * signalled only when /proc says it runs with exactly `-D <dir>/data` as
+ * that owner. Nothing found here ever fails the run: errors go to `debug`.
  */
-export async function removeStaleClusters(log: (m: string) => void): Promise<number> {
+export async function removeStaleClusters(log: (m: string) => void, debug: (m: string) => void = () => {}): Promise<number> {
+  const owners = sweepOwners();
   let removed = 0;
   for (const root of scratchRoots()) {
     let names: string[];
     try {
       names = await fs.readdir(root);
-    } catch {
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') debug(`looking for stale clusters in ${root}: ${(e as Error).message}`);
       continue;
     }
-    for (const name of names) if (name.startsWith(TEMP_PREFIX) && (await removeIfStale(join(root, name), log))) removed++;
+    for (const name of names) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const dir = join(root, name);
+      try {
+        if (await removeIfStale(dir, owners, log)) removed++;
+      } catch (e) {
+        debug(`could not remove the stale temp dir ${dir}: ${(e as Error).message}`);
+      }
+    }
   }
   return removed;
 }
 
-/** Remove one of this tool's temp dirs if the run that made it is gone; true when it did. */
-async function removeIfStale(dir: string, log: (m: string) => void): Promise<boolean> {
+/** Remove one of this tool's temp dirs if it is surely ours and the run that made it is gone; true when it did. */
+async function removeIfStale(dir: string, owners: Map<number, string>, log: (m: string) => void): Promise<boolean> {
+  const st = await fs.lstat(dir).catch(() => null);
+  if (!st || !st.isDirectory() || !owners.has(st.uid)) return false; // a symlink, a file, another user's
+  const mode = st.mode & 0o777;
+  if (mode !== 0o700 && !(mode === 0o711 && st.uid === process.getuid?.())) return false;
   let owner: number;
   try {
-    owner = Number(JSON.parse(await fs.readFile(join(dir, MARKER), 'utf8')).pid);
+    owner = Number(JSON.parse(readSmallFile(join(dir, MARKER))).pid);
   } catch {
     return false; // not ours, or still being created
   }
-  if (!Number.isInteger(owner) || processAlive(owner)) return false;
-  const postmaster = await fs.readFile(join(dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '');
+  if (!Number.isInteger(owner) || owner <= 0 || processAlive(owner)) return false;
+  let postmaster = '';
+  try {
+    postmaster = readSmallFile(join(dir, 'data', 'postmaster.pid'));
+  } catch {
+    /* no server was started */
+  }
   const serverPid = Number(postmaster.split('\n')[0]);
-  if (Number.isInteger(serverPid) && serverPid > 0 && processAlive(serverPid) && (await cmdlineMentions(serverPid, dir))) {
+  if (Number.isInteger(serverPid) && serverPid > 0 && (await isPostmasterOf(serverPid, join(dir, 'data'), st.uid))) {
     try {
       process.kill(serverPid, 'SIGQUIT'); // immediate shutdown; it frees its shared memory
     } catch {
@@ -389,16 +497,37 @@ async function removeIfStale(dir: string, log: (m: string) => void): Promise<boo
     }
     if (!(await waitGone(serverPid))) process.kill(serverPid, 'SIGKILL');
   }
-  await fs.rm(dir, { recursive: true, force: true });
+  await removeClusterDir(dir, st.uid === process.getuid?.() ? undefined : { uid: st.uid, gid: st.gid });
   log(`removed ${postmaster ? 'a throwaway cluster' : 'temp files'} left by an interrupted run (process ${owner})`);
   return true;
 }
 
-async function cmdlineMentions(pid: number, dir: string): Promise<boolean> {
+/** A small regular file's text, opened without following a symlink. */
+function readSmallFile(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
-    return (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(dir);
+    const st: Stats = fstatSync(fd);
+    if (!st.isFile() || st.size > 4096) throw new Error(`${path} is not a small regular file`);
+    const buf = Buffer.alloc(st.size);
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Is `pid` the postmaster of exactly `data`: run by `uid`, with `-D <data>`
+ * among its arguments (/proc/PID/cmdline, NUL-separated)? A process that
+ * merely mentions the path is not. Without /proc (macOS): never.
+ */
+export async function isPostmasterOf(pid: number, data: string, uid: number): Promise<boolean> {
+  try {
+    const argv = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
+    const realUid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+    return realUid === uid && argv.some((a, i) => a === '-D' && argv[i + 1] === data);
   } catch {
-    return false; // no /proc (macOS): never kill what we cannot identify
+    return false; // gone, or no /proc: never signal what we cannot identify
   }
 }
 

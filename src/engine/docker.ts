@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { PostgreSqlContainer } from '@testcontainers/postgresql';
 import type { ContainerRuntimeClient } from 'testcontainers';
@@ -37,6 +38,9 @@ export const LABEL = 'org.recover-texts';
 const LABEL_PID = `${LABEL}.owner-pid`;
 const LABEL_HOST = `${LABEL}.owner-host`;
 const LABEL_STARTED = `${LABEL}.started-at`;
+/** The owner's kernel boot (/proc/sys/kernel/random/boot_id) and pid namespace (/proc/self/ns/pid): its pid means something only there. */
+const LABEL_BOOT = `${LABEL}.owner-boot-id`;
+const LABEL_PIDNS = `${LABEL}.owner-pid-ns`;
 /** One run's container, found by this before testcontainers has told us its id. */
 const LABEL_RUN = `${LABEL}.run`;
 
@@ -65,7 +69,8 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
       hint: 'use a Docker engine on this machine, or run recover-texts where the Docker engine runs, or use the embedded engine (drop --engine docker)',
     });
   }
-  await removeStaleContainers(client, log);
+  await removeStaleContainers(client, log, config.debug);
+  const here = thisOrigin();
 
   const run = randomBytes(8).toString('hex');
   const password = randomBytes(24).toString('base64url'); // base64url: safe inside the health check's shell command
@@ -89,6 +94,8 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
         [LABEL_PID]: String(process.pid),
         [LABEL_HOST]: hostname(),
         [LABEL_STARTED]: new Date().toISOString(),
+        ...(here.bootId ? { [LABEL_BOOT]: here.bootId } : {}),
+        ...(here.pidNs ? { [LABEL_PIDNS]: here.pidNs } : {}),
         [LABEL_RUN]: run,
       })
       // A scratch copy: durability buys nothing, speed does (as for the embedded cluster).
@@ -193,18 +200,64 @@ async function localPostgresImages(client: ContainerRuntimeClient): Promise<stri
   }
 }
 
+/** Where a run is: its pids are its own only within one host name, kernel boot and pid namespace. */
+export interface Origin {
+  host: string;
+  /** '' where it cannot be read (no /proc): then no container is ever judged stale. */
+  bootId: string;
+  pidNs: string;
+}
+
+export function thisOrigin(): Origin {
+  const read = (f: () => string) => {
+    try {
+      return f().trim();
+    } catch {
+      return '';
+    }
+  };
+  return {
+    host: hostname(),
+    bootId: read(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+    pidNs: read(() => readlinkSync('/proc/self/ns/pid')),
+  };
+}
+
+/**
+ * Is this container one a killed run left, ours to remove? Only when it
+ * was started from here (the same host name, kernel boot and pid namespace:
+ * two containers or namespaces sharing a host name and a Docker engine see
+ * different processes under the same pid) and its owner's process is gone.
+ * A container from before a reboot of this machine is stale once it is not
+ * running (its run cannot have survived the reboot). Without labels to tell,
+ * never.
+ */
+export function isStaleContainer(labels: Record<string, string | undefined>, running: boolean, here: Origin, alive: (pid: number) => boolean): boolean {
+  const owner = Number(labels[LABEL_PID]);
+  if (labels[LABEL] !== '1' || labels[LABEL_HOST] !== here.host || !Number.isInteger(owner) || owner <= 0) return false;
+  if (!here.bootId || !here.pidNs || !labels[LABEL_BOOT] || !labels[LABEL_PIDNS]) return false;
+  if (labels[LABEL_BOOT] !== here.bootId) return !running;
+  return labels[LABEL_PIDNS] === here.pidNs && !alive(owner);
+}
+
 /**
  * Remove containers left by runs that were killed (kill -9, power loss):
- * ours, started from this machine, whose owning process is gone.
+ * ours, started from here, whose owning process is gone (isStaleContainer).
+ * One that cannot be removed is said under --debug and never fails the run.
  */
-export async function removeStaleContainers(client: ContainerRuntimeClient, log: (m: string) => void): Promise<number> {
+export async function removeStaleContainers(client: ContainerRuntimeClient, log: (m: string) => void, debug: (m: string) => void = () => {}): Promise<number> {
   const ours = await client.container.dockerode.listContainers({ all: true, filters: { label: [`${LABEL}=1`] } });
+  const here = thisOrigin();
   let removed = 0;
   for (const c of ours) {
-    const owner = Number(c.Labels[LABEL_PID]);
-    if (c.Labels[LABEL_HOST] !== hostname() || !Number.isInteger(owner) || processAlive(owner)) continue;
-    await removeContainer(client, c.Id);
-    log(`removed a PostgreSQL container left by an interrupted run (process ${owner}, started ${c.Labels[LABEL_STARTED] ?? 'at an unknown time'})`);
+    if (!isStaleContainer(c.Labels, c.State === 'running', here, processAlive)) continue;
+    try {
+      await removeContainer(client, c.Id);
+    } catch (e) {
+      debug(`could not remove the stale container ${c.Id.slice(0, 12)}: ${firstLine(e)}`);
+      continue;
+    }
+    log(`removed a PostgreSQL container left by an interrupted run (process ${c.Labels[LABEL_PID]}, started ${c.Labels[LABEL_STARTED] ?? 'at an unknown time'})`);
     removed++;
   }
   return removed;

@@ -11,7 +11,7 @@ import { startCluster, type Binaries } from './cluster.js';
 import type { EngineConfig, Server } from './types.js';
 
 export async function startEmbedded(config: Extract<EngineConfig, { kind: 'embedded' }>): Promise<Server> {
-  return startCluster(embeddedBinaries(), config.log, { cache: config.cache !== false });
+  return startCluster(embeddedBinaries(), config.log, { cache: config.cache !== false, debug: config.debug });
 }
 
 function embeddedBinaries(): Binaries {

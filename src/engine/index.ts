@@ -29,5 +29,5 @@ export async function startEngine(config: EngineConfig): Promise<Engine> {
 export type { Engine, EngineConfig, EngineKind, Log } from './types.js';
 export { SCRATCH_DB_PREFIX } from './server.js';
 export { hasServer } from './system.js';
-export { removeStaleClusters, tidyLogLine, TEMP_PREFIX } from './cluster.js';
-export { DEFAULT_IMAGE, LABEL as DOCKER_LABEL } from './docker.js';
+export { handOver, isPostmasterOf, removeClusterDir, removeStaleClusters, tidyLogLine, TEMP_PREFIX } from './cluster.js';
+export { DEFAULT_IMAGE, isStaleContainer, LABEL as DOCKER_LABEL, thisOrigin, type Origin } from './docker.js';

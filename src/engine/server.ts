@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { pgDiagnostics, RecoverError } from '../errors.js';
+import { pgDiagnostics, RecoverError, sqlstateOf } from '../errors.js';
 import { once, track, untrack } from '../resources.js';
 import type { Engine, Server } from './types.js';
 
@@ -92,8 +92,9 @@ async function dropDatabase(client: pg.Client, name: string): Promise<void> {
 
 function refused(e: unknown, server: Server): unknown {
   if (e instanceof RecoverError) return e;
-  const err = e as { code?: string; message: string };
-  return new RecoverError('ENGINE_REFUSED', `the ${server.description} refused: ${err.message}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, {
+  const err = e as { message: string };
+  const state = sqlstateOf(e);
+  return new RecoverError('ENGINE_REFUSED', `the ${server.description} refused: ${err.message}${state ? ` (SQLSTATE ${state})` : ''}`, {
     hint: server.throwaway ? 'run with --debug for details' : 'the user needs the CREATEDB privilege',
     pg: pgDiagnostics(e),
     cause: e,

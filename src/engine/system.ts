@@ -16,7 +16,7 @@ export async function startSystem(config: Extract<EngineConfig, { kind: 'system'
       hint: 'install the PostgreSQL server package, pass --pg-bin DIR, or use the default embedded engine',
     });
   }
-  return startCluster({ dir, source: `PostgreSQL in ${dir}` }, config.log, { cache: config.cache !== false });
+  return startCluster({ dir, source: `PostgreSQL in ${dir}` }, config.log, { cache: config.cache !== false, debug: config.debug });
 }
 
 /** Does this folder hold a PostgreSQL server (for --pg-bin, checked when options are resolved)? */

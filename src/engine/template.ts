@@ -17,7 +17,7 @@
  * `rm -rf ~/.cache/recover-texts` removes it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, copyFileSync, mkdirSync, promises as fs, readdirSync, type Stats } from 'node:fs';
+import { constants, copyFileSync, mkdirSync, promises as fs, readdirSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -70,16 +70,45 @@ async function lstatOrNull(path: string): Promise<Stats | null> {
 }
 
 /**
- * The cache dir, made private if new. Null (with a note) when it cannot be
- * trusted and is not ours to fix: then the run does without the cache.
+ * The cache dir, made private if new. Null (with one note) when it cannot be
+ * trusted and is not ours to fix, or cannot be made at all (a home that does
+ * not exist or is not writable, as for cron jobs, services and `nobody`):
+ * then the run does without the cache. Asked once per run.
  */
-async function openCache(log: (m: string) => void): Promise<string | null> {
-  if (typeof process.getuid !== 'function') return null;
+function openCache(log: (m: string) => void): Promise<string | null> {
   const dir = cacheDir();
-  let st = await lstatOrNull(dir);
-  if (!st) {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    st = await fs.lstat(dir);
+  if (opened?.dir !== dir) opened = { dir, cache: openCacheOnce(dir, log) };
+  return opened.cache;
+}
+
+let opened: { dir: string; cache: Promise<string | null> } | undefined;
+
+/** Local file-system errors that mean "this place cannot be used", not a bug. */
+const UNUSABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'ELOOP']);
+
+async function openCacheOnce(dir: string, log: (m: string) => void): Promise<string | null> {
+  if (typeof process.getuid !== 'function') return null;
+  const without = (why: string) => {
+    log(
+      `running without the PostgreSQL template cache: ${why}; each run initialises its own data directory (about a second). ` +
+        'Set XDG_CACHE_HOME to a folder you may write, or pass --no-cache to silence this',
+    );
+    return null;
+  };
+  let st: Stats | null;
+  try {
+    st = await lstatOrNull(dir);
+    if (!st) {
+      // A missing home is never made: only the cache folders under it ($XDG_CACHE_HOME may be made).
+      const home = process.env.XDG_CACHE_HOME?.startsWith('/') ? null : homedir();
+      if (home && !(await lstatOrNull(home))?.isDirectory()) return without(`the home folder ${home} does not exist`);
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      st = await fs.lstat(dir);
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code && UNUSABLE.has(err.code)) return without(`${dir} cannot be made (${err.code}${err.path && err.path !== dir ? ` on ${err.path}` : ''})`);
+    throw e;
   }
   const why = notPrivate(st);
   if (!why) return dir;
@@ -115,23 +144,48 @@ export async function findTemplate(stamp: TemplateStamp, log: (m: string) => voi
 }
 
 /**
- * Copy the template's data directory to `to` (which must not exist), giving
- * it to `owner` when set. Files are copied, not linked: the server writes to
+ * Copy the template's data directory to `to` (which must not exist), inside
+ * a dir that is still ours alone (as root, cluster.ts hands it over after).
+ * Files are copied, not linked: the server writes to
  * them. Synchronously: its 700-odd small files copy in about 35 ms so, twice
  * as fast as through libuv's thread pool, whose round trips cost more than
  * the copies; the backup's reading, which may be running, waits that long.
  */
-export function copyTemplate(data: string, to: string, owner?: { uid: number; gid: number }): void {
+export function copyTemplate(data: string, to: string): void {
   mkdirSync(to, { mode: 0o700 });
-  if (owner) chownSync(to, owner.uid, owner.gid);
   for (const entry of readdirSync(data, { withFileTypes: true })) {
     const from = join(data, entry.name);
     const into = join(to, entry.name);
-    if (entry.isDirectory()) copyTemplate(from, into, owner);
-    else if (entry.isFile()) {
-      // copyFileSync keeps the mode (0600, as initdb made it).
-      copyFileSync(from, into);
-      if (owner) chownSync(into, owner.uid, owner.gid);
+    if (entry.isDirectory()) copyTemplate(from, into);
+    // copyFileSync keeps the mode (0600, as initdb made it).
+    else if (entry.isFile()) copyFileSync(from, into);
+  }
+}
+
+/**
+ * Copy a data directory that another account owns (root's server user made
+ * it) without trusting it: no path inside is followed as a symlink, and only
+ * regular files that account owns are read, checked on the opened file
+ * (O_NOFOLLOW, fstat). Whatever that account swaps in meanwhile, root copies
+ * nothing it could not read itself.
+ */
+async function copyOwnedTree(from: string, to: string, uid: number): Promise<void> {
+  await fs.mkdir(to, { mode: 0o700 });
+  for (const entry of await fs.readdir(from, { withFileTypes: true })) {
+    const src = join(from, entry.name);
+    const dst = join(to, entry.name);
+    if (entry.isDirectory()) {
+      await copyOwnedTree(src, dst, uid);
+      continue;
+    }
+    if (!entry.isFile()) throw new Error(`${src} is not a regular file or folder`);
+    const file = await fs.open(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = await file.stat();
+      if (!st.isFile() || st.uid !== uid) throw new Error(`${src} is not a regular file of user id ${uid}`);
+      await fs.writeFile(dst, await file.readFile(), { mode: st.mode & 0o700, flag: 'wx' });
+    } finally {
+      await file.close();
     }
   }
 }
@@ -148,13 +202,15 @@ const UNUSED_TEMPLATE_MS = 24 * 3600_000;
  * Best effort: a failure only costs the next run
  * another initdb, and is noted.
  */
-export async function saveTemplate(data: string, stamp: TemplateStamp, log: (m: string) => void): Promise<void> {
+export async function saveTemplate(data: string, stamp: TemplateStamp, log: (m: string) => void, owner?: number): Promise<void> {
   const cache = await openCache(log);
   if (!cache) return;
   const partial = join(cache, `.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await fs.mkdir(partial, { mode: 0o700 });
-    await fs.cp(data, join(partial, 'data'), { recursive: true });
+    // As root, `data` is the server's user's: copied without following anything it could plant.
+    if (owner !== undefined && owner !== process.getuid?.()) await copyOwnedTree(data, join(partial, 'data'), owner);
+    else await fs.cp(data, join(partial, 'data'), { recursive: true });
     await fs.writeFile(join(partial, 'stamp.json'), JSON.stringify(stamp), { mode: 0o600 });
     const name = templateName(stamp);
     // Another run may have saved the same template meanwhile: then keep theirs.

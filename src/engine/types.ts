@@ -6,11 +6,17 @@ export type Log = (message: string) => void;
  * How to get a throwaway PostgreSQL, resolved once from the command line
  * (cli/options.ts). Each kind carries exactly what it needs.
  */
-export type EngineConfig =
-  | { kind: 'embedded'; /** Copy the cached data directory (engine/template.ts); false: --no-cache. Default true. */ cache?: boolean; log: Log }
-  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; /** As for embedded. */ cache?: boolean; log: Log }
-  | { kind: 'url'; /** A server where a scratch database may be created and dropped. */ databaseUrl: string; log: Log }
-  | { kind: 'docker'; /** The PostgreSQL image to run, e.g. postgres:17. */ image: string; log: Log };
+export type EngineConfig = (
+  | { kind: 'embedded'; /** Copy the cached data directory (engine/template.ts); false: --no-cache. Default true. */ cache?: boolean }
+  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; /** As for embedded. */ cache?: boolean }
+  | { kind: 'url'; /** A server where a scratch database may be created and dropped. */ databaseUrl: string }
+  | { kind: 'docker'; /** The PostgreSQL image to run, e.g. postgres:17. */ image: string }
+) & {
+  /** Notes for the user (stderr, not with --quiet). */
+  log: Log;
+  /** Detail shown with --debug only, e.g. what the removal of a stale cluster or container could not do. */
+  debug?: Log;
+};
 
 export type EngineKind = EngineConfig['kind'];
 

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { pgDiagnostics, RecoverError } from '../errors.js';
+import { pgDiagnostics, RecoverError, sqlstateOf } from '../errors.js';
 import { checkpoint } from '../resources.js';
 import { LOAD_LIMIT_ENV, loadBudget, scratchFullHint, scratchRootInUse, type LoadBudget } from '../tempdir.js';
 import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
@@ -271,8 +271,10 @@ function explainLoadError(err: Error, table: string | null): Error {
       cause: err,
     });
   }
-  if (pgErr.code) {
-    return new RecoverError('LOAD_FAILED', `loading ${table ?? 'the backup'} failed: ${pgErr.message} (SQLSTATE ${pgErr.code})`, {
+  // Only PostgreSQL's own errors are the backup's: a local file-system error (errno) passes on as it is.
+  const state = sqlstateOf(err);
+  if (state) {
+    return new RecoverError('LOAD_FAILED', `loading ${table ?? 'the backup'} failed: ${pgErr.message} (SQLSTATE ${state})`, {
       hint: 'the backup may be damaged; run with --debug for details',
       pg: pgDiagnostics(err),
       cause: err,
