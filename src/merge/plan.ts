@@ -5,7 +5,7 @@ import { DUPLICATE_SEPARATOR, isSharpShrink, textLength, type History, type Snap
 import { taskOrder, toServerText, type ServerText } from '../query/index.js';
 
 import { checkUpload } from './check.js';
-import { shellWord } from './steps.js';
+import { shellWord } from '../shell.js';
 
 /** One text the student has now. */
 export interface CurrentText {

@@ -3,9 +3,10 @@ import { basename } from 'node:path';
 import { diffLines, diffWordsWithSpace, type ChangeObject } from 'diff';
 import { DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
 import { displayTitle, isChange, SHARP_SHRINK_TEXT, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
-import { freshCurrentCommands, shellWord, type CurrentSnapshot, type Replacement, type RestoreSteps } from '../merge/index.js';
+import { freshCurrentCommands, type CurrentSnapshot, type Replacement, type RestoreSteps } from '../merge/index.js';
 import { chartSvg, dateLabel, STATE_COLOURS } from './chart.js';
 import { esc, shown } from './escape.js';
+import { shellWord } from '../shell.js';
 
 
 /** What restoring the lost texts takes and does, from the merge stage. */
