@@ -78,7 +78,7 @@ describe('--take', () => {
   });
   it('a backup file name works as the date', () => {
     const { choices } = resolveChoices(h, current, [parseTake('3-REPORT@bk_2026-03-01.sql.gz')], false);
-    expect(choices.get(7)).toEqual({ at: 0, why: 'take' });
+    expect(choices.get(7)).toEqual({ at: h.tasks.find((t) => t.taskId === 7)!.cells[0], why: 'take' });
   });
 });
 

@@ -6,5 +6,5 @@
  * the row (race-server.md).
  */
 export { renderHistoryTable, historyJson, statusText, taskNotes, datesLine, type HistoryJson } from './render.js';
-export { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, isSharpShrink, textLength, type SnapshotTask, type Snapshot, type Change, LOSSES, type Version, DUPLICATE_SEPARATOR, type Cell, type Rename, type TaskStatus, type TaskHistory, type History, buildHistory, isChange, type VersionDiff, taskDiffs, type UserMatch, chooseUser } from './model.js';
+export { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, isSharpShrink, textLength, type SnapshotTask, type Snapshot, type Change, LOSSES, type Version, DUPLICATE_SEPARATOR, type HistoryBackup, dateNote, type Cell, type VersionCell, hasVersion, type Rename, type TaskStatus, type TaskHistory, type History, buildHistory, isChange, type VersionDiff, taskDiffs, type UserMatch, chooseUser } from './model.js';
 export { studentHistory, textsFor } from './snapshots.js';
