@@ -4,16 +4,8 @@
  * lost and which date to restore from; renames followed by id; and diffs.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  buildHistory,
-  chooseUser,
-  isSharpShrink,
-  SHARP_SHRINK,
-  taskDiffs,
-  textLength,
-  type Snapshot,
-  type SnapshotTask,
-} from '../src/history/index.js';
+import { buildHistory, isSharpShrink, SHARP_SHRINK, taskDiffs, textLength } from '../src/history/index.js';
+import { chooseUser, type Snapshot, type SnapshotTask } from '../src/session/index.js';
 import type { TextRecord } from '../src/query/index.js';
 
 const task = (id: number, name: string, extra: Partial<SnapshotTask> = {}): SnapshotTask => ({

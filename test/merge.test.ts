@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
-import { buildHistory, type Snapshot, type SnapshotTask } from '../src/history/index.js';
+import { buildHistory } from '../src/history/index.js';
+import type { Snapshot, SnapshotTask } from '../src/session/index.js';
 import { checkUpload, parseCurrentJson, parseTake, planMerge, resolveChoices, type CurrentData } from '../src/merge/index.js';
 import type { TextRecord } from '../src/query/index.js';
 import { textRecords } from './text-records.js';

@@ -1,7 +1,8 @@
 /** The history model: snapshots per date in, each task's versions, changes and losses out. */
 import { createTwoFilesPatch } from 'diff';
 import { DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
-import { taskOrder, type TextRecord, type UserRecord } from '../query/index.js';
+import { taskOrder, type TextRecord } from '../query/index.js';
+import type { Snapshot } from '../session/index.js';
 
 
 /**
@@ -34,30 +35,6 @@ export function displayTitle(t: { title: string | null }): string | null {
   const title = t.title?.trim();
   if (!title || /^task\s+\d+-\S+$/i.test(title)) return null;
   return title;
-}
-
-/** A task as one backup stores it. */
-export interface SnapshotTask {
-  id: number;
-  /** `<phase>-<name>` exactly as stored. */
-  storedName: string;
-  phase: number;
-  sortPosition: number;
-  isEnabled: boolean;
-  title: string | null;
-}
-
-/** What one backup holds about the student. */
-export interface Snapshot {
-  path: string;
-  /** backupDate(): YYYY-MM-DD, or YYYY-MM-DD HH:MM from an archive header. */
-  date: string;
-  dateSource: string;
-  /** The student in this backup (found by id), or null when the account did not exist yet. */
-  user: { id: number; username: string } | null;
-  tasks: SnapshotTask[];
-  /** The student's texts in this backup. */
-  texts: TextRecord[];
 }
 
 export type Change = 'new' | 'changed' | 'unchanged' | 'shrunk' | 'gone' | 'none';
@@ -301,27 +278,4 @@ export function taskDiffs(task: TaskHistory, context = 3): VersionDiff[] {
     out.push({ from: prev, to: cell, state: cell.state, patch: patch ?? `(the change from ${name(prev)} to ${name(cell)} is too large to show)\n` });
   }
   return out;
-}
-
-/** How one backup's match for the name given compares: used to follow the student by id. */
-export interface UserMatch {
-  date: string;
-  /** The user this backup's lookup found (findUser), or null. */
-  user: UserRecord | null;
-}
-
-/**
- * The student to follow: the one the name finds in the newest backup where
- * it finds anyone. Returns the id and, when other backups found another
- * account under that name, a note saying so.
- */
-export function chooseUser(matches: readonly UserMatch[]): { id: number; note: string | null } | null {
-  const found = matches.filter((m) => m.user !== null);
-  const newest = found.at(-1);
-  if (!newest) return null;
-  const others = found.filter((m) => m.user!.id !== newest.user!.id);
-  const note = others.length
-    ? `the name also matches another account (${others.map((m) => `${m.user!.username}, id ${m.user!.id}, on ${m.date}`).join('; ')}); following id ${newest.user!.id} (${newest.user!.username} on ${newest.date})`
-    : null;
-  return { id: newest.user!.id, note };
 }

@@ -1,7 +1,8 @@
 /** Choosing, per task, the current text or a backup's version, and the resulting upload. */
 import { basename } from 'node:path';
 import { RecoverError } from '../errors.js';
-import { DUPLICATE_SEPARATOR, hasVersion, isSharpShrink, textLength, type History, type SnapshotTask, type TaskHistory, type VersionCell } from '../history/index.js';
+import { DUPLICATE_SEPARATOR, hasVersion, isSharpShrink, textLength, type History, type TaskHistory, type VersionCell } from '../history/index.js';
+import type { SnapshotTask } from '../session/index.js';
 import { taskOrder, toServerText, type ServerText } from '../query/index.js';
 
 import { checkUpload } from './check.js';
