@@ -4,16 +4,8 @@
  * lost and which date to restore from; renames followed by id; and diffs.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  buildHistory,
-  chooseUser,
-  isSharpShrink,
-  SHARP_SHRINK,
-  taskDiffs,
-  textLength,
-  type Snapshot,
-  type SnapshotTask,
-} from '../src/history/index.js';
+import { buildHistory, isSharpShrink, SHARP_SHRINK, taskDiffs, textLength } from '../src/history/index.js';
+import { chooseUser, type Snapshot, type SnapshotTask } from '../src/session/index.js';
 import type { TextRecord } from '../src/query/index.js';
 
 const task = (id: number, name: string, extra: Partial<SnapshotTask> = {}): SnapshotTask => ({
@@ -105,8 +97,8 @@ describe('buildHistory', () => {
     );
     const t = h.tasks[0]!;
     expect(t.status).toBe('lost');
-    expect(h.dates[t.lostAt!]!.date).toBe('2026-03-05');
-    expect(h.dates[t.restoreFrom!]!.date).toBe('2026-03-03');
+    expect(t.lostAt!.backup.date).toBe('2026-03-05');
+    expect(t.restoreFrom!.backup.date).toBe('2026-03-03');
     expect(t.lastGood).toBe(t.restoreFrom);
   });
 
@@ -119,7 +111,7 @@ describe('buildHistory', () => {
       ],
       2,
     );
-    expect(h.tasks.map((t) => [t.status, t.restoreFrom, t.lastGood])).toEqual([
+    expect(h.tasks.map((t) => [t.status, t.restoreFrom, t.lastGood?.backup.index])).toEqual([
       ['rewritten', null, 2],
       ['ok', null, 2],
     ]);
@@ -137,10 +129,10 @@ describe('buildHistory', () => {
     const costs = h.tasks.find((t) => t.taskId === 9)!;
     expect(costs.name).toBe('2-COSTS');
     expect(costs.cells.map((c) => c.state)).toEqual(['new', 'unchanged', 'unchanged']);
-    expect(costs.renames).toEqual([{ at: 1, from: '2-COST', to: '2-COSTS' }]);
-    expect(costs.enabledChanges).toEqual([{ at: 1, isEnabled: false }]);
+    expect(costs.renames).toEqual([{ at: h.dates[1], from: '2-COST', to: '2-COSTS' }]);
+    expect(costs.enabledChanges).toEqual([{ at: h.dates[1], isEnabled: false }]);
     const change = h.tasks.find((t) => t.taskId === 1)!;
-    expect(change.deletedAt).toBe(2);
+    expect(change.deletedAt).toBe(h.dates[2]);
     expect(change.cells[2]!.state).toBe('gone');
   });
 
@@ -149,7 +141,7 @@ describe('buildHistory', () => {
       [snap('2026-03-01', [t1], [text(1, 'a')], 'ben'), snap('2026-03-02', [t1], [text(1, 'a')], 'benjamin'), snap('2026-03-03', [t1], [text(1, 'a')], 'benjamin')],
       2,
     );
-    expect(h.user).toEqual({ id: 2, username: 'benjamin', renames: [{ at: 1, from: 'ben', to: 'benjamin' }] });
+    expect(h.user).toEqual({ id: 2, username: 'benjamin', renames: [{ at: h.dates[1], from: 'ben', to: 'benjamin' }] });
   });
 
   it('two texts for one task (no unique constraint) are one version, in text id order', () => {
@@ -181,8 +173,8 @@ describe('taskDiffs', () => {
       ],
       2,
     );
-    const diffs = taskDiffs(h, h.tasks[0]!);
-    expect(diffs.map((d) => [d.from, d.to, d.state])).toEqual([
+    const diffs = taskDiffs(h.tasks[0]!);
+    expect(diffs.map((d) => [d.from?.backup.index, d.to.backup.index, d.state])).toEqual([
       [0, 1, 'changed'],
       [2, 3, 'gone'],
     ]);

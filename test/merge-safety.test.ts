@@ -6,7 +6,8 @@
  * student wrote after the loss, saying how to take the old one instead.
  */
 import { describe, expect, it } from 'vitest';
-import { buildHistory, type Snapshot, type SnapshotTask } from '../src/history/index.js';
+import { buildHistory } from '../src/history/index.js';
+import type { Snapshot, SnapshotTask } from '../src/session/index.js';
 import { freshCurrentCommands, planMerge, replacements, resolveChoices, snapshotOf, uploadWarning, type CurrentData } from '../src/merge/index.js';
 import type { TextRecord } from '../src/query/index.js';
 import { textRecords } from './text-records.js';

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
-import { buildHistory, type Snapshot, type SnapshotTask } from '../src/history/index.js';
+import { buildHistory } from '../src/history/index.js';
+import type { Snapshot, SnapshotTask } from '../src/session/index.js';
 import { checkUpload, parseCurrentJson, parseTake, planMerge, resolveChoices, type CurrentData } from '../src/merge/index.js';
 import type { TextRecord } from '../src/query/index.js';
 import { textRecords } from './text-records.js';
@@ -78,7 +79,7 @@ describe('--take', () => {
   });
   it('a backup file name works as the date', () => {
     const { choices } = resolveChoices(h, current, [parseTake('3-REPORT@bk_2026-03-01.sql.gz')], false);
-    expect(choices.get(7)).toEqual({ at: 0, why: 'take' });
+    expect(choices.get(7)).toEqual({ at: h.tasks.find((t) => t.taskId === 7)!.cells[0], why: 'take' });
   });
 });
 

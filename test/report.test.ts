@@ -4,7 +4,8 @@
  * resource, a CSP that forbids both), and invisible bytes are made visible.
  */
 import { describe, expect, it } from 'vitest';
-import { buildHistory, type Snapshot } from '../src/history/index.js';
+import { buildHistory } from '../src/history/index.js';
+import type { Snapshot } from '../src/session/index.js';
 import type { TextRecord } from '../src/query/index.js';
 import { restoreSteps } from '../src/merge/index.js';
 import { esc, renderHtmlReport, sideBySide, type ReportRestore } from '../src/report/index.js';

@@ -26,7 +26,7 @@ export class Console {
   closed = false;
 
   private write(s: string): void {
-    if (!this.closed) process.stderr.write(s);
+    if (!this.closed) process.stderr.write(visibleLines(s));
   }
 
   error(message: string, hint?: string): void {

@@ -1,10 +1,10 @@
 /** `history`: one student's texts across many backups. */
 import { Option, type Command } from 'commander';
-import { historyJson, renderHistoryTable, SHARP_SHRINK_TEXT, studentHistory, textsFor } from '../history/index.js';
+import { buildHistory, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT } from '../history/index.js';
 import { writeFileAtomic } from '../export/index.js';
 import { restorePlan } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
-import { withBackups } from '../session/index.js';
+import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
 import type { Console } from './console.js';
 import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, positiveInt, type CommonOptions } from './options.js';
@@ -52,7 +52,8 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console): Pr
   await withBackups(paths, { ...manyConfig(opts, ui, optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
     const failed = noteFailures(set, ui);
-    const { history: h, snapshots } = await studentHistory(set, opts.user, (m) => ui.note(m));
+    const { userId, snapshots } = await studentSnapshots(set, opts.user, (m) => ui.note(m));
+    const h = buildHistory(snapshots, userId);
     const lost = h.tasks.filter((t) => t.status === 'lost');
     const range = [...(opts.since ? ['--since', opts.since] : []), ...(opts.until ? ['--until', opts.until] : [])];
     const restore = lost.length ? restorePlan(h, snapshots, backups, range) : undefined;

@@ -5,9 +5,9 @@ import { Option, type Command } from 'commander';
 import { nearbyPaths } from '../detect/index.js';
 import { RecoverError } from '../errors.js';
 import { renderUploadJson, writeFileAtomic } from '../export/index.js';
-import { studentHistory, textsFor } from '../history/index.js';
+import { buildHistory } from '../history/index.js';
 import { currentFromJson, currentFromSnapshot, isJsonFile, parseCurrentJson, parseTake, planMerge, replacements, resolveChoices, uploadWarning, type CurrentData } from '../merge/index.js';
-import { withBackups } from '../session/index.js';
+import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
 import { table } from '../table.js';
 import type { Console } from './console.js';
 import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
@@ -74,7 +74,8 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
   await withBackups(paths, { ...manyConfig(opts, ui, optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
     noteFailures(set, ui);
-    const { history: h, snapshots } = await studentHistory(set, opts.user, (m) => ui.note(m));
+    const { userId, snapshots } = await studentSnapshots(set, opts.user, (m) => ui.note(m));
+    const h = buildHistory(snapshots, userId);
 
     let current: CurrentData;
     if (json) {

@@ -6,7 +6,7 @@
  * what was lost.
  */
 import { basename, dirname } from 'node:path';
-import { shellWord } from '../merge/index.js';
+import { shellWord } from '../shell.js';
 
 export interface ExportAdvice {
   username: string;

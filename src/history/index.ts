@@ -3,8 +3,8 @@
  * per-date snapshots (what each backup held): which task changed when, how
  * long each text was, which losses are still unrepaired, and the version to
  * restore. Tasks and the student are followed by id, since a rename keeps
- * the row (race-server.md).
+ * the row (race-server.md). The snapshots come from session (studentSnapshots),
+ * which runs the queries; nothing here touches a database.
  */
 export { renderHistoryTable, historyJson, statusText, taskNotes, datesLine, type HistoryJson } from './render.js';
-export { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, isSharpShrink, textLength, type SnapshotTask, type Snapshot, type Change, LOSSES, type Version, DUPLICATE_SEPARATOR, type Cell, type Rename, type TaskStatus, type TaskHistory, type History, buildHistory, isChange, type VersionDiff, taskDiffs, type UserMatch, chooseUser } from './model.js';
-export { studentHistory, textsFor } from './snapshots.js';
+export { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, isSharpShrink, textLength, type Change, LOSSES, type Version, DUPLICATE_SEPARATOR, type HistoryBackup, dateNote, type Cell, type VersionCell, hasVersion, type Rename, type TaskStatus, type TaskHistory, type History, buildHistory, isChange, type VersionDiff, taskDiffs } from './model.js';

@@ -1,6 +1,8 @@
 /** The history model: snapshots per date in, each task's versions, changes and losses out. */
 import { createTwoFilesPatch } from 'diff';
-import { taskOrder, type TextRecord, type UserRecord } from '../query/index.js';
+import { DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
+import { taskOrder, type TextRecord } from '../query/index.js';
+import type { Snapshot } from '../session/index.js';
 
 
 /**
@@ -35,30 +37,6 @@ export function displayTitle(t: { title: string | null }): string | null {
   return title;
 }
 
-/** A task as one backup stores it. */
-export interface SnapshotTask {
-  id: number;
-  /** `<phase>-<name>` exactly as stored. */
-  storedName: string;
-  phase: number;
-  sortPosition: number;
-  isEnabled: boolean;
-  title: string | null;
-}
-
-/** What one backup holds about the student. */
-export interface Snapshot {
-  path: string;
-  /** backupDate(): YYYY-MM-DD, or YYYY-MM-DD HH:MM from an archive header. */
-  date: string;
-  dateSource: string;
-  /** The student in this backup (found by id), or null when the account did not exist yet. */
-  user: { id: number; username: string } | null;
-  tasks: SnapshotTask[];
-  /** The student's texts in this backup. */
-  texts: TextRecord[];
-}
-
 export type Change = 'new' | 'changed' | 'unchanged' | 'shrunk' | 'gone' | 'none';
 export const LOSSES: readonly Change[] = ['shrunk', 'gone'];
 
@@ -73,17 +51,44 @@ export interface Version {
 /** Shown between two texts a student has for one task. */
 export const DUPLICATE_SEPARATOR = '\n\n----- (a second text for this task) -----\n\n';
 
+/** One backup of a history, as its cells and pointers hold it. */
+export interface HistoryBackup {
+  /** Its place among the history's backups, oldest first (0). */
+  index: number;
+  path: string;
+  /** backupDate(): YYYY-MM-DD, or YYYY-MM-DD HH:MM from an archive header. */
+  date: string;
+  dateSource: string;
+}
+
+/** How a backup's date is known, in the words the terminal, the JSON and the report all use. */
+export function dateNote(source: string): string {
+  return DATE_SOURCE_NOTE[source as BackupDate['source']] ?? source;
+}
+
+/** One task on one backup's date. */
 export interface Cell {
+  /** The backup this is of. */
+  backup: HistoryBackup;
   state: Change;
   version: Version | null;
   /** The task's stored name on that date; null when the task did not exist. */
   taskName: string | null;
   isEnabled: boolean | null;
+  /** The newest earlier cell with a version (what a change here is from); null when there is none. */
+  previous: VersionCell | null;
+}
+
+/** A cell with a version: a text that can be shown, compared or taken. */
+export type VersionCell = Cell & { version: Version };
+
+export function hasVersion(c: Cell): c is VersionCell {
+  return c.version !== null;
 }
 
 export interface Rename {
-  /** Index into History.dates of the first date with the new name. */
-  at: number;
+  /** The first backup with the new name. */
+  at: HistoryBackup;
   from: string;
   to: string;
 }
@@ -105,25 +110,26 @@ export interface TaskHistory {
   sortPosition: number;
   cells: Cell[];
   renames: Rename[];
-  /** Dates (indices) where is_enabled changed. */
-  enabledChanges: { at: number; isEnabled: boolean }[];
-  /** First date (index) the task no longer exists, when it was deleted and not re-created. */
-  deletedAt: number | null;
+  /** The backups where is_enabled changed. */
+  enabledChanges: { at: HistoryBackup; isEnabled: boolean }[];
+  /** The first backup where the task no longer exists, when it was deleted and not re-created. */
+  deletedAt: HistoryBackup | null;
   status: TaskStatus;
-  /** Date (index) of the latest loss, if any. */
-  lostAt: number | null;
+  /** The cell of the latest loss, if any. */
+  lostAt: Cell | null;
   /**
    * The version to restore, for a task still lost: the longest version before
    * the loss, on the newest date it existed. Null otherwise.
    */
-  restoreFrom: number | null;
-  /** The newest date with a good version: restoreFrom for a lost task, else the newest date with text. */
-  lastGood: number | null;
+  restoreFrom: VersionCell | null;
+  /** The newest good version: restoreFrom for a lost task, else the newest cell with text. */
+  lastGood: VersionCell | null;
 }
 
 export interface History {
   user: { id: number; username: string; renames: Rename[] };
-  dates: { path: string; date: string; dateSource: string }[];
+  /** The backups, oldest first. */
+  dates: HistoryBackup[];
   tasks: TaskHistory[];
 }
 
@@ -132,49 +138,61 @@ export function buildHistory(snapshots: readonly Snapshot[], userId: number): Hi
   const taskIds = new Set<number>();
   for (const s of snapshots) for (const t of s.texts) taskIds.add(t.taskId);
 
-  const tasks = [...taskIds].map((id) => taskHistory(snapshots, id));
+  // Each snapshot with the backup its cells and pointers will hold.
+  const held = snapshots.map((s, index) => ({ s, backup: { index, path: s.path, date: s.date, dateSource: s.dateSource } }));
+  const tasks = [...taskIds].map((id) => taskHistory(held, id));
   tasks.sort((a, b) => taskOrder({ ...a, id: a.taskId }, { ...b, id: b.taskId }));
 
-  const names = snapshots.map((s) => s.user?.username ?? null);
+  const names = held.map(({ s, backup }) => ({ at: backup, name: s.user?.username ?? null }));
   return {
-    user: { id: userId, username: names.filter((n) => n !== null).at(-1) ?? String(userId), renames: renamesOf(names) },
-    dates: snapshots.map((s) => ({ path: s.path, date: s.date, dateSource: s.dateSource })),
+    user: { id: userId, username: names.map((n) => n.name).filter((n) => n !== null).at(-1) ?? String(userId), renames: renamesOf(names) },
+    dates: held.map((x) => x.backup),
     tasks,
   };
 }
 
-function taskHistory(snapshots: readonly Snapshot[], taskId: number): TaskHistory {
-  const infos = snapshots.map((s) => s.tasks.find((t) => t.id === taskId) ?? null);
-  const versions = snapshots.map((s) => versionOf(s.texts.filter((t) => t.taskId === taskId)));
-  const cells: Cell[] = versions.map((v, k) => ({
-    state: classify(k === 0 ? null : versions[k - 1]!, v),
-    version: v,
-    taskName: infos[k]?.storedName ?? null,
-    isEnabled: infos[k]?.isEnabled ?? null,
-  }));
+function taskHistory(held: readonly { s: Snapshot; backup: HistoryBackup }[], taskId: number): TaskHistory {
+  const infos = held.map(({ s }) => s.tasks.find((t) => t.id === taskId) ?? null);
+  const cells: Cell[] = [];
+  let previous: VersionCell | null = null;
+  for (const { s, backup } of held) {
+    const info = s.tasks.find((t) => t.id === taskId) ?? null;
+    const version = versionOf(s.texts.filter((t) => t.taskId === taskId));
+    const cell: Cell = {
+      backup,
+      state: classify(cells.at(-1)?.version ?? null, version),
+      version,
+      taskName: info?.storedName ?? null,
+      isEnabled: info?.isEnabled ?? null,
+      previous,
+    };
+    cells.push(cell);
+    if (hasVersion(cell)) previous = cell;
+  }
   // A text with no task row (a damaged backup) still names its task.
   const latestInfo = infos.filter((i) => i !== null).at(-1);
-  const latestText = versions.filter((v) => v !== null).at(-1)?.texts[0];
+  const latestText = cells.filter(hasVersion).at(-1)?.version.texts[0];
   const name = latestInfo?.storedName ?? latestText?.storedTaskName ?? `task ${taskId}`;
 
+  // The dates the task existed on are those whose cell has its name.
+  const existing = cells.filter((c) => c.taskName !== null);
   const enabledChanges: TaskHistory['enabledChanges'] = [];
   let prevEnabled: boolean | null = null;
-  infos.forEach((info, k) => {
-    if (!info) return;
-    if (prevEnabled !== null && info.isEnabled !== prevEnabled) enabledChanges.push({ at: k, isEnabled: info.isEnabled });
-    prevEnabled = info.isEnabled;
-  });
-  const lastExisting = lastIndex(infos, (i) => i !== null);
-  const deletedAt = lastExisting >= 0 && lastExisting < infos.length - 1 ? lastExisting + 1 : null;
+  for (const c of existing) {
+    if (prevEnabled !== null && c.isEnabled !== prevEnabled) enabledChanges.push({ at: c.backup, isEnabled: c.isEnabled! });
+    prevEnabled = c.isEnabled;
+  }
+  const lastExisting = existing.at(-1);
+  const deletedAt = lastExisting && lastExisting !== cells.at(-1) ? cells[lastExisting.backup.index + 1]!.backup : null;
 
-  const lostAt = lastIndex(cells, (c) => LOSSES.includes(c.state));
+  const lostAt = cells.filter((c) => LOSSES.includes(c.state)).at(-1) ?? null;
   let status: TaskStatus = 'ok';
-  let restoreFrom: number | null = null;
-  let lastGood: number | null = lastIndex(versions, (v) => v !== null);
-  if (lostAt >= 0) {
-    const best = longestBefore(versions, lostAt);
-    const now = versions.at(-1) ?? null;
-    if (best !== null && (now === null || isSharpShrink(versions[best]!.length, now.length))) {
+  let restoreFrom: VersionCell | null = null;
+  let lastGood: VersionCell | null = cells.filter(hasVersion).at(-1) ?? null;
+  if (lostAt) {
+    const best = longestBefore(cells, lostAt);
+    const now = cells.at(-1)?.version ?? null;
+    if (best !== null && (now === null || isSharpShrink(best.version.length, now.length))) {
       status = 'lost';
       restoreFrom = best;
       lastGood = best;
@@ -189,13 +207,13 @@ function taskHistory(snapshots: readonly Snapshot[], taskId: number): TaskHistor
     phase: latestInfo?.phase ?? latestText?.phase ?? 0,
     sortPosition: latestInfo?.sortPosition ?? latestText?.sortPosition ?? 0,
     cells,
-    renames: renamesOf(infos.map((i) => i?.storedName ?? null)),
+    renames: renamesOf(cells.map((c) => ({ at: c.backup, name: c.taskName }))),
     enabledChanges,
     deletedAt,
     status,
-    lostAt: lostAt >= 0 ? lostAt : null,
+    lostAt,
     restoreFrom,
-    lastGood: lastGood >= 0 ? lastGood : null,
+    lastGood,
   };
 }
 
@@ -213,23 +231,22 @@ function classify(prev: Version | null, cur: Version | null): Change {
   return isSharpShrink(prev.length, cur.length) ? 'shrunk' : 'changed';
 }
 
-/** The longest version before date `end`, on the newest date it had that length (an unchanged text stays the same version). */
-function longestBefore(versions: readonly (Version | null)[], end: number): number | null {
-  let best: number | null = null;
-  for (let k = 0; k < end; k++) {
-    const v = versions[k];
-    if (v && (best === null || v.length >= versions[best]!.length)) best = k;
+/** The longest version before the cell `end`, on the newest date it had that length (an unchanged text stays the same version). */
+function longestBefore(cells: readonly Cell[], end: Cell): VersionCell | null {
+  let best: VersionCell | null = null;
+  for (const c of cells.slice(0, end.backup.index)) {
+    if (hasVersion(c) && (best === null || c.version.length >= best.version.length)) best = c;
   }
   return best;
 }
 
 /** Name changes between consecutive dates that have a name (a missing date does not break the chain). */
-function renamesOf(names: readonly (string | null)[]): Rename[] {
+function renamesOf(names: readonly { at: HistoryBackup; name: string | null }[]): Rename[] {
   const out: Rename[] = [];
   let prev: string | null = null;
-  names.forEach((n, k) => {
+  names.forEach(({ at, name: n }) => {
     if (n === null) return;
-    if (prev !== null && n !== prev) out.push({ at: k, from: prev, to: n });
+    if (prev !== null && n !== prev) out.push({ at, from: prev, to: n });
     prev = n;
   });
   return out;
@@ -237,59 +254,28 @@ function renamesOf(names: readonly (string | null)[]): Rename[] {
 
 /** One change of a task's text between two dates, as a unified diff. */
 export interface VersionDiff {
-  /** Dates (indices): the previous version's (null: there was none) and this one's. */
-  from: number | null;
-  to: number;
+  /** The previous version (null: there was none) and this date's cell. */
+  from: VersionCell | null;
+  to: Cell;
   state: Change;
   patch: string;
 }
 
-/** Did the text change on this date (the k-th)? A text that is new on the first date is where the history starts, not a change. */
-export function isChange(cell: Cell, k: number): boolean {
-  return cell.state === 'changed' || cell.state === 'shrunk' || cell.state === 'gone' || (cell.state === 'new' && k > 0);
+/** Did the text change on this cell's date? A text that is new on the first date is where the history starts, not a change. */
+export function isChange(cell: Cell): boolean {
+  return cell.state === 'changed' || cell.state === 'shrunk' || cell.state === 'gone' || (cell.state === 'new' && cell.backup.index > 0);
 }
 
 /** Unified diffs between consecutive versions of a task, one per date where it changed (new after the first date, changed, shrunk, gone). */
-export function taskDiffs(h: History, task: TaskHistory, context = 3): VersionDiff[] {
+export function taskDiffs(task: TaskHistory, context = 3): VersionDiff[] {
   const out: VersionDiff[] = [];
-  let prev: number | null = null;
-  task.cells.forEach((cell, k) => {
-    if (isChange(cell, k)) {
-      const before = prev === null ? '' : task.cells[prev]!.version!.text;
-      const after = cell.version?.text ?? '';
-      const name = (k: number | null) => (k === null ? '/dev/null' : `${task.cells[k]!.taskName ?? task.name}@${h.dates[k]!.date}`);
-      const patch = createTwoFilesPatch(name(prev), cell.version ? name(k) : '/dev/null', before, after, undefined, undefined, { context, timeout: 2000 });
-      out.push({ from: prev, to: k, state: cell.state, patch: patch ?? `(the change from ${name(prev)} to ${name(k)} is too large to show)\n` });
-    }
-    if (cell.version) prev = k;
-  });
+  for (const cell of task.cells.filter(isChange)) {
+    const prev = cell.previous;
+    const before = prev?.version.text ?? '';
+    const after = cell.version?.text ?? '';
+    const name = (c: Cell | null) => (c === null ? '/dev/null' : `${c.taskName ?? task.name}@${c.backup.date}`);
+    const patch = createTwoFilesPatch(name(prev), cell.version ? name(cell) : '/dev/null', before, after, undefined, undefined, { context, timeout: 2000 });
+    out.push({ from: prev, to: cell, state: cell.state, patch: patch ?? `(the change from ${name(prev)} to ${name(cell)} is too large to show)\n` });
+  }
   return out;
-}
-
-/** How one backup's match for the name given compares: used to follow the student by id. */
-export interface UserMatch {
-  date: string;
-  /** The user this backup's lookup found (findUser), or null. */
-  user: UserRecord | null;
-}
-
-/**
- * The student to follow: the one the name finds in the newest backup where
- * it finds anyone. Returns the id and, when other backups found another
- * account under that name, a note saying so.
- */
-export function chooseUser(matches: readonly UserMatch[]): { id: number; note: string | null } | null {
-  const found = matches.filter((m) => m.user !== null);
-  const newest = found.at(-1);
-  if (!newest) return null;
-  const others = found.filter((m) => m.user!.id !== newest.user!.id);
-  const note = others.length
-    ? `the name also matches another account (${others.map((m) => `${m.user!.username}, id ${m.user!.id}, on ${m.date}`).join('; ')}); following id ${newest.user!.id} (${newest.user!.username} on ${newest.date})`
-    : null;
-  return { id: newest.user!.id, note };
-}
-
-function lastIndex<T>(items: readonly T[], pred: (item: T) => boolean): number {
-  for (let k = items.length - 1; k >= 0; k--) if (pred(items[k]!)) return k;
-  return -1;
 }

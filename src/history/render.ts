@@ -3,8 +3,8 @@
  * per task with its status and last good date) and as JSON for scripts.
  */
 import { table } from '../table.js';
-import { DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
-import { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type TaskHistory } from './model.js';
+import { DATE_RULE } from '../detect/index.js';
+import { dateNote, displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type HistoryBackup, type TaskHistory } from './model.js';
 
 const LABEL: Record<Cell['state'], string> = {
   new: 'new',
@@ -22,20 +22,20 @@ function cellText(c: Cell): string {
 }
 
 /** What happened to the task, in a few words. */
-export function statusText(h: History, t: TaskHistory): string {
-  if (t.lostAt === null) return 'ok';
-  const lost = t.cells[t.lostAt]!;
-  const before = t.cells.slice(0, t.lostAt).reverse().find((c) => c.version)?.version?.length ?? 0;
+export function statusText(t: TaskHistory): string {
+  const lost = t.lostAt;
+  if (lost === null) return 'ok';
+  const before = lost.previous?.version.length ?? 0;
   const what = lost.state === 'gone' ? 'gone' : `${before} -> ${lost.version?.length ?? 0} chars`;
-  const on = `${h.dates[t.lostAt]!.date} (${what})`;
+  const on = `${lost.backup.date} (${what})`;
   return t.status === 'lost' ? `LOST on ${on}` : `rewritten after a loss on ${on}`;
 }
 
 /** Renames, enabling and deletion, in a few words. */
-export function taskNotes(h: History, t: TaskHistory): string[] {
-  const notes = t.renames.map((r) => `renamed from ${r.from} on ${h.dates[r.at]!.date}`);
-  for (const e of t.enabledChanges) notes.push(`${e.isEnabled ? 'enabled' : 'disabled'} on ${h.dates[e.at]!.date}`);
-  if (t.deletedAt !== null) notes.push(`task deleted on ${h.dates[t.deletedAt]!.date}: the server cannot take its text back`);
+export function taskNotes(t: TaskHistory): string[] {
+  const notes = t.renames.map((r) => `renamed from ${r.from} on ${r.at.date}`);
+  for (const e of t.enabledChanges) notes.push(`${e.isEnabled ? 'enabled' : 'disabled'} on ${e.at.date}`);
+  if (t.deletedAt !== null) notes.push(`task deleted on ${t.deletedAt.date}: the server cannot take its text back`);
   return notes;
 }
 
@@ -44,7 +44,7 @@ export async function renderHistoryTable(h: History, opts: { diff?: boolean } = 
   const first = h.dates[0]!.date;
   const last = h.dates.at(-1)!.date;
   out.push(`${h.user.username} (user id ${h.user.id}): ${h.dates.length} backup${h.dates.length === 1 ? '' : 's'}, ${first}${h.dates.length > 1 ? ` to ${last}` : ''}`);
-  for (const r of h.user.renames) out.push(`renamed ${r.from} -> ${r.to} on ${h.dates[r.at]!.date}`);
+  for (const r of h.user.renames) out.push(`renamed ${r.from} -> ${r.to} on ${r.at.date}`);
   out.push('');
   if (!h.tasks.length) {
     out.push('no texts in any of these backups');
@@ -55,7 +55,7 @@ export async function renderHistoryTable(h: History, opts: { diff?: boolean } = 
   out.push(
     await grid(
       ['DATE', ...h.tasks.map((t) => t.name)],
-      h.dates.map((d, k) => [d.date, ...h.tasks.map((t) => cellText(t.cells[k]!))]),
+      h.dates.map((d) => [d.date, ...h.tasks.map((t) => cellText(t.cells[d.index]!))]),
     ),
   );
   out.push(`lengths in characters; SHRUNK: ${SHARP_SHRINK_TEXT}; GONE: deleted; -: no text`);
@@ -67,16 +67,16 @@ export async function renderHistoryTable(h: History, opts: { diff?: boolean } = 
       ['TASK', 'STATUS', 'LAST GOOD', 'NOTES'],
       h.tasks.map((t) => [
         t.name,
-        statusText(h, t),
-        t.lastGood === null ? '' : `${h.dates[t.lastGood]!.date} (${t.cells[t.lastGood]!.version!.length} chars)`,
-        taskNotes(h, t).join('; '),
+        statusText(t),
+        t.lastGood === null ? '' : `${t.lastGood.backup.date} (${t.lastGood.version.length} chars)`,
+        taskNotes(t).join('; '),
       ]),
     ),
   );
 
   if (opts.diff) {
     for (const t of h.tasks) {
-      const diffs = taskDiffs(h, t);
+      const diffs = taskDiffs(t);
       if (!diffs.length) continue;
       out.push('', `=== ${t.name}${displayTitle(t) ? ` (${displayTitle(t)})` : ''}`);
       for (const d of diffs) out.push(d.patch.trimEnd());
@@ -92,10 +92,6 @@ export function datesLine(h: History): string {
   const groups = [...bySource.entries()].sort((a, b) => b[1].length - a[1].length);
   const [main, ...others] = groups.map(([source, dates]) => ({ note: dateNote(source), dates }));
   return `dates: ${main!.note}${others.map((o) => `, except ${o.dates.join(', ')}: ${o.note}`).join('')}`;
-}
-
-function dateNote(source: string): string {
-  return DATE_SOURCE_NOTE[source as BackupDate['source']] ?? source;
 }
 
 export interface HistoryJson {
@@ -132,16 +128,16 @@ export interface HistoryJson {
 }
 
 export function historyJson(h: History, opts: { diff?: boolean; failed?: { path: string; code: string; message: string }[] } = {}): HistoryJson {
-  const date = (k: number | null) => (k === null ? null : h.dates[k]!.date);
-  const renames = (rs: { at: number; from: string; to: string }[]) => rs.map((r) => ({ date: h.dates[r.at]!.date, from: r.from, to: r.to }));
+  const date = (at: { backup: HistoryBackup } | null) => at?.backup.date ?? null;
+  const renames = (rs: { at: HistoryBackup; from: string; to: string }[]) => rs.map((r) => ({ date: r.at.date, from: r.from, to: r.to }));
   return {
     user: { id: h.user.id, username: h.user.username, renames: renames(h.user.renames) },
     sharpShrink: { ratio: SHARP_SHRINK.ratio, minChars: SHARP_SHRINK.minChars },
     dateRule: DATE_RULE,
-    backups: h.dates.map((d) => ({ ...d, dateNote: dateNote(d.dateSource) })),
+    backups: h.dates.map((d) => ({ path: d.path, date: d.date, dateSource: d.dateSource, dateNote: dateNote(d.dateSource) })),
     failed: opts.failed ?? [],
     tasks: h.tasks.map((t) => {
-      const diffs = opts.diff ? new Map(taskDiffs(h, t).map((d) => [d.to, d.patch])) : undefined;
+      const diffs = opts.diff ? new Map(taskDiffs(t).map((d) => [d.to, d.patch])) : undefined;
       return {
         taskId: t.taskId,
         name: t.name,
@@ -151,19 +147,19 @@ export function historyJson(h: History, opts: { diff?: boolean; failed?: { path:
         restoreFrom: date(t.restoreFrom),
         lastGood: date(t.lastGood),
         renames: renames(t.renames),
-        enabledChanges: t.enabledChanges.map((e) => ({ date: h.dates[e.at]!.date, isEnabled: e.isEnabled })),
-        deletedOn: date(t.deletedAt),
-        versions: t.cells.map((c, k) => {
+        enabledChanges: t.enabledChanges.map((e) => ({ date: e.at.date, isEnabled: e.isEnabled })),
+        deletedOn: t.deletedAt?.date ?? null,
+        versions: t.cells.map((c) => {
           const v = c.version?.texts;
           return {
-            date: h.dates[k]!.date,
+            date: c.backup.date,
             state: c.state,
             length: c.version?.length ?? null,
             taskName: c.taskName,
             isEnabled: c.isEnabled,
             createdAt: v?.[0]?.created_at ?? null,
             modifiedAt: v?.map((x) => x.modified_at).filter((x): x is string => !!x).sort().at(-1) ?? null,
-            ...(diffs?.has(k) ? { diff: diffs.get(k)! } : {}),
+            ...(diffs?.has(c) ? { diff: diffs.get(c)! } : {}),
           };
         }),
       };

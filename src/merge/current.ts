@@ -4,7 +4,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { RecoverError } from '../errors.js';
-import type { History, Snapshot } from '../history/index.js';
+import type { History } from '../history/index.js';
+import type { Snapshot } from '../session/index.js';
 import { toServerText, type ServerText } from '../query/index.js';
 import { CREATED_AT_PATTERN } from './check.js';
 import type { CurrentData, CurrentText } from './plan.js';

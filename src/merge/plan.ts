@@ -1,11 +1,12 @@
 /** Choosing, per task, the current text or a backup's version, and the resulting upload. */
 import { basename } from 'node:path';
 import { RecoverError } from '../errors.js';
-import { DUPLICATE_SEPARATOR, isSharpShrink, textLength, type History, type SnapshotTask, type TaskHistory } from '../history/index.js';
+import { DUPLICATE_SEPARATOR, hasVersion, isSharpShrink, textLength, type History, type TaskHistory, type VersionCell } from '../history/index.js';
+import type { SnapshotTask } from '../session/index.js';
 import { taskOrder, toServerText, type ServerText } from '../query/index.js';
 
 import { checkUpload } from './check.js';
-import { shellWord } from './steps.js';
+import { shellWord } from '../shell.js';
 
 /** One text the student has now. */
 export interface CurrentText {
@@ -30,8 +31,8 @@ export interface CurrentData {
   tasks: SnapshotTask[] | null;
 }
 
-/** What to do with a task: take the version of this date (an index into History.dates), or keep the current text. */
-export type Choice = { at: number; why: 'take' | 'auto' } | { at: 'current'; why: 'take' };
+/** What to do with a task: take the version of this cell (the task on one backup's date), or keep the current text. */
+export type Choice = { at: VersionCell; why: 'take' | 'auto' } | { at: 'current'; why: 'take' };
 
 export interface TakeSpec {
   task: string;
@@ -70,9 +71,9 @@ function findTask(h: History, name: string): TaskHistory {
 }
 
 /** The date a --take names: `current`, a date or its start, or a backup's file name. */
-function findDate(h: History, at: string, task: TaskHistory): number | 'current' {
+function findDate(h: History, at: string, task: TaskHistory): VersionCell | 'current' {
   if (at === 'current') return 'current';
-  const matches = h.dates.map((d, k) => ({ d, k })).filter(({ d }) => d.date === at || d.date.startsWith(at) || basename(d.path) === at);
+  const matches = h.dates.map((d) => ({ d })).filter(({ d }) => d.date === at || d.date.startsWith(at) || basename(d.path) === at);
   if (matches.length !== 1) {
     throw new RecoverError(
       matches.length ? 'USAGE_TAKE_AMBIGUOUS' : 'USAGE_TAKE_UNKNOWN_DATE',
@@ -82,14 +83,14 @@ function findDate(h: History, at: string, task: TaskHistory): number | 'current'
       { hint: `the backups' dates are ${h.dates.map((d) => d.date).join(', ')}; a backup's file name works too` },
     );
   }
-  const k = matches[0]!.k;
-  if (!task.cells[k]!.version) {
-    const have = task.cells.map((c, i) => (c.version ? h.dates[i]!.date : null)).filter(Boolean);
-    throw new RecoverError('USAGE_TAKE_NO_TEXT', `--take ${task.name}@${at}: the student has no text for ${task.name} in the backup of ${h.dates[k]!.date}`, {
+  const cell = task.cells[matches[0]!.d.index]!;
+  if (!hasVersion(cell)) {
+    const have = task.cells.filter(hasVersion).map((c) => c.backup.date);
+    throw new RecoverError('USAGE_TAKE_NO_TEXT', `--take ${task.name}@${at}: the student has no text for ${task.name} in the backup of ${cell.backup.date}`, {
       hint: `it has one on ${have.join(', ')}`,
     });
   }
-  return k;
+  return cell;
 }
 
 /**
@@ -113,8 +114,8 @@ export function resolveChoices(
   if (auto) {
     for (const t of h.tasks) {
       if (t.status !== 'lost' || t.restoreFrom === null) continue;
-      const best = t.cells[t.restoreFrom]!.version!;
-      const bestDate = h.dates[t.restoreFrom]!.date;
+      const best = t.restoreFrom.version;
+      const bestDate = t.restoreFrom.backup.date;
       const take = `${t.name}@${bestDate}`;
       const now = currentTextsFor(current, t);
       const nowText = now.length ? now.map((x) => x.element.text).join('') : null;
@@ -124,7 +125,7 @@ export function resolveChoices(
         continue;
       }
       // Written again since the loss (but still short): the student's newest work, which the upload would delete.
-      const atLoss = t.cells[t.lostAt!]!.version?.texts.map((x) => x.text).join('') ?? null;
+      const atLoss = t.lostAt!.version?.texts.map((x) => x.text).join('') ?? null;
       if (nowText !== null && nowText !== atLoss) {
         const edited = now.map((x) => x.element.modified_at ?? x.element.created_at).filter(Boolean).sort().at(-1);
         kept.push({
@@ -221,14 +222,14 @@ export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap
   for (const t of h.tasks) {
     const choice = choices.get(t.taskId);
     if (!choice || choice.at === 'current') continue;
-    const version = t.cells[choice.at]!.version!;
-    const date = h.dates[choice.at]!.date;
+    const version = choice.at.version;
+    const date = choice.at.backup.date;
     const target = byId.get(t.taskId);
     if (!target) {
       warnings.push(
         `${t.name} (task id ${t.taskId}): no such task in ${current.kind === 'backup' ? current.label : 'the newest backup'}` +
-          `${t.deletedAt !== null ? ` (deleted on ${h.dates[t.deletedAt]!.date})` : ''}, so its text of ${date} (${version.length} chars) cannot be uploaded and is left out;` +
-          ` copy it by hand: recover-texts export ${shellWord(h.dates[choice.at]!.path)} --user ${shellWord(h.user.username)} --format files --out DIR`,
+          `${t.deletedAt !== null ? ` (deleted on ${t.deletedAt.date})` : ''}, so its text of ${date} (${version.length} chars) cannot be uploaded and is left out;` +
+          ` copy it by hand: recover-texts export ${shellWord(choice.at.backup.path)} --user ${shellWord(h.user.username)} --format files --out DIR`,
       );
       continue;
     }

@@ -3,10 +3,11 @@
  * (against the newest backup as the current data), worked out here so the
  * terminal and the report can say what that upload would replace and keep.
  */
-import type { History, Snapshot } from '../history/index.js';
+import type { History } from '../history/index.js';
+import type { Snapshot } from '../session/index.js';
 import { currentFromSnapshot } from './current.js';
 import { planMerge, resolveChoices, type KeptText } from './plan.js';
-import { replacements, snapshotOf, type Replacement, type Snapshot as CurrentSnapshot } from './safety.js';
+import { replacements, snapshotOf, type Replacement, type CurrentSnapshot } from './safety.js';
 import { restoreSteps, type RestoreSteps } from './steps.js';
 
 export interface RestorePlan {

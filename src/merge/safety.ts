@@ -27,7 +27,7 @@ export interface Replacement {
 }
 
 /** When the --current data was taken, and how that is known. */
-export interface Snapshot {
+export interface CurrentSnapshot {
   /** YYYY-MM-DD, or YYYY-MM-DD HH:MM; null when unknown. */
   time: string | null;
   /** How the time is known, e.g. "the date in the file name". */
@@ -64,7 +64,7 @@ export function replacements(plan: MergePlan): Replacement[] {
 }
 
 /** The --current snapshot's time: a backup's date, or the live JSON file's modification time. */
-export function snapshotOf(current: Pick<CurrentData, 'kind' | 'date' | 'dateSource'>): Snapshot {
+export function snapshotOf(current: Pick<CurrentData, 'kind' | 'date' | 'dateSource'>): CurrentSnapshot {
   if (current.kind === 'json') return { time: current.date, source: "the JSON file's modification time (when it was downloaded, if it was not copied since)" };
   const source = current.dateSource as BackupDate['source'] | undefined;
   return { time: current.date, source: (source && DATE_SOURCE_NOTE[source]) ?? 'the backup' };

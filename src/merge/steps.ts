@@ -6,7 +6,7 @@
  * line of absolute paths).
  */
 import { basename, dirname, resolve } from 'node:path';
-import { hasControls, splitControls } from '../terminal.js';
+import { shellWord } from '../shell.js';
 
 export interface RestoreSteps {
   /** The folder to run the command in, when every backup is in one; else null (paths as given). */
@@ -36,21 +36,4 @@ export function restoreSteps(username: string, current: string, backups: readonl
   const upload = `upload ${outFile} on the race server's "Upload texts as JSON" admin page for the student ${username}`;
   const lines = [...(folder ? [`1. cd ${shellWord(folder)}`] : []), `${folder ? 2 : 1}. ${command}`, `${folder ? 3 : 2}. ${upload}`];
   return { folder, command, outFile, upload, lines };
-}
-
-/**
- * A word the shell passes unchanged: quoted unless it is plainly safe. Every
- * argument of every command the tool prints goes through it (a date with a
- * space, a path with a quote), so the command works when pasted.
- */
-export function shellWord(s: string): string {
-  if (/^[\w@%+=:,./-]+$/.test(s)) return s;
-  const quoted = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
-  if (!hasControls(s)) return quoted(s);
-  // A control character (a name from a backup) is spelled with printf's octal escapes, in any POSIX
-  // shell, so the printed command shows no raw control character and still passes the exact name.
-  // A line feed stays as it is: $(...) would drop it at the end.
-  return splitControls(s)
-    .map((p) => (p.control && p.text !== '\n' ? `"$(printf '${[...Buffer.from(p.text, 'utf8')].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}')"` : quoted(p.text)))
-    .join('');
 }

@@ -40,7 +40,8 @@ export function chartSvg(h: History, t: TaskHistory): string {
   // The line: runs of dates with text; a gone text drops to zero, then the line breaks.
   const runs: string[] = [];
   let run: string[] = [];
-  t.cells.forEach((c, k) => {
+  for (const c of t.cells) {
+    const k = c.backup.index;
     if (c.version) run.push(`${f(x(k))},${f(y(c.version.length))}`);
     else if (c.state === 'gone') {
       run.push(`${f(x(k))},${f(y(0))}`);
@@ -50,15 +51,16 @@ export function chartSvg(h: History, t: TaskHistory): string {
       runs.push(run.join(' '));
       run = [];
     }
-  });
+  }
   if (run.length) runs.push(run.join(' '));
 
   const points = t.cells
-    .map((c, k) => {
+    .map((c) => {
       if (c.state === 'none') return '';
+      const k = c.backup.index;
       const len = c.version?.length ?? 0;
       const colour = STATE_COLOURS[c.state];
-      const label = esc(`${h.dates[k]!.date}: ${c.state === 'gone' ? 'deleted' : `${len} chars, ${c.state}`}`);
+      const label = esc(`${c.backup.date}: ${c.state === 'gone' ? 'deleted' : `${len} chars, ${c.state}`}`);
       const cx = f(x(k));
       const cy = f(y(len));
       const mark =
@@ -71,10 +73,10 @@ export function chartSvg(h: History, t: TaskHistory): string {
 
   const ring =
     t.restoreFrom !== null
-      ? `<circle cx="${f(x(t.restoreFrom))}" cy="${f(y(t.cells[t.restoreFrom]!.version!.length))}" r="8" fill="none" stroke="${STATE_COLOURS.new}" stroke-width="2"/>` +
-        `<text x="${f(x(t.restoreFrom))}" y="${f(y(t.cells[t.restoreFrom]!.version!.length) - 12)}" text-anchor="middle" class="lbl restore">restore</text>`
+      ? `<circle cx="${f(x(t.restoreFrom.backup.index))}" cy="${f(y(t.restoreFrom.version.length))}" r="8" fill="none" stroke="${STATE_COLOURS.new}" stroke-width="2"/>` +
+        `<text x="${f(x(t.restoreFrom.backup.index))}" y="${f(y(t.restoreFrom.version.length) - 12)}" text-anchor="middle" class="lbl restore">restore</text>`
       : '';
-  const lost = t.lostAt !== null && t.status === 'lost' ? `<line x1="${f(x(t.lostAt))}" x2="${f(x(t.lostAt))}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="${STATE_COLOURS.gone}" stroke-dasharray="3 3"/>` : '';
+  const lost = t.lostAt !== null && t.status === 'lost' ? `<line x1="${f(x(t.lostAt.backup.index))}" x2="${f(x(t.lostAt.backup.index))}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="${STATE_COLOURS.gone}" stroke-dasharray="3 3"/>` : '';
   const grid = [0, 0.5, 1]
     .map((q) => `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${f(y(max * q))}" y2="${f(y(max * q))}" class="grid"/><text x="${PAD.left - 6}" y="${f(y(max * q) + 4)}" text-anchor="end" class="lbl">${Math.round(max * q)}</text>`)
     .join('');

@@ -1,11 +1,12 @@
 /** The self-contained HTML report of a student's history. */
 import { basename } from 'node:path';
 import { diffLines, diffWordsWithSpace, type ChangeObject } from 'diff';
-import { DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
-import { displayTitle, isChange, SHARP_SHRINK_TEXT, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
-import { freshCurrentCommands, shellWord, type CurrentSnapshot, type Replacement, type RestoreSteps } from '../merge/index.js';
+import { DATE_RULE } from '../detect/index.js';
+import { dateNote, displayTitle, isChange, SHARP_SHRINK_TEXT, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
+import { freshCurrentCommands, type CurrentSnapshot, type Replacement, type RestoreSteps } from '../merge/index.js';
 import { chartSvg, dateLabel, STATE_COLOURS } from './chart.js';
 import { esc, shown } from './escape.js';
+import { shellWord } from '../shell.js';
 
 
 /** What restoring the lost texts takes and does, from the merge stage. */
@@ -49,7 +50,7 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
     `<header>`,
     `<h1>Task texts of <span class="user">${esc(h.user.username)}</span></h1>`,
     `<p class="sub">user id ${h.user.id} · ${h.dates.length} backup${h.dates.length === 1 ? '' : 's'} from ${esc(first)} to ${esc(last)}${opts.timezone ? ` · times in ${esc(opts.timezone)}` : ''}</p>`,
-    ...h.user.renames.map((r) => `<p class="sub">renamed <b>${esc(r.from)}</b> → <b>${esc(r.to)}</b> on ${esc(h.dates[r.at]!.date)}</p>`),
+    ...h.user.renames.map((r) => `<p class="sub">renamed <b>${esc(r.from)}</b> → <b>${esc(r.to)}</b> on ${esc(r.at.date)}</p>`),
     lost.length
       ? `<div class="callout lost">${lostBanner(h, lost, opts.restore)}</div>`
       : `<div class="callout ok">Nothing lost: no text was deleted or shrunk sharply (${esc(SHARP_SHRINK_TEXT)}) and left that way.</div>`,
@@ -139,13 +140,13 @@ function overview(h: History): string {
     .join('');
   const rows = h.tasks.map((t) => {
     const cells = t.cells
-      .map((c, k) => {
+      .map((c) => {
         const label = c.state === 'gone' ? 'gone' : c.version ? String(c.version.length) : '';
-        const mark = t.restoreFrom === k ? ' restore' : '';
-        return `<td class="s-${c.state}${mark}" title="${esc(`${t.name} on ${h.dates[k]!.date}: ${describe(c)}`)}">${esc(label)}</td>`;
+        const mark = t.restoreFrom === c ? ' restore' : '';
+        return `<td class="s-${c.state}${mark}" title="${esc(`${t.name} on ${c.backup.date}: ${describe(c)}`)}">${esc(label)}</td>`;
       })
       .join('');
-    return `<tr><th class="task"><a href="#task-${t.taskId}">${esc(t.name)}</a></th>${cells}<td class="status ${t.status}">${esc(statusText(h, t))}</td></tr>`;
+    return `<tr><th class="task"><a href="#task-${t.taskId}">${esc(t.name)}</a></th>${cells}<td class="status ${t.status}">${esc(statusText(t))}</td></tr>`;
   });
   const legend = (['new', 'changed', 'unchanged', 'shrunk', 'gone'] as const)
     .map((s) => `<span class="key"><i style="background:${STATE_COLOURS[s]}"></i>${s === 'shrunk' ? 'shrunk sharply' : s}</span>`)
@@ -156,63 +157,60 @@ function overview(h: History): string {
 }
 
 function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): string {
-  const notes = taskNotes(h, t);
+  const notes = taskNotes(t);
   const kept = r?.kept.find((k) => k.taskId === t.taskId);
   const restore =
     t.status === 'lost' && t.restoreFrom !== null && kept
-      ? `<p class="kept-note">Written again since it was lost on ${esc(h.dates[t.lostAt!]!.date)}: kept, not restored. The longest version before the loss is of <b>${esc(h.dates[t.restoreFrom]!.date)}</b> (${t.cells[t.restoreFrom]!.version!.length} characters).</p>` +
+      ? `<p class="kept-note">Written again since it was lost on ${esc(t.lostAt!.backup.date)}: kept, not restored. The longest version before the loss is of <b>${esc(t.restoreFrom.backup.date)}</b> (${t.restoreFrom.version.length} characters).</p>` +
         uploadNote(t, r!)
       : t.status === 'lost' && t.restoreFrom !== null
-      ? `<p class="restore-note">Restore from <b>${esc(h.dates[t.restoreFrom]!.date)}</b>: ${t.cells[t.restoreFrom]!.version!.length} characters, the longest version before it was lost on ${esc(h.dates[t.lostAt!]!.date)}.</p>` +
+      ? `<p class="restore-note">Restore from <b>${esc(t.restoreFrom.backup.date)}</b>: ${t.restoreFrom.version.length} characters, the longest version before it was lost on ${esc(t.lostAt!.backup.date)}.</p>` +
         (r ? uploadNote(t, r) : '')
       : t.lastGood !== null
-        ? `<p class="ok-note">Newest text: ${esc(h.dates[t.lastGood]!.date)} (${t.cells[t.lastGood]!.version!.length} characters).</p>`
+        ? `<p class="ok-note">Newest text: ${esc(t.lastGood.backup.date)} (${t.lastGood.version.length} characters).</p>`
         : '';
   const blocks: string[] = [];
   if (t.status === 'lost' && t.restoreFrom !== null) {
     const from = t.restoreFrom;
-    const now = h.dates.length - 1;
+    const now = t.cells.at(-1)!;
     // Now on the left, the restored version on the right: what comes back is green.
-    const chars = t.cells[from]!.version!.length;
+    const chars = from.version.length;
     blocks.push(
       change(
         kept
-          ? `Not restored: the ${h.dates[from]!.date} version (${chars} chars), next to the text written since, which is kept`
-          : `Restoring brings back the ${h.dates[from]!.date} version (${chars} chars)`,
-        t.cells[now]!.version?.text ?? '',
-        t.cells[from]!.version!.text,
-        t.cells[now]!.version ? `now (${h.dates[now]!.date})` : `now (${h.dates[now]!.date}): no text`,
-        kept ? `${h.dates[from]!.date} (not restored)` : `restored (${h.dates[from]!.date})`,
+          ? `Not restored: the ${from.backup.date} version (${chars} chars), next to the text written since, which is kept`
+          : `Restoring brings back the ${from.backup.date} version (${chars} chars)`,
+        now.version?.text ?? '',
+        from.version.text,
+        now.version ? `now (${now.backup.date})` : `now (${now.backup.date}): no text`,
+        kept ? `${from.backup.date} (not restored)` : `restored (${from.backup.date})`,
         true,
         kept ? 'kept' : 'restore',
       ),
     );
-    const full = t.cells[from]!.version!.text;
+    const full = from.version.text;
     blocks.push(
-      `<details class="full"><summary>${kept ? 'The old text' : 'The text to restore'}, in full (${esc(h.dates[from]!.date)})</summary><pre class="text">${esc(shown(full.slice(0, MAX_FULL_TEXT)))}${full.length > MAX_FULL_TEXT ? `\n… cut here: see recover-texts export` : ''}</pre></details>`,
+      `<details class="full"><summary>${kept ? 'The old text' : 'The text to restore'}, in full (${esc(from.backup.date)})</summary><pre class="text">${esc(shown(full.slice(0, MAX_FULL_TEXT)))}${full.length > MAX_FULL_TEXT ? `\n… cut here: see recover-texts export` : ''}</pre></details>`,
     );
   }
   // Each change, oldest first. Open: the newest two, except a loss the restore block already shows.
   const changes: { label: string; before: string; after: string; left: string; right: string; state: string; covered: boolean }[] = [];
-  let prev: number | null = null;
-  t.cells.forEach((c, k) => {
-    if (isChange(c, k)) {
-      changes.push({
-        label: `${prev === null ? 'nothing' : h.dates[prev]!.date} → ${h.dates[k]!.date}: ${describe(c, prev === null ? null : t.cells[prev]!.version!.length)}`,
-        before: prev === null ? '' : t.cells[prev]!.version!.text,
-        after: c.version?.text ?? '',
-        left: prev === null ? 'no text' : h.dates[prev]!.date,
-        right: c.version ? h.dates[k]!.date : `${h.dates[k]!.date}: no text`,
-        state: c.state,
-        covered: t.status === 'lost' && (c.state === 'shrunk' || c.state === 'gone'),
-      });
-    }
-    if (c.version) prev = k;
-  });
+  for (const c of t.cells.filter(isChange)) {
+    const prev = c.previous;
+    changes.push({
+      label: `${prev === null ? 'nothing' : prev.backup.date} → ${c.backup.date}: ${describe(c, prev === null ? null : prev.version.length)}`,
+      before: prev === null ? '' : prev.version.text,
+      after: c.version?.text ?? '',
+      left: prev === null ? 'no text' : prev.backup.date,
+      right: c.version ? c.backup.date : `${c.backup.date}: no text`,
+      state: c.state,
+      covered: t.status === 'lost' && (c.state === 'shrunk' || c.state === 'gone'),
+    });
+  }
   const open = new Set(changes.filter((c) => !c.covered).slice(-2));
   for (const c of changes) blocks.push(change(c.label, c.before, c.after, c.left, c.right, open.has(c), c.state));
   return `<section class="task ${t.status}" id="task-${t.taskId}">
-<div class="head"><h2>${esc(t.name)}${displayTitle(t) ? ` <span class="title">${esc(displayTitle(t)!)}</span>` : ''}</h2><span class="badge ${t.status}">${esc(statusText(h, t))}</span></div>
+<div class="head"><h2>${esc(t.name)}${displayTitle(t) ? ` <span class="title">${esc(displayTitle(t)!)}</span>` : ''}</h2><span class="badge ${t.status}">${esc(statusText(t))}</span></div>
 <div class="body"><div class="side">${chartSvg(h, t)}${restore}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</div>
 <div class="changes">${blocks.join('\n') || '<p class="quiet">No changes between these backups.</p>'}</div></div>
 </section>`;
@@ -319,11 +317,6 @@ function rowHtml(r: Row): string {
   }
   const cell = (s: string | null, side: string) => (s === null ? `<td class="${side} empty"></td>` : `<td class="${side}">${esc(shown(s))}</td>`);
   return `<tr class="${r.kind}">${cell(r.left, 'l')}${cell(r.right, 'r')}</tr>`;
-}
-
-/** How a backup's date is known, in the words used everywhere. */
-function dateNote(source: string): string {
-  return DATE_SOURCE_NOTE[source as BackupDate['source']] ?? source;
 }
 
 

@@ -8,3 +8,4 @@ export { backupDate, backupOrder, type BackupDate } from './date.js';
 export { withBackup } from './one.js';
 export { withBackups, MAX_PARALLEL_LOADS, type BackupSet, type BackupFailure, type ManyConfig, type BackupLoadEvent, type LoadedEntry } from './many.js';
 export { inspectBackup, type InspectReport } from './inspect.js';
+export { studentSnapshots, textsFor, chooseUser, type Snapshot, type SnapshotTask, type BackupMatch } from './student.js';
