@@ -7,13 +7,13 @@
  *   inflate16  the same with node's defaults (64 KiB reads, 16 KiB output chunks)
  *   read       read a plain .sql in 1 MiB reads, discard
  *   blocks     a custom archive: read and inflate only the data blocks of users, tasks
- *              and tasktexts, at the offsets its TOC gives (detect/archive.ts reads the TOC)
+ *              and tasktexts, at the offsets its TOC gives (archive/info.ts reads the TOC)
  *
  * Several files may be given; `--parallel N` handles N at once.
  */
 import { join } from 'node:path';
 
-const ARCHIVE_TOC = join(import.meta.dirname, '..', 'dist', 'detect', 'archive.js');
+const ARCHIVE_TOC = join(import.meta.dirname, '..', 'dist', 'archive', 'index.js');
 
 /**
  * Plain JavaScript, run with `node --input-type=module -e`. The block reader

@@ -284,6 +284,8 @@ function expectedInfo(a: WArchive): ArchiveInfo {
     toc,
     hasDataOffsets:
       a.format === 'custom' ? data.every((e) => e.dataState !== 'no-offset') : data.every((e) => e.dataState === 'file'),
+    // The writer writes the header and TOC only: they end where its bytes do.
+    tocEnd: writeArchive(a).length,
   };
 }
 

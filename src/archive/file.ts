@@ -53,12 +53,14 @@ export async function openFile(path: string, inside?: string): Promise<FileHandl
   }
 }
 
-/** Open the file (see openFile), run fn with its handle and size, close it whatever happens. */
-export async function withFile<T>(path: string, fn: (fh: FileHandle, size: number) => Promise<T>, inside?: string): Promise<T> {
+/**
+ * Open the file (see openFile), yield what fn yields with its handle and size, and close it
+ * whatever happens, also when the consumer stops early; an I/O failure becomes a RecoverError.
+ */
+export async function* withFileStream<T>(path: string, fn: (fh: FileHandle, size: number) => AsyncGenerator<T>, inside?: string): AsyncGenerator<T> {
   const fh = await openFile(path, inside);
   try {
-    const size = (await fh.stat()).size;
-    return await fn(fh, size);
+    yield* fn(fh, (await fh.stat()).size);
   } catch (e) {
     if (e instanceof RecoverError) throw e;
     throw ioError(e, path);
@@ -67,10 +69,20 @@ export async function withFile<T>(path: string, fn: (fh: FileHandle, size: numbe
   }
 }
 
+/** withFileStream for one result: fn's value, the file closed before it is returned. */
+export async function withFile<T>(path: string, fn: (fh: FileHandle, size: number) => Promise<T>, inside?: string): Promise<T> {
+  const one = withFileStream(path, async function* (fh, size) {
+    yield await fn(fh, size);
+  }, inside);
+  const { value } = await one.next();
+  await one.return(undefined);
+  return value as T;
+}
+
 /**
  * Parse the header+TOC stream that starts at byte `start` of the open file and is `size` bytes
  * long (as far as is known), reading 64 KiB first and more only while the parser needs it.
- * Returns the info and the byte (from `start`) where the TOC ends.
+ * The info's tocEnd is counted from `start`.
  */
 export async function parseFromFile(
   fh: FileHandle,
@@ -78,7 +90,7 @@ export async function parseFromFile(
   size: number,
   format: ArchiveFormat,
   where: string,
-): Promise<{ info: ArchiveInfo; end: number }> {
+): Promise<ArchiveInfo> {
   let buf = await readAt(fh, start, Math.min(INITIAL_READ, size));
   const limits: CursorLimits = { totalSize: size };
   for (;;) {

@@ -46,19 +46,19 @@ export async function readArchiveInfo(path: string): Promise<ArchiveInfo> {
 
   if (st.isDirectory()) {
     const tocPath = await directoryToc(path);
-    return withFile(tocPath, async (fh, size) => (await parseFromFile(fh, 0, size, 'directory', `${tocPath} (${size} bytes)`)).info, path);
+    return withFile(tocPath, (fh, size) => parseFromFile(fh, 0, size, 'directory', `${tocPath} (${size} bytes)`), path);
   }
 
   return withFile(path, async (fh, size) => {
     const head = await readAt(fh, 0, TAR_BLOCK);
     const magicHave = Math.min(head.length, MAGIC.length);
     if (head.length > 0 && head.subarray(0, magicHave).equals(MAGIC.subarray(0, magicHave))) {
-      return (await parseFromFile(fh, 0, size, 'custom', `${path} (${size} bytes)`)).info;
+      return parseFromFile(fh, 0, size, 'custom', `${path} (${size} bytes)`);
     }
     if (head.length === TAR_BLOCK && parseTarHeader(head) !== null) {
       const m = await findTarToc(fh, size, path);
       const available = Math.max(0, Math.min(m.size, size - m.dataStart));
-      return (await parseFromFile(fh, m.dataStart, m.size, 'tar', `the toc.dat member of ${path} (${available} of ${m.size} bytes present)`)).info;
+      return parseFromFile(fh, m.dataStart, m.size, 'tar', `the toc.dat member of ${path} (${available} of ${m.size} bytes present)`);
     }
     if (head.length < TAR_BLOCK && isTocNamePrefix(head)) {
       // pg_dump's tar starts with the toc.dat member's header; this file ends inside it.

@@ -15,13 +15,12 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { RecoverError } from '../errors.js';
 import { BLK_DATA } from './constants.js';
 import { FileCursor, WINDOW, chunkPieces, readBlockHeader, skipBlock } from './blocks.js';
-import { corrupt, dataTruncated, ioError } from './damage.js';
+import { corrupt, dataTruncated } from './damage.js';
 import { decompress, type Codec } from './decompress.js';
 import { findDataFile } from './directory.js';
-import { openFile, parseFromFile, readAt } from './file.js';
+import { readAt, withFileStream } from './file.js';
 import { directoryToc } from './info.js';
 import { checkTocStatements, SETTING_VARIABLE } from './statements.js';
 import { listTarMembers } from './tar.js';
@@ -71,7 +70,7 @@ export async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOpt
   const data = wantedData(info, tables);
   if (info.format === 'custom') yield* customData(path, info, data);
   else if (info.format === 'directory') yield* directoryData(path, data);
-  else yield* tarData(path, data);
+  else yield* tarData(path, info, data);
   yield Buffer.from(DUMP_END);
 }
 
@@ -121,23 +120,10 @@ class CopyEnd {
   }
 }
 
-/** Like withFile, for a generator; `inside` a directory archive, only a regular file is read. */
-async function* withHandle<T>(path: string, fn: (fh: FileHandle, size: number) => AsyncGenerator<T>, inside?: string): AsyncGenerator<T> {
-  const fh = await openFile(path, inside);
-  try {
-    yield* fn(fh, (await fh.stat()).size);
-  } catch (e) {
-    if (e instanceof RecoverError) throw e;
-    throw ioError(e, path);
-  } finally {
-    await fh.close().catch(() => undefined);
-  }
-}
-
 function customData(path: string, info: ArchiveInfo, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
   const codec = CUSTOM_CODEC[info.compression.algorithm];
-  return withHandle(path, async function* (fh, size) {
-    const { end: tocEnd } = await parseFromFile(fh, 0, size, 'custom', `${path} (${size} bytes)`);
+  return withFileStream(path, async function* (fh, size) {
+    const tocEnd = info.tocEnd;
     if (wanted.every((e) => e.dataState === 'offset')) {
       for (const e of wanted) {
         const at = Number(e.dataOffset);
@@ -186,7 +172,7 @@ async function* directoryData(dir: string, wanted: ArchiveTocEntry[]): AsyncGene
   await directoryToc(dir);
   for (const e of wanted) {
     const file = await findDataFile(dir, e);
-    yield* withHandle(
+    yield* withFileStream(
       file.path,
       async function* (fh, size) {
         yield* tableData(e, fileRange(fh, 0, size, file.path, size), FILE_CODEC[file.compression], file.path);
@@ -196,9 +182,10 @@ async function* directoryData(dir: string, wanted: ArchiveTocEntry[]): AsyncGene
   }
 }
 
-function tarData(path: string, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
-  return withHandle(path, async function* (fh, size) {
-    const members = await listTarMembers(fh, size, path);
+function tarData(path: string, info: ArchiveInfo, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
+  return withFileStream(path, async function* (fh, size) {
+    // Listed (and checked whole) by checkArchiveData; walked here only when it was not called.
+    const members = info.tarMembers ?? (await listTarMembers(fh, size, path));
     for (const e of wanted) {
       const name = e.dataFile ?? '';
       // pg_dump before 15 could gzip tar members (pg_backup_tar.c: NNNN.dat.gz).

@@ -7,13 +7,8 @@ import { RecoverError } from '../errors.js';
 import { TAR_BLOCK } from './constants.js';
 import { corrupt, dataTruncated, hexOf, HINT_TRUNCATED } from './damage.js';
 import { readAt } from './file.js';
+import type { TarMember } from './types.js';
 
-export interface TarMember {
-  name: string;
-  size: number;
-  /** The byte where the member's content starts. */
-  dataStart: number;
-}
 
 /** Parse a numeric tar header field: octal text, or base-256 when the top bit is set. */
 function tarNumber(field: Buffer): number | null {

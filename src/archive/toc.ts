@@ -176,14 +176,14 @@ export function readToc(c: Cursor, format: ArchiveFormat): ArchiveTocEntry[] {
 }
 
 /** Header and TOC from a buffer, and the byte where the TOC ends; throws NeedMoreBytes when buf is too short. */
-export function parseCore(buf: Buffer, format: ArchiveFormat, limits: CursorLimits): { info: ArchiveInfo; end: number } {
+export function parseCore(buf: Buffer, format: ArchiveFormat, limits: CursorLimits): ArchiveInfo {
   const c = new Cursor(buf, limits);
   const h = readHeader(c, format);
   const toc = readToc(c, format);
   const data = toc.filter((e) => e.desc === 'TABLE DATA');
   const hasDataOffsets =
     format === 'custom' ? data.every((e) => e.dataState !== 'no-offset') : data.every((e) => e.dataState === 'file');
-  const info: ArchiveInfo = {
+  return {
     format,
     version: h.version,
     intSize: h.intSize,
@@ -195,8 +195,8 @@ export function parseCore(buf: Buffer, format: ArchiveFormat, limits: CursorLimi
     pgDumpVersion: h.pgDumpVersion,
     toc,
     hasDataOffsets,
+    tocEnd: c.pos,
   };
-  return { info, end: c.pos };
 }
 
 /** The error for a header or TOC that ends before it should. */
@@ -223,7 +223,7 @@ function checkFormat(format: unknown): asserts format is ArchiveFormat {
 export function parseArchive(buf: Buffer, format: ArchiveFormat): ArchiveInfo {
   checkFormat(format);
   try {
-    return parseCore(buf, format, {}).info;
+    return parseCore(buf, format, {});
   } catch (e) {
     if (e instanceof NeedMoreBytes) throw tocTruncated(e, buf.length, 'the archive data');
     throw e;

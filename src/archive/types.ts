@@ -67,6 +67,14 @@ export interface ArchiveTocEntry {
   copyStmt: string | null;
 }
 
+/** A member of a tar archive, found by its header. */
+export interface TarMember {
+  name: string;
+  size: number;
+  /** The byte where the member's content starts. */
+  dataStart: number;
+}
+
 export interface ArchiveInfo {
   format: ArchiveFormat;
   version: ArchiveVersion;
@@ -93,4 +101,16 @@ export interface ArchiveInfo {
    * when every TABLE DATA entry names its data file.
    */
   hasDataOffsets: boolean;
+  /**
+   * Where the header and TOC end, in bytes from their start (a custom archive: the file's
+   * first byte, so this is where its data blocks begin; a tar: its toc.dat member; a
+   * directory: toc.dat). The reader starts there; nothing reads the TOC a second time.
+   */
+  tocEnd: number;
+  /**
+   * A tar archive's members by name, once checkArchiveData has walked its headers (it checks
+   * that every member is whole); the reader finds each table's data here without walking
+   * them again.
+   */
+  tarMembers?: ReadonlyMap<string, TarMember>;
 }

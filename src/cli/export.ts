@@ -41,8 +41,9 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console): Promi
   const config = resolveSession(opts, ui);
   const wanted = opts.tasks?.split(',').map((s) => s.trim()).filter(Boolean);
   await checkOutput(opts.out, opts.force);
-  const backupPath = await oneBackup(arg, opts.before, ui);
-  await withBackup(backupPath, config, async (b) => {
+  const backup = await oneBackup(arg, opts.before, ui);
+  const backupPath = backup.path;
+  await withBackup(backup, config, async (b) => {
     const { user, by } = await b.query.findUserMatch(opts.user);
     const texts = selectTasks(await b.query.texts(user), await b.query.tasks(), wanted);
     ui.endProgress();
@@ -60,7 +61,7 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console): Promi
       await writeStdout(render(opts.format as 'json' | 'csv', texts));
     }
     if (opts.format === 'json') {
-      const newer = await newerBackupsBeside(backupPath, b.date.value);
+      const newer = await newerBackupsBeside(backup, b.date.value);
       for (const line of uploadAdvice({ username: user.username, texts: texts.length, backupDate: b.date.value, backupPath, newer })) ui.note(line);
     }
   });

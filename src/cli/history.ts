@@ -48,8 +48,8 @@ Examples:
 
 async function history(backups: string[], opts: HistoryOptions, ui: Console): Promise<void> {
   await checkOutput(opts.html, opts.force, '--html');
-  const { paths, optional } = await selectFromArgs(backups, opts, ui);
-  await withBackups(paths, { ...manyConfig(opts, ui, optional), textsOf: textsFor(opts.user) }, async (set) => {
+  const selected = await selectFromArgs(backups, opts, ui);
+  await withBackups(selected.backups, { ...manyConfig(opts, ui, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
     const failed = noteFailures(set, ui);
     const { userId, snapshots } = await studentSnapshots(set, opts.user, (m) => ui.note(m));

@@ -1,7 +1,7 @@
 /** What the commands over many backups (history, merge, and the folder-taking users/export) share. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { parseDateBound, selectBackups, type DateRange } from '../detect/index.js';
+import { parseDateBound, selectBackups, type BackupFile, type DateRange } from '../detect/index.js';
 import type { BackupSet, ManyConfig } from '../session/index.js';
 import type { Console } from './console.js';
 import { resolveSession, type CommonOptions } from './options.js';
@@ -21,23 +21,24 @@ export function addRangeOptions(cmd: Command): Command {
 /**
  * The backups named and found in the folders given, oldest first: a folder's
  * members that are not backups are listed and skipped; a named file that is
- * missing or not a backup fails here, before anything starts.
+ * missing or not a backup fails here, before anything starts. Each is
+ * returned as read here, so the session reads none of it again.
  */
-export async function selectFromArgs(args: readonly string[], range: DateRange, ui: Console): Promise<{ paths: string[]; optional: Set<string> }> {
+export async function selectFromArgs(args: readonly string[], range: DateRange, ui: Console): Promise<{ backups: BackupFile[]; optional: Set<string> }> {
   ui.step('reading backups');
   const s = await selectBackups(args, range);
   for (const x of s.skipped.filter((k) => k.kind === 'not a backup')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${x.path}: ${x.reason}`}`);
   const out = s.skipped.filter((k) => k.kind === 'out of range');
   if (out.length) ui.note(`left out ${out.length} backup${out.length === 1 ? '' : 's'} not in the date range (${out.map((x) => basename(x.path)).join(', ')})`);
-  return { paths: s.backups.map((b) => b.path), optional: new Set(s.backups.filter((b) => !b.named).map((b) => b.path)) };
+  return { backups: s.backups.map((b) => b.backup), optional: new Set(s.backups.filter((b) => !b.named).map((b) => b.path)) };
 }
 
 /** One backup from a file or a folder: a folder gives its newest (before --before), said on stderr. */
-export async function oneBackup(arg: string, before: string | undefined, ui: Console): Promise<string> {
+export async function oneBackup(arg: string, before: string | undefined, ui: Console): Promise<BackupFile> {
   const s = await selectBackups([arg], { before });
   const chosen = s.backups.at(-1)!;
   if (!chosen.named || before) ui.note(`using ${chosen.path} (${chosen.date.value}), the newest backup${before ? ` before ${before}` : ''} in ${arg}`);
-  return chosen.path;
+  return chosen.backup;
 }
 
 export function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console, optional?: ReadonlySet<string>): ManyConfig {

@@ -69,9 +69,9 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
   });
   const json = (await isJsonFile(opts.current)) ? parseCurrentJson(opts.current, await fs.readFile(opts.current, 'utf8')) : null;
   const isCurrent = (path: string) => resolve(path) === resolve(opts.current);
-  const { paths, optional } = await selectFromArgs(json ? backups : [...backups, opts.current], opts, ui);
+  const selected = await selectFromArgs(json ? backups : [...backups, opts.current], opts, ui);
 
-  await withBackups(paths, { ...manyConfig(opts, ui, optional), textsOf: textsFor(opts.user) }, async (set) => {
+  await withBackups(selected.backups, { ...manyConfig(opts, ui, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
     noteFailures(set, ui);
     const { userId, snapshots } = await studentSnapshots(set, opts.user, (m) => ui.note(m));

@@ -29,8 +29,8 @@ interface UsersOptions extends CommonOptions {
 
 async function users(arg: string, opts: UsersOptions, ui: Console): Promise<void> {
   const config = resolveSession(opts, ui);
-  const backupPath = await oneBackup(arg, opts.before, ui);
-  await withBackup(backupPath, config, async (b) => {
+  const backup = await oneBackup(arg, opts.before, ui);
+  await withBackup(backup, config, async (b) => {
     const all = await b.query.authors();
     const authors = opts.search === undefined ? all : searchUsers(all, opts.search);
     ui.endProgress();

@@ -10,10 +10,12 @@ import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RecoverError } from '../errors.js';
 import { backupDate, type BackupDate } from './date.js';
-import { assertBackupPathExists, detectBackup } from './detect.js';
+import { assertBackupPathExists, detectBackup, type BackupFile } from './detect.js';
 
 export interface SelectedBackup {
   path: string;
+  /** What detection read (format, dates, an archive's header and TOC): the session loads this, reading none of it again. */
+  backup: BackupFile;
   date: BackupDate;
   /** Named on the command line (it must load), rather than found in a folder (it may be skipped). */
   named: boolean;
@@ -46,8 +48,16 @@ export function parseDateBound(flag: string, value: string): string {
   return m[0];
 }
 
-/** Expand folders, check every named file, order by date and apply the range; nothing is loaded. */
-export async function selectBackups(args: readonly string[], range: DateRange = {}): Promise<BackupSelection> {
+/**
+ * Expand folders, check every named file, order by date and apply the range; nothing is loaded.
+ * `known`: backups detected already, used as they are wherever their paths come up.
+ */
+export async function selectBackups(args: readonly string[], range: DateRange = {}, known: readonly BackupFile[] = []): Promise<BackupSelection> {
+  const detected = new Map(known.map((b) => [resolve(b.path), b]));
+  const detect = async (path: string): Promise<BackupFile> => {
+    const seen = detected.get(resolve(path));
+    return seen ? { ...seen, path } : detectBackup(path);
+  };
   if (!args.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, or a folder of them' });
   const found = new Map<string, SelectedBackup>();
   const skipped: BackupSelection['skipped'] = [];
@@ -62,7 +72,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       for (const name of await linksLast(arg, names)) {
         const path = join(arg, name);
         try {
-          const backup = await detectBackup(path);
+          const backup = await detect(path);
           any = true;
           const real = await fs.realpath(path);
           const same = read.get(real);
@@ -71,7 +81,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
             continue;
           }
           read.set(real, path);
-          if (!found.has(path)) found.set(path, { path, date: backupDate(backup), named: false });
+          if (!found.has(path)) found.set(path, { path, backup, date: backupDate(backup), named: false });
         } catch (e) {
           if (!(e instanceof RecoverError)) throw e;
           skipped.push({ path, reason: (await isPlainFolder(path)) ? 'a folder (folders are not searched inside)' : e.message, kind: 'not a backup' });
@@ -84,8 +94,8 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       }
     } else {
       // Named: detection errors (not a backup, truncated archive, ...) fail the command here.
-      const backup = await detectBackup(arg);
-      found.set(arg, { path: arg, date: backupDate(backup), named: true });
+      const backup = await detect(arg);
+      found.set(arg, { path: arg, backup, date: backupDate(backup), named: true });
       read.set(await fs.realpath(arg), arg);
     }
   }
@@ -106,15 +116,17 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
 const MAX_SIBLINGS = 400;
 
 /**
- * Backups in the same folder as `path` that are newer than `date`, newest
- * last: a sign that an export of `path` is not the latest state, so its upload
+ * Backups in the same folder as `backup` that are newer than `date`, newest
+ * last: a sign that an export of `backup` is not the latest state, so its upload
  * would undo later work. Empty when the folder cannot be read or is large.
+ * `backup` itself is not read again.
  */
-export async function newerBackupsBeside(path: string, date: string): Promise<SelectedBackup[]> {
+export async function newerBackupsBeside(backup: BackupFile, date: string): Promise<SelectedBackup[]> {
+  const path = backup.path;
   const dir = dirname(resolve(path));
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   if (names.length > MAX_SIBLINGS) return [];
-  const all = await selectBackups([dir]).catch(() => null);
+  const all = await selectBackups([dir], {}, [backup]).catch(() => null);
   // Only backups that carry their own date (name or header): a stray SQL-looking file's mtime says nothing.
   return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.source !== 'file modification time' && b.date.value > date);
 }

@@ -28,16 +28,32 @@ export interface SessionConfig {
 /** The steps of a run that take time, in order. */
 export type SessionPhase = 'reading backup' | 'starting PostgreSQL' | 'loading' | 'querying';
 
-/** One backup, loaded into its own database and ready to query. */
-export interface LoadedBackup {
+/**
+ * A backup as a session takes it: as detected (what the commands pass, from
+ * their selection of backups, so nothing is detected twice), or a path, which
+ * the session detects, once.
+ */
+export type BackupInput = BackupFile | string;
+
+/** The path a backup was given as. */
+export function pathOf(b: BackupInput): string {
+  return typeof b === 'string' ? b : b.path;
+}
+
+/** One backup's load: what it is, what it held, and where its rows wait. */
+export interface BackupLoad {
   backup: BackupFile;
   date: BackupDate;
   load: LoadResult;
   stats: FilterStats;
-  query: BackupQuery;
-  engine: Engine;
   /** Its database on the engine. */
   database: string;
   /** Its schema there (many backups share a database), on its connections' search_path. */
   schema: string;
+}
+
+/** One backup, loaded and ready to query. */
+export interface LoadedBackup extends BackupLoad {
+  query: BackupQuery;
+  engine: Engine;
 }

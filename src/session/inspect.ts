@@ -14,7 +14,7 @@ export async function inspectBackup(path: string, config: SessionConfig) {
   let loaded = null;
   let loadError: RecoverError | null = null;
   try {
-    loaded = await withBackup(path, config, async (b) => ({ summary: await b.query.summary(), encoding: b.load.encoding ?? null, notUtf8: b.load.notUtf8.length, database: b.load.database }));
+    loaded = await withBackup(backup, config, async (b) => ({ summary: await b.query.summary(), encoding: b.load.encoding ?? null, notUtf8: b.load.notUtf8.length, database: b.load.database }));
   } catch (e) {
     // What the backup is, even when it cannot be read without a choice: its header, and why.
     if (!(e instanceof RecoverError && (e.code === 'PG_RESTORE_TOO_OLD' || e.code === 'DATABASE_AMBIGUOUS'))) throw e;

@@ -15,15 +15,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { assertBackupPathExists, detectBackup, type BackupFile } from '../detect/index.js';
+import { assertBackupPathExists, detectBackup } from '../detect/index.js';
 import { startEngine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import { namingBackup } from './naming.js';
-import type { FilterStats } from '../filter/index.js';
-import type { LoadResult } from '../load/index.js';
 import { checkpoint, stopping } from '../resources.js';
 import { openSql } from '../source/index.js';
-import type { LoadedBackup, SessionConfig } from './config.js';
+import { pathOf, type BackupInput, type BackupLoad, type LoadedBackup, type SessionConfig } from './config.js';
 import { backupDate, backupOrder, type BackupDate } from './date.js';
 import { loadInto, queryOn } from './load.js';
 
@@ -74,17 +72,10 @@ export interface ManyConfig extends SessionConfig {
   textsOf?: (newest: LoadedBackup) => Promise<readonly number[] | null>;
 }
 
-/** A loaded backup, waiting in its own database. */
-export interface LoadedEntry {
+/** A loaded backup, waiting in its own schema of the one database that holds every backup's. */
+export interface LoadedEntry extends BackupLoad {
+  /** As given. */
   path: string;
-  backup: BackupFile;
-  date: BackupDate;
-  load: LoadResult;
-  stats: FilterStats;
-  /** The database on the engine that holds every backup's schema. */
-  database: string;
-  /** Its own schema there: its connections see nothing else. */
-  schema: string;
 }
 
 export interface BackupFailure {
@@ -101,17 +92,17 @@ export interface BackupSet {
   map<R>(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R[]>;
 }
 
-/** Load every backup in `paths` into one engine and run `fn` on the set; everything started is removed afterwards. */
-export async function withBackups<T>(paths: readonly string[], config: ManyConfig, fn: (set: BackupSet) => Promise<T>): Promise<T> {
-  const unique = [...new Map(paths.map((p) => [resolve(p), p])).values()];
+/** Load every backup given into one engine and run `fn` on the set; everything started is removed afterwards. */
+export async function withBackups<T>(backups: readonly BackupInput[], config: ManyConfig, fn: (set: BackupSet) => Promise<T>): Promise<T> {
+  const unique = [...new Map(backups.map((b) => [resolve(pathOf(b)), b])).values()];
   if (!unique.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, e.g. buggy_race_bk_*.sql.gz' });
   const width = Math.max(1, Math.min(config.concurrency ?? DEFAULT_LOADS(), MAX_PARALLEL_LOADS, unique.length));
   const optional = new Set([...(config.optional ?? [])].map((p) => resolve(p)));
   const required = (path: string) => !optional.has(resolve(path));
   // A typo in a named file fails now, before a server starts, with the names close to it.
   config.onPhase?.('reading backup');
-  for (const path of unique) if (required(path)) await assertBackupPathExists(path);
-  unique.forEach((path, index) => config.onBackup?.({ index, path, state: 'waiting', done: 0, total: 0 }));
+  for (const b of unique) if (typeof b === 'string' && required(b)) await assertBackupPathExists(b);
+  unique.forEach((b, index) => config.onBackup?.({ index, path: pathOf(b), state: 'waiting', done: 0, total: 0 }));
 
   config.onPhase?.('starting PostgreSQL');
   const engine = await startEngine(config.engine);
@@ -128,13 +119,14 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
       }
       return client;
     };
-    const loadOne = async (path: string, index: number, detected?: BackupFile, textsOf?: ReadonlySet<string>): Promise<LoadedEntry | BackupFailure> => {
+    const loadOne = async (input: BackupInput, index: number, textsOf?: ReadonlySet<string>): Promise<LoadedEntry | BackupFailure> => {
+      const path = pathOf(input);
       let read = 0;
       let total = 0;
       const emit = (state: BackupLoadEvent['state'], extra: Partial<BackupLoadEvent> = {}) =>
         config.onBackup?.({ index, path, state, done: read, total, ...extra });
       try {
-        const backup = detected ?? (await detectBackup(path));
+        const backup = typeof input === 'string' ? await detectBackup(input) : input;
         const date = backupDate(backup);
         total = backup.archive ? 0 : backup.size;
         emit('loading', { date });
@@ -203,20 +195,21 @@ export async function withBackups<T>(paths: readonly string[], config: ManyConfi
  * loadOne, which reports it; when the newest fails, all load whole.
  */
 async function loadNewestFirst(
-  paths: readonly string[],
+  backups: readonly BackupInput[],
   width: number,
-  loadOne: (path: string, index: number, detected?: BackupFile, textsOf?: ReadonlySet<string>) => Promise<LoadedEntry | BackupFailure>,
+  loadOne: (backup: BackupInput, index: number, textsOf?: ReadonlySet<string>) => Promise<LoadedEntry | BackupFailure>,
   onEntry: <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>) => Promise<R>,
   textsOf: NonNullable<ManyConfig['textsOf']>,
 ): Promise<(LoadedEntry | BackupFailure)[]> {
-  const detected = await pool(paths, width, (path) => detectBackup(path).catch(() => undefined));
-  const dated = paths.flatMap((path, k) => (detected[k] ? [{ path, k, date: backupDate(detected[k]) }] : []));
+  // Paths are detected here, once; what selection detected is used as it is.
+  const detected = await pool(backups, width, async (b) => (typeof b === 'string' ? detectBackup(b).catch(() => undefined) : b));
+  const dated = backups.flatMap((b, k) => (detected[k] ? [{ path: pathOf(b), k, date: backupDate(detected[k]) }] : []));
   const newest = dated.sort(backupOrder).at(-1);
-  if (!newest) return pool(paths, width, (p, k) => loadOne(p, k));
-  const first = await loadOne(newest.path, newest.k, detected[newest.k]);
+  if (!newest) return pool(backups, width, (b, k) => loadOne(b, k));
+  const first = await loadOne(detected[newest.k]!, newest.k);
   const ids = 'database' in first ? await onEntry(first, (b) => textsOf(b)) : null;
   const focus = ids ? new Set(ids.map(String)) : undefined;
-  return pool(paths, width, (p, k) => (k === newest.k ? Promise.resolve(first) : loadOne(p, k, detected[k], focus)));
+  return pool(backups, width, (b, k) => (k === newest.k ? Promise.resolve(first) : loadOne(detected[k] ?? b, k, focus)));
 }
 
 /** Run `fn` over `items`, `width` at a time; results in input order. The first error stops new work and is thrown when the running ones end. */

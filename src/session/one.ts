@@ -8,20 +8,21 @@ import { detectBackup } from '../detect/index.js';
 import { startEngine } from '../engine/index.js';
 import { checkpoint } from '../resources.js';
 import { openSql } from '../source/index.js';
-import type { LoadedBackup, SessionConfig } from './config.js';
+import { pathOf, type BackupInput, type LoadedBackup, type SessionConfig } from './config.js';
 import { backupDate } from './date.js';
 import { loadInto, queryOn } from './load.js';
 import { aboutBackup } from './naming.js';
 
-/** Load `path` and run `fn` on it; everything started is removed afterwards, whatever happens. */
-export async function withBackup<T>(path: string, config: SessionConfig, fn: (b: LoadedBackup) => Promise<T>): Promise<T> {
+/** Load the backup and run `fn` on it; everything started is removed afterwards, whatever happens. */
+export async function withBackup<T>(input: BackupInput, config: SessionConfig, fn: (b: LoadedBackup) => Promise<T>): Promise<T> {
+  const path = pathOf(input);
   // Reading the backup fails with errors about it: each names it (naming.ts).
   const named = <T>(step: Promise<T>): Promise<T> =>
     step.catch((e: unknown) => {
       throw aboutBackup(e, path);
     });
   config.onPhase?.('reading backup');
-  const backup = await named(detectBackup(path));
+  const backup = typeof input === 'string' ? await named(detectBackup(input)) : input;
   let read = 0;
   // Archives: only the wanted tables' bytes are read, so progress shows bytes only.
   const total = backup.archive ? 0 : backup.size;

@@ -50,8 +50,7 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
     case 'directory': {
       if (opts.pgRestore) return viaPgRestore(backup, opts.pgRestore, onBytes);
       if (backup.newerArchive) throw backup.newerArchive;
-      const archive = backup.archive ?? (await readArchiveInfo(backup.path));
-      await checkArchiveData(backup.path, archive);
+      const archive = await checkArchiveData(backup.path, backup.archive ?? (await readArchiveInfo(backup.path)));
       const sql = readArchiveSql(backup.path, archive, { tables: WANTED_TABLES });
       return { streams: [sql, byteCounter(onBytes)], explain: () => undefined, copyBlocks: wantedCopyBlocks(archive, WANTED_TABLES) };
     }
