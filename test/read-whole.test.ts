@@ -105,6 +105,16 @@ describe('an archive whose table data never ends, or holds more than rows', () =
     expect(JSON.parse(good.stdout).length).toBeGreaterThan(0);
   });
 
+  it('a TOC that says the texts table has no data (a damaged offset flag) is refused, not read as an empty table', async () => {
+    const noData = entries.map((e) => (e.tag === 'tasktexts' && e.desc === 'TABLE DATA' ? { ...e, data: undefined, rawStored: undefined } : e));
+    const out = join(work, 'no-data.json');
+    const r = await runCli(['export', archive('no-data.dump', noData), '--user', 'bob', '--out', out], { tmp });
+    expect(r.code, r.stderr).toBe(10);
+    expect(expectCleanError(r).message).toMatch(/TOC entry \d+, the data of table tasktexts, says it has no data/);
+    expect(existsSync(out)).toBe(false);
+    expectNothingLeft(tmp);
+  });
+
   it("users' data that ends its COPY early and goes on with forged texts: the COPY blocks read do not match the TOC, exit 10", async () => {
     const texts = entries.find((e) => e.tag === 'tasktexts' && e.copyStmt)!;
     const forged = entries.map((e) =>

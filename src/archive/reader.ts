@@ -49,7 +49,12 @@ function isWanted(e: ArchiveTocEntry, tables: ReadonlySet<string>): boolean {
 
 /** The TABLE DATA entries whose data is read: chosen by their kind, never by a tag other entries share (pg_dump 18's STATISTICS DATA). */
 function wantedData(info: ArchiveInfo, tables: ReadonlySet<string>): ArchiveTocEntry[] {
-  return info.toc.filter((e) => e.desc === 'TABLE DATA' && isWanted(e, tables) && e.dataState !== 'none');
+  const data = info.toc.filter((e) => e.desc === 'TABLE DATA' && isWanted(e, tables));
+  // pg_dump gives every TABLE DATA entry its data (an empty table's is its \. line): an entry that
+  // says it has none is a damaged TOC, and reading on would export that table as empty.
+  const none = data.find((e) => e.dataState === 'none');
+  if (none) throw corrupt(`TOC entry ${none.dumpId}, the data of table ${none.tag}, says it has no data, which pg_dump never writes`);
+  return data;
 }
 
 /** How many COPY blocks the SQL of readArchiveSql holds (INSERT-style data has none). */
