@@ -19,7 +19,7 @@ export const TEMP_PREFIX = 'recover-texts-';
 export const MARKER = 'recover-texts.json';
 
 /** The memory-backed folder that Linux mounts for every user (mode 1777, a tmpfs). */
-export const MEMORY_DIR = '/dev/shm';
+const MEMORY_DIR = '/dev/shm';
 /** statfs type of a tmpfs. */
 const TMPFS_MAGIC = 0x01021994;
 /** Free space the memory folder must have for a cluster to go there: far more than a race server's texts. */

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { KEPT_SETTINGS, WANTED_COLUMNS, type WantedTable } from '../src/filter/index.js';
 
 export type Value = string | null;
-export type Row = Record<string, Value>;
+type Row = Record<string, Value>;
 
 export interface Table {
   name: string;
@@ -29,7 +29,7 @@ export interface DumpModel {
   textsTable: 'tasktexts' | 'notes';
 }
 
-export type Style = 'copy' | 'inserts' | 'column-inserts' | 'escaped-inserts';
+type Style = 'copy' | 'inserts' | 'column-inserts' | 'escaped-inserts';
 
 export interface DumpOptions {
   style: Style;
@@ -58,7 +58,7 @@ const NASTY = [
 const MARKER_LOOKALIKES = ['\\.', '\\', '.', '\\.\r', '\\.\n', '\n\\.\n', 'COPY public.users (id) FROM stdin;', '\r\n\\.\r\n', ''];
 
 /** Any Unicode text (no NUL, which PostgreSQL text cannot hold), heavy on the nasty pieces. */
-export const textArb: fc.Arbitrary<string> = fc
+const textArb: fc.Arbitrary<string> = fc
   .array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...NASTY) }, { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) }), { maxLength: 14 })
   .map((parts) => parts.join('').replace(/\0/g, ''));
 

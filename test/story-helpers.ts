@@ -8,7 +8,7 @@ import { FIXTURES } from './helpers.js';
 
 export const STORY = join(FIXTURES, 'story');
 
-export type State = 'new' | 'changed' | 'unchanged' | 'shrunk' | 'gone' | 'none';
+type State = 'new' | 'changed' | 'unchanged' | 'shrunk' | 'gone' | 'none';
 
 export interface StoryManifest {
   sharpShrink: { ratio: number; minChars: number };

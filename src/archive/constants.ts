@@ -83,5 +83,3 @@ export const INT_MAX = 0x7fffffff;
 
 /** A tar header block, and the unit tar pads members to (POSIX ustar; pg_backup_tar.c). */
 export const TAR_BLOCK = 512;
-/** Where a ustar header says "ustar" (POSIX). */
-export const TAR_USTAR_OFFSET = 257;

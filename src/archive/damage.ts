@@ -8,7 +8,7 @@ import { RecoverError } from '../errors.js';
 
 export const HINT_TRUNCATED =
   'The backup looks incomplete (cut off while copying or still being written): copy it again from its source and check its size.';
-export const HINT_CORRUPT =
+const HINT_CORRUPT =
   'The backup is damaged or is not a pg_dump archive; try another backup, or check it with pg_restore -l.';
 
 export function corrupt(message: string, hint: string = HINT_CORRUPT): RecoverError {

@@ -10,7 +10,7 @@ import { corrupt, HINT_TRUNCATED, kindOf, notRegularFile } from './damage.js';
 import type { ArchiveInfo, ArchiveTocEntry, CompressionAlgorithm } from './types.js';
 
 /** The suffix each compressor gives a directory archive's data file. */
-export const DATA_FILE_SUFFIX: [string, CompressionAlgorithm][] = [
+const DATA_FILE_SUFFIX: [string, CompressionAlgorithm][] = [
   ['', 'none'],
   ['.gz', 'gzip'],
   ['.lz4', 'lz4'],

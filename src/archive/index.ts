@@ -2,10 +2,10 @@
  * archive: pg_dump's custom, tar and directory archives read natively, with nothing but
  * Node.js. The stage's face; see each file for its one job.
  */
-export type { ArchiveFormat, ArchiveInfo, ArchiveTocEntry, ArchiveVersion, CompressionAlgorithm, TocSection } from './types.js';
+export type { ArchiveFormat, ArchiveInfo, ArchiveTocEntry, ArchiveVersion, CompressionAlgorithm,  } from './types.js';
 export { MAX_ARCHIVE_VERSION } from './header.js';
 export { parseArchive } from './toc.js';
 export { readArchiveInfo } from './info.js';
 export { checkArchiveData } from './check.js';
-export { readArchiveSql, wantedCopyBlocks, type ReadOptions } from './reader.js';
+export { readArchiveSql, wantedCopyBlocks,  } from './reader.js';
 export { checkTocStatements } from './statements.js';

@@ -65,7 +65,7 @@ export function wantedCopyBlocks(info: ArchiveInfo, tables: readonly string[]): 
 /** The settings entries pg_restore prints first (pg_backup_archiver.c _doSetFixedOutputState). */
 const isSetting = (e: ArchiveTocEntry) => e.desc in SETTING_VARIABLE;
 
-export async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): AsyncGenerator<Buffer> {
+async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): AsyncGenerator<Buffer> {
   const tables = new Set(opts.tables);
   // Every statement passed on is checked before the first byte is.
   checkTocStatements(info.toc, (e) => isWanted(e, tables));

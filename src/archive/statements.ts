@@ -63,7 +63,7 @@ function namesTable(tokens: readonly Token[], at: number, e: ArchiveTocEntry): n
 }
 
 /** A setting entry's defn is one SET of its own variable to a literal. */
-export function checkSetting(e: ArchiveTocEntry): { name: string; value: string } {
+function checkSetting(e: ArchiveTocEntry): { name: string; value: string } {
   const variable = SETTING_VARIABLE[e.desc];
   const statements = statementsOf(e.defn ?? '', e, 'definition', true);
   const s = statements[0]!;
@@ -81,7 +81,7 @@ export function checkSetting(e: ArchiveTocEntry): { name: string; value: string 
 }
 
 /** A wanted TABLE's defn: one CREATE TABLE of that very table, then only ALTER TABLEs of it. */
-export function checkTableDefinition(e: ArchiveTocEntry, standardStrings: boolean): void {
+function checkTableDefinition(e: ArchiveTocEntry, standardStrings: boolean): void {
   const statements = statementsOf(e.defn ?? '', e, 'definition', standardStrings);
   const [create, ...rest] = statements as [Token[], ...Token[][]];
   let i = 1;
@@ -97,7 +97,7 @@ export function checkTableDefinition(e: ArchiveTocEntry, standardStrings: boolea
 }
 
 /** A wanted TABLE DATA's copyStmt: exactly "COPY <that table> (<columns>) FROM stdin;". */
-export function checkCopyStatement(e: ArchiveTocEntry, standardStrings: boolean): void {
+function checkCopyStatement(e: ArchiveTocEntry, standardStrings: boolean): void {
   const sql = e.copyStmt ?? '';
   const statements = statementsOf(sql, e, 'COPY statement', standardStrings);
   const s = statements[0]!;

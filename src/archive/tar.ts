@@ -58,7 +58,7 @@ export function isTocNamePrefix(head: Buffer): boolean {
   return true;
 }
 
-export function isZeroBlock(b: Buffer): boolean {
+function isZeroBlock(b: Buffer): boolean {
   for (const x of b) if (x !== 0) return false;
   return true;
 }

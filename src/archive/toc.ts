@@ -81,7 +81,7 @@ function minEntrySize(v: number, intSize: number, offSize: number, format: Archi
 }
 
 /** ReadToc, with the format's _ReadExtraToc. */
-export function readToc(c: Cursor, format: ArchiveFormat): ArchiveTocEntry[] {
+function readToc(c: Cursor, format: ArchiveFormat): ArchiveTocEntry[] {
   const countAt = c.pos;
   const count = c.int('the TOC entry count');
   if (count < 0 || count > INT_MAX) throw corrupt(`expected a TOC entry count of 0..${INT_MAX} at byte ${countAt}, found ${count}`);

@@ -8,7 +8,7 @@ import { pathExists } from '../files.js';
 import { nearbyPaths } from './nearby.js';
 
 
-export type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
+type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
 
 export interface BackupFile {
   path: string;

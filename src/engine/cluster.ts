@@ -28,7 +28,7 @@ import { makePrivateTempDir, MARKER, scratchFullHint, scratchRoot, scratchRoots,
 import { copyTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
 import type { Server } from './types.js';
 
-export { TEMP_PREFIX } from '../tempdir.js';
+;
 
 const SUPERUSER = 'recover';
 /** With listen_addresses empty, the port only names the socket file. */
@@ -445,7 +445,7 @@ function sweepOwners(): Map<number, string> {
  * signalled only when /proc says it runs with exactly `-D <dir>/data` as
  * that owner. Nothing found here ever fails the run: errors go to `debug`.
  */
-export async function removeStaleClusters(log: (m: string) => void, debug: (m: string) => void = () => {}): Promise<number> {
+async function removeStaleClusters(log: (m: string) => void, debug: (m: string) => void = () => {}): Promise<number> {
   const owners = sweepOwners();
   let removed = 0;
   for (const root of scratchRoots()) {
@@ -520,7 +520,7 @@ function readSmallFile(path: string): string {
  * among its arguments (/proc/PID/cmdline, NUL-separated)? A process that
  * merely mentions the path is not. Without /proc (macOS): never.
  */
-export async function isPostmasterOf(pid: number, data: string, uid: number): Promise<boolean> {
+async function isPostmasterOf(pid: number, data: string, uid: number): Promise<boolean> {
   try {
     const argv = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
     const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');

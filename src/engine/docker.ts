@@ -34,7 +34,7 @@ import type { EngineConfig, Server } from './types.js';
 export const DEFAULT_IMAGE = 'postgres:17';
 
 /** Every container we start carries LABEL=1; the others say whose it is. */
-export const LABEL = 'org.recover-texts';
+const LABEL = 'org.recover-texts';
 const LABEL_PID = `${LABEL}.owner-pid`;
 const LABEL_HOST = `${LABEL}.owner-host`;
 const LABEL_STARTED = `${LABEL}.started-at`;
@@ -245,7 +245,7 @@ export function isStaleContainer(labels: Record<string, string | undefined>, run
  * ours, started from here, whose owning process is gone (isStaleContainer).
  * One that cannot be removed is said under --debug and never fails the run.
  */
-export async function removeStaleContainers(client: ContainerRuntimeClient, log: (m: string) => void, debug: (m: string) => void = () => {}): Promise<number> {
+async function removeStaleContainers(client: ContainerRuntimeClient, log: (m: string) => void, debug: (m: string) => void = () => {}): Promise<number> {
   const ours = await client.container.dockerode.listContainers({ all: true, filters: { label: [`${LABEL}=1`] } });
   const here = thisOrigin();
   let removed = 0;

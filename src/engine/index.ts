@@ -27,7 +27,7 @@ export async function startEngine(config: EngineConfig): Promise<Engine> {
 }
 
 export type { Engine, EngineConfig, EngineKind, Log } from './types.js';
-export { SCRATCH_DB_PREFIX } from './server.js';
+;
 export { hasServer } from './system.js';
-export { handOver, isPostmasterOf, removeClusterDir, removeStaleClusters, tidyLogLine, TEMP_PREFIX } from './cluster.js';
-export { DEFAULT_IMAGE, isStaleContainer, LABEL as DOCKER_LABEL, thisOrigin, type Origin } from './docker.js';
+export { handOver,  removeClusterDir,  tidyLogLine,  } from './cluster.js';
+export { DEFAULT_IMAGE, isStaleContainer,  thisOrigin, type Origin } from './docker.js';

@@ -10,7 +10,7 @@ import { once, track, untrack } from '../resources.js';
 import type { Engine, Server } from './types.js';
 
 /** Every database this tool creates is named so; a stale one is easy to spot and drop. */
-export const SCRATCH_DB_PREFIX = 'recover_texts_';
+const SCRATCH_DB_PREFIX = 'recover_texts_';
 
 export function engineOn(server: Server): Engine {
   const clientConfig = (database: string): pg.ClientConfig => onDatabase(server.admin, database);

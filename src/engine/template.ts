@@ -39,7 +39,7 @@ export interface Template {
 }
 
 /** The cache dir: $XDG_CACHE_HOME/recover-texts, else ~/.cache/recover-texts. */
-export function cacheDir(): string {
+function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME && process.env.XDG_CACHE_HOME.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'recover-texts');
 }

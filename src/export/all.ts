@@ -13,7 +13,7 @@ import { writeDirAtomic } from './write.js';
 /** The folder's index: reserved, so no student's file or folder can take its name. */
 const ALL_INDEX = 'index.json';
 
-export interface StudentTexts {
+interface StudentTexts {
   user: UserRecord;
   texts: TextRecord[];
   /** Its file (json) or folder (files) in the output. */

@@ -43,13 +43,13 @@ export function renderCsv(texts: readonly TextRecord[]): string {
 }
 
 /** The names a folder of files holds besides the texts: no text's file may take them. */
-export const INDEX_FILES = ['INDEX.md', 'index.json'] as const;
+const INDEX_FILES = ['INDEX.md', 'index.json'] as const;
 
 /**
  * File names for each text: the task name made safe for any file system,
  * with a counter when a student has two texts for one task.
  */
-export function textFileNames(texts: readonly TextRecord[]): string[] {
+function textFileNames(texts: readonly TextRecord[]): string[] {
   return uniqueFileNames(texts.map((t) => t.task_name), '.md', INDEX_FILES);
 }
 
@@ -71,7 +71,7 @@ export function uniqueFileNames(names: readonly string[], ext: string, reserved:
   });
 }
 
-export function renderIndex(texts: readonly TextRecord[], names: readonly string[], ctx: ExportContext): string {
+function renderIndex(texts: readonly TextRecord[], names: readonly string[], ctx: ExportContext): string {
   const lines = [
     `# Task texts of ${ctx.username}`,
     '',

@@ -33,7 +33,7 @@ export const KEPT_SETTINGS: ReadonlySet<string> = new Set([
   'INSTITUTION_FULL_NAME',
 ]);
 
-export function isWantedTable(name: string): name is WantedTable {
+function isWantedTable(name: string): name is WantedTable {
   return Object.prototype.hasOwnProperty.call(WANTED_COLUMNS, name);
 }
 

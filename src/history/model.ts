@@ -38,10 +38,10 @@ export function displayTitle(t: { title: string | null }): string | null {
 }
 
 export type Change = 'new' | 'changed' | 'unchanged' | 'shrunk' | 'gone' | 'none';
-export const LOSSES: readonly Change[] = ['shrunk', 'gone'];
+const LOSSES: readonly Change[] = ['shrunk', 'gone'];
 
 /** One task's text(s) on one date. A student may have two texts for a task (no unique constraint): both, in text id order. */
-export interface Version {
+interface Version {
   texts: TextRecord[];
   /** The texts joined (with DUPLICATE_SEPARATOR when there are several): what is compared and shown. */
   text: string;
@@ -86,14 +86,14 @@ export function hasVersion(c: Cell): c is VersionCell {
   return c.version !== null;
 }
 
-export interface Rename {
+interface Rename {
   /** The first backup with the new name. */
   at: HistoryBackup;
   from: string;
   to: string;
 }
 
-export type TaskStatus =
+type TaskStatus =
   /** never lost anything */
   | 'ok'
   /** lost (gone, or shrunk sharply) and still lost on the newest date */

@@ -86,7 +86,7 @@ export async function renderHistoryTable(h: History, opts: { diff?: boolean } = 
 }
 
 /** Where each date comes from, by source: "dates: the date in the file name, except 2026-03-12 23:30: ...". */
-export function datesLine(h: History): string {
+function datesLine(h: History): string {
   const bySource = new Map<string, string[]>();
   for (const d of h.dates) bySource.set(d.dateSource, [...(bySource.get(d.dateSource) ?? []), d.date]);
   const groups = [...bySource.entries()].sort((a, b) => b[1].length - a[1].length);

@@ -8,7 +8,7 @@ import { LOAD_LIMIT_ENV, loadBudget, scratchFullHint, scratchRootInUse, type Loa
 import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
 import { Utf8Check, type NotUtf8Field } from './encoding.js';
 
-export interface TableLoad {
+interface TableLoad {
   /** The backup defined or filled this table. */
   present: boolean;
   rows: number;
@@ -59,7 +59,7 @@ export async function createScratchTables(client: pg.Client, prefix = ''): Promi
   await client.query(prefix + sql.join('; '));
 }
 
-export function emptyLoadResult(): LoadResult {
+function emptyLoadResult(): LoadResult {
   const tables = {} as Record<WantedTable, TableLoad>;
   for (const t of WANTED_TABLES) tables[t] = { present: false, rows: 0, columns: new Set() };
   return { tables, notUtf8: [] };

@@ -6,7 +6,7 @@
 import type { ServerText } from '../query/index.js';
 
 /** The keys of one element, in the server's order. */
-export const UPLOAD_KEYS = ['task_name', 'username', 'created_at', 'modified_at', 'is_enabled', 'text'] as const;
+const UPLOAD_KEYS = ['task_name', 'username', 'created_at', 'modified_at', 'is_enabled', 'text'] as const;
 /** The upload parses created_at with exactly this form ("%Y-%m-%d %H:%M"); null becomes "now". */
 export const CREATED_AT_PATTERN = /^\d{4}-\d\d-\d\d \d\d:\d\d$/;
 

@@ -10,8 +10,8 @@
  * Pure functions: the CLI loads the backups and reads the current data.
  */
 export { parseCurrentJson, isJsonFile, currentFromJson, currentFromSnapshot } from './current.js';
-export { checkUpload, UPLOAD_KEYS, CREATED_AT_PATTERN } from './check.js';
-export { type CurrentText, type CurrentData, type Choice, type TakeSpec, parseTake, resolveChoices, type KeptText, type MergeRow, type MergePlan, planMerge } from './plan.js';
+export { checkUpload,   } from './check.js';
+export {  type CurrentData,   parseTake, resolveChoices,    planMerge } from './plan.js';
 export { replacements, snapshotOf, freshCurrentCommands, uploadWarning, type Replacement, type CurrentSnapshot } from './safety.js';
 export { restoreSteps, type RestoreSteps } from './steps.js';
-export { restorePlan, type RestorePlan } from './restore.js';
+export { restorePlan,  } from './restore.js';

@@ -161,7 +161,7 @@ export interface KeptText {
   message: string;
 }
 
-export interface MergeRow {
+interface MergeRow {
   task: string;
   /** `current`, or the date the text was taken from. */
   from: string;

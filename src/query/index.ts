@@ -10,17 +10,17 @@ export {
   danglingTexts,
   newestTimestamp,
   selectTasks,
-  serverOrder,
+  
   taskOrder,
   toServerText,
-  type BackupSummary,
-  type DanglingTexts,
-  type DownloadName,
-  type QueryOptions,
+  
+  
+  
+  
   type ServerText,
-  type StoredName,
-  type TaskRecord,
+  
+  
   type TextRecord,
   type UserRecord,
 } from './query.js';
-export { matchUser, searchUsers, type UserMatch } from './users.js';
+export { matchUser, searchUsers,  } from './users.js';

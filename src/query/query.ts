@@ -11,9 +11,9 @@ export type { UserRecord } from './users.js';
  * `<phase>-<NAME>` upper-cased (Python's str.upper); the tasks table stores
  * `<phase>-<name>` as the admin typed it, and the upload matches on that.
  */
-export type DownloadName = string;
+type DownloadName = string;
 /** `<phase>-<name>` exactly as the tasks table stores it: what the upload matches on. */
-export type StoredName = string;
+type StoredName = string;
 
 /** One element of the server's upload JSON, keys in the server's order. */
 export interface ServerText {
@@ -48,11 +48,6 @@ export interface TaskRecord {
   title: string | null;
 }
 
-
-export interface QueryOptions {
-  /** The race server's database session zone (UTC on Heroku and by default). */
-  timezone: string;
-}
 
 /** `YYYY-MM-DD HH:MM`: the server's strftime("%Y-%m-%d %H:%M"); to_char truncates, as strftime does. */
 const MINUTE = `'YYYY-MM-DD HH24:MI'`;
@@ -281,7 +276,7 @@ export interface BackupSummary {
 }
 
 /** phase, sort_position (the server's order), then task name, then text id (ours, for determinism). */
-export function serverOrder(a: TextRecord, b: TextRecord): number {
+function serverOrder(a: TextRecord, b: TextRecord): number {
   return taskOrder({ ...a, name: a.task_name, id: a.textId }, { ...b, name: b.task_name, id: b.textId });
 }
 

@@ -10,4 +10,4 @@
  * changed lines and words highlighted.
  */
 export { esc } from './escape.js';
-export { type ReportOptions, type ReportRestore, renderHtmlReport, sideBySide } from './report.js';
+export {  type ReportRestore, renderHtmlReport, sideBySide } from './report.js';

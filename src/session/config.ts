@@ -26,7 +26,7 @@ export interface SessionConfig {
 }
 
 /** The steps of a run that take time, in order. */
-export type SessionPhase = 'reading backup' | 'starting PostgreSQL' | 'loading' | 'querying';
+type SessionPhase = 'reading backup' | 'starting PostgreSQL' | 'loading' | 'querying';
 
 /**
  * A backup as a session takes it: as detected (what the commands pass, from

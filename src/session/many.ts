@@ -30,7 +30,7 @@ import { loadInto, queryOn } from './load.js';
  * number of cores: each needs a connection, and a throwaway cluster allows
  * 20 (engine/cluster.ts), one of which is the admin connection.
  */
-export const MAX_PARALLEL_LOADS = 16;
+const MAX_PARALLEL_LOADS = 16;
 
 /**
  * Backups loaded at once by default: the number of cores, at least 4. A load
@@ -38,7 +38,7 @@ export const MAX_PARALLEL_LOADS = 16;
  * busier (history of 30 nightly backups: 3.04 s against 3.32 s with 2, peak
  * RSS 133 MB).
  */
-export const DEFAULT_LOADS = () => Math.max(4, availableParallelism());
+const DEFAULT_LOADS = () => Math.max(4, availableParallelism());
 
 export interface BackupLoadEvent {
   /** Position in the list of paths given. */
@@ -73,12 +73,12 @@ export interface ManyConfig extends SessionConfig {
 }
 
 /** A loaded backup, waiting in its own schema of the one database that holds every backup's. */
-export interface LoadedEntry extends BackupLoad {
+interface LoadedEntry extends BackupLoad {
   /** As given. */
   path: string;
 }
 
-export interface BackupFailure {
+interface BackupFailure {
   path: string;
   error: RecoverError;
 }

@@ -7,7 +7,7 @@
 import { RecoverError } from '../errors.js';
 
 /** Does `message` name `path` (as a word of its own, not inside a longer name)? */
-export function namesBackup(message: string, path: string): boolean {
+function namesBackup(message: string, path: string): boolean {
   let at = message.indexOf(path);
   while (at >= 0) {
     const before = message[at - 1];

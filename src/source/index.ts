@@ -4,5 +4,5 @@
  * reader (src/archive), or through pg_restore when --pg-restore asks for it
  * (pg-restore.ts). Bytes of SQL are reported for progress.
  */
-export { findPgRestore, maxArchiveMinorFor, majorNeededFor, restoreList, type PgRestore } from './pg-restore.js';
-export { type SqlSource, type SourceOptions, openSql } from './open.js';
+export { findPgRestore,   restoreList,  } from './pg-restore.js';
+export { type SqlSource,  openSql } from './open.js';

@@ -31,7 +31,7 @@ export interface PgRestore {
  * The newest archive version each pg_restore major reads (pg_backup_archiver.h
  * K_VERS_MAX per release): 1.14 from 12 to 15, 1.15 in 16, 1.16 from 17.
  */
-export function maxArchiveMinorFor(major: number): number {
+function maxArchiveMinorFor(major: number): number {
   if (major >= 17) return 16;
   if (major === 16) return 15;
   if (major >= 12) return 14;
@@ -40,7 +40,7 @@ export function maxArchiveMinorFor(major: number): number {
 }
 
 /** The oldest pg_restore major that reads an archive version. */
-export function majorNeededFor(v: ArchiveVersion): number {
+function majorNeededFor(v: ArchiveVersion): number {
   if (v.minor >= 16) return 17;
   if (v.minor === 15) return 16;
   if (v.minor === 14) return 12;
