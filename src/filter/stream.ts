@@ -1,6 +1,7 @@
-/** SqlFilterStream: the filter as a Transform, a thin adapter over SqlFilter (splitter.ts). */
+/** SqlFilterStream: the filter as a Transform, a thin adapter over SqlFilter (filter.ts). */
 import { Transform, type TransformCallback } from 'node:stream';
-import { SqlFilter, type FilterEvent, type FilterOptions, type FilterStats } from './splitter.js';
+import { SqlFilter } from './filter.js';
+import type { FilterEvent, FilterOptions, FilterStats } from './types.js';
 
 /** An object-mode Transform: Buffers of SQL in, FilterEvents out. */
 export class SqlFilterStream extends Transform {

@@ -1,0 +1,51 @@
+/**
+ * The kept rows handed on: a `begin` event, the rows in `rows` events of
+ * about BATCH_CHARS each (COPY text lines), and an `end` event. COPY blocks
+ * and runs of INSERTs alike come out this way.
+ */
+import type { WantedTable } from './tables.js';
+import type { FilterEvent, FilterStats } from './types.js';
+
+/** Rows are handed on in batches of about this many characters. */
+const BATCH_CHARS = 64 * 1024;
+
+export class RowBatches {
+  private table: WantedTable | null = null;
+  private batch: string[] = [];
+  private batchLen = 0;
+  private batchRows = 0;
+
+  constructor(
+    private readonly emit: (e: FilterEvent) => void,
+    private readonly stats: FilterStats,
+  ) {}
+
+  begin(table: WantedTable, columns: string[]): void {
+    this.table = table;
+    this.emit({ type: 'begin', table, columns });
+  }
+
+  /** One row in COPY text format, without its newline. */
+  add(row: string): void {
+    this.batch.push(row, '\n');
+    this.batchLen += row.length + 1;
+    this.batchRows++;
+    if (this.batchLen >= BATCH_CHARS) this.flush();
+  }
+
+  end(): void {
+    const table = this.table!;
+    this.flush();
+    this.table = null;
+    this.emit({ type: 'end', table });
+  }
+
+  private flush(): void {
+    if (!this.batchRows) return;
+    this.emit({ type: 'rows', table: this.table!, data: this.batch.join(''), count: this.batchRows });
+    this.stats.rowsKept += this.batchRows;
+    this.batch = [];
+    this.batchLen = 0;
+    this.batchRows = 0;
+  }
+}

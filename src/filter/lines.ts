@@ -1,0 +1,93 @@
+/**
+ * Lines out of the dump's Buffers, as binary strings (latin1: the bytes pass
+ * through whatever the dump's encoding), without their "\n" (or "\r\n" in a
+ * dump whose every newline became CRLF). A line cut by a chunk's end is
+ * carried to the next. Also the line count, for messages.
+ */
+import { RecoverError } from '../errors.js';
+
+/** Lines are read as strings in windows of about this many bytes. */
+const LINE_WINDOW = 64 * 1024;
+/** No line of a real dump comes near this; a longer one means a damaged file. */
+const MAX_LINE_CHARS = 512 * 1024 * 1024;
+const LF = 0x0a;
+const CR = 0x0d;
+
+export class LineReader {
+  /** Lines read so far (by this reader, or counted by a piece that reads the Buffer itself). */
+  lineNo = 0;
+  /** Set from the first line: the whole dump had every "\n" turned into "\r\n". */
+  crlf: boolean | undefined;
+  /** The line begun but not yet ended, as pieces: joined once, when it ends. */
+  private carry: string[] = [];
+  private carryLen = 0;
+
+  /** A line has begun and not ended. */
+  get carrying(): boolean {
+    return this.carryLen > 0;
+  }
+
+  /**
+   * Whole lines from buf[pos] for about LINE_WINDOW bytes, each handed to
+   * `onLine`; stops early after a line for which onLine returns true (what
+   * follows is read from the Buffer as it is). Returns where it stopped.
+   */
+  read(buf: Buffer, pos: number, onLine: (line: string) => boolean): number {
+    // A chunk that ends no line only lengthens the carried one: it is kept as a piece, and
+    // neither it nor the carry is scanned again (a long line in small chunks stays linear).
+    if (buf.indexOf(LF, pos) < 0) {
+      this.carryPiece(buf.toString('latin1', pos));
+      return buf.length;
+    }
+    const far = buf.indexOf(LF, Math.min(pos + LINE_WINDOW, buf.length - 1));
+    const stop = far < 0 ? buf.length : far + 1;
+    const carry = this.takeCarry();
+    const data = carry + buf.toString('latin1', pos, stop);
+    // data[k] is buf[k + shift]: the carried partial line came before pos.
+    const shift = pos - carry.length;
+    let at = 0;
+    // The carried part holds no newline.
+    let from = carry.length;
+    for (;;) {
+      const nl = data.indexOf('\n', from);
+      if (nl < 0) break;
+      let end = nl;
+      if (this.crlf === undefined) this.crlf = nl > 0 && data.charCodeAt(nl - 1) === CR;
+      if (this.crlf && end > at && data.charCodeAt(end - 1) === CR) end--;
+      this.lineNo++;
+      const line = data.slice(at, end);
+      at = from = nl + 1;
+      if (onLine(line)) return at + shift;
+    }
+    this.carryPiece(data.slice(at));
+    return stop;
+  }
+
+  /** The start of a line whose end is in a later chunk. */
+  carryPiece(piece: string): void {
+    if (!piece) return;
+    this.carry.push(piece);
+    this.carryLen += piece.length;
+    if (this.carryLen > MAX_LINE_CHARS) {
+      throw new RecoverError('BACKUP_LINE_TOO_LONG', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
+        hint: 'this is not a SQL dump, or it is damaged',
+      });
+    }
+  }
+
+  /** At the dump's end: its last line when it has no "\n" (counted), else null. */
+  takeLast(): string | null {
+    if (!this.carryLen) return null;
+    let last = this.takeCarry();
+    if (this.crlf && last.endsWith('\r')) last = last.slice(0, -1);
+    this.lineNo++;
+    return last;
+  }
+
+  private takeCarry(): string {
+    const carry = this.carry.length === 1 ? this.carry[0]! : this.carry.join('');
+    this.carry = [];
+    this.carryLen = 0;
+    return carry;
+  }
+}

@@ -1,0 +1,42 @@
+/** What the filter hands on (FilterEvent), counts (FilterStats) and takes (FilterOptions). */
+import type { ColumnDef } from './statements.js';
+import type { WantedTable } from './tables.js';
+
+export type FilterEvent =
+  /** A wanted table's definition was seen (columns as declared). */
+  | { type: 'table'; table: WantedTable; columns: ColumnDef[] }
+  /** Rows follow for `table`, with these (wanted, present) columns. */
+  | { type: 'begin'; table: WantedTable; columns: string[] }
+  /** COPY text-format lines, each ending in "\n", as a binary string. */
+  | { type: 'rows'; table: WantedTable; data: string; count: number }
+  | { type: 'end'; table: WantedTable }
+  /** The dump's `SET client_encoding`. Comes before any row. */
+  | { type: 'encoding'; name: string }
+  /** A `\connect` to this database: what follows is its part of the file (until the next one). */
+  | { type: 'database'; name: string };
+
+export interface FilterStats {
+  statementsKept: number;
+  statementsSkipped: number;
+  metaCommands: number;
+  copyBlocksSkipped: number;
+  /** COPY blocks of wanted tables begun (an archive read natively says how many it holds). */
+  copyBlocksKept: number;
+  rowsKept: number;
+  /** The dump began with pg_dump's header comment. */
+  sawDumpHeader: boolean;
+  /** The dump ended with pg_dump's "dump complete" comment (pg_dumpall's "cluster dump complete" for a cluster dump). */
+  sawDumpComplete: boolean;
+  /** The file began with pg_dumpall's header: several databases, each after a `\connect`. */
+  clusterDump: boolean;
+}
+
+export interface FilterOptions {
+  /**
+   * Keep the texts (tasktexts, notes) of these user ids only, as the dump
+   * writes them ("42"); every other table is kept whole. For commands that
+   * follow one student: the others' texts, most of what a load costs, are
+   * dropped here instead.
+   */
+  textsOf?: ReadonlySet<string>;
+}
