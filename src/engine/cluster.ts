@@ -19,7 +19,7 @@
  * regular files that account owns, opened with O_NOFOLLOW (template.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, promises as fs, readFileSync, readdirSync, lchownSync, openSync, closeSync, rmSync, fstatSync, readSync, type Stats } from 'node:fs';
+import { constants, existsSync, promises as fs, readFileSync, readdirSync, lchownSync, openSync, closeSync, rmSync, fstatSync, readSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { isLocalFileError, RecoverError } from '../errors.js';
@@ -408,7 +408,7 @@ export async function removeClusterDir(dir: string, owner?: { uid: number; gid: 
   // Its contents as the account (find -delete follows no symlink); then the empty top by root: rmdir
   // removes one entry of a folder that is root's (or sticky), and never follows a symlink either.
   await new Promise<void>((resolve, reject) => {
-    const rm = spawn('find', [dir, '-mindepth', '1', '-delete'], { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv(), cwd: '/', uid: owner.uid, gid: owner.gid });
+    const rm = spawn(findProgram(), [dir, '-mindepth', '1', '-delete'], { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv(), cwd: '/', uid: owner.uid, gid: owner.gid });
     let err = '';
     rm.stderr!.on('data', (d) => (err += d));
     rm.once('error', reject);
@@ -417,6 +417,14 @@ export async function removeClusterDir(dir: string, owner?: { uid: number; gid: 
   await fs.rmdir(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
   });
+}
+
+/**
+ * find(1), from where the system keeps it rather than from the user's PATH (which may lack it, or
+ * hold another program of that name): it runs as the server's account on root's behalf.
+ */
+function findProgram(): string {
+  return ['/usr/bin/find', '/bin/find'].find((p) => existsSync(p)) ?? 'find';
 }
 
 /** The user ids whose temp dirs a run may sweep: its own, and as root the server's account's. */
