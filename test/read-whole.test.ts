@@ -115,6 +115,15 @@ describe('an archive whose table data never ends, or holds more than rows', () =
     expectNothingLeft(tmp);
   });
 
+  it("a COPY statement naming a column its table's CREATE TABLE lacks (a damaged TOC) is refused", async () => {
+    const renamed = entries.map((e) => (e.tag === 'tasktexts' && e.copyStmt ? { ...e, copyStmt: e.copyStmt.replace('(id,', '(hd,') } : e));
+    expect(renamed.some((e) => e.copyStmt?.includes('(hd,'))).toBe(true);
+    const r = await runCli(['export', archive('renamed-column.dump', renamed), '--user', 'bob'], { tmp });
+    expect(r.code, r.stderr).toBe(10);
+    expect(expectCleanError(r).message).toMatch(/the COPY statement of .*tasktexts.* names 1 column its CREATE TABLE does not have/);
+    expectNothingLeft(tmp);
+  });
+
   it("users' data that ends its COPY early and goes on with forged texts: the COPY blocks read do not match the TOC, exit 10", async () => {
     const texts = entries.find((e) => e.tag === 'tasktexts' && e.copyStmt)!;
     const forged = entries.map((e) =>

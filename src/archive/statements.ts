@@ -15,7 +15,7 @@
  * Names are as fmtQualifiedId quotes them; pg_dump before the 2018 search_path fix wrote
  * them unqualified (the schema set by SET search_path), which is accepted too.
  */
-import { isKeyword, isOp, readQualifiedName, tokenize, type Token } from '../filter/index.js';
+import { isKeyword, isOp, parseStatement, readQualifiedName, tokenize, type Token } from '../filter/index.js';
 import { corrupt } from './damage.js';
 import type { ArchiveTocEntry } from './types.js';
 
@@ -145,9 +145,34 @@ export function checkTocStatements(toc: readonly ArchiveTocEntry[], wanted: (e: 
     const { name, value } = checkSetting(e);
     if (name === 'standard_conforming_strings') standardStrings = value.toLowerCase() === 'on';
   }
+  const declared = new Map<string, Set<string>>();
   for (const e of toc) {
     if (!wanted(e)) continue;
-    if (e.desc === 'TABLE' && e.defn) checkTableDefinition(e, standardStrings);
-    if (e.desc === 'TABLE DATA' && e.dataState !== 'none' && e.copyStmt) checkCopyStatement(e, standardStrings);
+    if (e.desc === 'TABLE' && e.defn) {
+      checkTableDefinition(e, standardStrings);
+      const st = parseStatement(tokenize(e.defn, { standardStrings }));
+      if (st.kind === 'create-table') declared.set(e.tag, new Set(st.columns.map((c) => c.name)));
+    }
+  }
+  for (const e of toc) {
+    if (!wanted(e) || e.desc !== 'TABLE DATA' || e.dataState === 'none' || !e.copyStmt) continue;
+    checkCopyStatement(e, standardStrings);
+    checkCopyColumns(e, declared.get(e.tag), standardStrings);
+  }
+}
+
+/**
+ * pg_dump's COPY names the table's own columns (its CREATE TABLE's, in order, less generated
+ * ones): a column the table does not have means a damaged TOC, whose rows would load into the
+ * wrong columns or none.
+ */
+function checkCopyColumns(e: ArchiveTocEntry, columns: Set<string> | undefined, standardStrings: boolean): void {
+  if (!columns) return;
+  const st = parseStatement(tokenize(e.copyStmt ?? '', { standardStrings }));
+  if (st.kind !== 'copy-from-stdin' || !st.columns) return;
+  const unknown = st.columns.filter((c) => !columns.has(c));
+  const twice = st.columns.length !== new Set(st.columns).size;
+  if (unknown.length || twice) {
+    throw corrupt(`the COPY statement of ${entryName(e)} names ${twice ? 'a column twice' : `${unknown.length} column${unknown.length === 1 ? '' : 's'} its CREATE TABLE does not have`}`);
   }
 }

@@ -7,6 +7,6 @@ export { SqlFilter } from './filter.js';
 export { copyField } from './inserts.js';
 export type { FilterEvent, FilterOptions, FilterStats } from './types.js';
 export { WANTED_COLUMNS, WANTED_TABLES, KEPT_SETTINGS, type WantedTable } from './tables.js';
-export type { ColumnDef } from './statements.js';
+export { parseStatement, type ColumnDef } from './statements.js';
 export { SqlFilterStream } from './stream.js';
 export { tokenize, readQualifiedName, isKeyword, isOp, type Token } from './tokens.js';
