@@ -1,12 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Coverage floors per stage (`npm test` runs with --coverage): what the suite held when they were
- * set, rounded down, so coverage can only go up. In-process code only: most CLI tests run the
- * built bundle in a child process, which v8 coverage of the test process does not see.
- * See it with `npx vitest run --coverage` (coverage/index.html).
+ * Coverage floors per stage (`npm test` runs with --coverage): what the suite held on 5 December
+ * 2026 (a fresh clone's CI run), rounded down and less 3 points, so that a test skipped for want
+ * of Docker or a browser does not fail the run; raise them as coverage grows, never lower them.
+ * In-process code only: most CLI tests run the built bundle in a child process, which v8
+ * coverage of the test process does not see (hence cli/'s low figure). coverage/index.html.
  */
-const floors: Record<string, { lines: number; branches: number; functions: number }> = {};
+const floor = (lines: number, branches: number, functions: number) => ({ lines, branches, functions });
+const floors: Record<string, { lines: number; branches: number; functions: number }> = {
+  'src/archive/**': floor(92, 79, 94),
+  'src/cli/**': floor(1, 2, 0),
+  'src/detect/**': floor(93, 75, 84),
+  // Docker's engine is covered only where Docker runs: without it, engine/ drops well below this.
+  'src/engine/**': floor(35, 18, 40),
+  'src/export/**': floor(47, 44, 53),
+  'src/filter/**': floor(93, 86, 97),
+  'src/history/**': floor(66, 56, 56),
+  'src/load/**': floor(82, 70, 85),
+  'src/merge/**': floor(81, 73, 81),
+  'src/query/**': floor(76, 79, 72),
+  'src/report/**': floor(89, 66, 92),
+  'src/session/**': floor(62, 36, 50),
+  'src/source/**': floor(39, 42, 44),
+  'src/*.ts': floor(60, 34, 65),
+};
 
 export default defineConfig({
   test: {
