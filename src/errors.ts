@@ -131,6 +131,9 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { exit: ExitCodeName; meaning: string }>;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The hint of every BACKUP_NOT_WHOLE: the upload deletes first, so nothing partial is ever written. */
+export const NOT_WHOLE_HINT = 'nothing was exported: pick another backup (or read an archive with --pg-restore PATH), and please report this with the --debug output';
+
 /** What PostgreSQL said, when an error came from it: kept apart from the message, shown with --debug. */
 export interface PgDiagnostics {
   sqlstate?: string;

@@ -54,6 +54,10 @@ function wantedData(info: ArchiveInfo, tables: ReadonlySet<string>): ArchiveTocE
   // says it has none is a damaged TOC, and reading on would export that table as empty.
   const none = data.find((e) => e.dataState === 'none');
   if (none) throw corrupt(`TOC entry ${none.dumpId}, the data of table ${none.tag}, says it has no data, which pg_dump never writes`);
+  // One archive's data is all COPY or all INSERTs (--inserts): a wanted entry without its COPY
+  // statement among others with one would have its rows read as SQL.
+  const noCopy = info.toc.some((e) => e.desc === 'TABLE DATA' && e.copyStmt) ? data.find((e) => !e.copyStmt) : undefined;
+  if (noCopy) throw corrupt(`TOC entry ${noCopy.dumpId}, the data of table ${noCopy.tag}, has no COPY statement, unlike the archive's other data`);
   return data;
 }
 
@@ -88,7 +92,7 @@ async function* tableData(e: ArchiveTocEntry, pieces: AsyncIterable<Buffer>, cod
     return;
   }
   yield Buffer.from(e.copyStmt);
-  const end = new CopyEnd();
+  const end = new CopyEnd(what);
   for await (const out of decompress(pieces, codec, what)) {
     end.see(out);
     yield out;
@@ -100,19 +104,43 @@ async function* tableData(e: ArchiveTocEntry, pieces: AsyncIterable<Buffer>, cod
 }
 
 /**
- * Whether COPY data ends as pg_dump ends it (dumpTableData_copy: the `\.` line, then empty lines;
- * pg_dump 9.0 to 18 alike): newlines aside, the data's last bytes are `\.` at a line's start.
+ * COPY data as pg_dump writes it (dumpTableData_copy: the rows, the `\.` line, then empty lines;
+ * pg_dump 9.0 to 18 alike). It must end with that line: newlines aside, its last bytes are `\.` at
+ * a line's start. And nothing but newlines may follow the first such line: rows after it would be
+ * read as SQL, and dropped. (A row never holds that line: pg_dump writes a backslash as `\\`.)
  * Only the last few bytes are kept (copied, so no decoder's buffer stays pinned).
  */
 class CopyEnd {
   private static readonly KEEP = 8;
+  private static readonly LINE = Buffer.from('\n\\.\n');
   private last = Buffer.alloc(0);
   private total = 0;
+  /** An end line has been seen: only newlines may come. */
+  private over = false;
+
+  constructor(private readonly what: string) {}
 
   see(b: Buffer): void {
+    if (b.length === 0) return;
+    if (!this.over) {
+      // The end line at the very start, across the previous piece's end, or inside this piece.
+      const head = Buffer.concat([this.total === 0 ? Buffer.from('\n') : this.last.subarray(-3), b.subarray(0, 3)]);
+      const across = head.indexOf(CopyEnd.LINE);
+      const inside = b.indexOf(CopyEnd.LINE);
+      if (across >= 0) this.endSeen(b, across + 4 - (head.length - Math.min(3, b.length)));
+      else if (inside >= 0) this.endSeen(b, inside + 4);
+    } else this.endSeen(b, 0);
     this.total += b.length;
     const keep = CopyEnd.KEEP;
     this.last = Buffer.from(b.length >= keep ? b.subarray(b.length - keep) : Buffer.concat([this.last, b]).subarray(-keep));
+  }
+
+  /** The end line was seen; from `from` on in `b`, only newlines. */
+  private endSeen(b: Buffer, from: number): void {
+    this.over = true;
+    for (let i = Math.max(0, from); i < b.length; i++) {
+      if (b[i] !== 0x0a) throw corrupt(`the data of ${this.what} goes on after its \\. line`);
+    }
   }
 
   ended(): boolean {

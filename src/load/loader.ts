@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { pgDiagnostics, RecoverError, sqlstateOf } from '../errors.js';
+import { NOT_WHOLE_HINT, pgDiagnostics, RecoverError, sqlstateOf } from '../errors.js';
 import { checkpoint } from '../resources.js';
 import { LOAD_LIMIT_ENV, loadBudget, scratchFullHint, scratchRootInUse, type LoadBudget } from '../tempdir.js';
 import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
@@ -16,6 +16,8 @@ interface TableLoad {
   columns: Set<string>;
   /** Its CREATE TABLE columns and types, when the backup had one. */
   declared?: ColumnDef[];
+  /** COPY (or INSERT) blocks of its data the backup had: pg_dump writes one even for an empty table. */
+  dataBlocks: number;
 }
 
 export interface LoadResult {
@@ -61,7 +63,7 @@ export async function createScratchTables(client: pg.Client, prefix = ''): Promi
 
 function emptyLoadResult(): LoadResult {
   const tables = {} as Record<WantedTable, TableLoad>;
-  for (const t of WANTED_TABLES) tables[t] = { present: false, rows: 0, columns: new Set() };
+  for (const t of WANTED_TABLES) tables[t] = { present: false, rows: 0, columns: new Set(), dataBlocks: 0 };
   return { tables, notUtf8: [] };
 }
 
@@ -84,6 +86,8 @@ export class Loader extends Writable {
   /** The open COPY's error, kept until someone waits on it. */
   private copyError: Error | null = null;
   private copyColumns: string[] = [];
+  /** Rows sent to the open COPY, checked against what PostgreSQL says it stored. */
+  private copyRows = 0;
   /** Bytes of rows sent to the database, and what it may take (measured once the engine is up). */
   private loaded = 0;
   private budget: LoadBudget | undefined | null = null;
@@ -153,10 +157,12 @@ export class Loader extends Writable {
         await this.useSection();
         const t = this.result.tables[e.table];
         t.present = true;
+        t.dataBlocks++;
         e.columns.forEach((c) => t.columns.add(c));
         if (!e.columns.length) return; // none of the columns we need: nothing to load
         this.copyTable = e.table;
         this.copyColumns = e.columns;
+        this.copyRows = 0;
         this.copyError = null;
         this.copy = (await this.client).query(copyFrom(`COPY ${e.table} (${e.columns.join(', ')}) FROM STDIN`));
         this.copy.on('error', (err: Error) => (this.copyError = err));
@@ -165,6 +171,7 @@ export class Loader extends Writable {
       case 'rows': {
         if (!this.copy) return;
         this.result.tables[e.table].rows += e.count;
+        this.copyRows += e.count;
         await checkpoint('loading');
         if (this.copyError) throw this.copyError;
         const copy = this.copy;
@@ -244,6 +251,12 @@ export class Loader extends Writable {
       copy.once('finish', resolve);
       copy.end();
     });
+    // PostgreSQL before 18 takes a "\." at a row's end as the end of the data, and drops the rest
+    // without a word: every row sent must have been stored.
+    const stored = (copy as Writable & { rowCount?: number }).rowCount;
+    if (typeof stored === 'number' && stored !== this.copyRows) {
+      throw new RecoverError('BACKUP_NOT_WHOLE', `the backup could not be read whole: PostgreSQL stored ${stored} of the ${this.copyRows} rows of ${this.copyTable} it was sent (a row ends the data early)`, { hint: NOT_WHOLE_HINT });
+    }
     this.copy = null;
     this.copyTable = null;
   }

@@ -6,7 +6,7 @@
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { BackupFile } from '../detect/index.js';
-import { RecoverError } from '../errors.js';
+import { NOT_WHOLE_HINT, RecoverError } from '../errors.js';
 import { SqlFilterStream, type FilterOptions, type FilterStats } from '../filter/index.js';
 import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
 import { BackupQuery, danglingTexts } from '../query/index.js';
@@ -48,6 +48,7 @@ export async function loadInto(
   const chosen = chooseDatabase(backup, loader.databases, filter.stats.clusterDump, config);
   checkComplete(backup, chosen.result);
   checkReadWhole(backup, source, filter.stats);
+  checkEachHasData(backup, filter.stats, chosen.result);
   if (chosen.schema !== schema) await (await ready).query(`SET search_path TO ${chosen.schema}`);
   await checkTextsBelong(await ready, backup, chosen.result);
   noteEncoding(backup, chosen.result, config);
@@ -109,10 +110,21 @@ function checkComplete(backup: BackupFile, load: LoadResult): void {
   }
 }
 
+/**
+ * A COPY-style dump (pg_dump's default, and every archive read natively) writes a COPY block for
+ * each table's data, an empty table's too: a wanted table defined without one lost its data
+ * (a damaged TOC entry, a block cut out), and would export as empty.
+ */
+function checkEachHasData(backup: BackupFile, stats: FilterStats, load: LoadResult): void {
+  if (stats.copyBlocksKept + stats.copyBlocksSkipped === 0) return; // INSERT-style: an empty table has no INSERT at all
+  const missing = Object.entries(load.tables).filter(([, t]) => t.declared && t.dataBlocks === 0).map(([name]) => name);
+  if (missing.length) throw notWhole(backup, `${backup.path} defines ${missing.join(', ')} but holds no data block for ${missing.length === 1 ? 'it' : 'them'}, which pg_dump writes even for an empty table`);
+}
+
 /** The words every "could not be read whole" error starts with: the upload deletes first, so a partial export is never written. */
 function notWhole(backup: BackupFile, what: string): RecoverError {
   return new RecoverError('BACKUP_NOT_WHOLE', `the backup could not be read whole: ${what}`, {
-    hint: 'nothing was exported: pick another backup (or read an archive with --pg-restore PATH), and please report this with the --debug output',
+    hint: NOT_WHOLE_HINT,
   });
 }
 
