@@ -28,6 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDatabase, dropDatabase } from './fixtures/build.js';
 import { Cluster } from './fixtures/cluster.js';
+import { publishStaging } from './fixtures/publish.js';
 import { gzip, parseCommand, PG_DUMP_15, pgDumpVersion, runPgDump } from './fixtures/dump.js';
 import { expectedExport, toJsonFile } from './fixtures/expected.js';
 import { buildModel, PROFILES, type DbModel } from './fixtures/model.js';
@@ -173,11 +174,7 @@ async function main(): Promise<void> {
       // Settings named like secrets include flags such as "0": only values that could only be secrets.
       secrets: [...new Set([...nights.flatMap((m) => m.secrets), ...lastYear.secrets, ...OTHER_USERS.map((u) => `pbkdf2:sha256:todo-fixture-hash-${u.id}`)])].filter((x) => x.length >= 8),
     };
-    await fs.writeFile(path.join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-    await fs.rm(OUT, { recursive: true, force: true });
-    await fs.chmod(staging, 0o755); // mkdtemp made it private
-    await fs.rename(staging, OUT);
-    process.stderr.write(`make-dumpall-fixtures: wrote ${path.relative(ROOT, OUT)}\n`);
+    await publishStaging(staging, OUT, manifest, 'make-dumpall-fixtures', ROOT);
   } finally {
     await cluster?.stop();
     await fs.rm(staging, { recursive: true, force: true });

@@ -25,6 +25,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from './fixtures/cluster.js';
+import { publishStaging } from './fixtures/publish.js';
 import { keepUnchangedArchive, parseCommand, PG_DUMP_15, pgDumpVersion, plainDump, runPgDump, type DumpPlan } from './fixtures/dump.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -252,11 +253,7 @@ async function main(): Promise<void> {
         secrets: [...m.users.flatMap((u) => [u.password, u.token, u.email]), 'enc-fixture-secret-key-0001'],
       });
     }
-    await fs.writeFile(path.join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-    await fs.rm(OUT, { recursive: true, force: true });
-    await fs.chmod(staging, 0o755); // mkdtemp made it private
-    await fs.rename(staging, OUT);
-    process.stderr.write(`make-encoding-fixtures: wrote ${path.relative(ROOT, OUT)}\n`);
+    await publishStaging(staging, OUT, manifest, 'make-encoding-fixtures', ROOT);
   } finally {
     await cluster?.stop();
     await fs.rm(staging, { recursive: true, force: true });
