@@ -80,8 +80,8 @@ function checkSetting(e: ArchiveTocEntry): { name: string; value: string } {
   return { name: variable!, value: (value as Token).value };
 }
 
-/** A wanted TABLE's defn: one CREATE TABLE of that very table, then only ALTER TABLEs of it. */
-function checkTableDefinition(e: ArchiveTocEntry, standardStrings: boolean): void {
+/** A wanted TABLE's defn: one CREATE TABLE of that very table, then only ALTER TABLEs of it. Its column names. */
+function checkTableDefinition(e: ArchiveTocEntry, standardStrings: boolean): Set<string> | undefined {
   const statements = statementsOf(e.defn ?? '', e, 'definition', standardStrings);
   const [create, ...rest] = statements as [Token[], ...Token[][]];
   let i = 1;
@@ -94,10 +94,12 @@ function checkTableDefinition(e: ArchiveTocEntry, standardStrings: boolean): voi
       throw corrupt(`expected the definition of ${entryName(e)} to hold only its CREATE TABLE and ALTER TABLEs of it, found ${describe(statements)}`);
     }
   }
+  const st = parseStatement(create);
+  return st.kind === 'create-table' ? new Set(st.columns.map((c) => c.name)) : undefined;
 }
 
-/** A wanted TABLE DATA's copyStmt: exactly "COPY <that table> (<columns>) FROM stdin;". */
-function checkCopyStatement(e: ArchiveTocEntry, standardStrings: boolean): void {
+/** A wanted TABLE DATA's copyStmt: exactly "COPY <that table> (<columns>) FROM stdin;". Its tokens. */
+function checkCopyStatement(e: ArchiveTocEntry, standardStrings: boolean): Token[] {
   const sql = e.copyStmt ?? '';
   const statements = statementsOf(sql, e, 'COPY statement', standardStrings);
   const s = statements[0]!;
@@ -122,6 +124,7 @@ function checkCopyStatement(e: ArchiveTocEntry, standardStrings: boolean): void 
   }
   const ok = statements.length === 1 && i > 0 && isKeyword(s[i], 'from') && isKeyword(s[i + 1], 'stdin') && s.length === i + 2 && sql.endsWith('\n');
   if (!ok) throw corrupt(`expected the COPY statement of ${entryName(e)} to be one "COPY ${e.namespace}.${e.tag} (...) FROM stdin;" line, found ${describe(statements)}`);
+  return s;
 }
 
 /** What was found, without repeating the backup's text: the statements' first words. */
@@ -149,15 +152,13 @@ export function checkTocStatements(toc: readonly ArchiveTocEntry[], wanted: (e: 
   for (const e of toc) {
     if (!wanted(e)) continue;
     if (e.desc === 'TABLE' && e.defn) {
-      checkTableDefinition(e, standardStrings);
-      const st = parseStatement(tokenize(e.defn, { standardStrings }));
-      if (st.kind === 'create-table') declared.set(e.tag, new Set(st.columns.map((c) => c.name)));
+      const columns = checkTableDefinition(e, standardStrings);
+      if (columns) declared.set(e.tag, columns);
     }
   }
   for (const e of toc) {
     if (!wanted(e) || e.desc !== 'TABLE DATA' || e.dataState === 'none' || !e.copyStmt) continue;
-    checkCopyStatement(e, standardStrings);
-    checkCopyColumns(e, declared.get(e.tag), standardStrings);
+    checkCopyColumns(e, checkCopyStatement(e, standardStrings), declared.get(e.tag));
   }
 }
 
@@ -166,9 +167,9 @@ export function checkTocStatements(toc: readonly ArchiveTocEntry[], wanted: (e: 
  * ones): a column the table does not have means a damaged TOC, whose rows would load into the
  * wrong columns or none.
  */
-function checkCopyColumns(e: ArchiveTocEntry, columns: Set<string> | undefined, standardStrings: boolean): void {
+function checkCopyColumns(e: ArchiveTocEntry, copy: Token[], columns: Set<string> | undefined): void {
   if (!columns) return;
-  const st = parseStatement(tokenize(e.copyStmt ?? '', { standardStrings }));
+  const st = parseStatement(copy);
   if (st.kind !== 'copy-from-stdin' || !st.columns) return;
   const unknown = st.columns.filter((c) => !columns.has(c));
   const twice = st.columns.length !== new Set(st.columns).size;

@@ -64,6 +64,11 @@ const asMinute = (v: string) =>
 const asWallClock = (v: string) =>
   `CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} ~ ${HAS_OFFSET} THEN (${v})::timestamptz::timestamp ELSE (${v})::timestamp END`;
 
+/** Where a backup keeps its texts: tasktexts, or before March 2023 notes. */
+function textsTableOf(load: LoadResult): 'tasktexts' | 'notes' {
+  return load.tables.tasktexts.present || !load.tables.notes.present ? 'tasktexts' : 'notes';
+}
+
 /** Texts that name a user or a task the backup did not load (their ids are set, no such row). */
 export interface DanglingTexts {
   texts: number;
@@ -78,7 +83,7 @@ export interface DanglingTexts {
  * Runs on the loading connection, in the backup's own schema.
  */
 export async function danglingTexts(client: pg.Client, load: LoadResult): Promise<DanglingTexts> {
-  const texts = load.tables.tasktexts.present || !load.tables.notes.present ? 'tasktexts' : 'notes';
+  const texts = textsTableOf(load);
   if (!load.tables[texts].columns.has('user_id') || !load.tables[texts].columns.has('task_id')) return { texts: 0, noUser: 0, noTask: 0 };
   const { rows } = await client.query(
     `SELECT count(*)::int AS texts,
@@ -108,7 +113,7 @@ export class BackupQuery {
   }
 
   get textsTable(): 'tasktexts' | 'notes' {
-    return this.load.tables.tasktexts.present || !this.load.tables.notes.present ? 'tasktexts' : 'notes';
+    return textsTableOf(this.load);
   }
 
   /** A column of a scratch table, or a fallback when the backup's schema lacks it. */
