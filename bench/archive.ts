@@ -24,6 +24,7 @@ import { startEngine } from '../src/engine/index.js';
 import { WANTED_TABLES } from '../src/filter/index.js';
 import { BENCH_MB, bigBackupPaths, makeBigBackups, STUDENT } from './big-backup.js';
 import { droppedEnvNote, TIMED_ENV } from './timed-env.js';
+import { Scope } from '../src/scope.js';
 
 const MB = Number(process.argv[2] ?? BENCH_MB);
 const BIG = bigBackupPaths(MB);
@@ -69,7 +70,7 @@ function native(): Run {
 async function viaPgRestore(select: string[]): Promise<Run> {
   const t0 = performance.now();
   // initdb included, as a DBA's fresh cluster (the tool's cached template has no template1 for createdb).
-  const server = await startEngine({ kind: 'system', cache: false, log: () => {} });
+  const server = await startEngine({ kind: 'system', cache: false, log: () => {} }, new Scope());
   let rssMb: number;
   let step: number;
   try {

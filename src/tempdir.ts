@@ -38,19 +38,11 @@ export interface ScratchRoot {
  * least 1 GiB free; else the system temp folder.
  */
 export async function scratchRoot(): Promise<ScratchRoot> {
-  chosen = !process.env.TMPDIR && (await roomyTmpfs(MEMORY_DIR)) ? { dir: MEMORY_DIR, inMemory: true } : { dir: tmpdir(), inMemory: false };
-  return chosen;
-}
-
-let chosen: ScratchRoot | undefined;
-
-/** The folder this run's cluster went in, for messages about it filling up. */
-export function scratchRootInUse(): ScratchRoot {
-  return chosen ?? { dir: tmpdir(), inMemory: false };
+  return !process.env.TMPDIR && (await roomyTmpfs(MEMORY_DIR)) ? { dir: MEMORY_DIR, inMemory: true } : { dir: tmpdir(), inMemory: false };
 }
 
 /** When the cluster's folder is full: say which, what it needs, and how to choose another. */
-export function scratchFullHint(root: ScratchRoot = scratchRootInUse()): string {
+export function scratchFullHint(root: ScratchRoot): string {
   return `the ${root.inMemory ? 'memory-backed temp folder' : 'temp folder'} ${root.dir} is full; the throwaway PostgreSQL needs about 15 MB there, plus room for the texts it loads: free some space, or set TMPDIR to a folder on a disk with room`;
 }
 
@@ -66,6 +58,17 @@ async function roomyTmpfs(dir: string): Promise<boolean> {
 /** The environment variable that sets the load budget in bytes (see loadBudget). */
 export const LOAD_LIMIT_ENV = 'RECOVER_TEXTS_LOAD_LIMIT';
 
+/** RECOVER_TEXTS_LOAD_LIMIT's value as bytes; undefined when unset or empty. */
+export function parseLoadLimit(set: string | undefined): number | undefined {
+  if (set === undefined || set === '') return undefined;
+  if (!/^\d{1,15}$/.test(set)) {
+    throw new RecoverError('LOAD_LIMIT_INVALID', `${LOAD_LIMIT_ENV} must be a number of bytes, found ${JSON.stringify(set.slice(0, 40))}`, {
+      hint: `e.g. ${LOAD_LIMIT_ENV}=2000000000 for 2 GB, or unset it`,
+    });
+  }
+  return Number(set);
+}
+
 export interface LoadBudget {
   bytes: number;
   /** Where it comes from, for the message when it is passed. */
@@ -73,27 +76,20 @@ export interface LoadBudget {
 }
 
 /**
- * How many bytes of rows one backup may load into the throwaway database: RECOVER_TEXTS_LOAD_LIMIT
- * when set, else half the free space of the folder this run's cluster went in (measured now,
- * so each backup loaded into one cluster gets half of what the ones before it left). A small
- * compression bomb in a wanted table then stops with a clear error instead of filling
- * /dev/shm, which is the machine's memory. None when no local cluster was made (Docker,
- * --database-url): that server's space is not ours to measure.
+ * How many bytes of rows one backup may load into the throwaway database: `limit`
+ * (RECOVER_TEXTS_LOAD_LIMIT) when set, else half the free space of the folder the
+ * cluster went in (measured now, so each backup loaded into one cluster gets half of
+ * what the ones before it left). A small compression bomb in a wanted table then stops
+ * with a clear error instead of filling /dev/shm, which is the machine's memory. None
+ * when the server's data is not on this machine (Docker, --database-url): that space
+ * is not ours to measure.
  */
-export async function loadBudget(): Promise<LoadBudget | undefined> {
-  const set = process.env[LOAD_LIMIT_ENV];
-  if (set !== undefined && set !== '') {
-    if (!/^\d{1,15}$/.test(set)) {
-      throw new RecoverError('LOAD_LIMIT_INVALID', `${LOAD_LIMIT_ENV} must be a number of bytes, found ${JSON.stringify(set.slice(0, 40))}`, {
-        hint: `e.g. ${LOAD_LIMIT_ENV}=2000000000 for 2 GB, or unset it`,
-      });
-    }
-    return { bytes: Number(set), why: `${LOAD_LIMIT_ENV}` };
-  }
-  if (!chosen) return undefined;
+export async function loadBudget(scratch: ScratchRoot | undefined, limit: number | undefined): Promise<LoadBudget | undefined> {
+  if (limit !== undefined) return { bytes: limit, why: LOAD_LIMIT_ENV };
+  if (!scratch) return undefined;
   try {
-    const st = await fs.statfs(chosen.dir);
-    return { bytes: Math.floor((st.bavail * st.bsize) / 2), why: `half the free space of ${chosen.inMemory ? 'the memory-backed folder ' : ''}${chosen.dir}` };
+    const st = await fs.statfs(scratch.dir);
+    return { bytes: Math.floor((st.bavail * st.bsize) / 2), why: `half the free space of ${scratch.inMemory ? 'the memory-backed folder ' : ''}${scratch.dir}` };
   } catch {
     return undefined;
   }

@@ -24,6 +24,7 @@ import { restoreList } from '../src/source/index.js';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
 import { compress, customArchive, dataBlock, directoryArchive, fixtureEntries, HAVE, statisticsData, tarArchive, VERSIONS, type WEntry, type WriteOptions } from './archive-writer.js';
 import { FIXTURES, makeTmp, removeTmp } from './helpers.js';
+import { Scope } from '../src/scope.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
 const TABLES = { tables: WANTED_TABLES };
@@ -557,7 +558,7 @@ describe('the stream contract of the archive source', () => {
 });
 
 describe('end to end through PostgreSQL: archives this machine cannot make export exactly', () => {
-  const config = (): SessionConfig => ({ engine: { kind: 'embedded', log: () => {} }, timezone: 'UTC', log: () => {} });
+  const config = (): SessionConfig => ({ engine: { kind: 'embedded', log: () => {} }, scope: new Scope(), timezone: 'UTC', log: () => {} });
   const manifest = JSON.parse(readFileSync(join(FIXTURES, 'generated', 'manifest.json'), 'utf8')) as { databases: { name: string; students: { username: string }[] }[] };
   const students = manifest.databases.find((d) => d.name === 'current')!.students;
   for (const [kind, compression, version] of [

@@ -12,6 +12,7 @@ import { startEngine, type Engine } from '../src/engine/index.js';
 import { hasServer } from '../src/engine/index.js';
 import { postgresBinDirs } from '../src/pg-install.js';
 import { DEMO, FIXTURES, expectCleanError, leftovers, makeTmp, removeTmp, ROOT, runCli } from './helpers.js';
+import { Scope } from '../src/scope.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
 const expected = (db: string, user: string) => readFileSync(join(FIXTURES, 'generated', db, 'expected', `${user}.json`), 'utf8');
@@ -111,7 +112,7 @@ describe('engines', () => {
     const admin = () => new pg.Client(server.clientConfig('postgres'));
     beforeAll(async () => {
       // Like any admin's server, with initdb's template0 (the cached template has none): no cache.
-      server = await startEngine({ kind: 'embedded', cache: false, log: () => {} });
+      server = await startEngine({ kind: 'embedded', cache: false, log: () => {} }, new Scope());
       const c = server.clientConfig('postgres');
       url = `postgresql://${c.user}:${encodeURIComponent(String(c.password))}@localhost/postgres?host=${encodeURIComponent(String(c.host))}`;
       const a = admin();

@@ -20,6 +20,7 @@ import { renderJson } from '../src/export/index.js';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
 import { thisOrigin } from '../src/engine/index.js';
 import { CLI, DEMO, FIXTURES, ROOT, expectCleanError, expectNothingLeft, makeTmp, readmeSection, removeTmp, runCli } from './helpers.js';
+import { Scope } from '../src/scope.js';
 
 const IMAGE = process.env.RECOVER_TEXTS_TEST_IMAGE ?? 'recover-texts-test/postgres:15';
 const LABEL = 'org.recover-texts';
@@ -81,8 +82,8 @@ afterAll(() => {
   removeTmp(work);
 });
 
-const docker_ = (image: string, timezone = 'UTC'): SessionConfig => ({ engine: { kind: 'docker', image, log: () => {} }, timezone, log: () => {} });
-const embedded = (timezone = 'UTC'): SessionConfig => ({ engine: { kind: 'embedded', log: () => {} }, timezone, log: () => {} });
+const docker_ = (image: string, timezone = 'UTC'): SessionConfig => ({ engine: { kind: 'docker', image, log: () => {} }, scope: new Scope(), timezone, log: () => {} });
+const embedded = (timezone = 'UTC'): SessionConfig => ({ engine: { kind: 'embedded', log: () => {} }, scope: new Scope(), timezone, log: () => {} });
 
 /** Every student's export of `path`, through one engine. */
 async function exportAll(path: string, students: string[], config: SessionConfig): Promise<Map<string, string>> {

@@ -16,6 +16,7 @@ import { resolveBackupEncoding } from '../src/load/index.js';
 import { Utf8Check } from '../src/load/encoding.js';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
 import { expectCleanError, FIXTURES, runCli } from './helpers.js';
+import { Scope } from '../src/scope.js';
 
 const DIR = join(FIXTURES, 'encodings');
 interface Student {
@@ -31,7 +32,7 @@ const expected = (dbName: string, file: string) => readFileSync(join(DIR, dbName
 
 function config(backupEncoding?: string): SessionConfig & { notes: string[] } {
   const notes: string[] = [];
-  return { engine: { kind: 'embedded', log: () => {} }, timezone: 'UTC', log: (m) => notes.push(m), backupEncoding, notes };
+  return { engine: { kind: 'embedded', log: () => {} }, scope: new Scope(), timezone: 'UTC', log: (m) => notes.push(m), backupEncoding, notes };
 }
 
 /** Each student's export, or the error that refused it. */

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { renderCsv, renderJson, writeExport } from '../src/export/index.js';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
 import { FIXTURES } from './helpers.js';
+import { Scope } from '../src/scope.js';
 
 interface Dump {
   file: string;
@@ -31,7 +32,7 @@ interface Db {
 const GENERATED = join(FIXTURES, 'generated');
 const manifest = JSON.parse(readFileSync(join(GENERATED, 'manifest.json'), 'utf8')) as { databases: Db[] };
 
-export const config = (timezone = 'UTC'): SessionConfig => ({ engine: { kind: 'embedded', log: () => {} }, timezone, log: () => {} });
+export const config = (timezone = 'UTC'): SessionConfig => ({ engine: { kind: 'embedded', log: () => {} }, scope: new Scope(), timezone, log: () => {} });
 
 function expected(db: string, username: string, zone?: string): string {
   const dir = zone ? join(GENERATED, db, 'expected', 'tz', zone.replace('/', '_')) : join(GENERATED, db, 'expected');
@@ -81,7 +82,7 @@ for (const db of manifest.databases.filter((d) => !d.hostile)) {
             expect(rows.map((r) => r.created_at || null)).toEqual(want.map((w) => w.created_at));
 
             const dir = join(out, s.username);
-            await writeExport('files', texts, dir, { backup: 'x', backupFormat: 'plain', backupDate: null, backupDateSource: 'test', username: s.username, timezone: 'UTC' }, { force: false });
+            await writeExport('files', texts, dir, { backup: 'x', backupFormat: 'plain', backupDate: null, backupDateSource: 'test', username: s.username, timezone: 'UTC' }, { force: false, scope: new Scope() });
             const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { texts: { file: string }[] };
             expect(index.texts.map((t) => readFileSync(join(dir, t.file), 'utf8'))).toEqual(want.map((w) => w.text));
             expect(readdirSync(dir).sort()).toEqual(['INDEX.md', 'index.json', ...index.texts.map((t) => t.file)].sort());

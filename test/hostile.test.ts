@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { renderJson } from '../src/export/index.js';
 import { withBackup } from '../src/session/index.js';
 import { FIXTURES } from './helpers.js';
+import { Scope } from '../src/scope.js';
 
 const GENERATED = join(FIXTURES, 'generated');
 const manifest = JSON.parse(readFileSync(join(GENERATED, 'manifest.json'), 'utf8'));
@@ -21,7 +22,7 @@ const traces = hostile.hostile as { files: string[]; roles: string[]; extensions
 describe('a hostile backup', () => {
   it('exports correctly and nothing in it ever runs', async () => {
     for (const f of traces.files) rmSync(f, { force: true });
-    await withBackup(join(GENERATED, 'hostile', 'plain.sql'), { engine: { kind: 'embedded', log: () => {} }, timezone: 'UTC', log: () => {} }, async (b) => {
+    await withBackup(join(GENERATED, 'hostile', 'plain.sql'), { engine: { kind: 'embedded', log: () => {} }, scope: new Scope(), timezone: 'UTC', log: () => {} }, async (b) => {
       // The export is the same as from the clean dump of the same database.
       for (const s of hostile.students as { username: string }[]) {
         const texts = await b.query.texts(await b.query.findUser(s.username));
@@ -49,7 +50,7 @@ describe('a hostile backup', () => {
   });
 
   it('says what it skipped without running it', async () => {
-    await withBackup(join(GENERATED, 'hostile', 'plain.sql'), { engine: { kind: 'embedded', log: () => {} }, timezone: 'UTC', log: () => {} }, async (b) => {
+    await withBackup(join(GENERATED, 'hostile', 'plain.sql'), { engine: { kind: 'embedded', log: () => {} }, scope: new Scope(), timezone: 'UTC', log: () => {} }, async (b) => {
       expect(b.stats.metaCommands).toBeGreaterThanOrEqual(3); // \restrict, \!, \unrestrict
       expect(b.stats.statementsSkipped).toBeGreaterThan(50);
     });

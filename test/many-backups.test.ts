@@ -11,12 +11,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngine, type Engine } from '../src/engine/index.js';
 import { RecoverError } from '../src/errors.js';
-import { liveCount } from '../src/resources.js';
 import { withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
 import { makeTmp, removeTmp } from './helpers.js';
 import { nightPaths, story, STORY } from './story-helpers.js';
+import { Scope } from '../src/scope.js';
 
-const config = (extra: Partial<ManyConfig> = {}): ManyConfig => ({ engine: { kind: 'embedded', log: () => {} }, timezone: 'UTC', log: () => {}, ...extra });
+/** The runs' scope: whatever a run starts is registered there until it is removed. */
+const scope = new Scope();
+const config = (extra: Partial<ManyConfig> = {}): ManyConfig => ({ engine: { kind: 'embedded', log: () => {} }, scope, timezone: 'UTC', log: () => {}, ...extra });
 
 /** Texts per night in the story (every user), from the expected exports. */
 const textsPerNight = story.nights.map((n) =>
@@ -51,7 +53,7 @@ describe('withBackups', () => {
       expect(states[0]).toBe('waiting');
       expect(states.at(-1)).toBe('loaded');
     }
-    expect(liveCount()).toBe(0);
+    expect(scope.liveCount).toBe(0);
   });
 
   it('with textsOf: asks the newest backup, loaded whole, which texts the others need, and loads only those', async () => {
@@ -66,7 +68,7 @@ describe('withBackups', () => {
     for (const r of result.slice(0, -1)) expect(r.texts).toBe(r.chloe);
     expect(result.slice(0, -1).some((r) => r.chloe > 0)).toBe(true);
     expect(result.every((r) => r.users > 1)).toBe(true);
-    expect(liveCount()).toBe(0);
+    expect(scope.liveCount).toBe(0);
   });
 
   it('a named backup that fails fails the run, naming it; a missing one before any server starts, with the names close to it', async () => {
@@ -78,7 +80,7 @@ describe('withBackups', () => {
     expect(truncated).toBeInstanceOf(RecoverError);
     expect((truncated as RecoverError).code).toBe('BACKUP_TRUNCATED');
     expect((truncated as RecoverError).message).toContain(cut);
-    expect(liveCount()).toBe(0);
+    expect(scope.liveCount).toBe(0);
 
     // 20260311 typed as 20260331: no engine starts (no event at all), and the hint names the file meant.
     const typo = nightPaths[2]!.replace('20260311', '20260331');
@@ -87,7 +89,7 @@ describe('withBackups', () => {
     expect((missing as RecoverError).code).toBe('BACKUP_NOT_FOUND');
     expect((missing as RecoverError).message).toBe(`cannot read backup ${typo}: no such file; did you mean ${nightPaths[2]}?`);
     expect(events).toEqual([]);
-    expect(liveCount()).toBe(0);
+    expect(scope.liveCount).toBe(0);
   });
 
   it('reports and skips the optional backups (found in a folder) that fail, and still loads the rest', async () => {
@@ -109,7 +111,7 @@ describe('withBackups', () => {
       expect(await set.map(async (b) => (await b.query.findUser('alice')).id)).toEqual([2, 2]);
     });
     expect(events.filter((e) => e.state === 'failed').map((e) => e.path).sort()).toEqual([cut, notes, missing].sort());
-    expect(liveCount()).toBe(0);
+    expect(scope.liveCount).toBe(0);
   });
 
   it('when none loads, says so with the reason, and leaves nothing running', async () => {
@@ -122,7 +124,7 @@ describe('withBackups', () => {
     const two = await withBackups([notes, nope], config({ optional: new Set([notes, nope]) }), async () => 0).catch((e: unknown) => e);
     expect((two as RecoverError).code).toBe('NO_BACKUP_LOADED');
     expect((two as RecoverError).message).toMatch(/none of the 2 backups could be loaded/);
-    expect(liveCount()).toBe(0);
+    expect(scope.liveCount).toBe(0);
   });
 
   it('an error in the work on the set still stops and removes everything', async () => {
@@ -131,7 +133,7 @@ describe('withBackups', () => {
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    expect(liveCount()).toBe(0);
+    expect(scope.liveCount).toBe(0);
   });
 
   describe('on a --database-url server', () => {
@@ -146,7 +148,7 @@ describe('withBackups', () => {
     };
     beforeAll(async () => {
       // Like any admin's server, with initdb's template0 (the cached template has none): no cache.
-      server = await startEngine({ kind: 'embedded', cache: false, log: () => {} });
+      server = await startEngine({ kind: 'embedded', cache: false, log: () => {} }, new Scope());
       const c = server.clientConfig('postgres');
       url = `postgresql://${c.user}:${encodeURIComponent(String(c.password))}@localhost/postgres?host=${encodeURIComponent(String(c.host))}`;
     });
@@ -154,7 +156,6 @@ describe('withBackups', () => {
 
     it('makes one database there, a schema per backup in it, and drops it afterwards', async () => {
       const before = await databases();
-      const live = liveCount(); // this test's own server
       let during: string[] = [];
       await withBackups(nightPaths, config({ engine: { kind: 'url', databaseUrl: url, log: () => {} } }), async (set) => {
         during = await databases();
@@ -164,7 +165,7 @@ describe('withBackups', () => {
       expect(during.filter((d) => !before.includes(d))).toHaveLength(1);
       expect(during.filter((d) => !before.includes(d)).every((d) => d.startsWith('recover_texts_'))).toBe(true);
       expect(await databases()).toEqual(before);
-      expect(liveCount()).toBe(live);
+      expect(scope.liveCount).toBe(0);
     });
   });
 });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
 import { modelArb, optionsArb, writeDump, type DumpModel } from './dump-gen.js';
 import { makeTmp, removeTmp } from './helpers.js';
+import { Scope } from '../src/scope.js';
 
 let work: string;
 beforeAll(() => {
@@ -19,7 +20,7 @@ beforeAll(() => {
 });
 afterAll(() => removeTmp(work));
 
-const config: SessionConfig = { engine: { kind: 'embedded', log: () => {} }, timezone: 'UTC', log: () => {} };
+const config: SessionConfig = { engine: { kind: 'embedded', log: () => {} }, scope: new Scope(), timezone: 'UTC', log: () => {} };
 
 /** What the server's JSON export would hold for each user, computed from the model. */
 function expectedExports(model: DumpModel): Map<string, { task_name: string; created_at: string | null; modified_at: string | null; is_enabled: boolean; text: string }[]> {

@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { renderJson } from '../src/export/index.js';
 import { withBackup, type SessionConfig } from '../src/session/index.js';
 import { STORY, story, storyFile } from './story-helpers.js';
+import { Scope } from '../src/scope.js';
 
-const config: SessionConfig = { engine: { kind: 'embedded', log: () => {} }, timezone: 'UTC', log: () => {} };
+const config: SessionConfig = { engine: { kind: 'embedded', log: () => {} }, scope: new Scope(), timezone: 'UTC', log: () => {} };
 
 describe('the story fixtures', () => {
   for (const night of story.nights) {

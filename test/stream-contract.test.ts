@@ -14,6 +14,7 @@ import { startEngine, type Engine } from '../src/engine/index.js';
 import { SqlFilterStream, type FilterEvent } from '../src/filter/index.js';
 import { createScratchTables, Loader } from '../src/load/index.js';
 import { DEMO } from './helpers.js';
+import { Scope } from '../src/scope.js';
 
 const sql = gunzipSync(readFileSync(DEMO));
 /** The demo's SQL in chunks of `size` bytes. */
@@ -84,7 +85,7 @@ describe('SqlFilterStream', () => {
 describe('Loader', () => {
   let engine: Engine;
   beforeAll(async () => {
-    engine = await startEngine({ kind: 'embedded', log: () => {} });
+    engine = await startEngine({ kind: 'embedded', log: () => {} }, new Scope());
   });
   afterAll(() => engine?.stop());
 
@@ -101,7 +102,7 @@ describe('Loader', () => {
   it('finishes once in pipeline() with every row in the database', async () => {
     const client = await fresh();
     try {
-      const loader = new Loader(client);
+      const loader = new Loader({ client });
       const seen = watch(loader);
       await pipeline(Readable.from(chunks(sql)), new SqlFilterStream(), loader);
       expect(seen).toEqual({ finish: 1, error: 0, close: 1 });
@@ -116,7 +117,7 @@ describe('Loader', () => {
   it('errors once, and never finishes, when the database refuses the rows', async () => {
     const client = await fresh(false); // no scratch tables: COPY fails
     try {
-      const loader = new Loader(client);
+      const loader = new Loader({ client });
       const seen = watch(loader);
       await expect(pipeline(Readable.from(chunks(sql)), new SqlFilterStream(), loader)).rejects.toThrow();
       expect(seen.error).toBe(1);
@@ -131,7 +132,7 @@ describe('Loader', () => {
   it('destroy() in mid-flight ends the open COPY and releases the connection', async () => {
     const client = await fresh();
     try {
-      const loader = new Loader(client);
+      const loader = new Loader({ client });
       const seen = watch(loader);
       const filter = new SqlFilterStream();
       let rows = 0;

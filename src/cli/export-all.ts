@@ -5,6 +5,7 @@ import { allTexts, writeAllTexts } from '../export/index.js';
 import { newestTimestamp } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { table } from '../table.js';
+import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { addCommonOptions, checkOutput, resolveSession, type CommonOptions } from './options.js';
 import { exportContext, plural, type Runner } from './output.js';
@@ -24,11 +25,11 @@ export function registerExportAll(program: Command, run: Runner, ui: Console): v
       .requiredOption('-o, --out <dir>', 'the folder to write (atomically): one <username>.json per student, or a folder each with --format files')
       .addOption(new Option('-f, --format <format>', 'json: upload JSON; files: one file per task').choices(['json', 'files']).default('json'))
       .option('--force', 'replace an existing --out'),
-  ).action((backup: string, opts: ExportAllOptions) => run(() => exportAll(backup, opts, ui)));
+  ).action((backup: string, opts: ExportAllOptions) => run((scope) => exportAll(backup, opts, ui, scope)));
 }
 
-async function exportAll(backupPath: string, opts: ExportAllOptions, ui: Console): Promise<void> {
-  const config = resolveSession(opts, ui);
+async function exportAll(backupPath: string, opts: ExportAllOptions, ui: Console, scope: Scope): Promise<void> {
+  const config = resolveSession(opts, ui, scope);
   await checkOutput(opts.out, opts.force);
   await withBackup(backupPath, config, async (b) => {
     const all = await allTexts(b.query, opts.format);
@@ -36,7 +37,7 @@ async function exportAll(backupPath: string, opts: ExportAllOptions, ui: Console
     for (const e of all.refused) ui.note(`skipped: ${e.message} (hint: ${e.hint})`);
     if (!all.students.length) ui.note('no user has any texts in this backup; the folder holds only index.json');
     const { username: _none, ...source } = exportContext(backupPath, b, '', opts.timezone);
-    await writeAllTexts(opts.out, all, opts.format, source, { force: !!opts.force });
+    await writeAllTexts(opts.out, all, opts.format, source, { force: !!opts.force, scope });
     const renamedTasks = new Set(all.students.flatMap((x) => x.texts.filter((t) => t.storedTaskName !== t.task_name).map((t) => t.storedTaskName)));
     ui.note(
       (await table(

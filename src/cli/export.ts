@@ -5,6 +5,7 @@ import { EXPORT_FORMATS, render, uploadAdvice, writeExport, type ExportFormat } 
 import { newestTimestamp, selectTasks } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { RecoverError } from '../errors.js';
+import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { oneBackup } from './many.js';
 import { addCommonOptions, checkOutput, resolveSession, type CommonOptions } from './options.js';
@@ -31,14 +32,14 @@ export function registerExport(program: Command, run: Runner, ui: Console): void
       .option('--tasks <names>', 'only these tasks, e.g. 3-REPORT,0-GET')
       .option('-o, --out <path>', 'write here (atomically) instead of stdout; required for --format files')
       .option('--force', 'replace an existing --out'),
-  ).action((backup: string, opts: ExportOptions) => run(() => exportTexts(backup, opts, ui)));
+  ).action((backup: string, opts: ExportOptions) => run((scope) => exportTexts(backup, opts, ui, scope)));
 }
 
-async function exportTexts(arg: string, opts: ExportOptions, ui: Console): Promise<void> {
+async function exportTexts(arg: string, opts: ExportOptions, ui: Console, scope: Scope): Promise<void> {
   if (opts.format === 'files' && !opts.out) {
     throw new RecoverError('USAGE_NO_OUT', '--format files writes a folder, so it needs --out DIR', { hint: 'e.g. --out alice-texts' });
   }
-  const config = resolveSession(opts, ui);
+  const config = resolveSession(opts, ui, scope);
   const wanted = opts.tasks?.split(',').map((s) => s.trim()).filter(Boolean);
   await checkOutput(opts.out, opts.force);
   const backup = await oneBackup(arg, opts.before, ui);
@@ -55,7 +56,7 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console): Promi
       );
     }
     if (opts.out) {
-      await writeExport(opts.format, texts, opts.out, exportContext(backupPath, b, user.username, opts.timezone), { force: !!opts.force });
+      await writeExport(opts.format, texts, opts.out, exportContext(backupPath, b, user.username, opts.timezone), { force: !!opts.force, scope });
       ui.note(`wrote ${opts.out}`);
     } else {
       await writeStdout(render(opts.format as 'json' | 'csv', texts));

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../export/index.js';
 import { restorePlan } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
 import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
+import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, positiveInt, type CommonOptions } from './options.js';
@@ -43,13 +44,13 @@ Examples:
   recover-texts history --user alice buggy_race_bk_202603*.sql.gz --html alice.html
   recover-texts history --user alice /buggy/server/db/backups --since 2026-03-01`,
       )),
-  ).action((backups: string[], opts: HistoryOptions) => run(() => history(backups, opts, ui)));
+  ).action((backups: string[], opts: HistoryOptions) => run((scope) => history(backups, opts, ui, scope)));
 }
 
-async function history(backups: string[], opts: HistoryOptions, ui: Console): Promise<void> {
+async function history(backups: string[], opts: HistoryOptions, ui: Console, scope: Scope): Promise<void> {
   await checkOutput(opts.html, opts.force, '--html');
   const selected = await selectFromArgs(backups, opts, ui);
-  await withBackups(selected.backups, { ...manyConfig(opts, ui, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
+  await withBackups(selected.backups, { ...manyConfig(opts, ui, scope, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
     const failed = noteFailures(set, ui);
     const { userId, snapshots } = await studentSnapshots(set, opts.user, (m) => ui.note(m));
@@ -58,7 +59,7 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console): Pr
     const range = [...(opts.since ? ['--since', opts.since] : []), ...(opts.until ? ['--until', opts.until] : [])];
     const restore = lost.length ? restorePlan(h, snapshots, backups, range) : undefined;
     if (opts.html) {
-      await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restore, timezone: opts.timezone }), { force: !!opts.force });
+      await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restore, timezone: opts.timezone }), { force: !!opts.force, scope });
       ui.note(`wrote ${opts.html}`);
     }
     if (opts.json) await writeStdout(JSON.stringify(historyJson(h, { diff: opts.diff, failed }), null, 2) + '\n');

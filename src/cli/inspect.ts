@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
 import { inspectBackup, type InspectReport } from '../session/index.js';
+import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { addCommonOptions, resolveSession, type CommonOptions } from './options.js';
 import { writeStdout, writeText } from './output.js';
@@ -14,11 +15,11 @@ export function registerInspect(program: Command, run: Runner, ui: Console): voi
       .description('what a backup is and holds: format, versions, date, counts, newest text')
       .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
       .option('--json', 'machine-readable output'),
-  ).action((backup: string, opts: CommonOptions & { json?: boolean }) => run(() => inspect(backup, opts, ui)));
+  ).action((backup: string, opts: CommonOptions & { json?: boolean }) => run((scope) => inspect(backup, opts, ui, scope)));
 }
 
-async function inspect(backupPath: string, opts: CommonOptions & { json?: boolean }, ui: Console): Promise<void> {
-  const info = await inspectBackup(backupPath, resolveSession(opts, ui));
+async function inspect(backupPath: string, opts: CommonOptions & { json?: boolean }, ui: Console, scope: Scope): Promise<void> {
+  const info = await inspectBackup(backupPath, resolveSession(opts, ui, scope));
   ui.endProgress();
   if (info.loadError) ui.note(`${info.loadError.message}: showing the header only (hint: ${info.loadError.hint})`);
   if (opts.json) return writeStdout(JSON.stringify(info, null, 2) + '\n');

@@ -116,7 +116,7 @@ export class LoadProgress {
       clearOnComplete: true,
       hideCursor: null,
       linewrap: null,
-      // Signals are handled in one place (resources.ts), which ends the display through the CLI.
+      // Signals are handled in one place (cli/program.ts), which ends the display.
       gracefulExit: false,
       emptyOnZero: true,
     } satisfies Options);

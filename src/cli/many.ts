@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { parseDateBound, selectBackups, type BackupFile, type DateRange } from '../detect/index.js';
 import type { BackupSet, ManyConfig } from '../session/index.js';
+import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { resolveSession, type CommonOptions } from './options.js';
 
@@ -41,8 +42,8 @@ export async function oneBackup(arg: string, before: string | undefined, ui: Con
   return chosen.backup;
 }
 
-export function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console, optional?: ReadonlySet<string>): ManyConfig {
-  return { ...resolveSession(opts, ui), onProgress: undefined, onBackup: (e) => ui.backupProgress(e), concurrency: opts.jobs, optional };
+export function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console, scope: Scope, optional?: ReadonlySet<string>): ManyConfig {
+  return { ...resolveSession(opts, ui, scope), onProgress: undefined, onBackup: (e) => ui.backupProgress(e), concurrency: opts.jobs, optional };
 }
 
 /** Say which backups found in a folder did not load, and return them for the report. */

@@ -9,6 +9,7 @@ import { buildHistory } from '../history/index.js';
 import { currentFromJson, currentFromSnapshot, isJsonFile, parseCurrentJson, parseTake, planMerge, replacements, resolveChoices, uploadWarning, type CurrentData } from '../merge/index.js';
 import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
 import { table } from '../table.js';
+import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, collect, positiveInt, type CommonOptions } from './options.js';
@@ -49,10 +50,10 @@ Examples:
   recover-texts merge --user alice --current buggy_race_bk_20260313.sql.gz --auto buggy_race_bk_202603*.sql.gz -o alice-upload.json
   recover-texts merge --user alice --current alice-live.json --take 3-REPORT@2026-03-10 buggy_race_bk_202603*.sql.gz`,
       )),
-  ).action((backups: string[], opts: MergeOptions) => run(() => merge(backups, opts, ui)));
+  ).action((backups: string[], opts: MergeOptions) => run((scope) => merge(backups, opts, ui, scope)));
 }
 
-async function merge(backups: string[], opts: MergeOptions, ui: Console): Promise<void> {
+async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: Scope): Promise<void> {
   const take = opts.take ?? [];
   if (!opts.auto && !take.length) {
     throw new RecoverError('USAGE_NOTHING_TO_TAKE', 'merge needs --auto or at least one --take TASK@DATE', {
@@ -71,7 +72,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
   const isCurrent = (path: string) => resolve(path) === resolve(opts.current);
   const selected = await selectFromArgs(json ? backups : [...backups, opts.current], opts, ui);
 
-  await withBackups(selected.backups, { ...manyConfig(opts, ui, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
+  await withBackups(selected.backups, { ...manyConfig(opts, ui, scope, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
     noteFailures(set, ui);
     const { userId, snapshots } = await studentSnapshots(set, opts.user, (m) => ui.note(m));
@@ -111,7 +112,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console): Promis
     ui.note(lines.slice(fresh).join('\n'));
     const out = renderUploadJson(plan.elements);
     if (opts.out) {
-      await writeFileAtomic(opts.out, out, { force: !!opts.force });
+      await writeFileAtomic(opts.out, out, { force: !!opts.force, scope });
       ui.note(`wrote ${opts.out}`);
     } else {
       await writeStdout(out);

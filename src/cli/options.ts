@@ -9,7 +9,9 @@ import { DEFAULT_IMAGE, ENGINE_KINDS, hasServer, type EngineConfig, type Log } f
 import { RecoverError, type ErrorCode } from '../errors.js';
 import { refuseExisting } from '../export/index.js';
 import { resolveBackupEncoding } from '../load/index.js';
+import type { Scope } from '../scope.js';
 import type { SessionConfig } from '../session/index.js';
+import { LOAD_LIMIT_ENV, parseLoadLimit } from '../tempdir.js';
 import type { Console } from './console.js';
 
 export interface CommonOptions {
@@ -46,8 +48,8 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--debug', 'show stack traces and internal detail on errors');
 }
 
-/** Every shared option checked, in one place, into the session's config. */
-export function resolveSession(opts: CommonOptions, ui: Console): SessionConfig {
+/** Every shared option checked, in one place, into the session's config for a run in `scope`. */
+export function resolveSession(opts: CommonOptions, ui: Console, scope: Scope): SessionConfig {
   const log: Log = (m) => ui.note(m);
   if (!knownTimeZone(opts.timezone)) {
     throw usage('USAGE_BAD_TIMEZONE', `unknown time zone ${JSON.stringify(opts.timezone)}`, 'use an IANA zone name such as UTC or Europe/London');
@@ -55,10 +57,12 @@ export function resolveSession(opts: CommonOptions, ui: Console): SessionConfig 
   if (opts.pgRestore !== undefined) checkExecutable(opts.pgRestore);
   return {
     engine: { ...resolveEngine(opts, log), ...(opts.debug ? { debug: (m: string) => ui.debug(m) } : {}) },
+    scope,
     timezone: opts.timezone,
     pgRestore: opts.pgRestore,
     backupEncoding: opts.backupEncoding === undefined ? undefined : resolveBackupEncoding(opts.backupEncoding),
     database: opts.database,
+    loadLimit: parseLoadLimit(process.env[LOAD_LIMIT_ENV]),
     onProgress: (done, total) => ui.progress('loading backup', done, total),
     onPhase: (phase) => ui.step(phase),
     log,

@@ -1,6 +1,7 @@
 /** Writing to stdout (data only; notes and progress go to stderr through Console). */
 import type { ExportContext } from '../export/index.js';
 import type { LoadedBackup } from '../session/index.js';
+import type { Scope } from '../scope.js';
 import { visibleLines } from '../terminal.js';
 
 /** Text for a person (tables, the history, inspect's lines): control characters from backups made visible (terminal.ts). */
@@ -20,5 +21,5 @@ export function exportContext(backupPath: string, b: LoadedBackup, username: str
 
 export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-/** Runs a command's action, turning its failure into the exit code (main.ts). */
-export type Runner = (fn: () => Promise<void>) => Promise<void>;
+/** Runs a command's action with the run's scope, turning its failure into the exit status (program.ts). */
+export type Runner = (fn: (scope: Scope) => Promise<void>) => Promise<void>;

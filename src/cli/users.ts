@@ -4,6 +4,7 @@ import { parseDateBound } from '../detect/index.js';
 import { searchUsers } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { table } from '../table.js';
+import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { oneBackup } from './many.js';
 import { addCommonOptions, resolveSession, type CommonOptions } from './options.js';
@@ -18,7 +19,7 @@ export function registerUsers(program: Command, run: Runner, ui: Console): void 
       .option('--search <text>', 'only users whose username, ext_username, first or last name contains this (any case)')
       .option('--before <date>', 'with a folder: its newest backup before this day (YYYY-MM-DD)', (v: string) => parseDateBound('--before', v))
       .option('--json', 'machine-readable output'),
-  ).action((backup: string, opts: UsersOptions) => run(() => users(backup, opts, ui)));
+  ).action((backup: string, opts: UsersOptions) => run((scope) => users(backup, opts, ui, scope)));
 }
 
 interface UsersOptions extends CommonOptions {
@@ -27,8 +28,8 @@ interface UsersOptions extends CommonOptions {
   before?: string;
 }
 
-async function users(arg: string, opts: UsersOptions, ui: Console): Promise<void> {
-  const config = resolveSession(opts, ui);
+async function users(arg: string, opts: UsersOptions, ui: Console, scope: Scope): Promise<void> {
+  const config = resolveSession(opts, ui, scope);
   const backup = await oneBackup(arg, opts.before, ui);
   await withBackup(backup, config, async (b) => {
     const all = await b.query.authors();

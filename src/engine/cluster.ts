@@ -23,7 +23,7 @@ import { constants, existsSync, promises as fs, readFileSync, readdirSync, lchow
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { isLocalFileError, RecoverError } from '../errors.js';
-import { checkpoint, once, track, untrack, processAlive } from '../resources.js';
+import { processAlive, type Scope } from '../scope.js';
 import { makePrivateTempDir, MARKER, scratchFullHint, scratchRoot, scratchRoots, TEMP_PREFIX, type ScratchRoot } from '../tempdir.js';
 import { copyTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
 import type { Server } from './types.js';
@@ -55,6 +55,8 @@ export interface ClusterOptions {
   cache: boolean;
   /** Shown with --debug only: what the stale-cluster sweep could not do. */
   debug?: (m: string) => void;
+  /** The run's scope: the cluster is registered with it from the first moment until the Engine takes over. */
+  scope: Scope;
 }
 
 /** initdb's options besides the paths; part of the template's stamp. */
@@ -76,8 +78,9 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
   let logFd: number | undefined;
   /** Known from its spawn on, so that a signal while it starts stops it too. */
   const spawned = (r: Running) => (server = r);
-  const stop = once(async () => {
-    untrack(starting);
+  const { scope } = options;
+  const stop = scope.once(async () => {
+    scope.untrack(starting);
     await server?.kill('SIGQUIT'); // immediate shutdown: nothing here is worth keeping
     if (logFd !== undefined) closeSync(logFd);
     try {
@@ -88,7 +91,7 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
     }
   });
   // Tracked from the first moment, so a signal while starting removes it too.
-  const starting = track({ label: `PostgreSQL cluster in ${dir}`, dispose: stop });
+  const starting = scope.track({ label: `PostgreSQL cluster in ${dir}`, dispose: stop });
   const binaries = async (): Promise<Binaries> => {
     if ((await access) !== 'denied') return given;
     binDir = await makePrivateTempDir();
@@ -118,13 +121,14 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
       }
     }
     await startServer(place, spawned);
-    await checkpoint('engine-started');
+    await scope.checkpoint('engine-started');
     // From here the Engine (server.ts) is tracked and stops us.
-    untrack(starting);
+    scope.untrack(starting);
     return {
       description: `throwaway PostgreSQL (${given.source}, private socket in ${dir})`,
       admin: adminOf(place),
       throwaway: true,
+      scratch: root,
       shutdown: stop,
     };
   } catch (e) {

@@ -21,7 +21,7 @@ import { hostname } from 'node:os';
 import type { PostgreSqlContainer } from '@testcontainers/postgresql';
 import type { ContainerRuntimeClient } from 'testcontainers';
 import { RecoverError } from '../errors.js';
-import { checkpoint, once, track, untrack, processAlive } from '../resources.js';
+import { processAlive, type Scope } from '../scope.js';
 import type { EngineConfig, Server } from './types.js';
 
 /**
@@ -54,7 +54,7 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 type Testcontainers = typeof import('testcontainers');
 type PostgresModule = typeof import('@testcontainers/postgresql');
 
-export async function startDocker(config: Extract<EngineConfig, { kind: 'docker' }>): Promise<Server> {
+export async function startDocker(config: Extract<EngineConfig, { kind: 'docker' }>, scope: Scope): Promise<Server> {
   const { image, log } = config;
   // An explicit DOCKER_HOST must be the engine used: testcontainers would quietly fall back to the default socket.
   if (process.env.DOCKER_HOST) await probe(process.env.DOCKER_HOST);
@@ -74,12 +74,12 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
 
   const run = randomBytes(8).toString('hex');
   const password = randomBytes(24).toString('base64url'); // base64url: safe inside the health check's shell command
-  const shutdown = once(async () => {
-    untrack(resource);
+  const shutdown = scope.once(async () => {
+    scope.untrack(resource);
     await removeContainers(client, `${LABEL_RUN}=${run}`);
   });
   // Tracked from before the container exists: a signal while starting removes whatever start created.
-  const resource = track({ label: `PostgreSQL container from ${image}`, dispose: shutdown });
+  const resource = scope.track({ label: `PostgreSQL container from ${image}`, dispose: shutdown });
   // The container's output as it comes: testcontainers removes a container that fails to become
   // ready, so its logs must be kept while it runs, not fetched afterwards.
   const output: string[] = [];
@@ -122,9 +122,9 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
       throwaway: true,
       shutdown,
     };
-    await checkpoint('engine-started');
+    await scope.checkpoint('engine-started');
     // From here the Engine (server.ts) is tracked and stops us.
-    untrack(resource);
+    scope.untrack(resource);
     return server;
   } catch (e) {
     if (e instanceof RecoverError) {
@@ -144,10 +144,11 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
 }
 
 async function loadTestcontainers(): Promise<{ tc: Testcontainers; pgModule: PostgresModule }> {
-  // Read when testcontainers starts a container; set before it is loaded all the same.
-  process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
+  // Ryuk, testcontainers' reaper, is asked for only by containers with auto-cleanup, which ours are not.
   // A Docker engine on a local socket publishes our port on this machine's 127.0.0.1. Without this,
   // testcontainers looks for the port on the bridge gateway wherever a /.dockerenv file exists.
+  // testcontainers takes this setting from the environment only (no option), so it is the one
+  // variable the tool sets, and only when the user has not.
   if (!process.env.TESTCONTAINERS_HOST_OVERRIDE && (process.env.DOCKER_HOST || DEFAULT_SOCKET).startsWith('unix:')) {
     process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
   }

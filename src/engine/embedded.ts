@@ -7,11 +7,12 @@ import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { RecoverError } from '../errors.js';
+import type { Scope } from '../scope.js';
 import { startCluster, type Binaries } from './cluster.js';
 import type { EngineConfig, Server } from './types.js';
 
-export async function startEmbedded(config: Extract<EngineConfig, { kind: 'embedded' }>): Promise<Server> {
-  return startCluster(embeddedBinaries(), config.log, { cache: config.cache !== false, debug: config.debug });
+export async function startEmbedded(config: Extract<EngineConfig, { kind: 'embedded' }>, scope: Scope): Promise<Server> {
+  return startCluster(embeddedBinaries(), config.log, { cache: config.cache !== false, debug: config.debug, scope });
 }
 
 function embeddedBinaries(): Binaries {

@@ -6,13 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pgDiagnostics, RecoverError, sqlstateOf } from '../errors.js';
-import { once, track, untrack } from '../resources.js';
+import type { Scope } from '../scope.js';
 import type { Engine, Server } from './types.js';
 
 /** Every database this tool creates is named so; a stale one is easy to spot and drop. */
 const SCRATCH_DB_PREFIX = 'recover_texts_';
 
-export function engineOn(server: Server): Engine {
+export function engineOn(server: Server, scope: Scope): Engine {
   const clientConfig = (database: string): pg.ClientConfig => onDatabase(server.admin, database);
   const connect = async (config: pg.ClientConfig): Promise<pg.Client> => {
     const client = new pg.Client(config);
@@ -54,8 +54,8 @@ export function engineOn(server: Server): Engine {
     return name;
   };
 
-  const stop = once(async () => {
-    untrack(tracked);
+  const stop = scope.once(async () => {
+    scope.untrack(tracked);
     try {
       // A throwaway server takes its database with it; an admin's keeps it unless dropped.
       if (created) await asAdmin((c) => dropDatabase(c, created!));
@@ -63,10 +63,11 @@ export function engineOn(server: Server): Engine {
       await server.shutdown();
     }
   });
-  const tracked = track({ label: server.description, dispose: stop });
+  const tracked = scope.track({ label: server.description, dispose: stop });
 
   return {
     description: server.description,
+    scratch: server.scratch,
     database: () => (database ??= makeDatabase()),
     connect: (name) => connect(clientConfig(name)),
     clientConfig,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ScratchRoot } from '../tempdir.js';
 
 export type Log = (message: string) => void;
 
@@ -36,6 +37,12 @@ export interface Server {
    * every database made there is dropped before shutdown().
    */
   readonly throwaway: boolean;
+  /**
+   * The folder on this machine its data lives in (a throwaway cluster's), for
+   * the load budget and for messages when it fills; none when the server's
+   * disk is not ours to measure (a container, an admin's server).
+   */
+  readonly scratch?: ScratchRoot;
   /** Remove the server (cluster, container); nothing for `url`. Safe to call twice. */
   shutdown(): Promise<void>;
 }
@@ -43,6 +50,8 @@ export interface Server {
 /** A started engine, as the session sees it: it never knows which kind it has. */
 export interface Engine extends AsyncDisposable {
   readonly description: string;
+  /** As Server.scratch: where its data lives on this machine, when it does. */
+  readonly scratch?: ScratchRoot;
   /**
    * The session's scratch database, empty when first asked for, the same
    * one after: a throwaway server's own maintenance database (it goes with

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { RecoverError } from '../errors.js';
 import { newestTimestamp, type BackupQuery, type TextRecord, type UserRecord } from '../query/index.js';
 import { fillTextsDir, renderUploadJson, uniqueFileNames, type ExportContext } from './render.js';
-import { writeDirAtomic } from './write.js';
+import { writeDirAtomic, type WriteOptions } from './write.js';
 
 /** The folder's index: reserved, so no student's file or folder can take its name. */
 const ALL_INDEX = 'index.json';
@@ -47,7 +47,7 @@ export async function allTexts(query: BackupQuery, format: 'json' | 'files'): Pr
 }
 
 /** Write the folder: one upload JSON (task names as stored) or folder of files per student, and index.json. */
-export async function writeAllTexts(out: string, all: AllTexts, format: 'json' | 'files', ctx: Omit<ExportContext, 'username'>, opts: { force: boolean }): Promise<void> {
+export async function writeAllTexts(out: string, all: AllTexts, format: 'json' | 'files', ctx: Omit<ExportContext, 'username'>, opts: WriteOptions): Promise<void> {
   const index = {
     ...ctx,
     format,

@@ -8,28 +8,31 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RecoverError } from '../errors.js';
-import { checkpoint, track, untrack } from '../resources.js';
+import type { Scope } from '../scope.js';
 import { pathExists } from '../files.js';
 
 export interface WriteOptions {
   /** Replace an existing output. */
   force: boolean;
+  /** The run's scope: the partial output is registered there, so a run ended from outside removes it. */
+  scope: Scope;
 }
 
 /** Write one file atomically. */
 export async function writeFileAtomic(path: string, content: string | Buffer, opts: WriteOptions): Promise<void> {
   await refuseExisting(path, opts);
   const tmp = tempSibling(path);
-  const guard = track({ label: `partial output ${tmp}`, dispose: () => fs.rm(tmp, { force: true }) });
+  const { scope } = opts;
+  const guard = scope.track({ label: `partial output ${tmp}`, dispose: () => fs.rm(tmp, { force: true }) });
   try {
     await fs.writeFile(tmp, content, { mode: 0o600, flag: 'wx' });
-    await checkpoint('writing');
+    await scope.checkpoint('writing');
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw outputError(e, path);
   } finally {
-    untrack(guard);
+    scope.untrack(guard);
   }
 }
 
@@ -37,11 +40,12 @@ export async function writeFileAtomic(path: string, content: string | Buffer, op
 export async function writeDirAtomic(path: string, fill: (dir: string) => Promise<void>, opts: WriteOptions): Promise<void> {
   await refuseExisting(path, opts);
   const tmp = tempSibling(path);
-  const guard = track({ label: `partial output ${tmp}`, dispose: () => fs.rm(tmp, { recursive: true, force: true }) });
+  const { scope } = opts;
+  const guard = scope.track({ label: `partial output ${tmp}`, dispose: () => fs.rm(tmp, { recursive: true, force: true }) });
   try {
     await fs.mkdir(tmp, { mode: 0o700 });
     await fill(tmp);
-    await checkpoint('writing');
+    await scope.checkpoint('writing');
     if (opts.force && (await pathExists(path))) {
       const old = tempSibling(path);
       await fs.rename(path, old);
@@ -54,12 +58,12 @@ export async function writeDirAtomic(path: string, fill: (dir: string) => Promis
     await fs.rm(tmp, { recursive: true, force: true });
     throw outputError(e, path);
   } finally {
-    untrack(guard);
+    scope.untrack(guard);
   }
 }
 
 /** An existing output is kept unless --force; `flag` names the option that chose it. */
-export async function refuseExisting(path: string, opts: WriteOptions, flag = '--out'): Promise<void> {
+export async function refuseExisting(path: string, opts: Pick<WriteOptions, 'force'>, flag = '--out'): Promise<void> {
   if (!opts.force && (await pathExists(path))) {
     throw new RecoverError('OUTPUT_EXISTS', `${path} already exists`, {
       hint: `choose another ${flag}, or add --force to replace it`,

@@ -6,5 +6,5 @@
  * column types were, and nothing from the backup is ever executed. Types are
  * applied when querying (see query/).
  */
-export { resolveBackupEncoding,  } from './encoding.js';
-export {  type LoadResult,  type DatabaseLoad, createScratchTables,  Loader } from './loader.js';
+export { resolveBackupEncoding } from './encoding.js';
+export { type LoadResult, type DatabaseLoad, type LoadTarget, createScratchTables, Loader } from './loader.js';

@@ -3,8 +3,8 @@ import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { NOT_WHOLE_HINT, pgDiagnostics, RecoverError, sqlstateOf } from '../errors.js';
-import { checkpoint } from '../resources.js';
-import { LOAD_LIMIT_ENV, loadBudget, scratchFullHint, scratchRootInUse, type LoadBudget } from '../tempdir.js';
+import type { Scope } from '../scope.js';
+import { LOAD_LIMIT_ENV, loadBudget, scratchFullHint, type LoadBudget, type ScratchRoot } from '../tempdir.js';
 import { WANTED_COLUMNS, WANTED_TABLES, type ColumnDef, type FilterEvent, type WantedTable } from '../filter/index.js';
 import { Utf8Check, type NotUtf8Field } from './encoding.js';
 
@@ -40,6 +40,16 @@ export interface LoaderOptions {
    * Each database of a file that holds several gets its own beside it, named after it.
    */
   schema?: string;
+  /** RECOVER_TEXTS_LOAD_LIMIT, when set: the bytes of rows one backup may load (see loadBudget). */
+  loadLimit?: number;
+  /** The run's scope, for its 'loading' checkpoint. */
+  scope?: Scope;
+}
+
+/** Where a backup's rows go: a connection to the scratch database, and the engine's scratch folder (Engine.scratch). */
+export interface LoadTarget {
+  client: pg.Client;
+  scratch?: ScratchRoot;
 }
 
 /**
@@ -94,33 +104,41 @@ export class Loader extends Writable {
   /** Set when the backup says SQL_ASCII: its bytes are checked before PostgreSQL sees them. */
   private utf8: Utf8Check | null = null;
 
+  private readonly client: Promise<pg.Client>;
+  /** The engine's scratch folder, once the target is known. */
+  private scratch: ScratchRoot | undefined;
+
   /**
-   * `client` may still be on its way (the engine starting): the backup is
+   * `target` may still be on its way (the engine starting): the backup is
    * read meanwhile, and the first event that needs the database waits for it.
    * Skipping the other tables' data, which comes first in a dump, needs none.
    */
   constructor(
-    private readonly client: pg.Client | Promise<pg.Client>,
+    target: LoadTarget | Promise<LoadTarget>,
     private readonly options: LoaderOptions = {},
   ) {
     super({ objectMode: true, highWaterMark: 16 });
+    this.client = Promise.resolve(target).then((t) => {
+      this.scratch = t.scratch;
+      return t.client;
+    });
     this.section = { name: null, schema: options.schema ?? 'public', result: this.result };
     this.databases = [this.section];
     this.onConnection = this.section.schema;
     this.made.add(this.section.schema);
     // Its failure is reported by the first write (or the final flush) that waits on it.
-    if (client instanceof Promise) client.catch(() => {});
+    this.client.catch(() => {});
   }
 
   override _write(e: FilterEvent, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.handle(e).then(() => done(), (err: Error) => done(explainLoadError(err, this.copyTable)));
+    this.handle(e).then(() => done(), (err: Error) => done(explainLoadError(err, this.copyTable, this.scratch)));
   }
 
   override _final(done: (err?: Error | null) => void): void {
     // Even with nothing loaded, the database must have been ready (its tables made).
-    Promise.resolve(this.client)
+    this.client
       .then(() => this.finishCopy())
-      .then(() => done(), (err: Error) => done(explainLoadError(err, this.copyTable)));
+      .then(() => done(), (err: Error) => done(explainLoadError(err, this.copyTable, this.scratch)));
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
@@ -172,7 +190,7 @@ export class Loader extends Writable {
         if (!this.copy) return;
         this.result.tables[e.table].rows += e.count;
         this.copyRows += e.count;
-        await checkpoint('loading');
+        await this.options.scope?.checkpoint('loading');
         if (this.copyError) throw this.copyError;
         const copy = this.copy;
         let data = e.data;
@@ -230,14 +248,14 @@ export class Loader extends Writable {
 
   /** Count rows' bytes against the load budget; past it, stop before the scratch place fills. */
   private async spend(table: WantedTable, bytes: number): Promise<void> {
-    if (this.budget === null) this.budget = await loadBudget();
+    if (this.budget === null) this.budget = await loadBudget(this.scratch, this.options.loadLimit);
     this.loaded += bytes;
     const budget = this.budget;
     if (budget === undefined || this.loaded <= budget.bytes) return;
-    const root = scratchRootInUse();
+    const inMemory = this.scratch?.inMemory === true;
     throw new RecoverError('LOAD_TOO_LARGE', `the backup's rows passed ${megabytes(budget.bytes)} while loading ${table} into the throwaway database (its limit: ${budget.why}); a table this large is probably a compression bomb, or the backup is not a race server's`,
       {
-        hint: `to load it anyway, set TMPDIR to a folder on a disk with room, so the scratch server goes there${root.inMemory ? ' instead of memory' : ''}, or set ${LOAD_LIMIT_ENV} to a number of bytes`,
+        hint: `to load it anyway, set TMPDIR to a folder on a disk with room, so the scratch server goes there${inMemory ? ' instead of memory' : ''}, or set ${LOAD_LIMIT_ENV} to a number of bytes`,
       },
     );
   }
@@ -266,7 +284,7 @@ function megabytes(bytes: number): string {
   return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
-function explainLoadError(err: Error, table: string | null): Error {
+function explainLoadError(err: Error, table: string | null, scratch: ScratchRoot | undefined): Error {
   if (err instanceof RecoverError) return err;
   const pgErr = err as Error & { code?: string; where?: string };
   if (pgErr.code === '22021' || pgErr.code === '22P05') {
@@ -277,9 +295,9 @@ function explainLoadError(err: Error, table: string | null): Error {
     });
   }
   if (pgErr.code === '53100') {
-    // disk_full: the scratch database's folder (see tempdir.ts) for the embedded and system engines.
+    // disk_full: the engine's scratch folder (see tempdir.ts) for the embedded and system engines.
     return new RecoverError('LOAD_DISK_FULL', `the throwaway database ran out of disk space while loading ${table ?? 'the backup'}: ${pgErr.message}`, {
-      hint: `${scratchFullHint()}; with --database-url, free space on that server`,
+      hint: scratch ? scratchFullHint(scratch) : "free space on the server that holds the throwaway database (Docker's disk, or the --database-url server)",
       pg: pgDiagnostics(err),
       cause: err,
     });

@@ -4,11 +4,14 @@ import type { LoadResult } from '../load/index.js';
 import type { BackupFile } from '../detect/index.js';
 import type { Engine } from '../engine/index.js';
 import type { BackupQuery } from '../query/index.js';
+import type { Scope } from '../scope.js';
 import type { BackupDate } from './date.js';
 
 /** Everything a session needs, resolved once at the command line's boundary (cli/options.ts). */
 export interface SessionConfig {
   engine: EngineConfig;
+  /** The run's scope: what it starts is registered there, and its signal says when to stop. */
+  scope: Scope;
   /** The race server's database session zone. */
   timezone: string;
   /** --pg-restore: read archives with this pg_restore instead of natively. */
@@ -17,6 +20,8 @@ export interface SessionConfig {
   backupEncoding?: string;
   /** --database: in a backup of several databases (pg_dumpall), the one to read. */
   database?: string;
+  /** RECOVER_TEXTS_LOAD_LIMIT: the bytes of rows one backup may load (else half the scratch folder's free space). */
+  loadLimit?: number;
   /** Bytes of the backup read so far, of total (0 when unknown). */
   onProgress?: (done: number, total: number) => void;
   /** Each step as it starts, so a progress display shows something from the first moment. */

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { BackupFile } from '../detect/index.js';
 import { NOT_WHOLE_HINT, RecoverError } from '../errors.js';
 import { SqlFilterStream, type FilterOptions, type FilterStats } from '../filter/index.js';
-import { createScratchTables, Loader, type LoadResult } from '../load/index.js';
+import { createScratchTables, Loader, type LoadResult, type LoadTarget } from '../load/index.js';
 import { BackupQuery, danglingTexts } from '../query/index.js';
 import type { SqlSource } from '../source/index.js';
 import type { SessionConfig } from './config.js';
@@ -18,26 +18,26 @@ import { chooseDatabase } from './databases.js';
  * How to load: the session's encoding options and database choice, which texts to keep
  * (FilterOptions.textsOf; all when unset), and the schema the client's search_path has.
  */
-export type LoadConfig = Pick<SessionConfig, 'backupEncoding' | 'log' | 'database'> & FilterOptions & { schema?: string };
+export type LoadConfig = Pick<SessionConfig, 'backupEncoding' | 'log' | 'database' | 'loadLimit'> & Partial<Pick<SessionConfig, 'scope'>> & FilterOptions & { schema?: string };
 
 /**
- * Load `source` over `client`; the source is consumed or destroyed. The client
+ * Load `source` into `target`; the source is consumed or destroyed. The target
  * may still be coming (withBackup starts the engine meanwhile): the loader
  * waits for it, the reading does not.
  */
 export async function loadInto(
-  client: pg.Client | Promise<pg.Client>,
+  target: LoadTarget | Promise<LoadTarget>,
   backup: BackupFile,
   source: SqlSource,
   config: LoadConfig = { log: () => {} },
 ): Promise<{ load: LoadResult; stats: FilterStats; schema: string }> {
-  const ready = Promise.resolve(client).then(async (c) => {
-    await createScratchTables(c);
-    return c;
+  const made = Promise.resolve(target).then(async (t) => {
+    await createScratchTables(t.client);
+    return t;
   });
   const filter = new SqlFilterStream({ textsOf: config.textsOf });
   const schema = config.schema ?? 'public';
-  const loader = new Loader(ready, { backupEncoding: config.backupEncoding, schema });
+  const loader = new Loader(made, { backupEncoding: config.backupEncoding, schema, loadLimit: config.loadLimit, scope: config.scope });
   try {
     await pipeline([...source.streams, filter, loader]);
   } catch (e) {
@@ -49,8 +49,9 @@ export async function loadInto(
   checkComplete(backup, chosen.result);
   checkReadWhole(backup, source, filter.stats);
   checkEachHasData(backup, filter.stats, chosen.result);
-  if (chosen.schema !== schema) await (await ready).query(`SET search_path TO ${chosen.schema}`);
-  await checkTextsBelong(await ready, backup, chosen.result);
+  const { client } = await made;
+  if (chosen.schema !== schema) await client.query(`SET search_path TO ${chosen.schema}`);
+  await checkTextsBelong(client, backup, chosen.result);
   noteEncoding(backup, chosen.result, config);
   return { load: chosen.result, stats: filter.stats, schema: chosen.schema };
 }

@@ -19,7 +19,6 @@ import { assertBackupPathExists, detectBackup } from '../detect/index.js';
 import { startEngine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import { namingBackup } from './naming.js';
-import { checkpoint, stopping } from '../resources.js';
 import { openSql } from '../source/index.js';
 import { pathOf, type BackupInput, type BackupLoad, type LoadedBackup, type SessionConfig } from './config.js';
 import { backupDate, backupOrder, type BackupDate } from './date.js';
@@ -105,7 +104,8 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
   unique.forEach((b, index) => config.onBackup?.({ index, path: pathOf(b), state: 'waiting', done: 0, total: 0 }));
 
   config.onPhase?.('starting PostgreSQL');
-  const engine = await startEngine(config.engine);
+  const engine = await startEngine(config.engine, config.scope);
+  const { signal } = config.scope;
   try {
     const database = await engine.database();
     /** A connection that sees `schema` only (and the system catalogs); `create` makes the schema first. */
@@ -130,7 +130,7 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
         const date = backupDate(backup);
         total = backup.archive ? 0 : backup.size;
         emit('loading', { date });
-        const source = await openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => emit('loading', { done: (read += n) }) });
+        const source = await openSql(backup, { pgRestore: config.pgRestore === undefined ? undefined : { path: config.pgRestore, scope: config.scope }, onBytes: (n) => emit('loading', { done: (read += n) }) });
         // Named by position in the list given: ours, and a valid identifier whatever the path.
         const schema = `backup_${index}`;
         const client = await connectTo(schema, true).catch((e) => {
@@ -139,7 +139,7 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
         });
         try {
           // A pg_dumpall file's race server database is in a schema of its own beside this one.
-          const loaded = await loadInto(client, backup, source, { ...config, textsOf, schema });
+          const loaded = await loadInto({ client, scratch: engine.scratch }, backup, source, { ...config, textsOf, schema });
           emit('loaded', { date });
           return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema };
         } catch (e) {
@@ -168,19 +168,19 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
     };
 
     config.onPhase?.('loading');
-    const results = config.textsOf && unique.length > 1 ? await loadNewestFirst(unique, width, loadOne, onEntry, config.textsOf) : await pool(unique, width, (p, k) => loadOne(p, k));
+    const results = config.textsOf && unique.length > 1 ? await loadNewestFirst(unique, width, signal, loadOne, onEntry, config.textsOf) : await pool(unique, width, signal, (p, k) => loadOne(p, k));
     // (A slot is empty only when a signal stopped the pool: the run is ending.)
     const loaded = results.filter((r): r is LoadedEntry => !!r && 'database' in r).sort(backupOrder);
     const failed = results.filter((r): r is BackupFailure => !!r && !('database' in r));
     if (!loaded.length) throw noneLoaded(failed);
     config.onPhase?.('querying');
-    await checkpoint('querying');
+    await config.scope.checkpoint('querying');
 
     const set: BackupSet = {
       loaded,
       failed,
       // Queries wait on round trips more than on the cores: more at once than loads.
-      map: (each) => pool(loaded, MAX_PARALLEL_LOADS, (entry) => onEntry(entry, each)),
+      map: (each) => pool(loaded, MAX_PARALLEL_LOADS, signal, (entry) => onEntry(entry, each)),
     };
     return await fn(set);
   } finally {
@@ -197,29 +197,33 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
 async function loadNewestFirst(
   backups: readonly BackupInput[],
   width: number,
+  signal: AbortSignal,
   loadOne: (backup: BackupInput, index: number, textsOf?: ReadonlySet<string>) => Promise<LoadedEntry | BackupFailure>,
   onEntry: <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>) => Promise<R>,
   textsOf: NonNullable<ManyConfig['textsOf']>,
 ): Promise<(LoadedEntry | BackupFailure)[]> {
   // Paths are detected here, once; what selection detected is used as it is.
-  const detected = await pool(backups, width, async (b) => (typeof b === 'string' ? detectBackup(b).catch(() => undefined) : b));
+  const detected = await pool(backups, width, signal, async (b) => (typeof b === 'string' ? detectBackup(b).catch(() => undefined) : b));
   const dated = backups.flatMap((b, k) => (detected[k] ? [{ path: pathOf(b), k, date: backupDate(detected[k]) }] : []));
   const newest = dated.sort(backupOrder).at(-1);
-  if (!newest) return pool(backups, width, (b, k) => loadOne(b, k));
+  if (!newest) return pool(backups, width, signal, (b, k) => loadOne(b, k));
   const first = await loadOne(detected[newest.k]!, newest.k);
   const ids = 'database' in first ? await onEntry(first, (b) => textsOf(b)) : null;
   const focus = ids ? new Set(ids.map(String)) : undefined;
-  return pool(backups, width, (b, k) => (k === newest.k ? Promise.resolve(first) : loadOne(detected[k] ?? b, k, focus)));
+  return pool(backups, width, signal, (b, k) => (k === newest.k ? Promise.resolve(first) : loadOne(detected[k] ?? b, k, focus)));
 }
 
-/** Run `fn` over `items`, `width` at a time; results in input order. The first error stops new work and is thrown when the running ones end. */
-async function pool<I, R>(items: readonly I[], width: number, fn: (item: I, index: number) => Promise<R>): Promise<R[]> {
+/**
+ * Run `fn` over `items`, `width` at a time; results in input order. The first error stops new work
+ * and is thrown when the running ones end; so does `signal` (the run ending), leaving slots empty.
+ */
+async function pool<I, R>(items: readonly I[], width: number, signal: AbortSignal, fn: (item: I, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   let firstError: { e: unknown } | undefined;
   const worker = async () => {
     // On a signal, whatever runs is being disposed of: start nothing new.
-    while (!firstError && !stopping() && next < items.length) {
+    while (!firstError && !signal.aborted && next < items.length) {
       const k = next++;
       try {
         results[k] = await fn(items[k]!, k);

@@ -6,7 +6,6 @@
 import type pg from 'pg';
 import { detectBackup } from '../detect/index.js';
 import { startEngine } from '../engine/index.js';
-import { checkpoint } from '../resources.js';
 import { openSql } from '../source/index.js';
 import { pathOf, type BackupInput, type LoadedBackup, type SessionConfig } from './config.js';
 import { backupDate } from './date.js';
@@ -29,28 +28,21 @@ export async function withBackup<T>(input: BackupInput, config: SessionConfig, f
   // The engine starts while the backup is opened and read: the filter passes
   // over the other tables' data (first in a dump) before it needs a database.
   config.onPhase?.('starting PostgreSQL');
-  const starting = startEngine(config.engine);
+  const starting = startEngine(config.engine, config.scope);
   starting.catch(() => {}); // its failure surfaces through the load, or is awaited below
   let client: pg.Client | undefined;
   try {
-    const source = await named(openSql(backup, { pgRestore: config.pgRestore, onBytes: (n) => config.onProgress?.((read += n), total) }));
+    const source = await named(openSql(backup, { pgRestore: config.pgRestore === undefined ? undefined : { path: config.pgRestore, scope: config.scope }, onBytes: (n) => config.onProgress?.((read += n), total) }));
     const connected = starting.then(async (engine) => {
       const database = await engine.database();
       client = await engine.connect(database);
       return { engine, database, client };
     });
-    const { load, stats, schema } = await named(
-      loadInto(
-        connected.then((c) => c.client),
-        backup,
-        source,
-        config,
-      ),
-    );
+    const { load, stats, schema } = await named(loadInto(connected.then((c) => ({ client: c.client, scratch: c.engine.scratch })), backup, source, config));
     const { engine, database } = await connected;
     config.onPhase?.('querying');
     const query = await queryOn(client!, load, config.timezone);
-    await checkpoint('querying');
+    await config.scope.checkpoint('querying');
     return await fn({ backup, date: backupDate(backup), load, stats, query, engine, database, schema });
   } finally {
     await client?.end().catch(() => {});

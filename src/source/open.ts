@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
+import type { Scope } from '../scope.js';
 import type { BackupFile } from '../detect/index.js';
 import { checkArchiveData, readArchiveInfo, readArchiveSql, wantedCopyBlocks } from '../archive/index.js';
 import { WANTED_TABLES } from '../filter/index.js';
@@ -27,8 +28,8 @@ export interface SqlSource {
 }
 
 export interface SourceOptions {
-  /** --pg-restore: read archives with this pg_restore instead of natively. */
-  pgRestore?: string;
+  /** --pg-restore: read archives with this pg_restore instead of natively; its temp list is registered with the run's scope. */
+  pgRestore?: { path: string; scope: Scope };
   onBytes?: (n: number) => void;
 }
 
@@ -58,7 +59,7 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
 }
 
 /** The old way, on request: pg_restore writes the SQL. */
-async function viaPgRestore(backup: BackupFile, explicit: string, onBytes: (n: number) => void): Promise<SqlSource> {
+async function viaPgRestore(backup: BackupFile, { path: explicit, scope }: { path: string; scope: Scope }, onBytes: (n: number) => void): Promise<SqlSource> {
   let tool: PgRestore;
   if (backup.archive) {
     // Before pg_restore: it reads only the wanted blocks, and spins forever on some cut tars.
@@ -67,7 +68,7 @@ async function viaPgRestore(backup: BackupFile, explicit: string, onBytes: (n: n
   } else {
     tool = explicitPgRestore(explicit);
   }
-  const restored = await restoreStream(backup.path, backup.archive, tool);
+  const restored = await restoreStream(backup.path, backup.archive, tool, scope);
   return { streams: [restored, byteCounter(onBytes)], explain: () => undefined, pgRestore: tool };
 }
 

@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { RecoverError } from '../errors.js';
-import { once, track, untrack } from '../resources.js';
+import type { Scope } from '../scope.js';
 import { findProgram } from '../pg-install.js';
 import { makePrivateTempDir } from '../tempdir.js';
 import { checkTocStatements, type ArchiveInfo, type ArchiveVersion } from '../archive/index.js';
@@ -102,15 +102,15 @@ export function explicitPgRestore(explicit: string): PgRestore {
  * archive's TOC (a version newer than the native reader knows) the wanted
  * tables are named with -t instead of an -L list.
  */
-export async function restoreStream(path: string, archive: ArchiveInfo | undefined, tool: PgRestore): Promise<Transform> {
+export async function restoreStream(path: string, archive: ArchiveInfo | undefined, tool: PgRestore, scope: Scope): Promise<Transform> {
   // pg_restore prints the listed entries' statements as they are: each is checked first, as for the native reader.
   const wanted = new Set<string>(WANTED_TABLES);
   if (archive) checkTocStatements(archive.toc, (e) => e.namespace === 'public' && wanted.has(e.tag));
   // pg_restore opens the list by name (a pipe on stdin is not accepted everywhere).
   const listDir = await makePrivateTempDir();
   const listFile = join(listDir, 'toc.list');
-  const cleanup = once(() => fs.rm(listDir, { recursive: true, force: true }));
-  const guard = track({ label: `temp dir ${listDir}`, dispose: cleanup });
+  const cleanup = scope.once(() => fs.rm(listDir, { recursive: true, force: true }));
+  const guard = scope.track({ label: `temp dir ${listDir}`, dispose: cleanup });
   let select: string[];
   if (archive) {
     await fs.writeFile(listFile, restoreList(archive), { mode: 0o600 });
@@ -122,7 +122,7 @@ export async function restoreStream(path: string, archive: ArchiveInfo | undefin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const release = async () => {
-    untrack(guard);
+    scope.untrack(guard);
     await cleanup();
   };
   let stderr = '';
