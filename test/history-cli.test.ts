@@ -5,8 +5,8 @@
  * that fails failing the command, per-backup progress on a terminal, and nothing left behind.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
@@ -64,7 +64,7 @@ describe('history --json on the story', () => {
     const byOld = await historyJson('ben');
     const byNew = await historyJson('benjamin');
     expect(byOld).toEqual(byNew);
-    expect(byNew.user).toEqual({ id: ben.userId, username: 'benjamin', renames: [{ date: '2026-03-11', from: 'ben', to: 'benjamin' }] });
+    expect(byNew.user).toEqual({ id: ben.userId, username: 'benjamin', renames: [{ date: '2026-03-11', from: 'ben', to: 'benjamin' }], deletedOn: null });
     // ...and by ext_username.
     expect((await historyJson('u1000002')).user.id).toBe(ben.userId);
   });
@@ -201,5 +201,58 @@ describe('progress', () => {
     // Plain output when stderr is not a terminal: no progress at all.
     const plain = spawnSync(process.execPath, [CLI, 'history', '-u', 'alice', ...copies], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
     expect(plain.stderr).not.toMatch(/loading \d+ backups/);
+  });
+});
+
+describe('a deleted account', () => {
+  /** The story's nights, the newest rewritten without chloe (user id 4) and her texts, as deleting the account leaves it. */
+  function storyWithChloeDeleted(): { dir: string; last: string } {
+    const dir = join(work, 'deleted');
+    mkdirSync(dir, { recursive: true });
+    for (const p of nightPaths.slice(0, -1)) copyFileSync(p, join(dir, basename(p)));
+    const newest = nightPaths.at(-1)!;
+    expect(newest.endsWith('.sql.gz')).toBe(true);
+    let table = '';
+    const kept = gunzipSync(readFileSync(newest))
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => {
+        if (line.startsWith('COPY public.')) table = line.split(' ')[1]!;
+        else if (line === '\\.') table = '';
+        else if (table === 'public.users' && line.startsWith('chloe\t')) return false;
+        else if (table === 'public.tasktexts' && line.split('\t')[3] === '4') return false;
+        return true;
+      });
+    writeFileSync(join(dir, basename(newest)), gzipSync(kept.join('\n')));
+    return { dir, last: join(dir, basename(nightPaths.at(-2)!)) };
+  }
+
+  it('history shows her texts up to the deletion, says when the account went, and how to give them back (no restore plan to an account that is gone)', async () => {
+    const { dir, last } = storyWithChloeDeleted();
+    const r = await runCli(['history', '--user', 'chloe', dir], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const before = story.nights.at(-2)!.toolDate;
+    const gone = story.nights.at(-1)!.toolDate;
+    const said = `the account chloe (user id 4) was deleted between ${before} and ${gone}: it is in no backup from ${gone} on`;
+    expect(r.stdout).toContain(said);
+    expect(r.stderr).toContain(`warning: ${said}`);
+    expect(r.stderr).toContain(`recover-texts export ${last} --user chloe -o chloe-upload.json`);
+    expect(r.stderr).not.toContain('merge --user');
+    const chloe = story.students.find((s) => s.userId === 4)!;
+    expect(chloe.tasks.length).toBeGreaterThan(0);
+
+    const json = await runCli(['history', '--user', 'chloe', '--json', dir], { tmp });
+    const h = JSON.parse(json.stdout) as HistoryJson;
+    expect(h.user.deletedOn).toBe(gone);
+    expect(h.backups.map((b) => b.date)).toEqual(story.nights.map((n) => n.toolDate));
+    expect(h.tasks.map((t) => t.taskId).sort((a, b) => a - b)).toEqual(chloe.tasks.map((t) => t.taskId));
+
+    const merge = await runCli(['merge', '--user', 'chloe', '--current', join(dir, basename(nightPaths.at(-1)!)), '--auto', dir], { tmp });
+    expect(expectCleanError(merge).hint).toMatch(/^ {2}hint: the account was deleted \(it is in no backup from .* on\): re-create it on the race server/);
+  });
+
+  it('a student whose account still exists gets no such note', async () => {
+    const r = await runCli(['history', '--user', 'alice', '--json', ...nightPaths], { tmp });
+    expect((JSON.parse(r.stdout) as HistoryJson).user.deletedOn).toBeNull();
   });
 });

@@ -141,7 +141,18 @@ describe('buildHistory', () => {
       [snap('2026-03-01', [t1], [text(1, 'a')], 'ben'), snap('2026-03-02', [t1], [text(1, 'a')], 'benjamin'), snap('2026-03-03', [t1], [text(1, 'a')], 'benjamin')],
       2,
     );
-    expect(h.user).toEqual({ id: 2, username: 'benjamin', renames: [{ at: h.dates[1], from: 'ben', to: 'benjamin' }] });
+    expect(h.user).toEqual({ id: 2, username: 'benjamin', renames: [{ at: h.dates[1], from: 'ben', to: 'benjamin' }], deletedAt: null });
+  });
+
+  it('says when the account was deleted: the first backup after the newest that has it (not a backup before it existed)', () => {
+    const h = buildHistory(
+      [snap('2026-03-01', [t1], [], null), snap('2026-03-02', [t1], [text(1, 'a')]), snap('2026-03-03', [t1], [text(1, 'a')]), snap('2026-03-04', [t1], [], null), snap('2026-03-05', [t1], [], null)],
+      2,
+    );
+    expect(h.user.deletedAt).toBe(h.dates[3]);
+    expect(h.user.username).toBe('alice');
+    const alive = buildHistory([snap('2026-03-01', [t1], [], null), snap('2026-03-02', [t1], [text(1, 'a')])], 2);
+    expect(alive.user.deletedAt).toBeNull();
   });
 
   it('two texts for one task (no unique constraint) are one version, in text id order', () => {

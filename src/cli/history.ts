@@ -1,6 +1,7 @@
 /** `history`: one student's texts across many backups. */
 import { Option, type Command } from 'commander';
-import { buildHistory, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT } from '../history/index.js';
+import { accountDeletedNote, buildHistory, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT } from '../history/index.js';
+import { shellWord } from '../shell.js';
 import { writeFileAtomic } from '../export/index.js';
 import { restorePlan } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
@@ -57,7 +58,8 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
     const h = buildHistory(snapshots, userId);
     const lost = h.tasks.filter((t) => t.status === 'lost');
     const range = [...(opts.since ? ['--since', opts.since] : []), ...(opts.until ? ['--until', opts.until] : [])];
-    const restore = lost.length ? restorePlan(h, snapshots, backups, range) : undefined;
+    // A deleted account has nothing to upload to: its texts are shown, and how to give them back is said.
+    const restore = lost.length && !h.user.deletedAt ? restorePlan(h, snapshots, backups, range) : undefined;
     if (opts.html) {
       await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restore, timezone: opts.timezone }), { force: !!opts.force, scope });
       ui.note(`wrote ${opts.html}`);
@@ -80,6 +82,14 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
         );
         ui.note(restore.takeKept.lines.map((l) => `  ${l}`).join('\n'));
       }
+    }
+    if (h.user.deletedAt) {
+      const last = snapshots[h.user.deletedAt.index - 1]!;
+      ui.warn(accountDeletedNote(h));
+      ui.note(
+        `to give ${h.user.username} their texts back, re-create the account on the race server, then upload the texts of the last backup that had it:\n` +
+          `  ${['recover-texts', 'export', last.path, '--user', h.user.username, '-o', `${h.user.username}-upload.json`].map(shellWord).join(' ')}`,
+      );
     }
   });
 }

@@ -6,5 +6,5 @@
  * the row (race-server.md). The snapshots come from session (studentSnapshots),
  * which runs the queries; nothing here touches a database.
  */
-export { renderHistoryTable, historyJson, statusText, taskNotes,  type HistoryJson } from './render.js';
+export { accountDeletedNote, renderHistoryTable, historyJson, statusText, taskNotes, type HistoryJson } from './render.js';
 export { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, isSharpShrink, textLength, type Change,   DUPLICATE_SEPARATOR,  dateNote, type Cell, type VersionCell, hasVersion,   type TaskHistory, type History, buildHistory, isChange,  taskDiffs } from './model.js';

@@ -127,7 +127,17 @@ export interface TaskHistory {
 }
 
 export interface History {
-  user: { id: number; username: string; renames: Rename[] };
+  user: {
+    id: number;
+    username: string;
+    renames: Rename[];
+    /**
+     * The account was deleted: the first backup after the newest one that has it. Null
+     * while the newest backup has it. Its texts are shown up to then; nothing can be
+     * uploaded to it until it exists again.
+     */
+    deletedAt: HistoryBackup | null;
+  };
   /** The backups, oldest first. */
   dates: HistoryBackup[];
   tasks: TaskHistory[];
@@ -144,8 +154,10 @@ export function buildHistory(snapshots: readonly Snapshot[], userId: number): Hi
   tasks.sort((a, b) => taskOrder({ ...a, id: a.taskId }, { ...b, id: b.taskId }));
 
   const names = held.map(({ s, backup }) => ({ at: backup, name: s.user?.username ?? null }));
+  const lastHeld = held.filter(({ s }) => s.user !== null).at(-1);
+  const deletedAt = lastHeld && lastHeld !== held.at(-1) ? held[lastHeld.backup.index + 1]!.backup : null;
   return {
-    user: { id: userId, username: names.map((n) => n.name).filter((n) => n !== null).at(-1) ?? String(userId), renames: renamesOf(names) },
+    user: { id: userId, username: names.map((n) => n.name).filter((n) => n !== null).at(-1) ?? String(userId), renames: renamesOf(names), deletedAt },
     dates: held.map((x) => x.backup),
     tasks,
   };

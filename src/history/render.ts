@@ -39,12 +39,20 @@ export function taskNotes(t: TaskHistory): string[] {
   return notes;
 }
 
+/** When the account was deleted: between the newest backup that has it and the next. */
+export function accountDeletedNote(h: History): string {
+  const gone = h.user.deletedAt!;
+  const before = h.dates[gone.index - 1]!;
+  return `the account ${h.user.username} (user id ${h.user.id}) was deleted between ${before.date} and ${gone.date}: it is in no backup from ${gone.date} on`;
+}
+
 export async function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): Promise<string> {
   const out: string[] = [];
   const first = h.dates[0]!.date;
   const last = h.dates.at(-1)!.date;
   out.push(`${h.user.username} (user id ${h.user.id}): ${h.dates.length} backup${h.dates.length === 1 ? '' : 's'}, ${first}${h.dates.length > 1 ? ` to ${last}` : ''}`);
   for (const r of h.user.renames) out.push(`renamed ${r.from} -> ${r.to} on ${r.at.date}`);
+  if (h.user.deletedAt) out.push(accountDeletedNote(h));
   out.push('');
   if (!h.tasks.length) {
     out.push('no texts in any of these backups');
@@ -95,7 +103,7 @@ function datesLine(h: History): string {
 }
 
 export interface HistoryJson {
-  user: { id: number; username: string; renames: { date: string; from: string; to: string }[] };
+  user: { id: number; username: string; renames: { date: string; from: string; to: string }[]; /** The first backup without the account, when it was deleted. */ deletedOn: string | null };
   sharpShrink: { ratio: number; minChars: number };
   /** How every backup's date is found (detect's DATE_RULE). */
   dateRule: string;
@@ -131,7 +139,7 @@ export function historyJson(h: History, opts: { diff?: boolean; failed?: { path:
   const date = (at: { backup: HistoryBackup } | null) => at?.backup.date ?? null;
   const renames = (rs: { at: HistoryBackup; from: string; to: string }[]) => rs.map((r) => ({ date: r.at.date, from: r.from, to: r.to }));
   return {
-    user: { id: h.user.id, username: h.user.username, renames: renames(h.user.renames) },
+    user: { id: h.user.id, username: h.user.username, renames: renames(h.user.renames), deletedOn: h.user.deletedAt?.date ?? null },
     sharpShrink: { ratio: SHARP_SHRINK.ratio, minChars: SHARP_SHRINK.minChars },
     dateRule: DATE_RULE,
     backups: h.dates.map((d) => ({ path: d.path, date: d.date, dateSource: d.dateSource, dateNote: dateNote(d.dateSource) })),

@@ -80,8 +80,11 @@ export function currentFromJson(
 /** The current data from a backup's snapshot of the student (history's snapshots). */
 export function currentFromSnapshot(label: string, snap: Snapshot, h: History): CurrentData {
   if (!snap.user) {
+    const deleted = h.user.deletedAt && h.user.deletedAt.index <= h.dates.findIndex((d) => d.path === snap.path);
     throw new RecoverError('USER_NOT_FOUND', `the student (user id ${h.user.id}, ${h.user.username}) is not in --current ${label}`, {
-      hint: 'give the newest backup, or the live JSON, as --current',
+      hint: deleted
+        ? `the account was deleted (it is in no backup from ${h.user.deletedAt!.date} on): re-create it on the race server, then upload the texts of the last backup that had it (recover-texts export BACKUP --user ${h.user.username}); \`history\` shows them`
+        : 'give the newest backup, or the live JSON, as --current',
     });
   }
   return {

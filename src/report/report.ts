@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 import { diffLines, diffWordsWithSpace, type ChangeObject } from 'diff';
 import { DATE_RULE } from '../detect/index.js';
-import { dateNote, displayTitle, isChange, SHARP_SHRINK_TEXT, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
+import { accountDeletedNote, dateNote, displayTitle, isChange, SHARP_SHRINK_TEXT, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
 import { freshCurrentCommands, type CurrentSnapshot, type Replacement, type RestoreSteps } from '../merge/index.js';
 import { chartSvg, dateLabel, STATE_COLOURS } from './chart.js';
 import { esc, shown } from './escape.js';
@@ -51,6 +51,7 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
     `<h1>Task texts of <span class="user">${esc(h.user.username)}</span></h1>`,
     `<p class="sub">user id ${h.user.id} · ${h.dates.length} backup${h.dates.length === 1 ? '' : 's'} from ${esc(first)} to ${esc(last)}${opts.timezone ? ` · times in ${esc(opts.timezone)}` : ''}</p>`,
     ...h.user.renames.map((r) => `<p class="sub">renamed <b>${esc(r.from)}</b> → <b>${esc(r.to)}</b> on ${esc(r.at.date)}</p>`),
+    ...(h.user.deletedAt ? [`<div class="callout lost">${esc(accountDeletedNote(h))}. Its texts are shown up to then; to give them back, re-create the account, then upload the texts of the last backup that had it.</div>`] : []),
     lost.length
       ? `<div class="callout lost">${lostBanner(h, lost, opts.restore)}</div>`
       : `<div class="callout ok">Nothing lost: no text was deleted or shrunk sharply (${esc(SHARP_SHRINK_TEXT)}) and left that way.</div>`,
