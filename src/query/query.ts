@@ -85,11 +85,15 @@ export interface DanglingTexts {
 export async function danglingTexts(client: pg.Client, load: LoadResult): Promise<DanglingTexts> {
   const texts = textsTableOf(load);
   if (!load.tables[texts].columns.has('user_id') || !load.tables[texts].columns.has('task_id')) return { texts: 0, noUser: 0, noTask: 0 };
+  // Joined to each table's distinct ids (hash joins, one pass): a NOT EXISTS inside count's FILTER
+  // is run again for every text, scanning users each time (0.1 s for 7,000 texts).
   const { rows } = await client.query(
     `SELECT count(*)::int AS texts,
-            count(*) FILTER (WHERE x.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id))::int AS no_user,
-            count(*) FILTER (WHERE x.task_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = x.task_id))::int AS no_task
-       FROM ${texts} x`,
+            count(*) FILTER (WHERE x.user_id IS NOT NULL AND u.id IS NULL)::int AS no_user,
+            count(*) FILTER (WHERE x.task_id IS NOT NULL AND t.id IS NULL)::int AS no_task
+       FROM ${texts} x
+       LEFT JOIN (SELECT DISTINCT id FROM users) u ON u.id = x.user_id
+       LEFT JOIN (SELECT DISTINCT id FROM tasks) t ON t.id = x.task_id`,
   );
   const r = rows[0] as { texts: number; no_user: number; no_task: number };
   return { texts: r.texts, noUser: r.no_user, noTask: r.no_task };
