@@ -99,6 +99,16 @@ describe('bad input', () => {
     expect(codes.every((c) => c > 0)).toBe(true);
   });
 
+  it('an unknown name that is part of a username or real name offers those users first', async () => {
+    const r = await runCli(['export', DEMO, '-u', 'Okafor'], { tmp });
+    expect(r.code).toBe(12);
+    expect(expectCleanError(r).message).toBe('recover-texts: no user "Okafor" in this backup; closest: ben (Ben Okafor), chloe, admin');
+    const part = await runCli(['export', DEMO, '-u', 'ALI'], { tmp });
+    expect(part.code).toBe(12);
+    expect(expectCleanError(part).message).toMatch(/^recover-texts: no user "ALI" in this backup; closest: alice, /);
+    expectNothingLeft(tmp);
+  });
+
   it('never overwrites an existing output without --force, and replaces it with --force', async () => {
     const out = file('alice.json', 'keep me\n');
     const r = await runCli(['export', DEMO, '-u', 'alice', '--out', out], { tmp });

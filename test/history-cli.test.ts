@@ -160,6 +160,13 @@ describe('history over backups that do not all load', () => {
     expectNothingLeft(tmp);
   });
 
+  it('an unknown name that is part of a student\'s real name offers that student first', async () => {
+    const r = await runCli(['history', '-u', 'Okafor', ...nightPaths], { tmp });
+    expect(r.code).toBe(12);
+    expect(expectCleanError(r).message).toMatch(/no user "Okafor" in any of these 5 backups; closest: benjamin \(Ben Okafor\), /);
+    expectNothingLeft(tmp);
+  });
+
   it('an existing --html is refused before anything is loaded', async () => {
     const html = join(work, 'exists.html');
     writeFileSync(html, 'keep me');
