@@ -5,8 +5,8 @@
  * that fails failing the command, per-backup progress on a terminal, and nothing left behind.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
@@ -164,6 +164,22 @@ describe('history over backups that do not all load', () => {
     const r = await runCli(['history', '-u', 'Okafor', ...nightPaths], { tmp });
     expect(r.code).toBe(12);
     expect(expectCleanError(r).message).toMatch(/no user "Okafor" in any of these 5 backups; closest: benjamin \(Ben Okafor\), /);
+    expectNothingLeft(tmp);
+  });
+
+  it('an empty night in the folder (a failed backup job) is said in the terminal, the report and --json', async () => {
+    const folder = join(work, 'with-empty-night');
+    mkdirSync(folder, { recursive: true });
+    for (const p of nightPaths) copyFileSync(p, join(folder, basename(p)));
+    writeFileSync(join(folder, 'buggy_race_bk_20260314.sql.gz'), '');
+    const html = join(work, 'empty-night.html');
+    const r = await runCli(['history', '--user', 'alice', '--json', '--html', html, folder], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('buggy_race_bk_20260314.sql.gz is empty (0 bytes)');
+    const page = readFileSync(html, 'utf8');
+    expect(page).toMatch(/<div class="callout warn"><b>Skipped 1 backup<\/b>[^\n]*buggy_race_bk_20260314\.sql\.gz is empty \(0 bytes\)/);
+    const json = JSON.parse(r.stdout) as HistoryJson;
+    expect(json.failed).toEqual([{ path: join(folder, 'buggy_race_bk_20260314.sql.gz'), code: 'BACKUP_EMPTY', message: `${join(folder, 'buggy_race_bk_20260314.sql.gz')} is empty (0 bytes)` }]);
     expectNothingLeft(tmp);
   });
 

@@ -56,7 +56,8 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
   const selected = await selectFromArgs(backups, opts, ui);
   await withBackups(selected.backups, { ...manyConfig(opts, ui, scope, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
-    const failed = noteFailures(set, ui);
+    // The folder's damaged nights (said as it was read) and the backups that did not load: the report and --json list both.
+    const failed = [...selected.damaged, ...noteFailures(set, ui)];
     const { userId, snapshots } = await studentSnapshots(set, opts.user, (m) => ui.note(m));
     const h = buildHistory(snapshots, userId);
     const lost = h.tasks.filter((t) => t.status === 'lost');
