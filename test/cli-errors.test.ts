@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO, expectCleanError, leftovers, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
+import { DEMO, expectCleanError, FIXTURES, leftovers, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
 
 let tmp: string; // TMPDIR of the runs under test
 let work: string; // inputs and outputs
@@ -99,6 +99,16 @@ describe('bad input', () => {
     expect(codes.every((c) => c > 0)).toBe(true);
   });
 
+  it('an unknown name that is part of a username or real name offers those users first', async () => {
+    const r = await runCli(['export', DEMO, '-u', 'Okafor'], { tmp });
+    expect(r.code).toBe(12);
+    expect(expectCleanError(r).message).toBe('recover-texts: no user "Okafor" in this backup; closest: ben (Ben Okafor), chloe, admin');
+    const part = await runCli(['export', DEMO, '-u', 'ALI'], { tmp });
+    expect(part.code).toBe(12);
+    expect(expectCleanError(part).message).toMatch(/^recover-texts: no user "ALI" in this backup; closest: alice, /);
+    expectNothingLeft(tmp);
+  });
+
   it('never overwrites an existing output without --force, and replaces it with --force', async () => {
     const out = file('alice.json', 'keep me\n');
     const r = await runCli(['export', DEMO, '-u', 'alice', '--out', out], { tmp });
@@ -123,5 +133,47 @@ describe('bad input', () => {
     expect(r.code).toBe(2);
     expect(expectCleanError(r).message).toMatch(/needs --out/);
     expect(existsSync(join(work, 'alice'))).toBe(false);
+  });
+});
+
+describe('a username given without --user', () => {
+  const STORY_DIR = join(FIXTURES, 'story');
+  const missing = "error: required option '-u, --user <name>' not specified";
+
+  it('export BACKUP alice: exit 2, and the command with --user alice is suggested', async () => {
+    const r = await runCli(['export', DEMO, 'alice'], { tmp });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${missing}\n  hint: did you mean: recover-texts export BACKUP --user alice?\n`);
+    expectNothingLeft(tmp);
+  });
+
+  it('history and merge: the word that is no file is the one suggested, quoted for the shell', async () => {
+    const h = await runCli(['history', STORY_DIR, 'Sam Jones'], { tmp });
+    expect(h.code).toBe(2);
+    expect(h.stderr).toContain(`${missing}\n  hint: did you mean: recover-texts history --user 'Sam Jones' BACKUP...?\n`);
+    const m = await runCli(['merge', '--current', DEMO, '--auto', 'alice', STORY_DIR], { tmp });
+    expect(m.code).toBe(2);
+    expect(m.stderr).toContain(`${missing}\n  hint: did you mean: recover-texts merge --user alice --current CURRENT BACKUP...?\n`);
+    expectNothingLeft(tmp);
+  });
+
+  it('a bare word that is an existing file is a backup, and a missing backup path is no name: only --user is said to be missing', async () => {
+    writeFileSync(join(work, 'alice'), '');
+    const existing = await runCli(['history', STORY_DIR, 'alice'], { tmp, cwd: work });
+    const path = await runCli(['history', STORY_DIR, 'buggy_race_bk_20260316.sql.gz'], { tmp });
+    const none = await runCli(['export', DEMO], { tmp });
+    for (const r of [existing, path, none]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${missing}\n`);
+      expect(r.stderr).not.toContain('did you mean');
+    }
+  });
+
+  it('export with --user still takes one backup only', async () => {
+    const r = await runCli(['export', DEMO, 'alice', '-u', 'alice'], { tmp });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("too many arguments for 'export'. Expected 1 argument but got 2.");
+    expect(r.stdout).toBe('');
   });
 });

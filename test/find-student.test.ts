@@ -48,8 +48,41 @@ describe('matchUser', () => {
     expect(e?.message).toBe('"Sam Lee" matches several users in this backup: twin1 (user id 5), twin2 (user id 6)');
   });
 
-  it('a first name alone is not a real name match', () => {
-    expect(() => matchUser(all, 'Kwame')).toThrow(/no user "Kwame" in this backup; closest:/);
+  it('a first name alone is not a real name match: the users who have it are offered', () => {
+    expect(() => matchUser(all, 'Kwame')).toThrow('no user "Kwame" in this backup; closest: k_osei (Kwame Osei), kwame2, chloe');
+  });
+
+  const more = [
+    user(1, 'ada', null, 'Ada', 'Byron'),
+    user(2, 'admin', null, null, null),
+    user(3, 'emma_w', null, 'Emma', 'Wood'),
+    user(4, 'samira_jones_2', 'u3004', 'Samira', 'Jones'),
+    user(5, 'bob99', null, 'Bob', 'Hale'),
+    user(6, 'k_osei', null, 'Kwame', 'Osei'),
+    user(7, 'zoe_1', null, 'Zoe', 'Ng'),
+    user(8, 'sam_j', 'u3008', 'Sam', 'Jones'),
+  ];
+  const message = (name: string) => {
+    try {
+      matchUser(more, name);
+    } catch (e) {
+      return (e as RecoverError).message;
+    }
+  };
+
+  it('an unknown name offers first the users whose username, ext_username or real name contains it, then the nearest usernames', () => {
+    expect(message('Samira')).toBe('no user "Samira" in this backup; closest: samira_jones_2, sam_j, ada');
+    expect(message('Jones')).toBe('no user "Jones" in this backup; closest: samira_jones_2, sam_j (Sam Jones), bob99');
+    expect(message('u300')).toBe('no user "u300" in this backup; closest: samira_jones_2 (Samira Jones), sam_j (Sam Jones), ada');
+  });
+
+  it('an unknown name that nobody contains gets the nearest usernames, as before', () => {
+    expect(message('bob9')).toBe('no user "bob9" in this backup; closest: bob99, ada, zoe_1');
+  });
+
+  it('offers at most five users who contain the name', () => {
+    const many = Array.from({ length: 8 }, (_, i) => user(i + 1, `jones${i + 1}`, null, null, null));
+    expect(() => matchUser(many, 'Jone')).toThrow('closest: jones1, jones2, jones3, jones4, jones5');
   });
 });
 

@@ -160,6 +160,29 @@ describe('history over backups that do not all load', () => {
     expectNothingLeft(tmp);
   });
 
+  it('an unknown name that is part of a student\'s real name offers that student first', async () => {
+    const r = await runCli(['history', '-u', 'Okafor', ...nightPaths], { tmp });
+    expect(r.code).toBe(12);
+    expect(expectCleanError(r).message).toMatch(/no user "Okafor" in any of these 5 backups; closest: benjamin \(Ben Okafor\), /);
+    expectNothingLeft(tmp);
+  });
+
+  it('an empty night in the folder (a failed backup job) is said in the terminal, the report and --json', async () => {
+    const folder = join(work, 'with-empty-night');
+    mkdirSync(folder, { recursive: true });
+    for (const p of nightPaths) copyFileSync(p, join(folder, basename(p)));
+    writeFileSync(join(folder, 'buggy_race_bk_20260314.sql.gz'), '');
+    const html = join(work, 'empty-night.html');
+    const r = await runCli(['history', '--user', 'alice', '--json', '--html', html, folder], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('buggy_race_bk_20260314.sql.gz is empty (0 bytes)');
+    const page = readFileSync(html, 'utf8');
+    expect(page).toMatch(/<div class="callout warn"><b>Skipped 1 backup<\/b>[^\n]*buggy_race_bk_20260314\.sql\.gz is empty \(0 bytes\)/);
+    const json = JSON.parse(r.stdout) as HistoryJson;
+    expect(json.failed).toEqual([{ path: join(folder, 'buggy_race_bk_20260314.sql.gz'), code: 'BACKUP_EMPTY', message: `${join(folder, 'buggy_race_bk_20260314.sql.gz')} is empty (0 bytes)` }]);
+    expectNothingLeft(tmp);
+  });
+
   it('an existing --html is refused before anything is loaded', async () => {
     const html = join(work, 'exists.html');
     writeFileSync(html, 'keep me');

@@ -99,6 +99,17 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(await block.locator('table.sbs ins').count()).toBeGreaterThan(0);
     expect(await block.locator('table.sbs del').count()).toBeGreaterThan(0);
     expect(await block.locator('table.sbs tr.ins td.r').count()).toBeGreaterThan(3);
+    // Each restored text is shown once: in its restore block, open; the changes before are closed,
+    // and the text's arrival as new (nothing → date) is not shown again.
+    for (const loss of alice.losses) {
+      const section = page.locator(`#task-${loss.taskId}`);
+      expect(await section.locator('details[open]').count(), loss.task).toBe(1);
+      expect(await section.locator('details.c-restore[open]').count(), loss.task).toBe(1);
+      const restored = await section.locator('details.c-restore td.r').allInnerTexts();
+      const shownAgain = await section.locator('details.change:not(.c-restore) td.r, details.full pre').allInnerTexts();
+      expect(shownAgain.join('\n'), loss.task).not.toContain(restored.join('\n'));
+    }
+
     // The student's HTML is shown as text, never run or parsed.
     expect(await block.innerText()).toContain("<script>alert('pwned')</script>");
     expect(await page.locator('script').count()).toBe(0);

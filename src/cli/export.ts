@@ -8,10 +8,11 @@ import { RecoverError } from '../errors.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { oneBackup } from './many.js';
-import { addCommonOptions, checkOutput, resolveSession, type CommonOptions } from './options.js';
+import { addCommonOptions, checkOutput, checkUserGiven, resolveSession, type CommonOptions } from './options.js';
 import { exportContext, plural, writeStdout, type Runner } from './output.js';
 
 interface ExportOptions extends CommonOptions {
+  /** Given: checkUserGiven says so before the command runs. */
   user: string;
   format: ExportFormat;
   tasks?: string;
@@ -26,13 +27,17 @@ export function registerExport(program: Command, run: Runner, ui: Console): void
       .command('export')
       .description("one student's texts as they were in the backup (default: the race server's upload JSON)")
       .argument('<backup>', 'plain .sql, gzipped .sql.gz, a pg_dump archive, or a folder of them (its newest)')
-      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name')
+      .option('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name')
       .option('--before <date>', 'with a folder: its newest backup before this day (YYYY-MM-DD)', (v: string) => parseDateBound('--before', v))
       .addOption(new Option('-f, --format <format>', 'json: server upload format; csv; files: a folder, one file per task').choices(EXPORT_FORMATS).default('json'))
       .option('--tasks <names>', 'only these tasks, e.g. 3-REPORT,0-GET')
       .option('-o, --out <path>', 'write here (atomically) instead of stdout; required for --format files')
-      .option('--force', 'replace an existing --out'),
-  ).action((backup: string, opts: ExportOptions) => run((scope) => exportTexts(backup, opts, ui, scope)));
+      .option('--force', 'replace an existing --out')
+      .allowExcessArguments(), // only so that a username without --user is pointed at it (checkUserGiven)
+  ).action((backup: string, opts: ExportOptions, cmd: Command) => {
+    checkUserGiven(cmd, opts.user, true);
+    return run((scope) => exportTexts(backup, opts, ui, scope));
+  });
 }
 
 async function exportTexts(arg: string, opts: ExportOptions, ui: Console, scope: Scope): Promise<void> {

@@ -9,10 +9,11 @@ import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
-import { addCommonOptions, checkOutput, positiveInt, type CommonOptions } from './options.js';
+import { addCommonOptions, checkOutput, checkUserGiven, positiveInt, type CommonOptions } from './options.js';
 import { plural, writeStdout, writeText, type Runner } from './output.js';
 
 interface HistoryOptions extends CommonOptions, RangeOptions {
+  /** Given: checkUserGiven says so before the command runs. */
   user: string;
   diff?: boolean;
   json?: boolean;
@@ -27,7 +28,7 @@ export function registerHistory(program: Command, run: Runner, ui: Console): voi
       .command('history')
       .description("one student's texts across many backups: each text's length and what happened to it on each date, and the last good date per task")
       .argument('<backup...>', 'the backups, any mix of formats, or a folder of them (its files that are not backups are skipped); ordered by the date each holds')
-      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name; followed by id across renames')
+      .option('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name; followed by id across renames')
       .option('--diff', 'add unified diffs between consecutive versions')
       .option('--json', 'machine-readable output')
       .option('--html <file>', 'also write a self-contained HTML report (charts, side-by-side changes)')
@@ -45,7 +46,10 @@ Examples:
   recover-texts history --user alice buggy_race_bk_202603*.sql.gz --html alice.html
   recover-texts history --user alice /buggy/server/db/backups --since 2026-03-01`,
       )),
-  ).action((backups: string[], opts: HistoryOptions) => run((scope) => history(backups, opts, ui, scope)));
+  ).action((backups: string[], opts: HistoryOptions, cmd: Command) => {
+    checkUserGiven(cmd, opts.user);
+    return run((scope) => history(backups, opts, ui, scope));
+  });
 }
 
 async function history(backups: string[], opts: HistoryOptions, ui: Console, scope: Scope): Promise<void> {
@@ -53,7 +57,8 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
   const selected = await selectFromArgs(backups, opts, ui);
   await withBackups(selected.backups, { ...manyConfig(opts, ui, scope, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
-    const failed = noteFailures(set, ui);
+    // The folder's damaged nights (said as it was read) and the backups that did not load: the report and --json list both.
+    const failed = [...selected.damaged, ...noteFailures(set, ui)];
     const { userId, snapshots } = await studentSnapshots(set, opts.user, (m) => ui.note(m));
     const h = buildHistory(snapshots, userId);
     const lost = h.tasks.filter((t) => t.status === 'lost');

@@ -25,13 +25,18 @@ export function addRangeOptions(cmd: Command): Command {
  * missing or not a backup fails here, before anything starts. Each is
  * returned as read here, so the session reads none of it again.
  */
-export async function selectFromArgs(args: readonly string[], range: DateRange, ui: Console): Promise<{ backups: BackupFile[]; optional: Set<string> }> {
+export async function selectFromArgs(args: readonly string[], range: DateRange, ui: Console): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[] }> {
   ui.step('reading backups');
   const s = await selectBackups(args, range);
-  for (const x of s.skipped.filter((k) => k.kind === 'not a backup')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${x.path}: ${x.reason}`}`);
+  for (const x of s.skipped.filter((k) => k.kind !== 'out of range')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${x.path}: ${x.reason}`}`);
   const out = s.skipped.filter((k) => k.kind === 'out of range');
   if (out.length) ui.note(`left out ${out.length} backup${out.length === 1 ? '' : 's'} not in the date range (${out.map((x) => basename(x.path)).join(', ')})`);
-  return { backups: s.backups.map((b) => b.backup), optional: new Set(s.backups.filter((b) => !b.named).map((b) => b.path)) };
+  return {
+    backups: s.backups.map((b) => b.backup),
+    optional: new Set(s.backups.filter((b) => !b.named).map((b) => b.path)),
+    // An empty or cut-off night in the folder: the report says it too, beside the backups that failed to load.
+    damaged: s.skipped.filter((k) => k.kind === 'damaged').map((k) => ({ path: k.path, code: k.code!, message: k.reason })),
+  };
 }
 
 /** One backup from a file or a folder: a folder gives its newest (before --before), said on stderr. */
@@ -46,8 +51,15 @@ export function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console,
   return { ...resolveSession(opts, ui, scope), onProgress: undefined, onBackup: (e) => ui.backupProgress(e), concurrency: opts.jobs, optional };
 }
 
+/** A backup that was skipped: its path, its error's code, and the message naming it. */
+export interface BackupFailureNote {
+  path: string;
+  code: string;
+  message: string;
+}
+
 /** Say which backups found in a folder did not load, and return them for the report. */
-export function noteFailures(set: BackupSet, ui: Console): { path: string; code: string; message: string }[] {
+export function noteFailures(set: BackupSet, ui: Console): BackupFailureNote[] {
   // Each message names its backup (session/naming.ts).
   for (const f of set.failed) ui.warn(`skipped: ${f.error.message}`);
   if (set.failed.length) ui.note(`${set.loaded.length} of ${set.loaded.length + set.failed.length} backups loaded`);

@@ -12,10 +12,11 @@ import { table } from '../table.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
-import { addCommonOptions, checkOutput, collect, positiveInt, type CommonOptions } from './options.js';
+import { addCommonOptions, checkOutput, checkUserGiven, collect, positiveInt, type CommonOptions } from './options.js';
 import { writeStdout, type Runner } from './output.js';
 
 interface MergeOptions extends CommonOptions, RangeOptions {
+  /** Given: checkUserGiven says so before the command runs. */
   user: string;
   current: string;
   take?: string[];
@@ -31,7 +32,7 @@ export function registerMerge(program: Command, run: Runner, ui: Console): void 
       .command('merge')
       .description("the upload JSON for a partial restoration: the student's current texts, with chosen tasks taken from chosen backup dates")
       .argument('<backup...>', 'the backups to take texts from, or a folder of them')
-      .requiredOption('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name; followed by id across renames')
+      .option('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name; followed by id across renames')
       .requiredOption('--current <file>', 'the texts as they are now: a newer backup, or the JSON from the live server\'s "Load texts as JSON" page')
       .option('--take <task@date>', 'take this task from this backup date (repeatable): 3-REPORT@2026-03-12, or 3-REPORT@current to keep it', collect)
       .option('--auto', 'take every task still lost from its longest version before the loss (see `history`)')
@@ -50,7 +51,10 @@ Examples:
   recover-texts merge --user alice --current buggy_race_bk_20260313.sql.gz --auto buggy_race_bk_202603*.sql.gz -o alice-upload.json
   recover-texts merge --user alice --current alice-live.json --take 3-REPORT@2026-03-10 buggy_race_bk_202603*.sql.gz`,
       )),
-  ).action((backups: string[], opts: MergeOptions) => run((scope) => merge(backups, opts, ui, scope)));
+  ).action((backups: string[], opts: MergeOptions, cmd: Command) => {
+    checkUserGiven(cmd, opts.user);
+    return run((scope) => merge(backups, opts, ui, scope));
+  });
 }
 
 async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: Scope): Promise<void> {

@@ -11,6 +11,7 @@ import { refuseExisting } from '../export/index.js';
 import { resolveBackupEncoding } from '../load/index.js';
 import type { Scope } from '../scope.js';
 import type { SessionConfig } from '../session/index.js';
+import { shellWord } from '../shell.js';
 import { LOAD_LIMIT_ENV, parseLoadLimit } from '../tempdir.js';
 import type { Console } from './console.js';
 
@@ -115,6 +116,35 @@ function checkExecutable(path: string): void {
       hint: 'give the path of a pg_restore program, e.g. /usr/lib/postgresql/17/bin/pg_restore',
     });
   }
+}
+
+/**
+ * Before a command that needs `-u, --user` (export, history, merge) runs:
+ * checked here, not marked required for commander, so that a username given
+ * as a bare word is pointed at --user, not only said to be missing. Without it, one bare word that is
+ * no file and looks like a name (`export BACKUP alice`) is taken for the
+ * student, and the command with --user is suggested. `export`, which takes
+ * one backup, accepts extra words only so it can say this: with --user, an
+ * extra word is refused as commander would.
+ */
+export function checkUserGiven(cmd: Command, user: string | undefined, oneBackup = false): void {
+  const args = cmd.args;
+  if (user !== undefined) {
+    if (oneBackup && args.length > 1) cmd.error(`error: too many arguments for '${cmd.name()}'. Expected 1 argument but got ${args.length}.`, { code: 'commander.excessArguments' });
+    return;
+  }
+  const names = args.filter((a) => looksLikeName(a) && !existsSync(a));
+  const backups = args.length - names.length;
+  const missing = "error: required option '-u, --user <name>' not specified";
+  if (names.length !== 1 || backups < 1 || (oneBackup && backups !== 1)) cmd.error(missing, { code: 'commander.missingMandatoryOptionValue' });
+  const flag = `--user ${shellWord(names[0]!)}`;
+  const example = { export: `export BACKUP ${flag}`, history: `history ${flag} BACKUP...`, merge: `merge ${flag} --current CURRENT BACKUP...` }[cmd.name()];
+  cmd.error(`${missing}\n  hint: did you mean: recover-texts ${example ?? `${cmd.name()} ${flag}`}?`, { code: 'commander.missingMandatoryOptionValue' });
+}
+
+/** A word that could be a username or real name, not a backup's path: no folder, no backup file ending. */
+function looksLikeName(word: string): boolean {
+  return word.length <= 100 && /^[\p{L}\p{N}_@'][\p{L}\p{N}_.@' -]*$/u.test(word) && !/\.(sql|gz|dump|backup|bak|tar|zst|lz4|bz2|xz|zip|json)$/i.test(word);
 }
 
 /** An output that exists is refused before anything is loaded, not after. */

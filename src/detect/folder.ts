@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { RecoverError } from '../errors.js';
+import { RecoverError, type ErrorCode } from '../errors.js';
 import { backupDate, type BackupDate } from './date.js';
 import { assertBackupPathExists, detectBackup, type BackupFile } from './detect.js';
 
@@ -24,8 +24,12 @@ export interface SelectedBackup {
 export interface BackupSelection {
   /** Oldest first, by each backup's own date, then path. */
   backups: SelectedBackup[];
-  /** Folder members that are not backups, with why; and backups outside the date range. */
-  skipped: { path: string; reason: string; kind: 'not a backup' | 'out of range' }[];
+  /**
+   * Folder members that are not backups, with why; backups that are damaged
+   * (an empty night: the backup job failed), with their error's code; and
+   * backups outside the date range.
+   */
+  skipped: { path: string; reason: string; kind: 'not a backup' | 'damaged' | 'out of range'; code?: ErrorCode }[];
 }
 
 /** Dates as YYYY-MM-DD, already checked with parseDateBound. */
@@ -84,7 +88,8 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
           if (!found.has(path)) found.set(path, { path, backup, date: backupDate(backup), named: false });
         } catch (e) {
           if (!(e instanceof RecoverError)) throw e;
-          skipped.push({ path, reason: (await isPlainFolder(path)) ? 'a folder (folders are not searched inside)' : e.message, kind: 'not a backup' });
+          if (await isPlainFolder(path)) skipped.push({ path, reason: 'a folder (folders are not searched inside)', kind: 'not a backup' });
+          else skipped.push({ path, reason: e.message, kind: e.exit === 'damaged' ? 'damaged' : 'not a backup', code: e.code });
         }
       }
       if (!any) {

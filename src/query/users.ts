@@ -2,7 +2,7 @@
  * Finding the student among a backup's users: by username, ext_username or
  * real name (findUser), and users --search over any part of any name.
  */
-import { closest, distance } from 'fastest-levenshtein';
+import { distance } from 'fastest-levenshtein';
 import { RecoverError } from '../errors.js';
 
 export interface UserRecord {
@@ -47,16 +47,37 @@ export function matchUser(all: readonly UserRecord[], name: string): UserMatch {
       });
     }
   }
-  const names = all.map((u) => u.username);
-  const near = names
-    .map((n) => ({ n, d: distance(lower, n.toLowerCase()) }))
-    .sort((a, b) => a.d - b.d || (a.n < b.n ? -1 : 1))
-    .slice(0, 3)
-    .map((x) => x.n);
-  if (names.length && !near.includes(closest(lower, names))) near.unshift(closest(lower, names));
+  const near = suggestions(all, name);
   throw new RecoverError('USER_NOT_FOUND', `no user "${name}" in this backup${near.length ? `; closest: ${near.join(', ')}` : ' (it has no users)'}`, {
     hint: 'run `recover-texts users <backup> --search PART` to find the student by any part of their name',
   });
+}
+
+/** How many users a did-you-mean names at most, and at least when the backup has that many. */
+const MOST_SUGGESTED = 5;
+const FEWEST_SUGGESTED = 3;
+
+/**
+ * The users to suggest for a name nobody has: first those `users --search`
+ * finds for it ("Jones" is sam_j, whose last name is Jones; "Samira" is
+ * samira_jones_2), each with the real name when that is where the word is;
+ * then the usernames fewest edits away ("alise" is alice).
+ */
+function suggestions(all: readonly UserRecord[], name: string): string[] {
+  const found = searchUsers(all, name).slice(0, MOST_SUGGESTED);
+  const term = normaliseName(name);
+  const shown = found.map((u) => {
+    const real = [u.firstName, u.lastName].filter(Boolean).join(' ');
+    return normaliseName(u.username).includes(term) || !real ? u.username : `${u.username} (${real})`;
+  });
+  const lower = name.toLowerCase();
+  const near = all
+    .filter((u) => !found.includes(u))
+    .map((u) => ({ n: u.username, d: distance(lower, u.username.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d || (a.n < b.n ? -1 : 1))
+    .slice(0, Math.max(0, FEWEST_SUGGESTED - found.length))
+    .map((x) => x.n);
+  return [...shown, ...near];
 }
 
 /**

@@ -190,14 +190,20 @@ function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): 
       ),
     );
     const full = from.version.text;
-    blocks.push(
+    // Unless the block above folds or cuts some of it, it shows the whole text already: it is shown once.
+    const rows = sideBySide(now.version?.text ?? '', full);
+    if (rows.length > MAX_ROWS || rows.some((x) => x.kind === 'skip')) blocks.push(
       `<details class="full"><summary>${kept ? 'The old text' : 'The text to restore'}, in full (${esc(from.backup.date)})</summary><pre class="text">${esc(shown(full.slice(0, MAX_FULL_TEXT)))}${full.length > MAX_FULL_TEXT ? `\n… cut here: see recover-texts export` : ''}</pre></details>`,
     );
   }
-  // Each change, oldest first. Open: the newest two, except a loss the restore block already shows.
-  const changes: { label: string; before: string; after: string; left: string; right: string; state: string; covered: boolean }[] = [];
+  // Each change, oldest first, closed: the chart and the labels tell the story. Open only a rewritten
+  // task's newest change (what the student wrote since), as the restore block is a lost task's.
+  // The restored text arriving as new ("nothing → date") is the restore block again, so it is left out.
+  const restored = t.status === 'lost' ? t.restoreFrom?.version.text : undefined;
+  const changes: { label: string; before: string; after: string; left: string; right: string; state: string }[] = [];
   for (const c of t.cells.filter(isChange)) {
     const prev = c.previous;
+    if (prev === null && c.version?.text === restored) continue;
     changes.push({
       label: `${prev === null ? 'nothing' : prev.backup.date} → ${c.backup.date}: ${describe(c, prev === null ? null : prev.version.length)}`,
       before: prev === null ? '' : prev.version.text,
@@ -205,11 +211,10 @@ function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): 
       left: prev === null ? 'no text' : prev.backup.date,
       right: c.version ? c.backup.date : `${c.backup.date}: no text`,
       state: c.state,
-      covered: t.status === 'lost' && (c.state === 'shrunk' || c.state === 'gone'),
     });
   }
-  const open = new Set(changes.filter((c) => !c.covered).slice(-2));
-  for (const c of changes) blocks.push(change(c.label, c.before, c.after, c.left, c.right, open.has(c), c.state));
+  const open = t.status === 'rewritten' ? changes.at(-1) : undefined;
+  for (const c of changes) blocks.push(change(c.label, c.before, c.after, c.left, c.right, c === open, c.state));
   return `<section class="task ${t.status}" id="task-${t.taskId}">
 <div class="head"><h2>${esc(t.name)}${displayTitle(t) ? ` <span class="title">${esc(displayTitle(t)!)}</span>` : ''}</h2><span class="badge ${t.status}">${esc(statusText(t))}</span></div>
 <div class="body"><div class="side">${chartSvg(h, t)}${restore}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</div>
@@ -251,6 +256,14 @@ type Row = { kind: 'same' | 'del' | 'ins' | 'mod' | 'skip'; left: string | null;
 function change(label: string, before: string, after: string, leftHead: string, rightHead: string, open: boolean, state: string): string {
   const rows = sideBySide(before, after);
   const shownRows = rows.slice(0, MAX_ROWS);
+  // Nothing before: the new text alone, the page's whole width, not beside an empty column.
+  if (before === '') {
+    const cut = rows.length > MAX_ROWS ? `<tr class="skip"><td>… ${rows.length - MAX_ROWS} more lines: see the full text with recover-texts export</td></tr>` : '';
+    return `<details class="change c-${esc(state)}"${open ? ' open' : ''}><summary>${esc(label)}</summary>
+<table class="sbs one"><thead><tr><th>${esc(leftHead)} → ${esc(rightHead)}</th></tr></thead><tbody>${shownRows
+      .map((r) => `<tr class="ins"><td class="r">${esc(shown(r.right ?? ''))}</td></tr>`)
+      .join('')}${cut}</tbody></table></details>`;
+  }
   const html = shownRows.map(rowHtml).join('');
   const eol = (x: string) => x.replace(/\r\n/g, '\n');
   const endings = before !== after && eol(before) === eol(after) ? `<tr class="skip"><td colspan="2">only the line endings changed (${/\r\n/.test(after) ? 'now CRLF' : 'now LF'})</td></tr>` : '';
@@ -377,7 +390,7 @@ details.full{margin:0 0 10px}details.full>summary{cursor:pointer;color:var(--mut
 table.sbs{width:100%;border-collapse:collapse;table-layout:fixed;font:12.5px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .sbs th{font:600 12px system-ui,sans-serif;color:var(--muted);text-align:left;padding:4px 8px;border-bottom:1px solid var(--line)}
 .sbs td{vertical-align:top;height:1.5em;padding:1px 8px;white-space:pre-wrap;overflow-wrap:anywhere;unicode-bidi:plaintext;border-left:1px solid var(--line)}
-.sbs td.l{border-left:0}
+.sbs td.l,.sbs.one td{border-left:0}
 .sbs tr.del td.l,.sbs tr.mod td.l{background:#ffebe9}.sbs tr.ins td.r,.sbs tr.mod td.r{background:#dafbe1}
 .sbs td.empty{background:#f6f8fa}
 .sbs del{background:#ffc1bc;text-decoration:none;border-radius:2px}.sbs ins{background:#aceebb;text-decoration:none;border-radius:2px}
