@@ -132,7 +132,7 @@ describe('folders and dates', () => {
     utimesSync(join(dir, 'student.sql'), when, when);
     const r = await runCli(['export', '-u', 'bob', '-o', join(tmp, 'bob.json'), join(dir, 'student.sql')], { tmp, env: { TZ: 'UTC' } });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain("from the backup of 2026-11-24 07:32 (the file's modification time (UTC))");
+    expect(r.stderr).toContain("from the backup of 2026-11-24 07:32 (the file's modification time, in UTC)");
     expect(r.stderr).toContain('whatever bob wrote after 2026-11-24 07:32 UTC is deleted');
     expect(r.stderr).not.toContain('newer backup');
   });

@@ -22,7 +22,7 @@ export const DATE_SOURCE_NOTE: Record<BackupDate['source'], string> = {
   'archive header': "the dumping machine's local time, from the archive's header",
   'pg_dump header': "the dumping machine's time, from pg_dump's \"Started on\" line",
   'file name': 'the date in the file name',
-  'file modification time': "the file's modification time (UTC)",
+  'file modification time': "the file's modification time, in UTC",
 };
 
 /** The rule, in one sentence, for wherever dates are explained (terminal, JSON, HTML). */
