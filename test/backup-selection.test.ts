@@ -89,7 +89,7 @@ describe('selectBackups', () => {
 describe('an export of an older backup', () => {
   it('finds the newer backups beside it, and the advice names them and history/merge', async () => {
     const older = join(folder, 'buggy_race_bk_20260311.sql.gz');
-    const newer = await newerBackupsBeside(await detectBackup(older), '2026-03-11');
+    const newer = await newerBackupsBeside(await detectBackup(older), { value: '2026-03-11', source: 'file name' });
     expect(newer.map((b) => b.date.value)).toEqual(['2026-03-12 23:30', '2026-03-13']);
     const lines = uploadAdvice({ username: 'alice', texts: 4, backupDate: '2026-03-11', backupPath: older, newer });
     expect(lines[0]).toBe(

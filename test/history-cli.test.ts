@@ -83,7 +83,9 @@ describe('history --json on the story', () => {
 
 describe('history as text', () => {
   it('a table of lengths by date and task, then each task with its status and last good date', async () => {
-    const r = await runCli(['history', '-u', 'alice', ...nightPaths], { tmp });
+    const here = makeTmp('history-here');
+    const r = await runCli(['history', '-u', 'alice', ...nightPaths], { tmp, cwd: here });
+    removeTmp(here);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('alice (user id 2): 5 backups, 2026-03-09 to 2026-03-13');
@@ -96,7 +98,8 @@ describe('history as text', () => {
     expect(r.stderr).toMatch(/5 texts are lost \(1-TEMPLATE, 1-ADD, 2-COSTS, 3-REPORT, 3-FLAG\)/);
     // As steps: the backups' folder, then the merge with paths relative to it, then where to upload.
     expect(r.stderr).toContain(`  1. cd ${STORY}\n  2. recover-texts merge --user alice --current buggy_race_bk_20260313.sql.gz --auto buggy_race_bk_20260309.sql.gz `);
-    expect(r.stderr).toMatch(/ {2}3\. upload alice-upload\.json on the race server's "Upload texts as JSON" admin page for the student alice/);
+    // The upload is written where history was run, outside the backups' folder.
+    expect(r.stderr).toContain(` --out ${join(here, 'alice-upload.json')}\n  3. upload ${join(here, 'alice-upload.json')} on the race server's "Upload texts as JSON" admin page for the student alice`);
     expectNothingLeft(tmp);
   });
 

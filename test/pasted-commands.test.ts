@@ -77,7 +77,8 @@ describe('history: the restore commands it prints work when pasted', () => {
   let stderr = '';
   const html = () => join(work, 'report.html');
   beforeAll(async () => {
-    const r = await runCli(['history', '--user', USER, folder, '--html', html()], { tmp });
+    // Run from the work folder: the upload is written there, outside the backups' folder.
+    const r = await runCli(['history', '--user', USER, folder, '--html', html()], { tmp, cwd: work });
     expect(r.code, r.stderr).toBe(0);
     stderr = r.stderr;
   });
@@ -85,17 +86,17 @@ describe('history: the restore commands it prints work when pasted', () => {
   it('the cd and merge commands parse into exactly the folder and the arguments meant', () => {
     const { cd, command } = stepsAfter(stderr, /^1 text is lost \(1-GET\); to restore just it:$/);
     expect(execFileSync('sh', ['-c', `${cd} && pwd`], { encoding: 'utf8' }).trimEnd()).toBe(folder);
-    expect(pastedArgv(command)).toEqual(['merge', '--user', USER, '--current', 'night 4.sql', '--auto', '.', '--out', 'd_arcy-upload.json']);
+    expect(pastedArgv(command)).toEqual(['merge', '--user', USER, '--current', 'night 4.sql', '--auto', '.', '--out', join(work, 'd_arcy-upload.json')]);
     const taking = stepsAfter(stderr, /^1 lost text was written again since \(3-ENV\); kept: to take the old one instead, with the others:$/);
     expect(taking.cd).toBe(cd);
-    expect(pastedArgv(taking.command)).toEqual(['merge', '--user', USER, '--current', 'night 4.sql', '--auto', '--take', `3-ENV@${RESTORE_FROM}`, '.', '--out', 'd_arcy-upload.json']);
+    expect(pastedArgv(taking.command)).toEqual(['merge', '--user', USER, '--current', 'night 4.sql', '--auto', '--take', `3-ENV@${RESTORE_FROM}`, '.', '--out', join(work, 'd_arcy-upload.json')]);
   });
 
   it('the command that takes the kept text runs as pasted: both old texts come back, and no "NOT restored" warning', () => {
     const { cd, command } = stepsAfter(stderr, /^1 lost text was written again since/);
     const out = runPasted(cd, command);
     expect(out).not.toMatch(/NOT restored/);
-    const upload = JSON.parse(readFileSync(join(folder, 'd_arcy-upload.json'), 'utf8')) as { task_name: string; text: string; username: string }[];
+    const upload = JSON.parse(readFileSync(join(work, 'd_arcy-upload.json'), 'utf8')) as { task_name: string; text: string; username: string }[];
     expect(upload.map((e) => [e.task_name, e.text, e.username])).toEqual([
       ['1-GET', GET, USER],
       ['3-ENV', ENV, USER],

@@ -77,7 +77,9 @@ describe('what the upload replaces, and when the current snapshot was taken', ()
 
   it('the report names every replaced text and the snapshot time, on the banner and on each card', async () => {
     const html = join(work, 'alice.html');
-    const r = await runCli(['history', '-u', 'alice', '--html', html, folder], { tmp });
+    const here = join(work, 'admin');
+    mkdirSync(here);
+    const r = await runCli(['history', '-u', 'alice', '--html', html, folder], { tmp, cwd: here });
     expect(r.code, r.stderr).toBe(0);
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('a snapshot of <b>2026-03-13</b> (the date in the file name)');
@@ -87,7 +89,7 @@ describe('what the upload replaces, and when the current snapshot was taken', ()
       expect(page).toMatch(new RegExp(`id="task-\\d+">[\\s\\S]*?<h2>${task}[\\s\\S]*?<b>Replaces the current text</b> \\(snapshot of 2026-03-13\\): now ${now} chars`));
     }
     expect(page).toContain(`<pre class="cmd">cd ${folder}</pre>`);
-    expect(page).toContain('<pre class="cmd">recover-texts merge --user alice --current buggy_race_bk_20260313.sql.gz --auto . --out alice-upload.json</pre>');
+    expect(page).toContain(`<pre class="cmd">recover-texts merge --user alice --current buggy_race_bk_20260313.sql.gz --auto . --out ${join(here, 'alice-upload.json')}</pre>`);
   });
 });
 

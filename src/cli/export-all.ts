@@ -8,6 +8,7 @@ import { table } from '../table.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { addCommonOptions, checkOutput, resolveSession, type CommonOptions } from './options.js';
+import { oneBackup } from './many.js';
 import { exportContext, plural, type Runner } from './output.js';
 
 interface ExportAllOptions extends CommonOptions {
@@ -21,17 +22,19 @@ export function registerExportAll(program: Command, run: Runner, ui: Console): v
     program
       .command('export-all')
       .description("every student's upload JSON from one backup, in one pass (after a total loss)")
-      .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
+      .argument('<backup>', 'plain .sql, gzipped .sql.gz, a pg_dump archive, or a folder of them (its newest)')
       .requiredOption('-o, --out <dir>', 'the folder to write (atomically): one <username>.json per student, or a folder each with --format files')
       .addOption(new Option('-f, --format <format>', 'json: upload JSON; files: one file per task').choices(['json', 'files']).default('json'))
       .option('--force', 'replace an existing --out'),
   ).action((backup: string, opts: ExportAllOptions) => run((scope) => exportAll(backup, opts, ui, scope)));
 }
 
-async function exportAll(backupPath: string, opts: ExportAllOptions, ui: Console, scope: Scope): Promise<void> {
+async function exportAll(arg: string, opts: ExportAllOptions, ui: Console, scope: Scope): Promise<void> {
   const config = resolveSession(opts, ui, scope);
   await checkOutput(opts.out, opts.force);
-  await withBackup(backupPath, config, async (b) => {
+  const backup = await oneBackup(arg, undefined, ui);
+  const backupPath = backup.path;
+  await withBackup(backup, config, async (b) => {
     const all = await allTexts(b.query, opts.format);
     ui.endProgress();
     for (const e of all.refused) ui.note(`skipped: ${e.message} (hint: ${e.hint})`);

@@ -67,8 +67,9 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console, scope:
       await writeStdout(render(opts.format as 'json' | 'csv', texts));
     }
     if (opts.format === 'json') {
-      const newer = await newerBackupsBeside(backup, b.date.value);
-      for (const line of uploadAdvice({ username: user.username, texts: texts.length, backupDate: b.date.value, backupPath, newer })) ui.note(line);
+      const newer = await newerBackupsBeside(backup, b.date);
+      const backupDate = b.date.source === 'file modification time' ? `${b.date.value} UTC` : b.date.value;
+      for (const line of uploadAdvice({ username: user.username, texts: texts.length, backupDate, backupPath, newer })) ui.note(line);
     }
   });
 }

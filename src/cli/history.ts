@@ -1,9 +1,12 @@
 /** `history`: one student's texts across many backups. */
+import { homedir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
+import { pathExists } from '../files.js';
 import { accountDeletedNote, buildHistory, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT } from '../history/index.js';
 import { shellWord } from '../shell.js';
 import { writeFileAtomic } from '../export/index.js';
-import { restorePlan } from '../merge/index.js';
+import { restorePlan, uploadFileName } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
 import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
 import type { Scope } from '../scope.js';
@@ -63,8 +66,9 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
     const h = buildHistory(snapshots, userId);
     const lost = h.tasks.filter((t) => t.status === 'lost');
     const range = [...(opts.since ? ['--since', opts.since] : []), ...(opts.until ? ['--until', opts.until] : [])];
+    const out = lost.length ? await uploadPath(h.user.username, snapshots.map((s) => s.path)) : undefined;
     // A deleted account has nothing to upload to: its texts are shown, and how to give them back is said.
-    const restore = lost.length && !h.user.deletedAt ? restorePlan(h, snapshots, backups, range) : undefined;
+    const restore = lost.length && !h.user.deletedAt ? restorePlan(h, snapshots, backups, range, out) : undefined;
     if (opts.html) {
       await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restore, timezone: opts.timezone }), { force: !!opts.force, scope });
       ui.note(`wrote ${opts.html}`);
@@ -97,4 +101,21 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
       );
     }
   });
+}
+
+/**
+ * Where the suggested merge writes the upload: here, unless here is a backups'
+ * folder (the steps cd into it; the upload among the backups would be read as
+ * one next time), then the home folder; a name with -2, -3 when one is there
+ * already (an upload from an earlier run), so the command does not fail.
+ */
+async function uploadPath(username: string, backupPaths: readonly string[]): Promise<string> {
+  const folders = backupPaths.map((p) => dirname(resolve(p)));
+  const among = (dir: string) => folders.some((f) => dir === f || dir.startsWith(f + sep));
+  const dir = among(process.cwd()) ? homedir() : process.cwd();
+  const name = uploadFileName(username);
+  for (let n = 1; ; n++) {
+    const path = join(dir, n === 1 ? name : name.replace(/\.json$/, `-${n}.json`));
+    if (!(await pathExists(path))) return path;
+  }
 }

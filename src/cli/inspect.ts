@@ -1,6 +1,6 @@
 /** `inspect`: what a backup is and holds. */
 import type { Command } from 'commander';
-import { DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
+import { DATE_SOURCE_NOTE, selectBackups, type BackupDate } from '../detect/index.js';
 import { inspectBackup, type InspectReport } from '../session/index.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
@@ -13,13 +13,24 @@ export function registerInspect(program: Command, run: Runner, ui: Console): voi
     program
       .command('inspect')
       .description('what a backup is and holds: format, versions, date, counts, newest text')
-      .argument('<backup>', 'plain .sql, gzipped .sql.gz, or a pg_dump archive')
+      .argument('<backup>', 'plain .sql, gzipped .sql.gz, a pg_dump archive, or a folder of them (its newest)')
       .option('--json', 'machine-readable output'),
   ).action((backup: string, opts: CommonOptions & { json?: boolean }) => run((scope) => inspect(backup, opts, ui, scope)));
 }
 
-async function inspect(backupPath: string, opts: CommonOptions & { json?: boolean }, ui: Console, scope: Scope): Promise<void> {
-  const info = await inspectBackup(backupPath, resolveSession(opts, ui, scope));
+async function inspect(arg: string, opts: CommonOptions & { json?: boolean }, ui: Console, scope: Scope): Promise<void> {
+  const config = resolveSession(opts, ui, scope);
+  // A folder: its newest backup, as users and export take; and what else is there, in one line.
+  const s = await selectBackups([arg]);
+  const chosen = s.backups.at(-1)!;
+  if (!chosen.named) {
+    const n = s.backups.length;
+    ui.note(
+      `using ${chosen.path} (${chosen.date.value}), the newest backup in ${arg}` +
+        (n > 1 ? `; the folder holds ${n} backups from ${s.backups[0]!.date.value} on: inspect another by its path, or follow a student across all with history` : ''),
+    );
+  }
+  const info = await inspectBackup(chosen.backup, config);
   ui.endProgress();
   if (info.loadError) ui.note(`${info.loadError.message}: showing the header only (hint: ${info.loadError.hint})`);
   if (opts.json) return writeStdout(JSON.stringify(info, null, 2) + '\n');

@@ -1,7 +1,7 @@
 /** What the commands over many backups (history, merge, and the folder-taking users/export) share. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { parseDateBound, selectBackups, type BackupFile, type DateRange } from '../detect/index.js';
+import { copiesNote, parseDateBound, selectBackups, type BackupFile, type DateRange } from '../detect/index.js';
 import type { BackupSet, ManyConfig } from '../session/index.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
@@ -25,10 +25,17 @@ export function addRangeOptions(cmd: Command): Command {
  * missing or not a backup fails here, before anything starts. Each is
  * returned as read here, so the session reads none of it again.
  */
-export async function selectFromArgs(args: readonly string[], range: DateRange, ui: Console): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[] }> {
+export async function selectFromArgs(
+  args: readonly string[],
+  range: DateRange & { debug?: boolean },
+  ui: Console,
+): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[] }> {
   ui.step('reading backups');
   const s = await selectBackups(args, range);
-  for (const x of s.skipped.filter((k) => k.kind !== 'out of range')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${x.path}: ${x.reason}`}`);
+  for (const x of s.skipped.filter((k) => k.kind === 'not a backup' || k.kind === 'damaged')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${x.path}: ${x.reason}`}`);
+  // The tool's own files beside the backups (the upload JSON the steps wrote, a report): expected there, said only with --debug.
+  if (range.debug) for (const x of s.skipped.filter((k) => k.kind === 'own output')) ui.note(`skipped ${x.path}: ${x.reason}`);
+  for (const c of s.copies) ui.note(copiesNote(c));
   const out = s.skipped.filter((k) => k.kind === 'out of range');
   if (out.length) ui.note(`left out ${out.length} backup${out.length === 1 ? '' : 's'} not in the date range (${out.map((x) => basename(x.path)).join(', ')})`);
   return {

@@ -8,7 +8,8 @@ import type { BackupFile } from './detect.js';
 
 export interface BackupDate {
   /**
-   * YYYY-MM-DD, or YYYY-MM-DD HH:MM when the backup records a time. An
+   * YYYY-MM-DD, or YYYY-MM-DD HH:MM when the backup records a time (or the
+   * file's modification time is all there is). An
    * archive's time is the dumping machine's local time: pg_dump records no
    * zone (pg_backup_archiver.c WriteHead writes the struct tm fields only).
    */
@@ -21,12 +22,12 @@ export const DATE_SOURCE_NOTE: Record<BackupDate['source'], string> = {
   'archive header': "the dumping machine's local time, from the archive's header",
   'pg_dump header': "the dumping machine's time, from pg_dump's \"Started on\" line",
   'file name': 'the date in the file name',
-  'file modification time': "the file's modification date (UTC)",
+  'file modification time': "the file's modification time, in UTC",
 };
 
 /** The rule, in one sentence, for wherever dates are explained (terminal, JSON, HTML). */
 export const DATE_RULE =
-  "the dump time in an archive's header (the dumping machine's local time: pg_dump records no zone), else pg_dump's \"Started on\" line, else a date in the file name, else the file's modification date (UTC)";
+  "the dump time in an archive's header (the dumping machine's local time: pg_dump records no zone), else pg_dump's \"Started on\" line, else a date in the file name, else the file's modification time (UTC)";
 
 export function backupDate(backup: BackupFile): BackupDate {
   const t = backup.archive?.dumpedAt;
@@ -38,7 +39,22 @@ export function backupDate(backup: BackupFile): BackupDate {
   // A link without a date (latest.sql.gz) takes the one in the name of the backup it leads to.
   const fromName = dateFromName(backup.path) ?? (backup.target ? dateFromName(backup.target) : undefined);
   if (fromName) return { value: fromName, source: 'file name' };
-  return { value: backup.modifiedAt.toISOString().slice(0, 10), source: 'file modification time' };
+  // With its time: a bare day would say the whole day's work is in it.
+  return { value: backup.modifiedAt.toISOString().slice(0, 16).replace('T', ' '), source: 'file modification time' };
+}
+
+/**
+ * Whether `a` was made after `b`. Within one day, only times read off the
+ * same clock compare: a bare day (a date from a file name) has no time, and a
+ * dump's own time is the dumping machine's local time while a modification
+ * time is UTC, so a backup of the same day is not called later.
+ */
+export function isLater(a: BackupDate, b: BackupDate): boolean {
+  const dayA = a.value.slice(0, 10);
+  const dayB = b.value.slice(0, 10);
+  if (dayA !== dayB) return dayA > dayB;
+  const utc = (d: BackupDate) => d.source === 'file modification time';
+  return a.value.length > 10 && b.value.length > 10 && utc(a) === utc(b) && a.value > b.value;
 }
 
 /**

@@ -9,8 +9,10 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RecoverError, type ErrorCode } from '../errors.js';
-import { backupDate, type BackupDate } from './date.js';
+import { backupDate, isLater, type BackupDate } from './date.js';
+import { setCopiesAside, type BackupCopies } from './copies.js';
 import { assertBackupPathExists, detectBackup, type BackupFile } from './detect.js';
+import { ownOutputKind } from './own.js';
 
 export interface SelectedBackup {
   path: string;
@@ -26,10 +28,12 @@ export interface BackupSelection {
   backups: SelectedBackup[];
   /**
    * Folder members that are not backups, with why; backups that are damaged
-   * (an empty night: the backup job failed), with their error's code; and
-   * backups outside the date range.
+   * (an empty night: the backup job failed), with their error's code; the
+   * tool's own outputs; and backups outside the date range.
    */
-  skipped: { path: string; reason: string; kind: 'not a backup' | 'damaged' | 'out of range'; code?: ErrorCode }[];
+  skipped: { path: string; reason: string; kind: 'not a backup' | 'damaged' | 'own output' | 'out of range'; code?: ErrorCode }[];
+  /** Backups found more than once (the same dump in several formats): the one read, and the copies set aside. */
+  copies: BackupCopies[];
 }
 
 /** Dates as YYYY-MM-DD, already checked with parseDateBound. */
@@ -88,6 +92,11 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
           if (!found.has(path)) found.set(path, { path, backup, date: backupDate(backup), named: false });
         } catch (e) {
           if (!(e instanceof RecoverError)) throw e;
+          const own = await ownOutputKind(path);
+          if (own) {
+            skipped.push({ path, reason: `${own} written by recover-texts`, kind: 'own output' });
+            continue;
+          }
           if (await isPlainFolder(path)) skipped.push({ path, reason: 'a folder (folders are not searched inside)', kind: 'not a backup' });
           else skipped.push({ path, reason: e.message, kind: e.exit === 'damaged' ? 'damaged' : 'not a backup', code: e.code });
         }
@@ -104,7 +113,8 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       read.set(await fs.realpath(arg), arg);
     }
   }
-  const all = [...found.values()].sort((a, b) => cmp(a.date.value, b.date.value) || cmp(a.path, b.path));
+  const { kept, copies } = setCopiesAside([...found.values()]);
+  const all = kept.sort((a, b) => cmp(a.date.value, b.date.value) || cmp(a.path, b.path));
   const day = (b: SelectedBackup) => b.date.value.slice(0, 10);
   let backups = all.filter((b) => (!range.since || day(b) >= range.since) && (!range.until || day(b) <= range.until));
   if (range.before) backups = backups.filter((b) => day(b) < range.before!).slice(-1);
@@ -114,7 +124,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       hint: `their dates: ${all.map((b) => b.date.value).join(', ')}`,
     });
   }
-  return { backups, skipped };
+  return { backups, skipped, copies };
 }
 
 /** Folders with more entries than this are not searched for newer backups (it is someone's Downloads, not a backup folder). */
@@ -126,14 +136,14 @@ const MAX_SIBLINGS = 400;
  * would undo later work. Empty when the folder cannot be read or is large.
  * `backup` itself is not read again.
  */
-export async function newerBackupsBeside(backup: BackupFile, date: string): Promise<SelectedBackup[]> {
+export async function newerBackupsBeside(backup: BackupFile, date: BackupDate): Promise<SelectedBackup[]> {
   const path = backup.path;
   const dir = dirname(resolve(path));
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   if (names.length > MAX_SIBLINGS) return [];
   const all = await selectBackups([dir], {}, [backup]).catch(() => null);
   // Only backups that carry their own date (name or header): a stray SQL-looking file's mtime says nothing.
-  return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.source !== 'file modification time' && b.date.value > date);
+  return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.source !== 'file modification time' && isLater(b.date, date));
 }
 
 /** A folder's entries, the symbolic links after the rest (each group in the order given). */

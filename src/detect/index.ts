@@ -5,5 +5,6 @@
 export { readArchiveInfo, checkArchiveData,      } from '../archive/index.js';
 export {  type BackupFile, detectBackup, assertBackupPathExists } from './detect.js';
 export { backupDate,  DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from './date.js';
+export { copiesNote } from './copies.js';
 export { selectBackups, newerBackupsBeside, parseDateBound,   type DateRange } from './folder.js';
 export { nearbyPaths } from './nearby.js';

@@ -13,5 +13,5 @@ export { parseCurrentJson, isJsonFile, currentFromJson, currentFromSnapshot } fr
 export { checkUpload,   } from './check.js';
 export {  type CurrentData,   parseTake, resolveChoices,    planMerge } from './plan.js';
 export { replacements, snapshotOf, freshCurrentCommands, uploadWarning, type Replacement, type CurrentSnapshot } from './safety.js';
-export { restoreSteps, type RestoreSteps } from './steps.js';
+export { restoreSteps, uploadFileName, type RestoreSteps } from './steps.js';
 export { restorePlan,  } from './restore.js';

@@ -22,16 +22,16 @@ export interface RestorePlan {
   restored: string[];
 }
 
-/** `backups`: the command's arguments as given (files or folders), `options` to pass on; snapshots oldest first. */
-export function restorePlan(h: History, snapshots: readonly Snapshot[], backups: readonly string[], options: readonly string[] = []): RestorePlan {
+/** `backups`: the command's arguments as given (files or folders), `options` to pass on, `out` the upload's path; snapshots oldest first. */
+export function restorePlan(h: History, snapshots: readonly Snapshot[], backups: readonly string[], options: readonly string[] = [], out?: string): RestorePlan {
   const newest = snapshots.at(-1)!;
   const current = currentFromSnapshot(newest.path, newest, h);
   const { choices, kept } = resolveChoices(h, current, [], true);
   const plan = planMerge(h, current, choices, newest.tasks);
   const takes = kept.flatMap((k) => ['--take', k.take]);
   return {
-    steps: restoreSteps(h.user.username, newest.path, backups, options),
-    takeKept: kept.length ? restoreSteps(h.user.username, newest.path, backups, [...options, ...takes]) : null,
+    steps: restoreSteps(h.user.username, newest.path, backups, options, out),
+    takeKept: kept.length ? restoreSteps(h.user.username, newest.path, backups, [...options, ...takes], out) : null,
     restored: h.tasks.filter((t) => t.status === 'lost' && !kept.some((k) => k.taskId === t.taskId)).map((t) => t.name),
     current: { label: current.label, snapshot: snapshotOf(current) },
     replaced: replacements(plan),

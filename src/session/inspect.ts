@@ -3,14 +3,16 @@
  * this backup?" even when it cannot be loaded here (an archive no pg_restore
  * on this machine reads); then the counts are left out and the reason kept.
  */
-import { detectBackup } from '../detect/index.js';
+import { detectBackup, type BackupFile } from '../detect/index.js';
 import { RecoverError } from '../errors.js';
 import type { SessionConfig } from './config.js';
 import { backupDate } from './date.js';
 import { withBackup } from './one.js';
 
-export async function inspectBackup(path: string, config: SessionConfig) {
-  const backup = await detectBackup(path);
+/** `from`: a path, or the backup as detection read it already. */
+export async function inspectBackup(from: string | BackupFile, config: SessionConfig) {
+  const backup = typeof from === 'string' ? await detectBackup(from) : from;
+  const path = backup.path;
   let loaded = null;
   let loadError: RecoverError | null = null;
   try {
