@@ -7,6 +7,9 @@
 import { copyFileSync, cpSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copiesNote, selectBackups } from '../src/detect/index.js';
+import { isLater } from '../src/detect/date.js';
+import { ownOutputKind } from '../src/detect/own.js';
 import { FIXTURES, makeTmp, removeTmp, runCli } from './helpers.js';
 import { nightPaths, STORY } from './story-helpers.js';
 
@@ -69,6 +72,15 @@ describe('where the files go', () => {
       'skipped alice.html: an HTML report written by recover-texts',
       "skipped everyone: a folder of every student's texts written by recover-texts",
     ]);
+
+    // The same, asked of detect in this process: each output is known for what it is, and a backup is none of them.
+    expect(await ownOutputKind(join(backups, 'alice-upload.json'))).toBe('an upload JSON');
+    expect(await ownOutputKind(join(backups, 'alice.csv'))).toBe('a CSV of texts');
+    expect(await ownOutputKind(join(backups, 'alice.html'))).toBe('an HTML report');
+    expect(await ownOutputKind(nightPaths[0]!)).toBeNull();
+    const selection = await selectBackups([backups]);
+    expect(selection.backups).toHaveLength(nightPaths.length);
+    expect(selection.skipped.filter((k) => k.kind === 'own output').map((k) => k.path.slice(backups.length + 1)).sort()).toEqual(['alice-texts', 'alice-upload.json', 'alice.csv', 'alice.html', 'everyone']);
   });
 
   it('run from elsewhere, the upload goes where the admin is', async () => {
@@ -103,6 +115,13 @@ describe('folders and dates', () => {
     expect(notes).toEqual([
       'copies of one backup (dumped 2026-11-24 07:32): read night.dump (a custom archive: only the tables needed are read); set aside night-dir, night.tar, night.sql',
     ]);
+
+    // In this process: selection keeps one of the four, and the note is the one the CLI printed.
+    const selection = await selectBackups([dir]);
+    expect(selection.backups.map((x) => x.path)).toEqual([join(dir, 'night.dump'), join(dir, 'later.dump')]);
+    expect(selection.copies.map(copiesNote)).toEqual(notes);
+    expect(isLater(selection.backups[1]!.date, selection.backups[0]!.date)).toBe(true);
+    expect(isLater(selection.backups[0]!.date, selection.backups[1]!.date)).toBe(false);
   });
 
   it('two nights dated only by their file names are never taken for copies', async () => {

@@ -110,6 +110,17 @@ describe('the restore banner and task cards', () => {
 });
 
 describe('report details', () => {
+  it('says when the account was deleted, escaped, and offers no restore steps for it', () => {
+    const gone = { ...snap('2026-03-03', []), user: null };
+    const h = buildHistory([snap('2026-03-01', [rec(1, 'x'.repeat(300), 1)]), snap('2026-03-02', [rec(1, 'x'.repeat(300), 1)]), gone], 2);
+    const html = renderHtmlReport(h);
+    expect(html).toContain('the account al&amp;ce&lt;script&gt; (user id 2) was deleted between 2026-03-02 and 2026-03-03: it is in no backup from 2026-03-03 on. Its texts are shown up to then');
+    expect(html).not.toContain('al&ce<script>');
+    expect(html).not.toContain('recover-texts merge');
+    const alive = renderHtmlReport(buildHistory([snap('2026-03-01', [rec(1, 'one', 1)]), snap('2026-03-02', [rec(1, 'two', 1)])], 2));
+    expect(alive).not.toContain('was deleted between');
+  });
+
   it('hides a default "Task N-NAME" title, which goes stale when the task is renamed', () => {
     const renamed = [{ id: 1, storedName: '3-MULTIPLE', phase: 3, sortPosition: 1, isEnabled: true, title: 'Task 3-MULTI' }];
     const s = (date: string, body: string): Snapshot => ({ path: `bk_${date}.sql`, date, dateSource: 'file name', user: { id: 2, username: 'a' }, tasks: renamed, texts: [rec(1, body, 1)] });
