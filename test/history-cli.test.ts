@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
-import { CLI, engineStartWitness, expectCleanError, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
+import { CLI, ROOT, engineStartWitness, expectCleanError, makeTmp, removeTmp, runCli, expectNothingLeft } from './helpers.js';
 import { nightPaths, story, STORY } from './story-helpers.js';
 
 let tmp: string;
@@ -262,7 +262,8 @@ describe('a deleted account', () => {
     const said = `the account chloe (user id 4) was deleted between ${before} and ${gone}: it is in no backup from ${gone} on`;
     expect(r.stdout).toContain(said);
     expect(r.stderr).toContain(`warning: ${said}`);
-    expect(r.stderr).toContain(`recover-texts export ${last} --user chloe -o chloe-upload.json`);
+    // The upload goes where the restore steps would put it: where history ran (the repository, runCli's folder), not among the backups.
+    expect(r.stderr).toContain(`recover-texts export ${last} --user chloe -o ${join(ROOT, 'chloe-upload.json')}\n`);
     expect(r.stderr).not.toContain('merge --user');
     const chloe = story.students.find((s) => s.userId === 4)!;
     expect(chloe.tasks.length).toBeGreaterThan(0);

@@ -97,7 +97,7 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
       ui.warn(accountDeletedNote(h));
       ui.note(
         `to give ${h.user.username} their texts back, re-create the account on the race server, then upload the texts of the last backup that had it:\n` +
-          `  ${['recover-texts', 'export', last.path, '--user', h.user.username, '-o', `${h.user.username}-upload.json`].map(shellWord).join(' ')}`,
+          `  ${['recover-texts', 'export', last.path, '--user', h.user.username, '-o', out ?? uploadFileName(h.user.username)].map(shellWord).join(' ')}`,
       );
     }
   });
