@@ -142,6 +142,10 @@ describe('folders and dates', () => {
     const all = await runCli(['export-all', '-o', join(tmp, 'inspect-all'), dir], { tmp });
     expect(all.code, all.stderr).toBe(0);
     expect(all.stderr).toContain('the newest backup in');
+    // users, export, export-all and inspect pick a folder's backup by one rule, and say it in the same words.
+    const users = await runCli(['users', dir], { tmp });
+    expect(users.code, users.stderr).toBe(0);
+    expect(users.stderr).toContain(`using ${join(dir, 'buggy_race_bk_20260313.sql.gz')} (2026-03-13), the newest backup in ${dir}; the folder holds 5 backups from 2026-03-09 on`);
   });
 
   it('a plain dump dated by its file is shown with its time, and a backup of the same moment beside it is not "newer"', async () => {

@@ -1,9 +1,10 @@
 /** `inspect`: what a backup is and holds. */
 import type { Command } from 'commander';
-import { DATE_SOURCE_NOTE, selectBackups, type BackupDate } from '../detect/index.js';
+import { DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
 import { inspectBackup, type InspectReport } from '../session/index.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
+import { oneBackup } from './many.js';
 import { addCommonOptions, resolveSession, type CommonOptions } from './options.js';
 import { writeStdout, writeText } from './output.js';
 import type { Runner } from './output.js';
@@ -20,17 +21,9 @@ export function registerInspect(program: Command, run: Runner, ui: Console): voi
 
 async function inspect(arg: string, opts: CommonOptions & { json?: boolean }, ui: Console, scope: Scope): Promise<void> {
   const config = resolveSession(opts, ui, scope);
-  // A folder: its newest backup, as users and export take; and what else is there, in one line.
-  const s = await selectBackups([arg]);
-  const chosen = s.backups.at(-1)!;
-  if (!chosen.named) {
-    const n = s.backups.length;
-    ui.note(
-      `using ${chosen.path} (${chosen.date.value}), the newest backup in ${arg}` +
-        (n > 1 ? `; the folder holds ${n} backups from ${s.backups[0]!.date.value} on: inspect another by its path, or follow a student across all with history` : ''),
-    );
-  }
-  const info = await inspectBackup(chosen.backup, config);
+  // A folder: its newest backup, as users and export take, and what else is there.
+  const backup = await oneBackup(arg, undefined, ui);
+  const info = await inspectBackup(backup, config);
   ui.endProgress();
   if (info.loadError) ui.note(`${info.loadError.message}: showing the header only (hint: ${info.loadError.hint})`);
   if (opts.json) return writeStdout(JSON.stringify(info, null, 2) + '\n');

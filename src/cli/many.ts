@@ -46,11 +46,21 @@ export async function selectFromArgs(
   };
 }
 
-/** One backup from a file or a folder: a folder gives its newest (before --before), said on stderr. */
+/**
+ * One backup from a file or a folder: a folder gives its newest (before --before), said on
+ * stderr with what else the folder holds, and which copies of a night were set aside.
+ */
 export async function oneBackup(arg: string, before: string | undefined, ui: Console): Promise<BackupFile> {
   const s = await selectBackups([arg], { before });
   const chosen = s.backups.at(-1)!;
-  if (!chosen.named || before) ui.note(`using ${chosen.path} (${chosen.date.value}), the newest backup${before ? ` before ${before}` : ''} in ${arg}`);
+  if (!chosen.named || before) {
+    const n = s.backups.length;
+    ui.note(
+      `using ${chosen.path} (${chosen.date.value}), the newest backup${before ? ` before ${before}` : ''} in ${arg}` +
+        (n > 1 ? `; the folder holds ${n} backups from ${s.backups[0]!.date.value} on: name another by its path, or follow a student across all with history` : ''),
+    );
+    for (const c of s.copies) ui.note(copiesNote(c));
+  }
   return chosen.backup;
 }
 
