@@ -85,6 +85,8 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
   const output: string[] = [];
   try {
     await ensureImage(client, tc, image, log);
+    // Watched from before the container exists: one that dies at once may be gone before any listing sees it.
+    const died = await watchDeath(client, run);
     const starting = localOnly(pgModule.PostgreSqlContainer, image)
       .withUsername(SUPERUSER)
       .withPassword(password)
@@ -112,9 +114,8 @@ export async function startDocker(config: Extract<EngineConfig, { kind: 'docker'
         stream.on('error', () => {});
       })
       .start();
-    const watch = { done: false };
     // testcontainers notices a container that died only when its wait times out: fail as soon as it exits.
-    const started = await Promise.race([starting, exitOf(client, run, watch)]).finally(() => (watch.done = true));
+    const started = await Promise.race([starting, died.exited]).finally(died.stop);
     const containerId = started.getId();
     const server: Server = {
       description: `throwaway PostgreSQL (Docker container ${containerId.slice(0, 12)} from ${image}, port 127.0.0.1:${started.getPort()})`,
@@ -280,18 +281,34 @@ async function removeContainer(client: ContainerRuntimeClient, id: string): Prom
 }
 
 /** Rejects when this run's container has exited; stays pending while it runs, until watch.done. */
-async function exitOf(client: ContainerRuntimeClient, run: string, watch: { done: boolean }): Promise<never> {
-  while (!watch.done) {
-    await new Promise((r) => setTimeout(r, 200));
-    const [c] = await client.container.dockerode
-      .listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${run}`], status: ['exited', 'dead'] } })
-      .catch(() => []);
-    if (c && !watch.done) {
-      const code = await client.container.dockerode.getContainer(c.Id).inspect().then((i) => i.State.ExitCode, () => undefined);
-      throw new Error(`the container exited${code === undefined ? '' : ` with code ${code}`}`);
-    }
-  }
-  return new Promise<never>(() => {});
+/**
+ * The run's container dying, from Docker's event stream (`die`, which carries the exit code):
+ * it is seen even when the container is removed at once (auto-remove), which a listing of
+ * exited containers can miss. `since` replays an event from before the stream was open.
+ */
+async function watchDeath(client: ContainerRuntimeClient, run: string): Promise<{ exited: Promise<never>; stop: () => void }> {
+  const stream = (await client.container.dockerode.getEvents({
+    since: Math.floor(Date.now() / 1000) - 1,
+    filters: { type: ['container'], event: ['die'], label: [`${LABEL_RUN}=${run}`] },
+  })) as NodeJS.ReadableStream & { destroy(): void };
+  const exited = new Promise<never>((_, reject) => {
+    let pending = '';
+    stream.on('data', (d: Buffer | string) => {
+      pending += String(d);
+      const end = pending.indexOf('\n');
+      if (end < 0) return;
+      let code: unknown;
+      try {
+        code = (JSON.parse(pending.slice(0, end)) as { Actor?: { Attributes?: Record<string, string> } }).Actor?.Attributes?.exitCode;
+      } catch {
+        code = undefined;
+      }
+      reject(new Error(`the container exited${code === undefined ? '' : ` with code ${String(code)}`}`));
+    });
+    stream.on('error', () => {});
+  });
+  exited.catch(() => {}); // raced against the start; unobserved once the start wins
+  return { exited, stop: () => stream.destroy() };
 }
 
 function lastLines(chunks: readonly string[]): string {
