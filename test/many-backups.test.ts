@@ -11,8 +11,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngine, type Engine } from '../src/engine/index.js';
 import { RecoverError } from '../src/errors.js';
-import { withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
-import { makeTmp, removeTmp } from './helpers.js';
+import { withBackup, withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
+import { FIXTURES, makeTmp, removeTmp } from './helpers.js';
 import { nightPaths, story, STORY } from './story-helpers.js';
 import { Scope } from '../src/scope.js';
 
@@ -166,6 +166,85 @@ describe('withBackups', () => {
       expect(during.filter((d) => !before.includes(d)).every((d) => d.startsWith('recover_texts_'))).toBe(true);
       expect(await databases()).toEqual(before);
       expect(scope.liveCount).toBe(0);
+    });
+
+    describe('whose user may not CREATE DATABASE (as on Heroku Postgres)', () => {
+      /** The admin's own database, owned by a role without CREATEDB, with a table of its own in public. */
+      const role = 'hosted_role';
+      const password = 'not-a-secret-test-password';
+      let hosted: string;
+      const asSuper = async <T>(database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+        const a = new pg.Client(server.clientConfig(database));
+        await a.connect();
+        try {
+          return await fn(a);
+        } finally {
+          await a.end();
+        }
+      };
+      /** The app's database as the tool must leave it: its schemas, and its own table's rows. */
+      const appState = () =>
+        asSuper('app_db', async (c) => ({
+          schemas: (await c.query("SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1")).rows.map((r) => r.nspname as string),
+          publicTables: (await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r) => r.tablename as string),
+          users: (await c.query('SELECT name FROM public.users ORDER BY 1')).rows.map((r) => r.name as string),
+        }));
+      beforeAll(async () => {
+        await asSuper('postgres', async (c) => {
+          await c.query(`CREATE ROLE ${role} LOGIN NOCREATEDB PASSWORD '${password}'`);
+          await c.query(`CREATE DATABASE app_db OWNER ${role}`);
+        });
+        await asSuper('app_db', (c) => c.query(`SET ROLE ${role}; CREATE TABLE public.users (name text); INSERT INTO public.users VALUES ('the app''s own row')`));
+        const c = server.clientConfig('app_db');
+        hosted = `postgresql://${role}:${password}@localhost/app_db?host=${encodeURIComponent(String(c.host))}`;
+      });
+      const hostedConfig = (notes: string[] = []) => config({ engine: { kind: 'url', databaseUrl: hosted, log: (m) => notes.push(m) } });
+
+      it('works in scratch schemas of its own database, says so once, and drops them; the database\'s own tables are untouched', async () => {
+        const before = await appState();
+        const notes: string[] = [];
+        let during: Awaited<ReturnType<typeof appState>> | undefined;
+        const ids = await withBackups(nightPaths, hostedConfig(notes), async (set) => {
+          during = await appState();
+          return set.map(async (b) => (await b.query.findUser('chloe')).id);
+        });
+        expect(ids).toEqual(nightPaths.map(() => 4));
+        expect(notes.filter((n) => n.includes('may not create a database'))).toHaveLength(1);
+        expect(notes.join('\n')).toMatch(/scratch schemas recover_texts_[0-9a-f]{8}_\* of its database app_db, dropped at the end/);
+        // While it ran: a home schema and one per backup, all with the run's prefix; the public schema as it was.
+        const made = during!.schemas.filter((n) => !before.schemas.includes(n));
+        expect(made).toHaveLength(nightPaths.length + 1);
+        expect(new Set(made.map((n) => /^(recover_texts_[0-9a-f]{8}_)/.exec(n)?.[1])).size).toBe(1);
+        expect(during!.publicTables).toEqual(before.publicTables);
+        expect(await appState()).toEqual(before);
+        expect(before.users).toEqual(["the app's own row"]);
+        expect(scope.liveCount).toBe(0);
+      });
+
+      it('one backup, and each database of a pg_dumpall file, in schemas of the run: the same texts as on a server of its own', async () => {
+        const before = await appState();
+        const file = join(FIXTURES, 'dumpall', 'two-races.sql.gz');
+        const texts = (engine: ManyConfig) => withBackup(file, { ...engine, database: 'buggy_race_2025' }, async (b) => (await b.query.summary()).texts);
+        const expected = await texts(config());
+        expect(expected).toBeGreaterThan(0);
+        expect(await texts(hostedConfig())).toBe(expected);
+        expect(await appState()).toEqual(before);
+      });
+
+      it('a user that may not create a schema either: one clear error, nothing made', async () => {
+        await asSuper('postgres', (c) => c.query(`CREATE ROLE locked_role LOGIN NOCREATEDB PASSWORD '${password}'`));
+        await asSuper('app_db', (c) => c.query('REVOKE CREATE ON DATABASE app_db FROM PUBLIC'));
+        const before = await appState();
+        const c = server.clientConfig('app_db');
+        const locked = `postgresql://locked_role:${password}@localhost/app_db?host=${encodeURIComponent(String(c.host))}`;
+        const failure = await withBackups(nightPaths.slice(0, 1), config({ engine: { kind: 'url', databaseUrl: locked, log: () => {} } }), async () => 'ran').catch((e: unknown) => e);
+        expect(failure).toBeInstanceOf(RecoverError);
+        expect((failure as RecoverError).code).toBe('ENGINE_REFUSED');
+        expect((failure as RecoverError).message).toMatch(/lets its user neither create a database nor a schema/);
+        expect((failure as RecoverError).hint).toMatch(/CREATEDB, or CREATE on its database/);
+        expect(await appState()).toEqual(before);
+        expect(scope.liveCount).toBe(0);
+      });
     });
   });
 });

@@ -25,7 +25,7 @@ export const ENGINE_KINDS = Object.keys(STARTERS) as EngineKind[];
 /** Start the engine `config` names; it is registered with `scope`, which removes it if the run ends first. */
 export async function startEngine(config: EngineConfig, scope: Scope): Promise<Engine> {
   const start = STARTERS[config.kind] as (c: EngineConfig, scope: Scope) => Promise<Server>;
-  return engineOn(await start(config, scope), scope);
+  return engineOn(await start(config, scope), scope, config.log);
 }
 
 export type { Engine, EngineConfig, EngineKind, Log } from './types.js';

@@ -60,6 +60,13 @@ export interface Engine extends AsyncDisposable {
    * each when there are several.
    */
   database(): Promise<string>;
+  /**
+   * What the session's schema `name` (`public`, `backup_3`) is called in that
+   * database: `name` itself, or with this run's prefix where the session works
+   * inside an admin's own database (a --database-url user without CREATEDB).
+   * Known once database() has resolved.
+   */
+  schema(name: string): string;
   /** A connected client on one of our databases; its 'error' event is handled. */
   connect(database: string): Promise<pg.Client>;
   /** How to connect to one of our databases (for tools such as psql, and tests). */

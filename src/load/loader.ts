@@ -35,21 +35,26 @@ export interface LoadResult {
 export interface LoaderOptions {
   /** --backup-encoding: what a SQL_ASCII backup's non-UTF-8 bytes are (a resolved PostgreSQL name). */
   backupEncoding?: string;
-  /**
-   * The schema the client's scratch tables are in (on its search_path; `public` when unset).
-   * Each database of a file that holds several gets its own beside it, named after it.
-   */
-  schema?: string;
   /** RECOVER_TEXTS_LOAD_LIMIT, when set: the bytes of rows one backup may load (see loadBudget). */
   loadLimit?: number;
   /** The run's scope, for its 'loading' checkpoint. */
   scope?: Scope;
 }
 
+/** The schema of a file's `k`th database part: ours, and a valid identifier whatever the database is called. */
+function partSchema(first: string, k: number): string {
+  return `${first}_db${k}`;
+}
+
 /** Where a backup's rows go: a connection to the scratch database, and the engine's scratch folder (Engine.scratch). */
 export interface LoadTarget {
   client: pg.Client;
   scratch?: ScratchRoot;
+  /**
+   * The schema on the client's search_path, which the scratch tables go in (`public` when unset).
+   * Each database of a file that holds several gets its own beside it, named after it.
+   */
+  schema?: string;
 }
 
 /**
@@ -120,9 +125,10 @@ export class Loader extends Writable {
     super({ objectMode: true, highWaterMark: 16 });
     this.client = Promise.resolve(target).then((t) => {
       this.scratch = t.scratch;
+      if (t.schema) this.nameSchemas(t.schema);
       return t.client;
     });
-    this.section = { name: null, schema: options.schema ?? 'public', result: this.result };
+    this.section = { name: null, schema: 'public', result: this.result };
     this.databases = [this.section];
     this.onConnection = this.section.schema;
     this.made.add(this.section.schema);
@@ -225,8 +231,7 @@ export class Loader extends Writable {
   private switchTo(name: string): void {
     let section = this.databases.find((d) => d.name === name);
     if (!section) {
-      // Ours and a valid identifier whatever the database is called.
-      section = { name, schema: `${this.databases[0]!.schema}_db${this.databases.length}`, result: emptyLoadResult() };
+      section = { name, schema: partSchema(this.databases[0]!.schema, this.databases.length), result: emptyLoadResult() };
       this.databases.push(section);
     }
     this.section = section;
@@ -235,11 +240,20 @@ export class Loader extends Writable {
     this.utf8 = null;
   }
 
+  /** The target's schema, known when it comes: the first part's, and the others' named after it (nothing is made before). */
+  private nameSchemas(first: string): void {
+    this.databases.forEach((d, k) => (d.schema = k ? partSchema(first, k) : first));
+    this.made.clear();
+    this.made.add(first);
+    this.onConnection = first;
+  }
+
   /** Put the connection in the current part's schema, making it on its first table (most parts of a pg_dumpall file have none). */
   private async useSection(): Promise<void> {
-    const { schema } = this.section;
-    if (this.onConnection === schema) return;
+    // The first part needs no database yet (the engine may still be starting); another waits for it, which names the schemas.
+    if (this.onConnection === this.section.schema) return;
     const client = await this.client;
+    const { schema } = this.section;
     if (this.made.has(schema)) await client.query(`SET search_path TO ${schema}`);
     else await createScratchTables(client, `CREATE SCHEMA ${schema}; SET search_path TO ${schema}; `);
     this.made.add(schema);

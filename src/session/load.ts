@@ -16,9 +16,9 @@ import { chooseDatabase } from './databases.js';
 
 /**
  * How to load: the session's encoding options and database choice, which texts to keep
- * (FilterOptions.textsOf; all when unset), and the schema the client's search_path has.
+ * (FilterOptions.textsOf; all when unset). The target tells the schema its client's search_path has.
  */
-export type LoadConfig = Pick<SessionConfig, 'backupEncoding' | 'log' | 'database' | 'loadLimit'> & Partial<Pick<SessionConfig, 'scope'>> & FilterOptions & { schema?: string };
+export type LoadConfig = Pick<SessionConfig, 'backupEncoding' | 'log' | 'database' | 'loadLimit'> & Partial<Pick<SessionConfig, 'scope'>> & FilterOptions;
 
 /**
  * Load `source` into `target`; the source is consumed or destroyed. The target
@@ -36,8 +36,7 @@ export async function loadInto(
     return t;
   });
   const filter = new SqlFilterStream({ textsOf: config.textsOf });
-  const schema = config.schema ?? 'public';
-  const loader = new Loader(made, { backupEncoding: config.backupEncoding, schema, loadLimit: config.loadLimit, scope: config.scope });
+  const loader = new Loader(made, { backupEncoding: config.backupEncoding, loadLimit: config.loadLimit, scope: config.scope });
   try {
     await pipeline([...source.streams, filter, loader]);
   } catch (e) {
@@ -49,7 +48,7 @@ export async function loadInto(
   checkComplete(backup, chosen.result);
   checkReadWhole(backup, source, filter.stats);
   checkEachHasData(backup, filter.stats, chosen.result);
-  const { client } = await made;
+  const { client, schema = 'public' } = await made;
   if (chosen.schema !== schema) await client.query(`SET search_path TO ${chosen.schema}`);
   await checkTextsBelong(client, backup, chosen.result);
   noteEncoding(backup, chosen.result, config);

@@ -132,14 +132,14 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
         emit('loading', { date });
         const source = await openSql(backup, { pgRestore: config.pgRestore === undefined ? undefined : { path: config.pgRestore, scope: config.scope }, onBytes: (n) => emit('loading', { done: (read += n) }) });
         // Named by position in the list given: ours, and a valid identifier whatever the path.
-        const schema = `backup_${index}`;
+        const schema = engine.schema(`backup_${index}`);
         const client = await connectTo(schema, true).catch((e) => {
           source.streams.forEach((s) => s.destroy());
           throw e;
         });
         try {
           // A pg_dumpall file's race server database is in a schema of its own beside this one.
-          const loaded = await loadInto({ client, scratch: engine.scratch }, backup, source, { ...config, textsOf, schema });
+          const loaded = await loadInto({ client, scratch: engine.scratch, schema }, backup, source, { ...config, textsOf });
           emit('loaded', { date });
           return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema };
         } catch (e) {

@@ -38,7 +38,8 @@ export async function withBackup<T>(input: BackupInput, config: SessionConfig, f
       client = await engine.connect(database);
       return { engine, database, client };
     });
-    const { load, stats, schema } = await named(loadInto(connected.then((c) => ({ client: c.client, scratch: c.engine.scratch })), backup, source, config));
+    const target = connected.then((c) => ({ client: c.client, scratch: c.engine.scratch, schema: c.engine.schema('public') }));
+    const { load, stats, schema } = await named(loadInto(target, backup, source, config));
     const { engine, database } = await connected;
     config.onPhase?.('querying');
     const query = await queryOn(client!, load, config.timezone);
