@@ -117,6 +117,11 @@ export function expectNothingLeft(tmp: string): void {
   expect(processesMentioning(tmp)).toEqual([]);
 }
 
+/** The commands of each ```sh block in `text` (a README's section): its lines, less blanks and comments. */
+export function shBlocks(text: string): string[][] {
+  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.split('\n').filter((l) => l.trim() && !l.startsWith('#')));
+}
+
 /**
  * The ```sh examples of one README section, and a runner that runs them as a
  * user would (npx recover-texts is the built CLI) in a scratch folder where
@@ -126,10 +131,7 @@ export function expectNothingLeft(tmp: string): void {
 export function readmeSection(from: string, to: string) {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf(from), readme.indexOf(to));
-  const commands = /```sh\n([\s\S]*?)```/
-    .exec(section)![1]!
-    .split('\n')
-    .filter((l) => l.trim() && !l.startsWith('#'));
+  const commands = shBlocks(section)[0]!;
   const dirs = { cwd: '', tmp: '' };
   return {
     section,
