@@ -4,11 +4,14 @@
  * the rows that tell the story (changes, the first and the last, a loss and
  * its last good date) stay; --all-dates and --json keep every backup.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildHistory, collapseRuns, historyJson, historyKeeps, MIN_FOLDED, renderHistoryTable, shownRows, type ShownRow } from '../src/history/index.js';
 import { renderHtmlReport } from '../src/report/index.js';
 import type { TextRecord } from '../src/query/index.js';
 import type { Snapshot, SnapshotTask } from '../src/session/index.js';
+import { ROOT } from './helpers.js';
 
 const tasks: SnapshotTask[] = [
   { id: 1, storedName: '1-ONE', phase: 1, sortPosition: 1, isEnabled: true, title: null },
@@ -153,4 +156,23 @@ describe("the report's overview grid", () => {
     expect(g).not.toContain('fold');
     expect(g.match(/<th title=/g)).toHaveLength(200);
   });
+});
+
+it("the README's year excerpt is what the table prints for such a year", async () => {
+  // Three tasks: 1 rewritten on day 40, 2 written on day 95 and rewritten on day 180, 3 written on day 200 and cut on day 300.
+  const three: SnapshotTask[] = [
+    { id: 1, storedName: '1-VALID', phase: 1, sortPosition: 1, isEnabled: true, title: null },
+    { id: 2, storedName: '2-COSTS', phase: 2, sortPosition: 2, isEnabled: true, title: null },
+    { id: 3, storedName: '3-REPORT', phase: 3, sortPosition: 3, isEnabled: true, title: null },
+  ];
+  const snaps = Array.from({ length: 365 }, (_, k) => {
+    const texts = [rec(1, 'x'.repeat(k < 40 ? 120 : 148))];
+    if (k >= 95) texts.push(rec(2, 'y'.repeat(k < 180 ? 212 : 233)));
+    if (k >= 200) texts.push(rec(3, 'z'.repeat(k < 300 ? 746 : 20)));
+    return { ...snap(k, '', null), tasks: three, texts };
+  });
+  const out = await renderHistoryTable(buildHistory(snaps, 2));
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const shown = /```text\n(alice \(user id 2\): 365 backups[\s\S]*?)```/.exec(readme)![1]!;
+  expect(out.startsWith(shown)).toBe(true);
 });
