@@ -124,6 +124,33 @@ describe('history as text', () => {
   });
 });
 
+describe('a long history, folded', () => {
+  it('--all-dates shows a row for each of the story\'s 5 nights', async () => {
+    const r = await runCli(['history', '-u', 'alice', '--all-dates', ...nightPaths], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    for (const n of story.nights) expect(r.stdout).toMatch(new RegExp(`^${n.toolDate}\\s`, 'm'));
+    expect(r.stdout).not.toContain('folded');
+  });
+
+  it('a folder of nights where nothing changed: one row says how many and when; --all-dates and --json show each', async () => {
+    // Eight copies of one night, dated by their names 2026-03-01 to 2026-03-08.
+    const folder = join(work, 'quiet-week');
+    mkdirSync(folder);
+    const days = Array.from({ length: 8 }, (_, k) => `2026030${k + 1}`);
+    for (const d of days) copyFileSync(nightPaths[0]!, join(folder, `buggy_race_bk_${d}.sql.gz`));
+    const folded = await runCli(['history', '-u', 'alice', folder], { tmp });
+    expect(folded.code, folded.stderr).toBe(0);
+    const rows = folded.stdout.split('\n').filter((l) => /^(2026-|… )/.test(l));
+    expect(rows.map((l) => l.split('  ')[0])).toEqual(['2026-03-01', '… 6 backups, no change (2026-03-02 to 2026-03-07) …', '2026-03-08']);
+    expect(folded.stdout).toContain('6 backups with no change folded into 1 row; --all-dates shows every backup');
+    const all = await runCli(['history', '-u', 'alice', '--all-dates', folder], { tmp });
+    expect(all.stdout.split('\n').filter((l) => /^2026-03-0\d\s/.test(l))).toHaveLength(8);
+    const json = JSON.parse((await runCli(['history', '-u', 'alice', '--json', folder], { tmp })).stdout) as HistoryJson;
+    expect(json.backups.map((b) => b.date)).toEqual(days.map((d) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`));
+    expectNothingLeft(tmp);
+  });
+});
+
 describe('history over backups that do not all load', () => {
   // A named backup the admin chose must load: skipping it silently changed the
   // suggested merge's --current to an older one, whose upload wipes later edits.

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectBackup } from '../src/detect/index.js';
 import { startEngine, type Engine } from '../src/engine/index.js';
 import { RecoverError } from '../src/errors.js';
 import { withBackup, withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
@@ -53,6 +54,17 @@ describe('withBackups', () => {
       expect(states[0]).toBe('waiting');
       expect(states.at(-1)).toBe('loaded');
     }
+    expect(scope.liveCount).toBe(0);
+  });
+
+  it("a backup already read (a folder's) says its size while it waits, so the run's time left counts it; a named path, and an archive, do not", async () => {
+    const events: BackupLoadEvent[] = [];
+    const read = await detectBackup(nightPaths[0]!);
+    const archive = nightPaths.find((p) => p.endsWith('.dump'))!;
+    await withBackups([read, await detectBackup(archive), nightPaths[1]!], config({ onBackup: (e) => events.push(e) }), async () => 'ran');
+    const waiting = events.filter((e) => e.state === 'waiting');
+    expect(waiting.map((e) => e.total)).toEqual([read.size, 0, 0]);
+    expect(read.size).toBeGreaterThan(0);
     expect(scope.liveCount).toBe(0);
   });
 

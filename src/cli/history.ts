@@ -19,6 +19,7 @@ interface HistoryOptions extends CommonOptions, RangeOptions {
   /** Given: checkUserGiven says so before the command runs. */
   user: string;
   diff?: boolean;
+  allDates?: boolean;
   json?: boolean;
   html?: string;
   force?: boolean;
@@ -33,7 +34,8 @@ export function registerHistory(program: Command, run: Runner, ui: Console): voi
       .argument('<backup...>', 'the backups, any mix of formats, or a folder of them (its files that are not backups are skipped); ordered by the date each holds')
       .option('-u, --user <name>', 'username (exact, then ignoring case), ext_username, or real name; followed by id across renames')
       .option('--diff', 'add unified diffs between consecutive versions')
-      .option('--json', 'machine-readable output')
+      .option('--all-dates', 'a row (a report column) for every backup; by default a run of backups where nothing changed is one row')
+      .option('--json', 'machine-readable output (every backup, never folded)')
       .option('--html <file>', 'also write a self-contained HTML report (charts, side-by-side changes)')
       .option('--force', 'replace an existing --html file')
       .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores, at least 4)').argParser(positiveInt))
@@ -70,11 +72,11 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
     // A deleted account has nothing to upload to: its texts are shown, and how to give them back is said.
     const restore = lost.length && !h.user.deletedAt ? restorePlan(h, snapshots, backups, range, out) : undefined;
     if (opts.html) {
-      await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restore, timezone: opts.timezone }), { force: !!opts.force, scope });
+      await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restore, timezone: opts.timezone, allDates: opts.allDates }), { force: !!opts.force, scope });
       ui.note(`wrote ${opts.html}`);
     }
     if (opts.json) await writeStdout(JSON.stringify(historyJson(h, { diff: opts.diff, failed }), null, 2) + '\n');
-    else await writeText(await renderHistoryTable(h, { diff: opts.diff }));
+    else await writeText(await renderHistoryTable(h, { diff: opts.diff, allDates: opts.allDates }));
     if (restore) {
       // The texts the command restores, then apart the ones it keeps (written again since the loss).
       const n = restore.restored.length;

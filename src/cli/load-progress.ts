@@ -29,6 +29,10 @@ export class LoadProgress {
   private summary: SingleBar | null = null;
   private readonly bars = new Map<number, SingleBar>();
   private readonly states = new Map<number, BackupLoadEvent['state']>();
+  /** Each backup's bytes read and to read (0: not known yet, or an archive), for the whole run's rate. */
+  private readonly sizes = new Map<number, { done: number; total: number }>();
+  /** When the first backup began loading: the run's rate counts from then, not from starting PostgreSQL. */
+  private loadStart: number | null = null;
   private labelWidth = 14;
 
   constructor(
@@ -59,6 +63,8 @@ export class LoadProgress {
   backup(e: Pick<BackupLoadEvent, 'index' | 'path' | 'state' | 'done' | 'total'>, many = true): void {
     const multi = this.start();
     this.states.set(e.index, e.state);
+    this.sizes.set(e.index, { done: e.done, total: e.total });
+    if (e.state !== 'waiting') this.loadStart ??= Date.now();
     if (!multi || e.state === 'waiting') return;
     this.removeStep();
     // The summary line first, so it stays on top as bars come and go below it.
@@ -90,9 +96,8 @@ export class LoadProgress {
   }
 
   private updateSummary(multi: MultiBar): void {
-    const all = [...this.states.values()];
-    const count = (s: BackupLoadEvent['state']) => all.filter((x) => x === s).length;
-    const label = `loading ${all.length} backups: ${count('loaded')} loaded, ${count('loading')} loading, ${count('waiting')} waiting${count('failed') ? `, ${count('failed')} failed` : ''}`;
+    const backups = [...this.states.entries()].map(([i, state]) => ({ state, ...this.sizes.get(i)! }));
+    const label = summaryLine(runProgress(backups, this.loadStart === null ? 0 : (Date.now() - this.loadStart) / 1000));
     if (this.summary) this.summary.update(0, { label });
     else this.summary = multi.create(0, 0, this.payload(label, true, 0, false));
   }
@@ -136,6 +141,60 @@ export function formatLine(_options: Options, params: Params, payload: Payload):
   const bar = '#'.repeat(Math.round(frac * payload.barWidth)).padEnd(payload.barWidth, '.');
   const left = rate && frac < 1 ? `  ${duration((params.total - params.value) / rate)} left` : '';
   return `${label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${mb(params.value)}/${mb(params.total)} MB${speed}${left}`;
+}
+
+/** The whole run so far, for its summary line. */
+export interface RunProgress {
+  backups: number;
+  loaded: number;
+  loading: number;
+  waiting: number;
+  failed: number;
+  /** Bytes read across all backups, of all there are to read (null when some backup's size is unknown: an archive). */
+  doneBytes: number;
+  totalBytes: number | null;
+  /** Since the first backup began loading. */
+  seconds: number;
+}
+
+/**
+ * The run so far from each backup's latest state and bytes. A failed backup has
+ * nothing more to read; one still to read whose size is not known (0: an
+ * archive, or a named file not read yet) leaves the bytes left unknown.
+ */
+export function runProgress(backups: readonly { state: BackupLoadEvent['state']; done: number; total: number }[], seconds: number): RunProgress {
+  const count = (s: BackupLoadEvent['state']) => backups.filter((b) => b.state === s).length;
+  const unknown = backups.some((b) => b.total === 0 && (b.state === 'waiting' || b.state === 'loading'));
+  return {
+    backups: backups.length,
+    loaded: count('loaded'),
+    loading: count('loading'),
+    waiting: count('waiting'),
+    failed: count('failed'),
+    doneBytes: backups.reduce((n, b) => n + b.done, 0),
+    totalBytes: unknown ? null : backups.reduce((n, b) => n + (b.state === 'failed' ? b.done : Math.max(b.total, b.done)), 0),
+    seconds,
+  };
+}
+
+/**
+ * `loading 365 backups: 208 loaded, 3 loading, 154 waiting  12.3 MB/s  1m05s left`: the
+ * run's rate and time left by bytes when every size is known, else by backups done.
+ */
+export function summaryLine(p: RunProgress): string {
+  const counts = `loading ${p.backups} backups: ${p.loaded} loaded, ${p.loading} loading, ${p.waiting} waiting${p.failed ? `, ${p.failed} failed` : ''}`;
+  if (p.seconds <= 0.2) return counts;
+  const finished = p.loaded + p.failed;
+  if (p.totalBytes !== null) {
+    const rate = p.doneBytes / p.seconds;
+    if (!rate) return counts;
+    const left = p.totalBytes > p.doneBytes ? `  ${duration((p.totalBytes - p.doneBytes) / rate)} left` : '';
+    return `${counts}  ${mb(rate)} MB/s${left}`;
+  }
+  if (!finished) return counts;
+  const rate = finished / p.seconds;
+  const left = p.loading + p.waiting ? `  ${duration((p.loading + p.waiting) / rate)} left` : '';
+  return `${counts}  ${rate.toFixed(rate < 10 ? 1 : 0)} backups/s${left}`;
 }
 
 /** Megabytes, with two decimals below 10 MB so a small backup does not read 0.0. */

@@ -4,6 +4,7 @@
  */
 import { table } from '../table.js';
 import { DATE_RULE } from '../detect/index.js';
+import { foldedText, shownRows } from './collapse.js';
 import { dateNote, displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, taskDiffs, type Cell, type History, type HistoryBackup, type TaskHistory } from './model.js';
 
 const LABEL: Record<Cell['state'], string> = {
@@ -46,7 +47,7 @@ export function accountDeletedNote(h: History): string {
   return `the account ${h.user.username} (user id ${h.user.id}) was deleted between ${before.date} and ${gone.date}: it is in no backup from ${gone.date} on`;
 }
 
-export async function renderHistoryTable(h: History, opts: { diff?: boolean } = {}): Promise<string> {
+export async function renderHistoryTable(h: History, opts: { diff?: boolean; /** Every backup a row (--all-dates): no run of unchanged ones folded. */ allDates?: boolean } = {}): Promise<string> {
   const out: string[] = [];
   const first = h.dates[0]!.date;
   const last = h.dates.at(-1)!.date;
@@ -59,14 +60,25 @@ export async function renderHistoryTable(h: History, opts: { diff?: boolean } = 
     return out.join('\n') + '\n';
   }
 
-  // Lengths (characters) by date and task: dates down, tasks across.
-  out.push(
+  // Lengths (characters) by date and task: dates down, tasks across. A folded run is one line
+  // across the columns, drawn in after the table is aligned (its empty cells widen nothing).
+  const rows = shownRows(h, opts.allDates);
+  const lines = (
     await grid(
       ['DATE', ...h.tasks.map((t) => t.name)],
-      h.dates.map((d) => [d.date, ...h.tasks.map((t) => cellText(t.cells[d.index]!))]),
-    ),
-  );
+      rows.map((r) => (r.kind === 'folded' ? [''] : [h.dates[r.index]!.date, ...h.tasks.map((t) => cellText(t.cells[r.index]!))])),
+    )
+  ).split('\n');
+  rows.forEach((r, k) => {
+    if (r.kind === 'folded') lines[k + 1] = `… ${foldedText(h, r)} …`;
+  });
+  out.push(lines.join('\n'));
   out.push(`lengths in characters; SHRUNK: ${SHARP_SHRINK_TEXT}; GONE: deleted; -: no text`);
+  const folded = rows.filter((r) => r.kind === 'folded');
+  if (folded.length) {
+    const n = folded.reduce((sum, r) => sum + r.count, 0);
+    out.push(`${n} backups with no change folded into ${folded.length} row${folded.length === 1 ? '' : 's'}; --all-dates shows every backup`);
+  }
   out.push(datesLine(h));
   out.push('');
 

@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 import { diffLines, diffWordsWithSpace, type ChangeObject } from 'diff';
 import { DATE_RULE } from '../detect/index.js';
-import { accountDeletedNote, dateNote, displayTitle, isChange, SHARP_SHRINK_TEXT, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
+import { accountDeletedNote, dateNote, displayTitle, foldedText, isChange, SHARP_SHRINK_TEXT, shownRows, statusText, taskNotes, type Cell, type History, type TaskHistory } from '../history/index.js';
 import { freshCurrentCommands, type CurrentSnapshot, type Replacement, type RestoreSteps } from '../merge/index.js';
 import { chartSvg, dateLabel, STATE_COLOURS } from './chart.js';
 import { esc, shown } from './escape.js';
@@ -30,6 +30,8 @@ export interface ReportOptions {
   restore?: ReportRestore;
   /** The race server's session zone the timestamps are in. */
   timezone?: string;
+  /** A column for every backup (--all-dates): no run of unchanged ones folded. */
+  allDates?: boolean;
 }
 
 /** Unchanged lines shown around a change. */
@@ -59,7 +61,7 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
       ? [`<div class="callout warn"><b>Skipped ${opts.failed.length} backup${opts.failed.length === 1 ? '' : 's'}</b> that could not be loaded:<ul>${opts.failed.map((f) => `<li>${esc(f.message)}</li>`).join('')}</ul></div>`]
       : []),
     `</header>`,
-    overview(h),
+    overview(h, opts.allDates),
     // Lost tasks first: they are what the admin came for.
     ...[...lost, ...h.tasks.filter((t) => t.status !== 'lost')].map((t) => taskSection(h, t, opts.restore)),
     `<footer>Made by recover-texts. Lengths are in characters. A text “shrunk sharply” when it became ${esc(SHARP_SHRINK_TEXT)}. ` +
@@ -132,16 +134,28 @@ function restoreBanner(r: ReportRestore, h: History, lost: number, keptHead: str
   );
 }
 
-/** All tasks by date: a grid of lengths coloured by what happened. */
-function overview(h: History): string {
+/**
+ * All tasks by date: a grid of lengths coloured by what happened. A run of
+ * backups where nothing changed is one narrow column (its count; the dates in
+ * its title), as the terminal folds it into one row.
+ */
+function overview(h: History, allDates = false): string {
   // Column heads: MM-DD plus an archive's time (the year once, above), or whole dates across years.
   const dates = h.dates.map((d) => d.date);
-  const head = h.dates
-    .map((d, k) => `<th title="${esc(`${d.date} (${dateNote(d.dateSource)}): ${d.path}`)}">${esc(dateLabel(dates, k) + d.date.slice(10))}</th>`)
+  const columns = shownRows(h, allDates);
+  const head = columns
+    .map((r) => {
+      if (r.kind === 'folded') return `<th class="fold" title="${esc(foldedText(h, r))}">⋯${r.count}</th>`;
+      const d = h.dates[r.index]!;
+      return `<th title="${esc(`${d.date} (${dateNote(d.dateSource)}): ${d.path}`)}">${esc(dateLabel(dates, r.index) + d.date.slice(10))}</th>`;
+    })
     .join('');
   const rows = h.tasks.map((t) => {
-    const cells = t.cells
-      .map((c) => {
+    const cells = columns
+      .map((r) => {
+        // The run's cells are all alike (nothing changed): coloured as its first.
+        const c = t.cells[r.kind === 'folded' ? r.first : r.index]!;
+        if (r.kind === 'folded') return `<td class="fold s-${c.state}" title="${esc(`${t.name}: ${foldedText(h, r)}, ${describe(c)}`)}"></td>`;
         const label = c.state === 'gone' ? 'gone' : c.version ? String(c.version.length) : '';
         const mark = t.restoreFrom === c ? ' restore' : '';
         return `<td class="s-${c.state}${mark}" title="${esc(`${t.name} on ${c.backup.date}: ${describe(c)}`)}">${esc(label)}</td>`;
@@ -154,7 +168,7 @@ function overview(h: History): string {
     .join('');
   const year = dates.every((d) => d.slice(0, 4) === dates[0]!.slice(0, 4)) ? ` <span class="title">${esc(dates[0]!.slice(0, 4))}</span>` : '';
   return `<section class="overview"><h2>Overview${year}</h2><div class="scroll"><table class="grid"><thead><tr><th></th>${head}<th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>
-<p class="legend">${legend}<span class="key"><i class="ring"></i>restore from</span></p></section>`;
+<p class="legend">${legend}<span class="key"><i class="ring"></i>restore from</span>${columns.some((r) => r.kind === 'folded') ? '<span class="key">⋯N: N backups with no change (their dates on hover; --all-dates shows each)</span>' : ''}</p></section>`;
 }
 
 function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): string {
@@ -355,6 +369,7 @@ table.grid{border-collapse:separate;border-spacing:2px;font-variant-numeric:tabu
 .grid td.s-new{background:var(--new)}.grid td.s-changed{background:var(--changed)}.grid td.s-unchanged{background:var(--unchanged)}
 .grid td.s-shrunk{background:var(--shrunk)}.grid td.s-gone{background:var(--gone)}.grid td.s-none{background:#f1f3f5}
 .grid td.restore{box-shadow:inset 0 0 0 2px #fff,0 0 0 2px var(--new)}
+.grid th.fold{padding:2px 1px;font-weight:400}.grid td.fold{min-width:10px;padding:3px 1px}
 .grid td.status{background:none;color:var(--ink);text-align:left;padding-left:10px}
 .grid td.status.lost{color:var(--gone);font-weight:600}
 .legend{color:var(--muted);font-size:12.5px}.key{margin-right:14px;white-space:nowrap}

@@ -15,7 +15,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { assertBackupPathExists, detectBackup } from '../detect/index.js';
+import { assertBackupPathExists, detectBackup, type BackupFile } from '../detect/index.js';
 import { startEngine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import { namingBackup } from './naming.js';
@@ -38,6 +38,9 @@ const MAX_PARALLEL_LOADS = 16;
  * RSS 133 MB).
  */
 const DEFAULT_LOADS = () => Math.max(4, availableParallelism());
+
+/** The bytes a load reads, as its progress counts them: unknown (0) for an archive, whose SQL pg_restore or the reader makes. */
+const sizeToRead = (b: BackupFile): number => (b.archive ? 0 : b.size);
 
 export interface BackupLoadEvent {
   /** Position in the list of paths given. */
@@ -101,7 +104,8 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
   // A typo in a named file fails now, before a server starts, with the names close to it.
   config.onPhase?.('reading backup');
   for (const b of unique) if (typeof b === 'string' && required(b)) await assertBackupPathExists(b);
-  unique.forEach((b, index) => config.onBackup?.({ index, path: pathOf(b), state: 'waiting', done: 0, total: 0 }));
+  // A backup already read (a folder's) has its size known while it waits: the run's time left counts it.
+  unique.forEach((b, index) => config.onBackup?.({ index, path: pathOf(b), state: 'waiting', done: 0, total: typeof b === 'string' ? 0 : sizeToRead(b) }));
 
   config.onPhase?.('starting PostgreSQL');
   const engine = await startEngine(config.engine, config.scope);
@@ -128,7 +132,7 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
       try {
         const backup = typeof input === 'string' ? await detectBackup(input) : input;
         const date = backupDate(backup);
-        total = backup.archive ? 0 : backup.size;
+        total = sizeToRead(backup);
         emit('loading', { date });
         const source = await openSql(backup, { pgRestore: config.pgRestore === undefined ? undefined : { path: config.pgRestore, scope: config.scope }, onBytes: (n) => emit('loading', { done: (read += n) }) });
         // Named by position in the list given: ours, and a valid identifier whatever the path.
