@@ -85,6 +85,7 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
         ui.note(restore.steps.lines.map((l) => `  ${l}`).join('\n'));
       }
       for (const k of restore.kept) ui.warn(k.message);
+      for (const w of restore.upload.warnings) ui.warn(w);
       if (restore.takeKept) {
         const k = restore.kept.length;
         ui.note(

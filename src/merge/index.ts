@@ -15,3 +15,4 @@ export {  type CurrentData,   parseTake, resolveChoices,    planMerge } from './
 export { replacements, snapshotOf, freshCurrentCommands, uploadWarning, type Replacement, type CurrentSnapshot } from './safety.js';
 export { restoreSteps, uploadFileName, type RestoreSteps } from './steps.js';
 export { restorePlan,  } from './restore.js';
+export { restoreAll, restoreAllSummary, type AffectedStudent } from './all.js';

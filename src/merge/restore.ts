@@ -6,7 +6,7 @@
 import type { History } from '../history/index.js';
 import type { Snapshot } from '../session/index.js';
 import { currentFromSnapshot } from './current.js';
-import { planMerge, resolveChoices, type KeptText } from './plan.js';
+import { planMerge, resolveChoices, type KeptText, type MergePlan } from './plan.js';
 import { replacements, snapshotOf, type Replacement, type CurrentSnapshot } from './safety.js';
 import { restoreSteps, type RestoreSteps } from './steps.js';
 
@@ -18,8 +18,10 @@ export interface RestorePlan {
   kept: KeptText[];
   /** With kept texts: the same steps, the command taking their old versions too (--take TASK@DATE each). */
   takeKept: RestoreSteps | null;
-  /** The lost texts the command restores, by task name: the lost ones, less the kept. */
+  /** The lost texts the command restores, by task name: the lost ones, less the kept and those of tasks deleted since. */
   restored: string[];
+  /** The upload the command writes (merge --auto against the newest backup). */
+  upload: MergePlan;
 }
 
 /** `backups`: the command's arguments as given (files or folders), `options` to pass on, `out` the upload's path; snapshots oldest first. */
@@ -32,9 +34,11 @@ export function restorePlan(h: History, snapshots: readonly Snapshot[], backups:
   return {
     steps: restoreSteps(h.user.username, newest.path, backups, options, out),
     takeKept: kept.length ? restoreSteps(h.user.username, newest.path, backups, [...options, ...takes], out) : null,
-    restored: h.tasks.filter((t) => t.status === 'lost' && !kept.some((k) => k.taskId === t.taskId)).map((t) => t.name),
+    // A lost text of a task the newest backup no longer has cannot be uploaded (plan.warnings says so and how to copy it).
+    restored: h.tasks.filter((t) => t.status === 'lost' && !kept.some((k) => k.taskId === t.taskId) && newest.tasks.some((x) => x.id === t.taskId)).map((t) => t.name),
     current: { label: current.label, snapshot: snapshotOf(current) },
     replaced: replacements(plan),
     kept,
+    upload: plan,
   };
 }
