@@ -31,6 +31,8 @@ export const ExitCode = {
   noStudent: 12,
   /** The temp folder (TMPDIR, else /tmp) is missing or not writable. */
   tempDir: 13,
+  /** The PostgreSQL template cache is someone else's or cannot be read (`recover-texts cache`). */
+  cache: 14,
   internal: 70,
   /** The terminal was closed or the session dropped (SIGHUP), after cleaning up. */
   hangup: 129,
@@ -127,6 +129,7 @@ export const ERROR_CODES = {
   USER_NOT_FOUND: { exit: 'noStudent', meaning: 'no such user: the message lists near names; `users --search PART` finds one by any part of their name.' },
   USER_AMBIGUOUS: { exit: 'noStudent', meaning: 'several users match: give the exact username.' },
   TEMP_DIR_UNUSABLE: { exit: 'tempDir', meaning: 'the temp folder (TMPDIR, else /tmp) is missing, not writable or full: set TMPDIR to a folder of yours with room.' },
+  CACHE_UNUSABLE: { exit: 'cache', meaning: '`recover-texts cache` found the template cache someone else\'s, not a folder, or unreadable: remove that path yourself, or set XDG_CACHE_HOME.' },
   ARCHIVE_FORMAT_INVALID: { exit: 'internal', meaning: 'the archive reader met a format it had accepted as known: please report it.' },
   MERGE_INVALID: { exit: 'internal', meaning: 'the merged JSON failed the upload\'s own checks: please report it.' },
 } as const satisfies Record<string, { exit: ExitCodeName; meaning: string }>;

@@ -7,6 +7,9 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clearCache, listCache, UNUSED_TEMPLATE_MS } from '../src/engine/index.js';
+import { copyFromTemplate } from '../src/engine/template.js';
+import { RecoverError } from '../src/errors.js';
 import { FIXTURES, expectNothingLeft, makeTmp, removeTmp, runCli } from './helpers.js';
 
 const BACKUP = join(FIXTURES, 'generated', 'current', 'plain.sql');
@@ -78,8 +81,8 @@ describe('the cached PostgreSQL template', () => {
     writeFileSync(join(mine, 'stamp.json'), stamp.replace(/"binaries":"[^"]*"/, '"binaries":"embedded PostgreSQL 16.0"'));
     const unused = join(cache(), 'template-0000000000000000');
     mkdirSync(unused, { mode: 0o700 });
-    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600_000);
-    utimesSync(unused, twoDaysAgo, twoDaysAgo);
+    const longAgo = new Date(Date.now() - UNUSED_TEMPLATE_MS - 24 * 3600_000);
+    utimesSync(unused, longAgo, longAgo);
     // Another installation on this machine (a second checkout) may be copying its own right now.
     mkdirSync(join(cache(), 'template-ffffffffffffffff'), { mode: 0o700 });
 
@@ -115,5 +118,94 @@ describe('the cached PostgreSQL template', () => {
   it('is neither read nor made with --no-cache', async () => {
     await exportBob('--no-cache');
     expect(existsSync(cache())).toBe(false);
+  });
+});
+
+describe('recover-texts cache', () => {
+  const cacheCli = (...args: string[]) => runCli(['cache', ...args], { tmp, env: { XDG_CACHE_HOME: xdg } });
+
+  it('before any run: says there is none yet, and makes nothing', async () => {
+    const r = await cacheCli();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`no PostgreSQL template cache yet: the next run makes ${cache()}\n`);
+    expect(existsSync(cache())).toBe(false);
+  });
+
+  it('shows each template (what PostgreSQL it is for, size, last used) and the total; --json the same; --clear removes them, and the next run makes one again', async () => {
+    await exportBob();
+    const r = await cacheCli();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`PostgreSQL template cache: ${cache()}`);
+    expect(r.stdout).toMatch(new RegExp(`${basename(template())}\\s+embedded PostgreSQL [\\d.]+\\s+\\d+\\.\\d MB\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\(today\\)`));
+    expect(r.stdout).toMatch(/^total: 1 template, \d+\.\d MB$/m);
+    const json = JSON.parse((await cacheCli('--json')).stdout) as { dir: string; templates: { name: string; bytes: number }[]; totalBytes: number };
+    expect(json.dir).toBe(cache());
+    expect(json.templates.map((t) => t.name)).toEqual([basename(template())]);
+    expect(json.templates[0]!.bytes).toBeGreaterThan(1e6);
+    expect(json.totalBytes).toBe(json.templates[0]!.bytes);
+
+    const cleared = await cacheCli('--clear');
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toMatch(new RegExp(`^removed 1 template from ${cache()}: freed \\d+\\.\\d MB\\n$`));
+    expect(templates()).toEqual([]);
+    expect((await cacheCli('--clear')).stdout).toBe(`nothing to remove: ${cache()} holds no template\n`);
+
+    await exportBob();
+    expect(templates()).toHaveLength(1);
+  });
+
+  it('a template unused for 30 days goes with the next run that uses the cache (once a day), the one in use stays', async () => {
+    await exportBob();
+    const mine = basename(template());
+    const old = join(cache(), 'template-0123456789abcdef');
+    mkdirSync(old, { mode: 0o700 });
+    writeFileSync(join(old, 'stamp.json'), '{}');
+    const longAgo = new Date(Date.now() - UNUSED_TEMPLATE_MS - 24 * 3600_000);
+    utimesSync(old, longAgo, longAgo);
+    // The first run already looked today: the next looks again only a day later.
+    const pruned = join(cache(), '.pruned');
+    const yesterday = new Date(Date.now() - 25 * 3600_000);
+    utimesSync(pruned, yesterday, yesterday);
+    await exportBob();
+    expect(templates()).toEqual([mine]);
+  });
+
+  it('in process: lists and clears; a cache that is not the user\'s own is one clear error', async () => {
+    process.env.XDG_CACHE_HOME = xdg;
+    try {
+      expect((await listCache()).exists).toBe(false);
+      mkdirSync(join(cache(), 'template-00000000000000aa', 'data'), { recursive: true, mode: 0o700 });
+      writeFileSync(join(cache(), 'template-00000000000000aa', 'data', 'PG_VERSION'), '17\n');
+      mkdirSync(join(cache(), '.removing-1-x-template-00000000000000bb'), { mode: 0o700 });
+      mkdirSync(join(cache(), 'not-ours'), { mode: 0o700 });
+      const listed = await listCache();
+      expect(listed.templates.map((t) => [t.name, t.binaries, t.bytes])).toEqual([['template-00000000000000aa', null, 3]]);
+      expect(listed.leftovers).toEqual({ entries: 1, bytes: 0 });
+      const cleared = await clearCache();
+      expect(cleared.removed).toEqual(['template-00000000000000aa']);
+      expect(cleared.freedBytes).toBe(3);
+      expect(readdirSync(cache())).toEqual(['not-ours']); // only what the tool makes is touched
+
+      removeTmp(cache());
+      writeFileSync(cache(), 'a file where the cache should be');
+      const e = await listCache().catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(RecoverError);
+      expect((e as RecoverError).code).toBe('CACHE_UNUSABLE');
+      expect((e as RecoverError).message).toBe(`the PostgreSQL template cache ${cache()} cannot be used: it is not a directory`);
+    } finally {
+      delete process.env.XDG_CACHE_HOME;
+    }
+  });
+});
+
+describe('a template removed while a run copies it (another run cleared or pruned the cache)', () => {
+  it('the run initialises its own data directory instead, with a note, and leaves no half copy', () => {
+    const gone = join(xdg, 'template-00000000000000cc');
+    mkdirSync(gone, { mode: 0o700 }); // renamed away: its data folder is not there any more
+    const to = join(tmp, 'data');
+    const notes: string[] = [];
+    expect(copyFromTemplate({ data: join(gone, 'data') }, to, (m) => notes.push(m))).toBe(false);
+    expect(existsSync(to)).toBe(false);
+    expect(notes).toEqual([`the cached PostgreSQL template ${gone} was removed while this run copied it (another run cleared or pruned the cache); initialising a new data directory`]);
   });
 });

@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, isLocalFileError, RecoverError } from '../errors.js';
 import { Scope } from '../scope.js';
 import { visibleLines } from '../terminal.js';
+import { registerCache } from './cache.js';
 import { Console } from './console.js';
 import { registerExport } from './export.js';
 import { registerExportAll } from './export-all.js';
@@ -25,7 +26,7 @@ function buildProgram(run: Runner, ui: Console): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(visibleLines(s)), writeOut: (s) => process.stdout.write(s) })
     .exitOverride();
 
-  for (const register of [registerExport, registerUsers, registerInspect, registerHistory, registerMerge, registerExportAll]) register(program, run, ui);
+  for (const register of [registerExport, registerUsers, registerInspect, registerHistory, registerMerge, registerExportAll, registerCache]) register(program, run, ui);
 
   program.addHelpText(
     'after',
@@ -36,7 +37,8 @@ Examples:
   recover-texts export latest.dump --user alice --format files --out alice-texts/
   recover-texts history --user alice buggy_race_bk_202603*.sql.gz --html alice.html
   recover-texts merge --user alice --current latest.dump --auto buggy_race_bk_202603*.sql.gz -o alice-upload.json
-  recover-texts export-all buggy_race_bk_20260315.sql.gz --out all-texts/`,
+  recover-texts export-all buggy_race_bk_20260315.sql.gz --out all-texts/
+  recover-texts cache --clear`,
   );
   return program;
 }

@@ -25,7 +25,7 @@ import pg from 'pg';
 import { isLocalFileError, RecoverError } from '../errors.js';
 import { processAlive, type Scope } from '../scope.js';
 import { makePrivateTempDir, MARKER, scratchFullHint, scratchRoot, scratchRoots, TEMP_PREFIX, type ScratchRoot } from '../tempdir.js';
-import { copyTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
+import { copyFromTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
 import type { Server } from './types.js';
 
 ;
@@ -105,9 +105,10 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
     const place: Place = { data: join(dir, 'data'), sock, logFd, bins: given, runAs, root };
     // The data directory: a copy of the cached template, else initdb (kept as the template).
     const stamp = options.cache ? await stampOf(given.dir, given.source, INITDB_OPTIONS) : null;
-    const template = stamp ? await findTemplate(stamp, log) : null;
-    if (template) copyTemplate(template.data, place.data);
-    else await fs.mkdir(place.data, { mode: 0o700 }); // initdb fills it
+    const found = stamp ? await findTemplate(stamp, log) : null;
+    // Another run may remove the template while it is copied (cache.ts): then initdb, as without one.
+    const template = found && copyFromTemplate(found, place.data, log);
+    if (!template) await fs.mkdir(place.data, { mode: 0o700 }); // initdb fills it
     if (runAs) {
       handOver(dir, runAs);
       handedTo = runAs;

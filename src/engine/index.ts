@@ -32,3 +32,4 @@ export type { Engine, EngineConfig, EngineKind, Log } from './types.js';
 export { hasServer } from './system.js';
 export { handOver, removeClusterDir, tidyLogLine } from './cluster.js';
 export { DEFAULT_IMAGE, isStaleContainer, thisOrigin, type Origin } from './docker.js';
+export { clearCache, listCache, UNUSED_TEMPLATE_MS } from './cache.js';

@@ -14,12 +14,14 @@
  * dir and the template are the user's own and private; otherwise the run
  * says why and goes on without the cache (wrong owner) or rebuilds it (open
  * mode, different stamp). `--no-cache` never reads or writes it;
- * `rm -rf ~/.cache/recover-texts` removes it.
+ * `recover-texts cache --clear` removes it; templates unused for 30 days go
+ * by themselves (cache.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, copyFileSync, mkdirSync, promises as fs, readdirSync, type Stats } from 'node:fs';
+import { constants, copyFileSync, mkdirSync, promises as fs, readdirSync, rmSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { cacheDir, lstatOrNull, notPrivate, pruneCache, removeEntry } from './cache.js';
 
 /** Bump when the template's layout or what goes into it changes. */
 const TEMPLATE_FORMAT = 3;
@@ -38,12 +40,6 @@ export interface Template {
   data: string;
 }
 
-/** The cache dir: $XDG_CACHE_HOME/recover-texts, else ~/.cache/recover-texts. */
-function cacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME && process.env.XDG_CACHE_HOME.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
-  return join(base, 'recover-texts');
-}
-
 export async function stampOf(binDir: string, source: string, initdbArgs: readonly string[]): Promise<TemplateStamp> {
   const path = await fs.realpath(join(binDir, 'postgres'));
   const st = await fs.stat(path);
@@ -52,21 +48,6 @@ export async function stampOf(binDir: string, source: string, initdbArgs: readon
 
 function templateName(stamp: TemplateStamp): string {
   return `template-${createHash('sha256').update(JSON.stringify(stamp)).digest('hex').slice(0, 16)}`;
-}
-
-/** Why a dir is not ours and private, or null when it is. */
-function notPrivate(st: Stats): string | null {
-  if (!st.isDirectory()) return 'it is not a directory';
-  if (st.uid !== process.getuid!()) return `it belongs to user id ${st.uid}, not to you (${process.getuid!()})`;
-  if (st.mode & 0o077) return `other users may read it (mode ${(st.mode & 0o777).toString(8)})`;
-  return null;
-}
-
-async function lstatOrNull(path: string): Promise<Stats | null> {
-  return fs.lstat(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return null;
-    throw e;
-  });
 }
 
 /**
@@ -133,30 +114,49 @@ export async function findTemplate(stamp: TemplateStamp, log: (m: string) => voi
   const why = notPrivate(st);
   const stamped = await fs.readFile(join(dir, 'stamp.json'), 'utf8').catch(() => '');
   if (!why && stamped === JSON.stringify(stamp) && (await lstatOrNull(join(dir, 'data', 'PG_VERSION')))) {
-    // Its time is when it was last used: another installation's save removes only long-unused templates.
+    // Its time is when it was last used: pruning (cache.ts) removes only long-unused templates.
     const now = new Date();
     await fs.utimes(dir, now, now).catch(() => {});
+    await pruneCache(cache, basename(dir), log, true);
     return { data: join(dir, 'data') };
   }
   log(`the cached PostgreSQL template ${dir} ${why ? `was not private (${why})` : 'was incomplete or did not match its stamp'}; rebuilding it`);
-  await fs.rm(dir, { recursive: true, force: true });
+  await removeEntry(cache, basename(dir));
   return null;
 }
 
 /**
  * Copy the template's data directory to `to` (which must not exist), inside
  * a dir that is still ours alone (as root, cluster.ts hands it over after).
+ * False, with `to` removed and a note, when the template was removed while
+ * being copied (another run cleared or pruned the cache: cache.ts renames
+ * it away first, so every path after that fails): the run initialises its own.
+ */
+export function copyFromTemplate(template: Template, to: string, log: (m: string) => void): boolean {
+  try {
+    copyTree(template.data, to);
+    return true;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code !== 'ENOENT' || !err.path?.startsWith(dirname(template.data))) throw e;
+    rmSync(to, { recursive: true, force: true });
+    log(`the cached PostgreSQL template ${dirname(template.data)} was removed while this run copied it (another run cleared or pruned the cache); initialising a new data directory`);
+    return false;
+  }
+}
+
+/**
  * Files are copied, not linked: the server writes to
  * them. Synchronously: its 700-odd small files copy in about 35 ms so, twice
  * as fast as through libuv's thread pool, whose round trips cost more than
  * the copies; the backup's reading, which may be running, waits that long.
  */
-export function copyTemplate(data: string, to: string): void {
+function copyTree(data: string, to: string): void {
   mkdirSync(to, { mode: 0o700 });
   for (const entry of readdirSync(data, { withFileTypes: true })) {
     const from = join(data, entry.name);
     const into = join(to, entry.name);
-    if (entry.isDirectory()) copyTemplate(from, into);
+    if (entry.isDirectory()) copyTree(from, into);
     // copyFileSync keeps the mode (0600, as initdb made it).
     else if (entry.isFile()) copyFileSync(from, into);
   }
@@ -190,13 +190,10 @@ async function copyOwnedTree(from: string, to: string, uid: number): Promise<voi
   }
 }
 
-/** A template of another stamp unused this long is removed when a new one is saved. */
-const UNUSED_TEMPLATE_MS = 24 * 3600_000;
-
 /**
  * Keep `data` (a fresh initdb's output, slimmed, before any backup is read) as the
  * template for `stamp`. Templates of other stamps (an older embedded
- * PostgreSQL) are removed once unused for a day: another installation on
+ * PostgreSQL) are removed once unused for 30 days (cache.ts): another installation on
  * this machine (a second checkout, a global install) may be copying its own
  * right now, and two installations must not keep removing each other's.
  * Best effort: a failure only costs the next run
@@ -215,14 +212,7 @@ export async function saveTemplate(data: string, stamp: TemplateStamp, log: (m: 
     const name = templateName(stamp);
     // Another run may have saved the same template meanwhile: then keep theirs.
     await fs.rename(partial, join(cache, name)).catch(() => {});
-    for (const entry of await fs.readdir(cache)) {
-      if (entry !== name && (entry.startsWith('template-') || (entry.startsWith('.partial-') && join(cache, entry) !== partial))) {
-        // Another run's .partial-* may still be being written, another installation's template in use.
-        const st = await lstatOrNull(join(cache, entry));
-        const idle = st ? Date.now() - st.mtimeMs : 0;
-        if (idle > (entry.startsWith('template-') ? UNUSED_TEMPLATE_MS : 10 * 60_000)) await fs.rm(join(cache, entry), { recursive: true, force: true });
-      }
-    }
+    await pruneCache(cache, name, log);
   } catch (e) {
     log(`could not keep a PostgreSQL template in ${cache} (${(e as Error).message}); the next run will initialise its own`);
   } finally {
