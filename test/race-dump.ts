@@ -7,6 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { writeDump, type DumpModel, type Table } from './dump-gen.js';
 
 export interface RaceUser {
+  /** Default: its place in the list, from 1. */
+  id?: number;
   username: string;
   first?: string | null;
   last?: string | null;
@@ -14,12 +16,18 @@ export interface RaceUser {
 }
 
 export interface RaceTask {
+  /** Default: its place in the list, from 1. */
+  id?: number;
   phase: number;
   name: string;
   title?: string | null;
+  /** Default true. */
+  enabled?: boolean;
 }
 
 export interface RaceText {
+  /** Default: 100 + its place in the list. */
+  id?: number;
   /** Index into users and tasks. */
   user: number;
   task: number;
@@ -40,7 +48,7 @@ export function raceDump(users: readonly RaceUser[], tasks: readonly RaceTask[],
       columns: ['id', 'username', 'ext_username', 'first_name', 'last_name', 'is_student', 'is_active', 'created_at'],
       types: { id: 'int', is_student: 'bool', is_active: 'bool', created_at: 'ts' },
       rows: users.map((u, i) => ({
-        id: String(i + 1),
+        id: String(u.id ?? i + 1),
         username: u.username,
         ext_username: u.ext ?? null,
         first_name: u.first ?? null,
@@ -54,16 +62,16 @@ export function raceDump(users: readonly RaceUser[], tasks: readonly RaceTask[],
       name: 'tasks',
       columns: ['id', 'phase', 'name', 'title', 'is_enabled', 'sort_position'],
       types: { id: 'int', phase: 'int', is_enabled: 'bool', sort_position: 'int' },
-      rows: tasks.map((t, i) => ({ id: String(i + 1), phase: String(t.phase), name: t.name, title: t.title ?? null, is_enabled: 't', sort_position: String(10 * i) })),
+      rows: tasks.map((t, i) => ({ id: String(t.id ?? i + 1), phase: String(t.phase), name: t.name, title: t.title ?? null, is_enabled: t.enabled === false ? 'f' : 't', sort_position: String(10 * (t.id ?? i)) })),
     },
     {
       name: 'tasktexts',
       columns: ['id', 'user_id', 'task_id', 'text', 'created_at', 'modified_at'],
       types: { id: 'int', user_id: 'int', task_id: 'int', created_at: 'ts', modified_at: 'ts' },
       rows: texts.map((x, i) => ({
-        id: String(100 + i),
-        user_id: String(x.user + 1),
-        task_id: String(x.task + 1),
+        id: String(x.id ?? 100 + i),
+        user_id: String(users[x.user]!.id ?? x.user + 1),
+        task_id: String(tasks[x.task]!.id ?? x.task + 1),
         text: x.text,
         created_at: x.created ?? '2026-03-01 09:00:00+00',
         modified_at: x.modified ?? null,

@@ -15,6 +15,7 @@ import { registerExportAll } from './export-all.js';
 import { registerHistory } from './history.js';
 import { registerInspect } from './inspect.js';
 import { registerMerge } from './merge.js';
+import { registerScan } from './scan.js';
 import type { Runner } from './output.js';
 import { registerUsers } from './users.js';
 
@@ -26,7 +27,7 @@ function buildProgram(run: Runner, ui: Console): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(visibleLines(s)), writeOut: (s) => process.stdout.write(s) })
     .exitOverride();
 
-  for (const register of [registerExport, registerUsers, registerInspect, registerHistory, registerMerge, registerExportAll, registerCache]) register(program, run, ui);
+  for (const register of [registerExport, registerUsers, registerInspect, registerHistory, registerScan, registerMerge, registerExportAll, registerCache]) register(program, run, ui);
 
   program.addHelpText(
     'after',

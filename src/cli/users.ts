@@ -1,7 +1,7 @@
 /** `users`: who has texts in a backup. */
 import type { Command } from 'commander';
 import { parseDateBound } from '../detect/index.js';
-import { searchUsers } from '../query/index.js';
+import { realName, searchUsers } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { table } from '../table.js';
 import type { Scope } from '../scope.js';
@@ -48,8 +48,4 @@ async function users(arg: string, opts: UsersOptions, ui: Console, scope: Scope)
       ),
     );
   });
-}
-
-function realName(u: { firstName: string | null; lastName: string | null }): string {
-  return [u.firstName, u.lastName].filter(Boolean).join(' ');
 }

@@ -65,7 +65,8 @@ export function restoreAll(students: readonly AffectedStudent[], backups: readon
     if (!plan.restored.length) {
       notRestored.push({
         student,
-        why: [...plan.kept.map((k) => k.message), ...(plan.takeKept ? ['To take the old versions anyway:', ...plan.takeKept.lines.map((l) => `  ${l}`)] : [])],
+        // Each lost text was written again since (kept), or its task is gone (the upload's warnings say how to copy it).
+        why: [...plan.kept.map((k) => k.message), ...plan.upload.warnings, ...(plan.takeKept ? ['To take the old versions anyway:', ...plan.takeKept.lines.map((l) => `  ${l}`)] : [])],
       });
       continue;
     }

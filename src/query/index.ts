@@ -23,4 +23,4 @@ export {
   type TextRecord,
   type UserRecord,
 } from './query.js';
-export { matchUser, searchUsers,  } from './users.js';
+export { matchUser, realName, searchUsers } from './users.js';

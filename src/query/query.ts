@@ -155,34 +155,56 @@ export class BackupQuery {
 
   /** One user's texts in the server's order, with our deterministic tie-break. */
   async texts(user: UserRecord): Promise<TextRecord[]> {
+    const records = await this.textRows('WHERE x.user_id = $1', [String(user.id)], () => user);
+    this.refuseNotUtf8(user, records);
+    return records.sort(serverOrder);
+  }
+
+  /**
+   * Every user's texts in one query, for `scan` (which compares lengths and
+   * prints none of them, so a SQL_ASCII backup's undecodable bytes are not
+   * refused here: `history` or `export` of that student still refuses them).
+   * Texts whose user the backup lacks are left out, as no student owns them.
+   */
+  async allTexts(users: readonly UserRecord[]): Promise<TextRecord[]> {
+    const byId = new Map(users.map((u) => [String(u.id), u]));
+    return (await this.textRows('', [], (id) => byId.get(id))).sort(serverOrder);
+  }
+
+  /** The texts selected by `where`, each with its task, for the user `userOf` finds by id (none: left out). */
+  private async textRows(where: string, params: string[], userOf: (id: string) => UserRecord | undefined): Promise<TextRecord[]> {
     const x = (col: string) => this.col(this.textsTable, 'x', col);
     const t = (col: string, fallback?: string) => this.col('tasks', 't', col, fallback);
     const { rows } = await this.client.query(
-      `SELECT x.id::bigint AS text_id, x.text, ${asMinute(x('created_at'))} AS created, ${asMinute(x('modified_at'))} AS modified,
+      `SELECT x.id::bigint AS text_id, x.user_id::bigint AS user_id, x.text, ${asMinute(x('created_at'))} AS created, ${asMinute(x('modified_at'))} AS modified,
               t.id::bigint AS task_id, (${t('phase', "'0'")})::int AS phase, t.name, ${t('title')} AS title,
               coalesce((${t('is_enabled', "'true'")})::boolean, true) AS is_enabled, coalesce((${t('sort_position', "'0'")})::int, 0) AS sort_position
          FROM ${this.textsTable} x JOIN tasks t ON t.id = x.task_id
-        WHERE x.user_id = $1`,
-      [String(user.id)],
+        ${where}`,
+      params,
     );
-    const records: TextRecord[] = rows.map((r) => ({
-      // The server upper-cases with Python's str.upper(); JS's toUpperCase is the same Unicode mapping.
-      task_name: `${r.phase}-${String(r.name).toUpperCase()}`,
-      username: user.username,
-      created_at: r.created,
-      modified_at: r.modified,
-      is_enabled: r.is_enabled,
-      text: r.text ?? '',
-      textId: Number(r.text_id),
-      taskId: Number(r.task_id),
-      phase: r.phase,
-      sortPosition: r.sort_position,
-      storedTaskName: `${r.phase}-${r.name}`,
-      taskTitle: r.title,
-      userId: user.id,
-    }));
-    this.refuseNotUtf8(user, records);
-    return records.sort(serverOrder);
+    const records: TextRecord[] = [];
+    for (const r of rows) {
+      const user = userOf(String(r.user_id));
+      if (!user) continue;
+      records.push({
+        // The server upper-cases with Python's str.upper(); JS's toUpperCase is the same Unicode mapping.
+        task_name: `${r.phase}-${String(r.name).toUpperCase()}`,
+        username: user.username,
+        created_at: r.created,
+        modified_at: r.modified,
+        is_enabled: r.is_enabled,
+        text: r.text ?? '',
+        textId: Number(r.text_id),
+        taskId: Number(r.task_id),
+        phase: r.phase,
+        sortPosition: r.sort_position,
+        storedTaskName: `${r.phase}-${r.name}`,
+        taskTitle: r.title,
+        userId: user.id,
+      });
+    }
+    return records;
   }
 
   /**

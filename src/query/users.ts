@@ -57,6 +57,11 @@ export function matchUser(all: readonly UserRecord[], name: string): UserMatch {
 const MOST_SUGGESTED = 5;
 const FEWEST_SUGGESTED = 3;
 
+/** First and last name as the users table has them ('' when neither). */
+export function realName(u: { firstName: string | null; lastName: string | null }): string {
+  return [u.firstName, u.lastName].filter(Boolean).join(' ');
+}
+
 /**
  * The users to suggest for a name nobody has: first those `users --search`
  * finds for it ("Jones" is sam_j, whose last name is Jones; "Samira" is
@@ -67,7 +72,7 @@ function suggestions(all: readonly UserRecord[], name: string): string[] {
   const found = searchUsers(all, name).slice(0, MOST_SUGGESTED);
   const term = normaliseName(name);
   const shown = found.map((u) => {
-    const real = [u.firstName, u.lastName].filter(Boolean).join(' ');
+    const real = realName(u);
     return normaliseName(u.username).includes(term) || !real ? u.username : `${u.username} (${real})`;
   });
   const lower = name.toLowerCase();

@@ -92,6 +92,8 @@ export interface BackupSet {
   readonly failed: readonly BackupFailure[];
   /** Run `fn` on each loaded backup (a few at a time, each with its own connection); results in `loaded` order. */
   map<R>(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R[]>;
+  /** Run `fn` on each loaded backup one after another, oldest first: for callers that keep only what changed. */
+  each(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<void>): Promise<void>;
 }
 
 /** Load every backup given into one engine and run `fn` on the set; everything started is removed afterwards. */
@@ -185,6 +187,9 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
       failed,
       // Queries wait on round trips more than on the cores: more at once than loads.
       map: (each) => pool(loaded, MAX_PARALLEL_LOADS, signal, (entry) => onEntry(entry, each)),
+      each: async (each) => {
+        await pool(loaded, 1, signal, (entry) => onEntry(entry, each));
+      },
     };
     return await fn(set);
   } finally {

@@ -1,0 +1,88 @@
+/** `scan`: every student who lost texts across many backups, after a server incident. */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { renderUploadJson, writeDirAtomic } from '../export/index.js';
+import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT } from '../history/index.js';
+import { restoreAll, restoreAllSummary } from '../merge/index.js';
+import { cohortTimelines, withBackups } from '../session/index.js';
+import { shellWord } from '../shell.js';
+import type { Scope } from '../scope.js';
+import type { Console } from './console.js';
+import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
+import { addCommonOptions, checkOutput, positiveInt, type CommonOptions } from './options.js';
+import { writeStdout, writeText, type Runner } from './output.js';
+
+interface ScanOptions extends CommonOptions, RangeOptions {
+  json?: boolean;
+  restore?: string;
+  force?: boolean;
+  jobs?: number;
+}
+
+export function registerScan(program: Command, run: Runner, ui: Console): void {
+  addCommonOptions(
+    addRangeOptions(
+      program
+        .command('scan')
+        .description('every student whose texts vanished or shrank sharply across the backups: who lost what, and when')
+        .argument('<backup...>', 'the backups, any mix of formats, or a folder of them; ordered by the date each holds')
+        .option('--json', 'machine-readable output (its shape is in the README)')
+        .option('--restore <dir>', "write one upload per student who lost texts into this new folder (each what `merge --auto` writes for them, against the newest backup), and README.txt saying whom each is for, what it restores and what it replaces")
+        .option('--force', 'replace an existing --restore folder')
+        .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores, at least 4)').argParser(positiveInt))
+        .addHelpText(
+          'after',
+          `
+The rules are history's: a text is lost when it went, or became ${SHARP_SHRINK_TEXT},
+and is still so on the newest backup. Students and tasks are followed by id across
+renames; a disabled task (its texts stay), a reshaped upload (same text, new timestamps)
+and a text re-typed since the loss ("re-typed since") are not losses. A deleted account,
+and a deleted task, lose their texts on the first backup without them.
+
+One line per student who lost texts, by the date of the first loss; when nobody did, the
+one line "no losses in N backups from ... to ...". Either way the exit status is 0.
+
+Examples:
+  recover-texts scan /buggy/server/db/backups
+  recover-texts scan /buggy/server/db/backups --since 2026-03-01 --until 2026-03-14
+  recover-texts scan buggy_race_bk_202603*.sql.gz --json > losses.json
+  recover-texts scan /buggy/server/db/backups --restore uploads/`,
+        ),
+    ),
+  ).action((backups: string[], opts: ScanOptions) => run((scope) => scan(backups, opts, ui, scope)));
+}
+
+async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Scope): Promise<void> {
+  await checkOutput(opts.restore, opts.force, '--restore');
+  const selected = await selectFromArgs(backups, opts, ui);
+  await withBackups(selected.backups, manyConfig(opts, ui, scope, selected.optional), async (set) => {
+    ui.endProgress();
+    const failed = [...selected.damaged, ...noteFailures(set, ui)];
+    const timelines = await cohortTimelines(set);
+    const cohort = buildCohort(timelines);
+    if (opts.json) await writeStdout(JSON.stringify(cohortJson(cohort, failed), null, 2) + '\n');
+    else await writeText(await renderCohort(cohort));
+    const range = [...(opts.since ? ['--since', opts.since] : []), ...(opts.until ? ['--until', opts.until] : [])];
+    const first = cohort.students[0];
+    if (first) ui.note(`one student's texts, date by date: ${['recover-texts', 'history', '--user', first.username, ...backups, ...range].map(shellWord).join(' ')}`);
+    if (!opts.restore) return;
+    // Each student's history again, one at a time, as history builds it: the uploads are what merge --auto writes for each.
+    const students = cohort.students.map((s) => {
+      const snapshots = timelines.snapshots(s.id);
+      return { h: buildHistory(snapshots, s.id), snapshots, name: s.name };
+    });
+    const all = restoreAll(students, backups, range);
+    const summary = restoreAllSummary(all);
+    await writeDirAtomic(
+      opts.restore,
+      async (dir) => {
+        for (const u of all.uploads) await fs.writeFile(join(dir, u.file), renderUploadJson(u.plan.upload.elements), { mode: 0o600, flag: 'wx' });
+        await fs.writeFile(join(dir, 'README.txt'), summary, { mode: 0o600, flag: 'wx' });
+      },
+      { force: !!opts.force, scope },
+    );
+    ui.note(summary.trimEnd());
+    ui.note(`wrote ${all.uploads.length} upload${all.uploads.length === 1 ? '' : 's'} and README.txt to ${opts.restore}`);
+  });
+}

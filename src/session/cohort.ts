@@ -1,0 +1,130 @@
+/**
+ * Every student across many loaded backups, for `scan`, kept small enough for
+ * a year of nightly backups (365 x 300 students x 30 tasks).
+ *
+ * The backups are visited one at a time, oldest first, each with three
+ * queries (users, tasks, all texts). Nothing is kept per backup but its date
+ * and its task list (shared with the backup before when unchanged). Per
+ * user, and per (user, task), only the changes are kept: the backup where the
+ * value became different, and the new value (null: gone). Most texts never
+ * change from one night to the next, so a year holds each of them once or a
+ * few times, and each distinct text string once (interned by content: the
+ * copy a later backup reads is dropped).
+ *
+ * `snapshots(userId)` rebuilds one student's Snapshot[] (what
+ * studentSnapshots gives `history`) from those changes, when the cohort
+ * builds that student's History; the caller drops it before the next.
+ */
+import { realName, type TextRecord } from '../query/index.js';
+import type { BackupSet } from './many.js';
+import type { Snapshot, SnapshotTask } from './student.js';
+
+/** A value from the backup `at` on (until the next change); null: not there. */
+interface Change<T> {
+  at: number;
+  value: T | null;
+}
+
+/** A user as the scan shows them. */
+interface CohortUser {
+  id: number;
+  username: string;
+  /** First and last name, as the users table has them; null when it has neither. */
+  name: string | null;
+}
+
+interface CohortBackup {
+  path: string;
+  date: string;
+  dateSource: string;
+}
+
+/** What the loaded backups hold about everyone, as changes (see the module comment). */
+export interface CohortTimelines {
+  /** The backups, oldest first. */
+  backups: readonly CohortBackup[];
+  /** The users who had texts in any backup, by id. */
+  userIds(): number[];
+  /** The user as the newest backup that has them holds them. */
+  user(id: number): CohortUser;
+  /** One student's snapshots, as studentSnapshots would give them. */
+  snapshots(userId: number): Snapshot[];
+}
+
+/** Record `value` at backup `at` when it differs from the last change (`same` compares). */
+function track<T>(list: Change<T>[], at: number, value: T | null, same: (a: T, b: T) => boolean): void {
+  const last = list.at(-1);
+  const prev = last ? last.value : null;
+  if (prev === null ? value === null : value !== null && same(prev, value)) return;
+  list.push({ at, value });
+}
+
+/** The value on backup `k`: the newest change at or before it. */
+function valueAt<T>(list: readonly Change<T>[], k: number): T | null {
+  let v: T | null = null;
+  for (const c of list) {
+    if (c.at > k) break;
+    v = c.value;
+  }
+  return v;
+}
+
+const sameUser = (a: CohortUser, b: CohortUser) => a.username === b.username && a.name === b.name;
+const sameTexts = (a: readonly TextRecord[], b: readonly TextRecord[]) =>
+  a.length === b.length && a.every((x, k) => (Object.keys(x) as (keyof TextRecord)[]).every((f) => x[f] === b[k]![f]));
+
+/** Visit every loaded backup once, oldest first, keeping only what changed (see the module comment). */
+export async function cohortTimelines(set: BackupSet): Promise<CohortTimelines> {
+  const backups: CohortBackup[] = [];
+  const tasksAt: SnapshotTask[][] = [];
+  const users = new Map<number, Change<CohortUser>[]>();
+  const texts = new Map<number, Map<number, Change<TextRecord[]>[]>>();
+  const interned = new Map<string, string>();
+  const intern = (s: string) => {
+    const known = interned.get(s);
+    if (known !== undefined) return known;
+    interned.set(s, s);
+    return s;
+  };
+
+  await set.each(async (b, entry) => {
+    const k = backups.length;
+    backups.push({ path: entry.path, date: b.date.value, dateSource: b.date.source });
+    const tasks = (await b.query.tasks()).map((t) => ({ id: t.id, storedName: t.storedName, phase: t.phase, sortPosition: t.sortPosition, isEnabled: t.isEnabled, title: t.title }));
+    const before = tasksAt.at(-1);
+    tasksAt.push(before && JSON.stringify(before) === JSON.stringify(tasks) ? before : tasks);
+
+    const userRows = await b.query.users();
+    const here = new Map(userRows.map((u) => [u.id, { id: u.id, username: u.username, name: realName(u) || null }]));
+    const byKey = new Map<number, Map<number, TextRecord[]>>();
+    for (const t of await b.query.allTexts(userRows)) {
+      const mine = byKey.get(t.userId) ?? byKey.set(t.userId, new Map()).get(t.userId)!;
+      const list = mine.get(t.taskId) ?? mine.set(t.taskId, []).get(t.taskId)!;
+      list.push({ ...t, text: intern(t.text) });
+    }
+    // Everyone with texts here, and everyone seen with texts before (their account or texts may be gone).
+    for (const id of byKey.keys()) if (!texts.has(id)) texts.set(id, new Map());
+    for (const [id, tasksOf] of texts) {
+      track(users.get(id) ?? users.set(id, []).get(id)!, k, here.get(id) ?? null, sameUser);
+      const now = byKey.get(id);
+      for (const taskId of now?.keys() ?? []) if (!tasksOf.has(taskId)) tasksOf.set(taskId, []);
+      for (const [taskId, changes] of tasksOf) track(changes, k, now?.get(taskId)?.sort((x, y) => x.textId - y.textId) ?? null, sameTexts);
+    }
+  });
+
+  return {
+    backups,
+    userIds: () => [...texts.keys()].sort((a, b) => a - b),
+    user: (id) => {
+      const changes = users.get(id) ?? [];
+      const newest = changes.filter((c) => c.value !== null).at(-1)?.value;
+      return newest ?? { id, username: String(id), name: null };
+    },
+    snapshots: (userId) =>
+      backups.map((b, k) => {
+        const user = valueAt(users.get(userId) ?? [], k);
+        const mine = [...(texts.get(userId)?.values() ?? [])].flatMap((changes) => valueAt(changes, k) ?? []);
+        return { ...b, user: user ? { id: user.id, username: user.username } : null, tasks: tasksAt[k]!, texts: user ? mine : [] };
+      }),
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * `scan`: who lost texts across a folder of nightly backups, through the CLI, on a story of six
+ * nights written by this test (test/race-dump.ts): losses on different dates, a user and a task
+ * renamed, a disabled task, a text re-typed after its loss, an account deleted, a task deleted
+ * with a text, a student's texts uploaded again unchanged; and `--restore` writing one upload per
+ * student, each accepted by the server's upload rules. In process too: the cohort model.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCohort, cohortJson } from '../src/history/index.js';
+import { checkUpload } from '../src/merge/index.js';
+import { Scope } from '../src/scope.js';
+import { cohortTimelines, withBackups } from '../src/session/index.js';
+import { makeTmp, removeTmp, ROOT, runCli } from './helpers.js';
+import { writeRaceDump, type RaceTask, type RaceText, type RaceUser } from './race-dump.js';
+
+const NIGHTS = ['2026-04-01', '2026-04-02', '2026-04-03', '2026-04-04', '2026-04-05', '2026-04-06'];
+/** A text of `n` characters, different per seed. */
+const text = (n: number, seed: string) => `${seed}: `.padEnd(n, seed[0]!);
+
+/** The server on night k (1..6). */
+function night(k: number): { users: RaceUser[]; tasks: RaceTask[]; texts: RaceText[] } {
+  const users: RaceUser[] = [
+    { id: 1, username: 'ann', first: 'Ann', last: 'Lee' },
+    { id: 2, username: k >= 2 ? 'robert' : 'bob', first: 'Bob', last: 'Ray' }, // renamed on night 2
+    { id: 3, username: 'cat', first: 'Cat', last: 'Moss' },
+    { id: 4, username: 'dan', first: 'Dan', last: 'Ode' },
+    ...(k < 5 ? [{ id: 5, username: 'eve', first: 'Eve', last: 'Hart' }] : []), // account deleted on night 5
+    { id: 6, username: 'fay', first: 'Fay', last: 'Wu' },
+  ];
+  const tasks: RaceTask[] = [
+    { id: 1, phase: 1, name: k >= 2 ? 'FIRST' : 'ALPHA' }, // renamed on night 2
+    { id: 2, phase: 2, name: 'BETA' },
+    { id: 3, phase: 3, name: 'GAMMA', enabled: k < 3 }, // disabled on night 3: its texts stay
+    ...(k < 6 ? [{ id: 4, phase: 4, name: 'DELTA' }] : []), // deleted on night 6, with cat's text
+  ];
+  const u = (id: number) => users.findIndex((x) => x.id === id);
+  const t = (id: number) => tasks.findIndex((x) => x.id === id);
+  const texts: RaceText[] = [];
+  const add = (id: number, user: number, task: number, body: string, created = '2026-03-20 09:00:00+00') => {
+    if (u(user) >= 0 && t(task) >= 0) texts.push({ id, user: u(user), task: t(task), text: body, created });
+  };
+  if (k < 3) add(100, 1, 1, text(300, 'ann first')); // ann's 1-FIRST goes on night 3
+  add(101, 1, 2, text(120, 'ann beta'));
+  add(102, 2, 2, k < 4 ? text(400, 'bob beta') : 'too short'); // shrinks sharply on night 4
+  add(103, 3, 3, text(200, 'cat gamma'));
+  add(104, 3, 4, text(150, 'cat delta'));
+  if (k < 3) add(105, 4, 2, text(250, 'dan beta'));
+  if (k >= 5) add(112, 4, 2, text(260, 'dan again')); // re-typed on night 5
+  add(106, 5, 1, text(180, 'eve first'));
+  add(107, 5, 2, text(90, 'eve beta'));
+  // fay's texts uploaded again on night 4: new rows, new timestamps, the same texts.
+  add(k < 4 ? 108 : 110, 6, 1, text(220, 'fay first'), k < 4 ? undefined : '2026-04-04 08:00:00+00');
+  add(k < 4 ? 109 : 111, 6, 2, text(210, 'fay beta'), k < 4 ? undefined : '2026-04-04 08:00:00+00');
+  return { users, tasks, texts };
+}
+
+let tmp: string;
+let folder: string;
+beforeAll(() => {
+  tmp = makeTmp('scan');
+  folder = join(tmp, 'backups');
+  mkdirSync(folder);
+  NIGHTS.forEach((date, k) => {
+    const n = night(k + 1);
+    writeRaceDump(join(folder, `buggy_race_bk_${date.replaceAll('-', '')}.sql`), n.users, n.tasks, n.texts);
+  });
+});
+afterAll(() => removeTmp(tmp));
+
+describe('scan', () => {
+  it('one line per student who lost texts, by date; renames followed, a disabled task, a re-typed text and a re-upload not losses', async () => {
+    const r = await runCli(['scan', folder], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^STUDENT\s+NAME\s+LOST\s+FIRST LOST\s+LAST GOOD\s+NOTES$/);
+    const rows = lines.slice(1).map((l) => l.split(/\s{2,}/));
+    expect(rows).toEqual([
+      ['ann', 'Ann Lee', '1 text', '2026-04-03', '2026-04-02'],
+      ['dan', 'Dan Ode', '0 texts', '2026-04-03', '2026-04-02', '1 re-typed since'],
+      ['robert', 'Bob Ray', '1 text', '2026-04-04', '2026-04-03'],
+      ['eve', 'Eve Hart', '2 texts', '2026-04-05', '2026-04-04', 'account deleted 2026-04-05'],
+      ['cat', 'Cat Moss', '1 text', '2026-04-06', '2026-04-05', 'task 4-DELTA deleted 2026-04-06'],
+    ]);
+    // fay's texts were uploaded again unchanged: not a loss, not listed.
+    expect(r.stdout).not.toContain('fay');
+    expect(r.stderr).toContain(`one student's texts, date by date: recover-texts history --user ann ${folder}`);
+    // The README shows this very run.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const shown = /\$ recover-texts scan \/buggy\/server\/db\/backups\n([^]*?)one student's texts/.exec(readme)?.[1];
+    expect(shown).toBe(r.stdout);
+  });
+
+  it('--json: each student, their lost tasks with last good date and lengths, a deleted account, re-typed texts', async () => {
+    const r = await runCli(['scan', '--json', folder], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as ReturnType<typeof cohortJson>;
+    expect(j.backups).toEqual({ count: 6, from: '2026-04-01', to: '2026-04-06' });
+    const by = new Map(j.students.map((s) => [s.username, s]));
+    expect(by.get('robert')!.lost).toEqual([{ taskId: 2, task: '2-BETA', lostOn: '2026-04-04', lastGood: '2026-04-03', lengthBefore: 400, lengthAfter: 9, taskDeleted: null }]);
+    expect(by.get('ann')!.lost.map((l) => [l.task, l.lengthBefore, l.lengthAfter])).toEqual([['1-FIRST', 300, 0]]);
+    expect(by.get('eve')!.accountDeleted).toBe('2026-04-05');
+    expect(by.get('eve')!.lost.map((l) => l.task).sort()).toEqual(['1-FIRST', '2-BETA']);
+    expect(by.get('dan')!.retyped).toEqual([{ taskId: 2, task: '2-BETA', lostOn: '2026-04-03', lengthBefore: 250, lengthNow: 260 }]);
+    expect(by.get('cat')!.lost).toEqual([{ taskId: 4, task: '4-DELTA', lostOn: '2026-04-06', lastGood: '2026-04-05', lengthBefore: 150, lengthAfter: 0, taskDeleted: '2026-04-06' }]);
+    expect(by.has('fay')).toBe(false);
+  });
+
+  it('a range with no loss: one line, exit 0', async () => {
+    const r = await runCli(['scan', folder, '--until', '2026-04-02'], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('no losses in 2 backups from 2026-04-01 to 2026-04-02\n');
+  });
+
+  it('--restore DIR: one upload per student it can restore, each accepted by the upload; README.txt says whom each is for and why the others have none', async () => {
+    const out = join(tmp, 'uploads');
+    const r = await runCli(['scan', folder, '--restore', out], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['README.txt', 'ann-upload.json', 'robert-upload.json']);
+    const newest = night(6);
+    const taskNames = new Set(newest.tasks.map((t) => `${t.phase}-${t.name}`));
+    const ann = JSON.parse(readFileSync(join(out, 'ann-upload.json'), 'utf8')) as { task_name: string; text: string }[];
+    expect(checkUpload(ann as never, { username: 'ann', taskNames })).toEqual([]);
+    expect(ann.map((e) => [e.task_name, e.text.length])).toEqual([['1-FIRST', 300], ['2-BETA', 120]]);
+    const robert = JSON.parse(readFileSync(join(out, 'robert-upload.json'), 'utf8')) as { task_name: string; username: string; text: string }[];
+    expect(checkUpload(robert as never, { username: 'robert', taskNames })).toEqual([]);
+    expect(robert.map((e) => [e.task_name, e.username, e.text.length])).toEqual([['2-BETA', 'robert', 400]]);
+    const readme = readFileSync(join(out, 'README.txt'), 'utf8');
+    expect(readme).toMatch(/^2 uploads, one per student who lost texts/);
+    expect(readme).toContain('ann-upload.json: for ann (Ann Lee, user id 1), 2 texts\n  restores: 1-FIRST\n');
+    expect(readme).toContain('robert-upload.json: for robert (Bob Ray, user id 2), 1 text\n  restores: 2-BETA\n  replaces:\n    2-BETA');
+    expect(readme).toContain('No file for:\n');
+    expect(readme).toContain('\n  eve (Eve Hart, user id 5):\n    the account was deleted between 2026-04-04 and 2026-04-05');
+    expect(readme).toContain('\n  cat (Cat Moss, user id 3):\n    4-DELTA (task id 4): no such task in ');
+    // dan wrote his lost text again since: nothing of his is lost now, so no file and no entry.
+    expect(readme).not.toContain('dan');
+    expect(r.stderr).toContain(`wrote 2 uploads and README.txt to ${out}`);
+    // An existing folder is kept, before anything is loaded.
+    const again = await runCli(['scan', folder, '--restore', out], { tmp });
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain(`recover-texts: ${out} already exists\n  hint: choose another --restore, or add --force to replace it`);
+    expect(existsSync(join(out, 'README.txt'))).toBe(true);
+  });
+
+  it('in process: the cohort from the backups, one History at a time', async () => {
+    const scope = new Scope();
+    const paths = NIGHTS.map((d) => join(folder, `buggy_race_bk_${d.replaceAll('-', '')}.sql`));
+    const cohort = await withBackups(paths, { engine: { kind: 'embedded', log: () => {} }, scope, timezone: 'UTC', log: () => {} }, async (set) => buildCohort(await cohortTimelines(set)));
+    expect(cohort.backups.map((b) => b.date)).toEqual(NIGHTS);
+    expect(cohort.students.map((s) => [s.username, s.firstLost.date, s.lost.length, s.retyped.length, s.accountDeleted?.date ?? null])).toEqual([
+      ['ann', '2026-04-03', 1, 0, null],
+      ['dan', '2026-04-03', 0, 1, null],
+      ['robert', '2026-04-04', 1, 0, null],
+      ['eve', '2026-04-05', 2, 0, '2026-04-05'],
+      ['cat', '2026-04-06', 1, 0, null],
+    ]);
+    expect(scope.liveCount).toBe(0);
+  });
+});
