@@ -8,7 +8,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCohort, cohortJson } from '../src/history/index.js';
+import { buildCohort, buildHistory, cohortJson } from '../src/history/index.js';
+import { renderCohortReport } from '../src/report/index.js';
 import { checkUpload } from '../src/merge/index.js';
 import { Scope } from '../src/scope.js';
 import { cohortTimelines, withBackups } from '../src/session/index.js';
@@ -54,6 +55,20 @@ function night(k: number): { users: RaceUser[]; tasks: RaceTask[]; texts: RaceTe
   add(k < 4 ? 108 : 110, 6, 1, text(220, 'fay first'), k < 4 ? undefined : '2026-04-04 08:00:00+00');
   add(k < 4 ? 109 : 111, 6, 2, text(210, 'fay beta'), k < 4 ? undefined : '2026-04-04 08:00:00+00');
   return { users, tasks, texts };
+}
+
+/** The cohort page of this story: the students in order, each linked; ids unique; every link lands; nothing runs. */
+function expectCohortPage(html: string): void {
+  expect(html).not.toMatch(/<script/i);
+  expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
+  const ids = [...html.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]!);
+  expect(new Set(ids).size).toBe(ids.length);
+  for (const m of html.matchAll(/href="#([^"]+)"/g)) expect(ids).toContain(m[1]);
+  const table = html.slice(html.indexOf('<table class="cohort">'), html.indexOf('</table>', html.indexOf('<table class="cohort">')));
+  expect([...table.matchAll(/<a href="#student-(\d+)">([^<]+)<\/a>/g)].map((m) => [m[1], m[2]])).toEqual([['1', 'ann'], ['4', 'dan'], ['2', 'robert'], ['5', 'eve'], ['3', 'cat']]);
+  // Each student's timeline, and their lost texts as the history report shows them.
+  expect(ids).toEqual(expect.arrayContaining(['student-1', 'student-1-task-1', 'student-2-task-2', 'student-3-task-4', 'student-5-task-1', 'student-5-task-2']));
+  expect(html).toContain('account deleted 2026-04-05');
 }
 
 let tmp: string;
@@ -143,10 +158,24 @@ describe('scan', () => {
     expect(existsSync(join(out, 'README.txt'))).toBe(true);
   });
 
-  it('in process: the cohort from the backups, one History at a time', async () => {
+  it('--html: one page, who and when at the top, each student a link to their timeline and lost texts; no script, every link lands', async () => {
+    const page = join(tmp, 'cohort.html');
+    const r = await runCli(['scan', folder, '--html', page], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(page, 'utf8');
+    expectCohortPage(html);
+    expect(html).toContain('<title>Who lost texts: 5 students in 6 backups, 2026-04-01 to 2026-04-06</title>');
+  });
+
+  it('in process: the cohort from the backups, one History at a time, and its page', async () => {
     const scope = new Scope();
     const paths = NIGHTS.map((d) => join(folder, `buggy_race_bk_${d.replaceAll('-', '')}.sql`));
-    const cohort = await withBackups(paths, { engine: { kind: 'embedded', log: () => {} }, scope, timezone: 'UTC', log: () => {} }, async (set) => buildCohort(await cohortTimelines(set)));
+    const { cohort, html } = await withBackups(paths, { engine: { kind: 'embedded', log: () => {} }, scope, timezone: 'UTC', log: () => {} }, async (set) => {
+      const timelines = await cohortTimelines(set);
+      const c = buildCohort(timelines);
+      return { cohort: c, html: renderCohortReport(c, (s) => ({ h: buildHistory(timelines.snapshots(s.id), s.id) }), { timezone: 'UTC' }) };
+    });
+    expectCohortPage(html);
     expect(cohort.backups.map((b) => b.date)).toEqual(NIGHTS);
     expect(cohort.students.map((s) => [s.username, s.firstLost.date, s.lost.length, s.retyped.length, s.accountDeleted?.date ?? null])).toEqual([
       ['ann', '2026-04-03', 1, 0, null],

@@ -2,9 +2,10 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { renderUploadJson, writeDirAtomic } from '../export/index.js';
+import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
 import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT } from '../history/index.js';
-import { restoreAll, restoreAllSummary } from '../merge/index.js';
+import { restoreAll, restoreAllSummary, restorePlan } from '../merge/index.js';
+import { renderCohortReport } from '../report/index.js';
 import { cohortTimelines, withBackups } from '../session/index.js';
 import { shellWord } from '../shell.js';
 import type { Scope } from '../scope.js';
@@ -16,6 +17,7 @@ import { writeStdout, writeText, type Runner } from './output.js';
 interface ScanOptions extends CommonOptions, RangeOptions {
   json?: boolean;
   restore?: string;
+  html?: string;
   force?: boolean;
   jobs?: number;
 }
@@ -29,7 +31,8 @@ export function registerScan(program: Command, run: Runner, ui: Console): void {
         .argument('<backup...>', 'the backups, any mix of formats, or a folder of them; ordered by the date each holds')
         .option('--json', 'machine-readable output (its shape is in the README)')
         .option('--restore <dir>', "write one upload per student who lost texts into this new folder (each what `merge --auto` writes for them, against the newest backup), and README.txt saying whom each is for, what it restores and what it replaces")
-        .option('--force', 'replace an existing --restore folder')
+        .option('--html <file>', 'also write one self-contained page for the cohort: who and when, a timeline per student, and each lost text as the history report shows it')
+        .option('--force', 'replace an existing --restore folder or --html file')
         .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores, at least 4)').argParser(positiveInt))
         .addHelpText(
           'after',
@@ -47,7 +50,7 @@ Examples:
   recover-texts scan /buggy/server/db/backups
   recover-texts scan /buggy/server/db/backups --since 2026-03-01 --until 2026-03-14
   recover-texts scan buggy_race_bk_202603*.sql.gz --json > losses.json
-  recover-texts scan /buggy/server/db/backups --restore uploads/`,
+  recover-texts scan /buggy/server/db/backups --restore uploads/ --html who-lost-what.html`,
         ),
     ),
   ).action((backups: string[], opts: ScanOptions) => run((scope) => scan(backups, opts, ui, scope)));
@@ -55,6 +58,7 @@ Examples:
 
 async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Scope): Promise<void> {
   await checkOutput(opts.restore, opts.force, '--restore');
+  await checkOutput(opts.html, opts.force, '--html');
   const selected = await selectFromArgs(backups, opts, ui);
   await withBackups(selected.backups, manyConfig(opts, ui, scope, selected.optional), async (set) => {
     ui.endProgress();
@@ -66,12 +70,26 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
     const range = [...(opts.since ? ['--since', opts.since] : []), ...(opts.until ? ['--until', opts.until] : [])];
     const first = cohort.students[0];
     if (first) ui.note(`one student's texts, date by date: ${['recover-texts', 'history', '--user', first.username, ...backups, ...range].map(shellWord).join(' ')}`);
+    // Each student's history again, as history builds it, one at a time.
+    const historyOf = (id: number) => {
+      const snapshots = timelines.snapshots(id);
+      return { h: buildHistory(snapshots, id), snapshots };
+    };
+    if (opts.html) {
+      const page = renderCohortReport(
+        cohort,
+        (s) => {
+          const { h, snapshots } = historyOf(s.id);
+          return { h, restore: h.user.deletedAt ? undefined : restorePlan(h, snapshots, backups, range) };
+        },
+        { failed, timezone: opts.timezone },
+      );
+      await writeFileAtomic(opts.html, page, { force: !!opts.force, scope });
+      ui.note(`wrote ${opts.html}`);
+    }
     if (!opts.restore) return;
-    // Each student's history again, one at a time, as history builds it: the uploads are what merge --auto writes for each.
-    const students = cohort.students.map((s) => {
-      const snapshots = timelines.snapshots(s.id);
-      return { h: buildHistory(snapshots, s.id), snapshots, name: s.name };
-    });
+    // The uploads are what merge --auto writes for each.
+    const students = cohort.students.map((s) => ({ ...historyOf(s.id), name: s.name }));
     const all = restoreAll(students, backups, range);
     const summary = restoreAllSummary(all);
     await writeDirAtomic(

@@ -37,7 +37,7 @@ interface RetypedTask {
   lengthNow: number;
 }
 
-interface CohortStudent {
+export interface CohortStudent {
   id: number;
   username: string;
   name: string | null;
@@ -100,7 +100,7 @@ function lostTask(t: TaskHistory): LostTask {
 }
 
 /** Short notes for a student's line: a deleted account, deleted tasks, texts re-typed since. */
-function notes(s: CohortStudent): string[] {
+export function cohortNotes(s: CohortStudent): string[] {
   const out: string[] = [];
   if (s.accountDeleted) out.push(`account deleted ${s.accountDeleted.date}`);
   const deletedTasks = new Map(s.lost.filter((l) => l.taskDeleted && !s.accountDeleted).map((l) => [l.task, l.taskDeleted!.date]));
@@ -117,7 +117,7 @@ export async function renderCohort(c: Cohort): Promise<string> {
   }
   return table(
     ['STUDENT', 'NAME', 'LOST', 'FIRST LOST', 'LAST GOOD', 'NOTES'],
-    c.students.map((s) => [s.username, s.name ?? '', `${s.lost.length} text${s.lost.length === 1 ? '' : 's'}`, s.firstLost.date, s.lastGood.date, notes(s).join('; ')]),
+    c.students.map((s) => [s.username, s.name ?? '', `${s.lost.length} text${s.lost.length === 1 ? '' : 's'}`, s.firstLost.date, s.lastGood.date, cohortNotes(s).join('; ')]),
   );
 }
 

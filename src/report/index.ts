@@ -11,3 +11,4 @@
  */
 export { esc } from './escape.js';
 export {  type ReportRestore, renderHtmlReport, sideBySide } from './report.js';
+export { renderCohortReport } from './cohort.js';

@@ -67,6 +67,11 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
     `<footer>Made by recover-texts. Lengths are in characters. A text “shrunk sharply” when it became ${esc(SHARP_SHRINK_TEXT)}. ` +
       `Each backup’s date comes from the backup itself: ${esc(DATE_RULE)}. Text timestamps are in the race server’s session zone${opts.timezone ? ` (${esc(opts.timezone)})` : ''}.</footer>`,
   ];
+  return htmlPage(title, body);
+}
+
+/** A whole page: its title and body parts, with the report's CSS and a policy that forbids scripts and any resource from elsewhere. */
+export function htmlPage(title: string, body: readonly string[]): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -139,7 +144,8 @@ function restoreBanner(r: ReportRestore, h: History, lost: number, keptHead: str
  * backups where nothing changed is one narrow column (its count; the dates in
  * its title), as the terminal folds it into one row.
  */
-function overview(h: History, allDates = false): string {
+/** `anchor`: prefix of the task sections' ids; `linked`: the tasks that have a section on the page (default: all). */
+export function overview(h: History, allDates = false, anchor = '', linked: (t: TaskHistory) => boolean = () => true): string {
   // Column heads: MM-DD plus an archive's time (the year once, above), or whole dates across years.
   const dates = h.dates.map((d) => d.date);
   const columns = shownRows(h, allDates);
@@ -161,7 +167,8 @@ function overview(h: History, allDates = false): string {
         return `<td class="s-${c.state}${mark}" title="${esc(`${t.name} on ${c.backup.date}: ${describe(c)}`)}">${esc(label)}</td>`;
       })
       .join('');
-    return `<tr><th class="task"><a href="#task-${t.taskId}">${esc(t.name)}</a></th>${cells}<td class="status ${t.status}">${esc(statusText(t))}</td></tr>`;
+    const name = linked(t) ? `<a href="#${anchor}task-${t.taskId}">${esc(t.name)}</a>` : esc(t.name);
+    return `<tr><th class="task">${name}</th>${cells}<td class="status ${t.status}">${esc(statusText(t))}</td></tr>`;
   });
   const legend = (['new', 'changed', 'unchanged', 'shrunk', 'gone'] as const)
     .map((s) => `<span class="key"><i style="background:${STATE_COLOURS[s]}"></i>${s === 'shrunk' ? 'shrunk sharply' : s}</span>`)
@@ -171,7 +178,7 @@ function overview(h: History, allDates = false): string {
 <p class="legend">${legend}<span class="key"><i class="ring"></i>restore from</span>${columns.some((r) => r.kind === 'folded') ? '<span class="key">⋯N: N backups with no change (their dates on hover; --all-dates shows each)</span>' : ''}</p></section>`;
 }
 
-function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): string {
+export function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined, anchor = ''): string {
   const notes = taskNotes(t);
   const kept = r?.kept.find((k) => k.taskId === t.taskId);
   const restore =
@@ -229,7 +236,7 @@ function taskSection(h: History, t: TaskHistory, r: ReportRestore | undefined): 
   }
   const open = t.status === 'rewritten' ? changes.at(-1) : undefined;
   for (const c of changes) blocks.push(change(c.label, c.before, c.after, c.left, c.right, c === open, c.state));
-  return `<section class="task ${t.status}" id="task-${t.taskId}">
+  return `<section class="task ${t.status}" id="${anchor}task-${t.taskId}">
 <div class="head"><h2>${esc(t.name)}${displayTitle(t) ? ` <span class="title">${esc(displayTitle(t)!)}</span>` : ''}</h2><span class="badge ${t.status}">${esc(statusText(t))}</span></div>
 <div class="body"><div class="side">${chartSvg(h, t)}${restore}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</div>
 <div class="changes">${blocks.join('\n') || '<p class="quiet">No changes between these backups.</p>'}</div></div>
@@ -370,6 +377,9 @@ table.grid{border-collapse:separate;border-spacing:2px;font-variant-numeric:tabu
 .grid td.s-shrunk{background:var(--shrunk)}.grid td.s-gone{background:var(--gone)}.grid td.s-none{background:#f1f3f5}
 .grid td.restore{box-shadow:inset 0 0 0 2px #fff,0 0 0 2px var(--new)}
 .grid th.fold{padding:2px 1px;font-weight:400}.grid td.fold{min-width:10px;padding:3px 1px}
+table.cohort{border-collapse:collapse;font-size:13.5px}.cohort th,.cohort td{padding:4px 12px 4px 0;text-align:left;white-space:nowrap}
+.cohort thead th{color:var(--muted);font-weight:600}.cohort td.n{text-align:right;font-variant-numeric:tabular-nums}
+section.student{margin-top:36px;padding-top:8px;border-top:2px solid #dee2e6}
 .grid td.status{background:none;color:var(--ink);text-align:left;padding-left:10px}
 .grid td.status.lost{color:var(--gone);font-weight:600}
 .legend{color:var(--muted);font-size:12.5px}.key{margin-right:14px;white-space:nowrap}
