@@ -26,6 +26,8 @@ describe('the HTML report', () => {
     replaced: [],
     kept: [],
     takeKept: null,
+    restored: ['1-<b>X</b>'],
+    upload: { warnings: [] },
   };
   const html = renderHtmlReport(h, { restore, failed: [{ path: '<x>.sql', message: '<b>bad</b>' }] });
 
@@ -83,8 +85,17 @@ describe('the restore banner and task cards', () => {
     ],
     kept: [],
     takeKept: null,
+    restored: ['1-<b>X</b>'],
+    upload: { warnings: [] },
   };
   const html = renderHtmlReport(h, { restore });
+
+  it('a lost text of a task deleted since is not among those the upload restores: said apart, with how to copy it', () => {
+    const page = renderHtmlReport(h, { restore: { ...restore, restored: [], upload: { warnings: ['1-<b>X</b> (task id 1): no such task ... copy it by hand: recover-texts export <bk>'] } } });
+    expect(page).not.toContain('text is lost</b>');
+    expect(page).toContain('<b>1 lost text belongs to a task deleted since</b>: <a href="#task-1">1-&lt;b&gt;X&lt;/b&gt;</a>; the upload cannot carry it:');
+    expect(page).toContain('<li>1-&lt;b&gt;X&lt;/b&gt; (task id 1): no such task ... copy it by hand: recover-texts export &lt;bk&gt;</li>');
+  });
 
   it('gives steps: the folder, a short command with relative paths, then where to upload and for whom', () => {
     expect(html).toContain('<pre class="cmd">cd /srv/backups</pre>');

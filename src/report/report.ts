@@ -21,6 +21,10 @@ export interface ReportRestore {
   kept: readonly { taskId: number; task: string; message: string }[];
   /** With kept texts: the steps whose command takes their old versions too. */
   takeKept: RestoreSteps | null;
+  /** The lost texts the upload restores, by task name (not those kept, nor those of tasks deleted since). */
+  restored: readonly string[];
+  /** What the upload cannot carry, and how to copy it by hand (its warnings). */
+  upload: { warnings: readonly string[] };
 }
 
 export interface ReportOptions {
@@ -97,12 +101,17 @@ ${body.join('\n')}
 function lostBanner(h: History, lost: readonly TaskHistory[], r: ReportRestore | undefined): string {
   const links = (ts: readonly TaskHistory[]) => ts.map((t) => `<a href="#task-${t.taskId}">${esc(t.name)}</a>`).join(', ');
   const kept = lost.filter((t) => r?.kept.some((k) => k.taskId === t.taskId));
-  const restored = lost.filter((t) => !kept.includes(t));
+  // A lost text whose task was deleted since: no upload can carry it.
+  const cannot = r ? lost.filter((t) => !kept.includes(t) && !r.restored.includes(t.name)) : [];
+  const restored = lost.filter((t) => !kept.includes(t) && !cannot.includes(t));
   const head = restored.length ? `<b>${restored.length} text${restored.length === 1 ? ' is' : 's are'} lost</b>: ${links(restored)}.` : '';
   if (!r) return head;
-  const keptHead = kept.length
-    ? `<p class="kept-head"><b>${kept.length} lost text${kept.length === 1 ? ' was' : 's were'} written again since</b>: ${links(kept)}; kept, not restored.</p>`
-    : '';
+  const keptHead =
+    (kept.length ? `<p class="kept-head"><b>${kept.length} lost text${kept.length === 1 ? ' was' : 's were'} written again since</b>: ${links(kept)}; kept, not restored.</p>` : '') +
+    (cannot.length
+      ? `<p class="kept-head"><b>${cannot.length} lost text${cannot.length === 1 ? ' belongs' : 's belong'} to a task deleted since</b>: ${links(cannot)}; the upload cannot carry ${cannot.length === 1 ? 'it' : 'them'}:</p>` +
+        `<ul class="kept">${r.upload.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`
+      : '');
   return head + restoreBanner(r, h, restored.length, keptHead);
 }
 
