@@ -12,7 +12,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { PG15, startPg15 } from './pg15.js';
+import { PG15 } from './pg15.js';
+import { nightFileName, startFixtureServer } from './race-server.js';
 
 export const NIGHTLY = join(import.meta.dirname, 'out', 'nightly');
 export const NIGHTS = 30;
@@ -22,9 +23,7 @@ const FIRST = Date.UTC(2026, 1, 10, 23, 30);
 export const WIPE_NIGHT = 20;
 
 export function nightFile(k: number): string {
-  const d = new Date(FIRST + k * 86_400_000);
-  const ymd = `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
-  return join(NIGHTLY, `buggy_race_bk_${ymd}.sql.gz`);
+  return join(NIGHTLY, nightFileName(FIRST, k));
 }
 
 export function nightlyPaths(): string[] {
@@ -37,14 +36,8 @@ export async function makeNightlyBackups(): Promise<string[]> {
   const staging = `${NIGHTLY}.partial`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  const pg = startPg15();
+  const { pg, env, psql } = startFixtureServer();
   try {
-    const env = pg.env;
-    const psql = (db: string, sql: string) => execFileSync(join(PG15, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    psql('postgres', 'CREATE ROLE buggy');
-    psql('postgres', 'CREATE ROLE buggy_readonly');
-    psql('postgres', 'CREATE DATABASE buggy_race OWNER buggy');
-    execFileSync(join(PG15, 'psql'), ['-X', '-q', '-d', 'buggy_race', '-f', join(import.meta.dirname, '..', 'fixtures', 'generated', 'current', 'plain.sql')], { env, stdio: ['ignore', 'ignore', 'ignore'] });
     console.error('growing the class: 160 more students, 12 texts each, and 10 MB of race files ...');
     // Each new student is a copy of bob's row with its own id and names (every NOT NULL column filled).
     psql(

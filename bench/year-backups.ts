@@ -22,7 +22,8 @@ import { exec, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PG15, startPg15 } from './pg15.js';
+import { PG15 } from './pg15.js';
+import { nightFileName, startFixtureServer } from './race-server.js';
 
 export const YEAR = join(import.meta.dirname, 'out', 'year');
 export const YEAR_NIGHTS = 365;
@@ -34,9 +35,7 @@ const FIRST = Date.UTC(2025, 8, 1, 23, 30);
 const GZIPS_AT_ONCE = 2;
 
 function nightFile(dir: string, k: number): string {
-  const d = new Date(FIRST + k * 86_400_000);
-  const ymd = `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
-  return join(dir, `buggy_race_bk_${ymd}.sql.gz`);
+  return join(dir, nightFileName(FIRST, k));
 }
 
 export function yearPaths(): string[] {
@@ -59,14 +58,8 @@ export async function makeYearBackups(): Promise<string[]> {
   const staging = `${YEAR}.partial`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  const pg = startPg15();
+  const { pg, env, psql } = startFixtureServer();
   try {
-    const env = pg.env;
-    const psql = (db: string, sql: string) => execFileSync(join(PG15, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    psql('postgres', 'CREATE ROLE buggy');
-    psql('postgres', 'CREATE ROLE buggy_readonly');
-    psql('postgres', 'CREATE DATABASE buggy_race OWNER buggy');
-    execFileSync(join(PG15, 'psql'), ['-X', '-q', '-d', 'buggy_race', '-f', join(import.meta.dirname, '..', 'fixtures', 'generated', 'current', 'plain.sql')], { env, stdio: ['ignore', 'ignore', 'ignore'] });
     console.error('growing the class to 300 students, 30 tasks, 9,000 texts and 6 MB of bulk ...');
     // 30 tasks: the fixture's, then copies with new ids and names (REPORTX5 among them).
     psql('buggy_race', `INSERT INTO public.tasks SELECT (jsonb_populate_record(NULL::public.tasks, to_jsonb(t) || jsonb_build_object(
