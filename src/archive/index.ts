@@ -9,3 +9,5 @@ export { readArchiveInfo } from './info.js';
 export { checkArchiveData } from './check.js';
 export { readArchiveSql, wantedCopyBlocks,  } from './reader.js';
 export { checkTocStatements } from './statements.js';
+export { openFile } from './file.js';
+export { kindOf } from './damage.js';

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { copiesNote, parseDateBound, selectBackups, type BackupFile, type DateRange } from '../detect/index.js';
 import type { BackupSet, ManyConfig } from '../session/index.js';
 import type { Scope } from '../scope.js';
+import { visible } from '../terminal.js';
 import type { Console } from './console.js';
 import { resolveSession, type CommonOptions } from './options.js';
 
@@ -32,9 +33,9 @@ export async function selectFromArgs(
 ): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[] }> {
   ui.step('reading backups');
   const s = await selectBackups(args, range);
-  for (const x of s.skipped.filter((k) => k.kind === 'not a backup' || k.kind === 'damaged')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${x.path}: ${x.reason}`}`);
+  for (const x of s.skipped.filter((k) => k.kind === 'not a backup' || k.kind === 'damaged')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${visible(x.path)}: ${x.reason}`}`);
   // The tool's own files beside the backups (the upload JSON the steps wrote, a report): expected there, said only with --debug.
-  if (range.debug) for (const x of s.skipped.filter((k) => k.kind === 'own output')) ui.note(`skipped ${x.path}: ${x.reason}`);
+  if (range.debug) for (const x of s.skipped.filter((k) => k.kind === 'own output')) ui.note(`skipped ${visible(x.path)}: ${x.reason}`);
   for (const c of s.copies) ui.note(copiesNote(c));
   const out = s.skipped.filter((k) => k.kind === 'out of range');
   if (out.length) ui.note(`left out ${out.length} backup${out.length === 1 ? '' : 's'} not in the date range (${out.map((x) => basename(x.path)).join(', ')})`);

@@ -8,7 +8,9 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { RecoverError, type ErrorCode } from '../errors.js';
+import { isLocalFileError, RecoverError, type ErrorCode } from '../errors.js';
+import { hasControls } from '../terminal.js';
+import { kindOf } from '../archive/index.js';
 import { backupDate, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
 import { assertBackupPathExists, detectBackup, type BackupFile } from './detect.js';
@@ -79,6 +81,11 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       // Links last: a `latest.sql.gz` beside the backup it leads to is that backup, said once.
       for (const name of await linksLast(arg, names)) {
         const path = join(arg, name);
+        const passOver = await notToOpen(path, name);
+        if (passOver) {
+          skipped.push({ path, reason: passOver, kind: 'not a backup' });
+          continue;
+        }
         try {
           const backup = await detect(path);
           any = true;
@@ -91,6 +98,11 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
           read.set(real, path);
           if (!found.has(path)) found.set(path, { path, backup, date: backupDate(backup), named: false });
         } catch (e) {
+          if (isLocalFileError(e)) {
+            // Another user's file beside the backups: not this run's to read, and no reason to stop.
+            skipped.push({ path, reason: `cannot be read by you (${e.code})`, kind: 'not a backup' });
+            continue;
+          }
           if (!(e instanceof RecoverError)) throw e;
           const own = await ownOutputKind(path);
           if (own) {
@@ -150,6 +162,20 @@ export async function newerBackupsBeside(backup: BackupFile, date: BackupDate): 
 async function linksLast(dir: string, names: string[]): Promise<string[]> {
   const isLink = await Promise.all(names.map((n) => fs.lstat(join(dir, n)).then((s) => s.isSymbolicLink(), () => false)));
   return [...names.filter((_, k) => !isLink[k]), ...names.filter((_, k) => isLink[k])];
+}
+
+/**
+ * Why a folder member is passed over before a byte of it is read, or null to read it. Only
+ * files and folders are opened: a fifo would block the run until someone writes to it, and a
+ * socket or a device (a link to /dev/zero) is no backup. A name with control characters (a
+ * line break would forge a line of output) is no backup job's; it is shown escaped.
+ */
+async function notToOpen(path: string, name: string): Promise<string | null> {
+  if (hasControls(name)) return 'its name holds control characters (shown escaped), which no backup job writes: rename it to read it';
+  const st = await fs.stat(path).catch(() => null);
+  // Nothing to stat (a link to nothing, a loop of links): detection says which.
+  if (!st || st.isFile() || st.isDirectory()) return null;
+  return `${kindOf(st)}, not a file: never opened`;
 }
 
 /** A directory that is not a pg_dump directory archive (which has a toc.dat). */

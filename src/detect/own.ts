@@ -5,7 +5,8 @@
  * the backups; they are not backups, and not worth a word each run.
  */
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { openFile } from '../archive/index.js';
 
 /** The first bytes of each kind, as recover-texts writes them. */
 const UPLOAD_JSON = /^\[\s*(\]\s*$|\{\s*"task_name"\s*:)/;
@@ -23,7 +24,6 @@ export async function ownOutputKind(path: string): Promise<string | null> {
     if (!index || !FOLDER_INDEX.test(index)) return null;
     return (await fs.stat(join(path, 'INDEX.md')).catch(() => null)) ? 'a folder of texts' : "a folder of every student's texts";
   }
-  if (!stat.isFile()) return null;
   const text = await head(path);
   if (text === null) return null;
   if (UPLOAD_JSON.test(text)) return 'an upload JSON';
@@ -32,9 +32,13 @@ export async function ownOutputKind(path: string): Promise<string | null> {
   return null;
 }
 
-/** A file's first 2 KiB as text, or null when it cannot be read. */
+/**
+ * A file's first 2 KiB as text, or null when it cannot be read. Opened as a file inside its
+ * folder is: never through a link, never waiting for a fifo's writer (an `index.json` that is a
+ * named pipe would block the run forever), never anything but a regular file.
+ */
 async function head(path: string): Promise<string | null> {
-  const file = await fs.open(path, 'r').catch(() => null);
+  const file = await openFile(path, dirname(path)).catch(() => null);
   if (!file) return null;
   try {
     const buf = Buffer.alloc(2048);
