@@ -9,7 +9,6 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isLocalFileError, RecoverError, type ErrorCode } from '../errors.js';
-import { hasControls } from '../terminal.js';
 import { kindOf } from '../archive/index.js';
 import { backupDate, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
@@ -167,11 +166,12 @@ async function linksLast(dir: string, names: string[]): Promise<string[]> {
 /**
  * Why a folder member is passed over before a byte of it is read, or null to read it. Only
  * files and folders are opened: a fifo would block the run until someone writes to it, and a
- * socket or a device (a link to /dev/zero) is no backup. A name with control characters (a
- * line break would forge a line of output) is no backup job's; it is shown escaped.
+ * socket or a device (a link to /dev/zero) is no backup. A name with a line break (it would
+ * forge a line of output) is no backup job's; it is shown escaped.
  */
 async function notToOpen(path: string, name: string): Promise<string | null> {
-  if (hasControls(name)) return 'its name holds control characters (shown escaped), which no backup job writes: rename it to read it';
+  // Other control characters are shown escaped wherever the name is printed; a line break in a message would start a line of its own.
+  if (/[\n\r]/.test(name)) return 'its name holds a line break (shown escaped), which no backup job writes: rename it to read it';
   const st = await fs.stat(path).catch(() => null);
   // Nothing to stat (a link to nothing, a loop of links): detection says which.
   if (!st || st.isFile() || st.isDirectory()) return null;
