@@ -111,6 +111,17 @@ export function engineStartWitness(tmp: string): { dir: string; untouched: () =>
   return { dir, untouched: () => existsSync(join(dir, 'recover-texts.json')), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Every file under `dir` whose bytes contain `text`. */
+export function filesContaining(dir: string, text: string): string[] {
+  const found: string[] = [];
+  const needle = Buffer.from(text);
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const p = join(e.parentPath, e.name);
+    if (e.isFile() && readFileSync(p).includes(needle)) found.push(p);
+  }
+  return found;
+}
+
 /** What a run must leave behind in its TMPDIR: nothing, and no process still using it. */
 export function expectNothingLeft(tmp: string): void {
   expect(leftovers(tmp)).toEqual([]);
