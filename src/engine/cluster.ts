@@ -432,7 +432,12 @@ export function tidyLogLine(line: string): string {
 
 function childEnv(): NodeJS.ProcessEnv {
   // A clean environment: no PG* variables from the user's shell leak in.
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' };
+  // Windows programs need these to run at all: without SystemRoot, Winsock (the server's TCP port) cannot start.
+  if (process.platform === 'win32') {
+    for (const name of ['SystemRoot', 'SystemDrive', 'windir', 'TEMP', 'TMP']) if (process.env[name]) env[name] = process.env[name];
+  }
+  return env;
 }
 
 function unprivilegedUser(): RunAs {
