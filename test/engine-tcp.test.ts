@@ -15,7 +15,7 @@ import { useTcp } from '../src/engine/cluster.js';
 import { startEngine, type Engine } from '../src/engine/index.js';
 import { RecoverError } from '../src/errors.js';
 import { Scope } from '../src/scope.js';
-import { DEMO, expectCleanError, expectNothingLeft, filesContaining, makeTmp, removeTmp, runCli } from './helpers.js';
+import { DEMO, expectCleanError, expectNothingLeft, filesContaining, makeTmp, processesMentioning, removeTmp, runCli } from './helpers.js';
 
 const PSQL = '/usr/lib/postgresql/15/bin/psql';
 const RUNUSER = '/usr/sbin/runuser';
@@ -30,7 +30,15 @@ beforeEach(() => {
   process.env.TMPDIR = tmp; // the cluster goes here, where this test can look and nobody else's runs are
   process.env.XDG_CACHE_HOME = xdg;
 });
-afterEach(() => {
+/** Every scope a test made, ended after it even when an assertion failed half-way. */
+const scopes: Scope[] = [];
+const newScope = (): Scope => {
+  const scope = new Scope();
+  scopes.push(scope);
+  return scope;
+};
+afterEach(async () => {
+  for (const scope of scopes.splice(0)) await scope.end();
   for (const [k, v] of Object.entries(savedEnv)) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
@@ -90,7 +98,7 @@ describe('when a Unix socket cannot be used', () => {
     const deep = join(tmp, 'd'.repeat(90));
     mkdirSync(deep, { mode: 0o755 });
     process.env.TMPDIR = deep;
-    const scope = new Scope();
+    const scope = newScope();
     const engine = await startEngine({ kind: 'embedded', log: () => {} }, scope);
     const config = engine.clientConfig(await engine.database());
     expect(config.host).toBe('127.0.0.1');
@@ -106,7 +114,7 @@ describe('when a Unix socket cannot be used', () => {
 
 describe('the throwaway cluster over 127.0.0.1', () => {
   it('lets in only its role, from 127.0.0.1, with the run\'s password; no socket; nothing left after', async () => {
-    const scope = new Scope();
+    const scope = newScope();
     const engine = await tcpEngine(scope);
     const database = await engine.database();
     const config = engine.clientConfig(database);
@@ -134,8 +142,8 @@ describe('the throwaway cluster over 127.0.0.1', () => {
     expect(existsSync(clusterDir)).toBe(false);
   });
 
-  it('writes its password into no file, in the cluster\'s dir or the cache, while it runs and after', async () => {
-    const scope = new Scope();
+  it('writes its password into no file (the cluster\'s dir, the cache) and no command line, while it runs and after', async () => {
+    const scope = newScope();
     const engine = await tcpEngine(scope);
     const password = String(engine.clientConfig('postgres').password);
     const c = await engine.connect(await engine.database());
@@ -145,6 +153,9 @@ describe('the throwaway cluster over 127.0.0.1', () => {
     await c.end();
     expect(filesContaining(tmp, password)).toEqual([]);
     expect(filesContaining(xdg, password)).toEqual([]);
+    // Nor on any command line (ps), the server's included.
+    expect(processesMentioning(password)).toEqual([]);
+    expect(processesMentioning(tmp).length).toBeGreaterThan(0);
     // The template in the cache holds no verifier either: each run sets its own.
     expect(filesContaining(xdg, 'SCRAM-SHA-256$')).toEqual([]);
     await scope.end();
@@ -154,7 +165,7 @@ describe('the throwaway cluster over 127.0.0.1', () => {
   it.skipIf(process.getuid?.() !== 0 || !existsSync(RUNUSER) || !existsSync(PSQL))(
     'another local user cannot log in: no password, or a wrong one, is refused (needs root, runuser and Debian\'s psql 15)',
     async () => {
-      const scope = new Scope();
+      const scope = newScope();
       const engine = await tcpEngine(scope);
       const { port } = engine.clientConfig('postgres');
       const psqlAsNobody = (password?: string) =>

@@ -55,18 +55,39 @@ export function leftovers(dir: string): string[] {
   return readdirSync(dir);
 }
 
-/** PIDs of running processes whose command line mentions `text` (Linux /proc). */
+/**
+ * PIDs of running processes whose command line mentions `text`: from /proc on Linux, else
+ * from ps (macOS, the BSDs) or, on Windows, from PowerShell's list of processes.
+ */
 export function processesMentioning(text: string): number[] {
   const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text)) pids.push(Number(name));
-    } catch {
-      /* gone */
-    }
+  for (const [pid, command] of commandLines()) {
+    if (pid !== process.pid && command.includes(text)) pids.push(pid);
   }
   return pids;
+}
+
+function commandLines(): [number, string][] {
+  if (existsSync('/proc/self/cmdline')) {
+    const lines: [number, string][] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        lines.push([Number(name), readFileSync(`/proc/${name}/cmdline`, 'utf8')]);
+      } catch {
+        /* gone */
+      }
+    }
+    return lines;
+  }
+  const listed =
+    process.platform === 'win32'
+      ? execFileSync('powershell.exe', ['-NoProfile', '-Command', 'Get-CimInstance Win32_Process | ForEach-Object { "$($_.ProcessId) $($_.CommandLine)" }'], { encoding: 'utf8' })
+      : execFileSync('ps', ['-A', '-ww', '-o', 'pid=,command='], { encoding: 'utf8' });
+  return listed.split(/\r?\n/).flatMap((line) => {
+    const m = /^\s*(\d+) ?(.*)$/.exec(line);
+    return m ? [[Number(m[1]), m[2]!] as [number, string]] : [];
+  });
 }
 
 /** The error contract: one message line, one hint line, no stack trace. */
