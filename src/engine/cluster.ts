@@ -39,7 +39,7 @@ const SUPERUSER = 'recover';
 const PORT = 5432;
 /** The socket file PostgreSQL makes in its socket dir. */
 const SOCKET_FILE = `.s.PGSQL.${PORT}`;
-/** Bytes of a Unix socket's path the kernel takes (sun_path less its NUL): 108 on Linux, 104 on macOS and the BSDs. */
+/** Bytes of a Unix socket's path the kernel takes (sockaddr_un's sun_path in <sys/un.h>, less its NUL): 108 on Linux, 104 on macOS and the BSDs. */
 const SOCKET_PATH_MAX: Partial<Record<NodeJS.Platform, number>> = { linux: 107 };
 const SOCKET_PATH_MAX_ELSEWHERE = 103;
 const READY_TIMEOUT_MS = 60_000;
@@ -243,7 +243,10 @@ async function setPassword(place: Place): Promise<void> {
   await run(join(place.bins.dir, 'postgres'), ['--single', '-D', place.data, '-c', 'fsync=off', 'postgres'], place, sql);
 }
 
-/** PostgreSQL's stored form of a password for SCRAM-SHA-256 (RFC 5802, 7677), as its own server computes it. */
+/**
+ * PostgreSQL's stored form of a password for SCRAM-SHA-256 (RFC 5802, 7677), as its server computes it
+ * (scram_build_secret in src/common/scram-common.c): SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>.
+ */
 function scramVerifier(password: string, iterations = 4096): string {
   const salt = randomBytes(16);
   const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
