@@ -43,9 +43,12 @@ afterEach(async () => {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  expectNothingLeft(tmp);
-  removeTmp(tmp);
-  removeTmp(xdg);
+  try {
+    expectNothingLeft(tmp);
+  } finally {
+    removeTmp(tmp);
+    removeTmp(xdg);
+  }
 });
 
 async function tcpEngine(scope: Scope): Promise<Engine> {
