@@ -76,6 +76,7 @@ export const ERROR_CODES = {
   ENGINE_PG_BIN_INVALID: { exit: 'usage', meaning: '`--pg-bin` does not hold initdb and postgres.' },
   ENGINE_URL_INVALID: { exit: 'usage', meaning: '`--database-url` is not a PostgreSQL URL.' },
   LOAD_LIMIT_INVALID: { exit: 'usage', meaning: 'RECOVER_TEXTS_LOAD_LIMIT is not a number of bytes.' },
+  TRANSPORT_INVALID: { exit: 'usage', meaning: 'RECOVER_TEXTS_TRANSPORT is neither `tcp` nor `auto`.' },
   PG_RESTORE_INVALID: { exit: 'usage', meaning: '`--pg-restore` is not a working pg_restore.' },
   BACKUP_UNRECOGNISED: { exit: 'badBackup', meaning: 'the file is not a PostgreSQL backup (plain or gzipped SQL, or a pg_dump archive).' },
   BACKUP_UNREADABLE: { exit: 'badBackup', meaning: 'the backup cannot be read by this user: check its permissions.' },

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearCache, listCache, UNUSED_TEMPLATE_MS } from '../src/engine/index.js';
 import { copyFromTemplate } from '../src/engine/template.js';
 import { RecoverError } from '../src/errors.js';
-import { FIXTURES, expectNothingLeft, makeTmp, removeTmp, runCli } from './helpers.js';
+import { FIXTURES, expectNothingLeft, filesContaining, makeTmp, removeTmp, runCli } from './helpers.js';
 
 const BACKUP = join(FIXTURES, 'generated', 'current', 'plain.sql');
 /** In bob's 0-CHANGE text: if it is anywhere in the cache, backup data leaked into it. */
@@ -30,17 +30,6 @@ async function exportBob(...extra: string[]) {
   return r;
 }
 
-/** Every file under `dir` whose bytes contain `text`. */
-function filesContaining(dir: string, text: string): string[] {
-  const found: string[] = [];
-  const needle = Buffer.from(text);
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    const p = join(e.parentPath, e.name);
-    if (e.isFile() && readFileSync(p).includes(needle)) found.push(p);
-  }
-  return found;
-}
-
 beforeEach(() => {
   tmp = makeTmp('cache');
   xdg = makeTmp('xdg');
@@ -57,7 +46,7 @@ describe('the cached PostgreSQL template', () => {
     expect(mode(cache())).toBe(0o700);
     expect(templates()).toHaveLength(1);
     expect(mode(template())).toBe(0o700);
-    // It holds no secret: the server takes connections on its private socket only, with no password.
+    // It holds no secret: the server takes connections on its private socket with no password, or over 127.0.0.1 with a password set per run (engine-tcp.test.ts).
     expect(readdirSync(template()).sort()).toEqual(['data', 'stamp.json']);
     const hba = readFileSync(join(template(), 'data', 'pg_hba.conf'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => l.trim().split(/\s+/));
     expect(hba.filter((f) => f[0] === 'local').map((f) => f.at(-1))).toEqual(['trust', 'trust']);

@@ -55,18 +55,39 @@ export function leftovers(dir: string): string[] {
   return readdirSync(dir);
 }
 
-/** PIDs of running processes whose command line mentions `text` (Linux /proc). */
+/**
+ * PIDs of running processes whose command line mentions `text`: from /proc on Linux, else
+ * from ps (macOS, the BSDs) or, on Windows, from PowerShell's list of processes.
+ */
 export function processesMentioning(text: string): number[] {
   const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text)) pids.push(Number(name));
-    } catch {
-      /* gone */
-    }
+  for (const [pid, command] of commandLines()) {
+    if (pid !== process.pid && command.includes(text)) pids.push(pid);
   }
   return pids;
+}
+
+function commandLines(): [number, string][] {
+  if (existsSync('/proc/self/cmdline')) {
+    const lines: [number, string][] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        lines.push([Number(name), readFileSync(`/proc/${name}/cmdline`, 'utf8')]);
+      } catch {
+        /* gone */
+      }
+    }
+    return lines;
+  }
+  const listed =
+    process.platform === 'win32'
+      ? execFileSync('powershell.exe', ['-NoProfile', '-Command', 'Get-CimInstance Win32_Process | ForEach-Object { "$($_.ProcessId) $($_.CommandLine)" }'], { encoding: 'utf8' })
+      : execFileSync('ps', ['-A', '-ww', '-o', 'pid=,command='], { encoding: 'utf8' });
+  return listed.split(/\r?\n/).flatMap((line) => {
+    const m = /^\s*(\d+) ?(.*)$/.exec(line);
+    return m ? [[Number(m[1]), m[2]!] as [number, string]] : [];
+  });
 }
 
 /** The error contract: one message line, one hint line, no stack trace. */
@@ -109,6 +130,17 @@ export function engineStartWitness(tmp: string): { dir: string; untouched: () =>
   // Above the kernel's largest pid (2^22): never a live process.
   writeFileSync(join(dir, 'recover-texts.json'), JSON.stringify({ pid: 2 ** 30 - 1, created: new Date().toISOString() }) + '\n');
   return { dir, untouched: () => existsSync(join(dir, 'recover-texts.json')), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every file under `dir` whose bytes contain `text`. */
+export function filesContaining(dir: string, text: string): string[] {
+  const found: string[] = [];
+  const needle = Buffer.from(text);
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const p = join(e.parentPath, e.name);
+    if (e.isFile() && readFileSync(p).includes(needle)) found.push(p);
+  }
+  return found;
 }
 
 /** What a run must leave behind in its TMPDIR: nothing, and no process still using it. */

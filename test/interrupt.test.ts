@@ -48,6 +48,18 @@ describe('interrupted runs', () => {
     }
   }
 
+  it('SIGINT while loading, the server on 127.0.0.1 (RECOVER_TEXTS_TRANSPORT=tcp, as on Windows): exit 130, no server, no temp dir, no partial output', async () => {
+    const target = join(out, 'tcp-SIGINT.json');
+    const child = await startPaused(['export', DEMO, '-u', 'alice', '--out', target], 'loading', { env: { TMPDIR: tmp, RECOVER_TEXTS_TRANSPORT: 'tcp' } });
+    expect(processesMentioning('listen_addresses=127.0.0.1').some((pid) => processesMentioning(tmp).includes(pid))).toBe(true);
+    const done = exitOf(child);
+    child.kill('SIGINT');
+    expect((await done).code).toBe(130);
+    expect(await settle(tmp)).toEqual([]);
+    expect(leftovers(tmp)).toEqual([]);
+    expect(readdirSync(out).filter((n) => n.startsWith('tcp-SIGINT'))).toEqual([]);
+  });
+
   it('after kill -9, the next run removes the stale cluster, and only stale ones of its own', async () => {
     const own = makeTmp('intr-k9');
     try {

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startEngine } from '../src/engine/index.js';
 import { Scope } from '../src/scope.js';
@@ -87,19 +88,27 @@ describe('Scope', () => {
 });
 
 describe('the engine and the scope', () => {
-  it('an embedded engine is registered with the run scope, tells its scratch folder, and is removed when the scope ends', async () => {
+  it.each([
+    { over: 'its private socket', tcp: false },
+    { over: '127.0.0.1 (RECOVER_TEXTS_TRANSPORT=tcp)', tcp: true },
+  ])('an embedded engine over $over is registered with the run scope, tells its scratch folder, and is removed when the scope ends', async ({ tcp }) => {
     const scope = new Scope();
-    const engine = await startEngine({ kind: 'embedded', log: () => {} }, scope);
+    const engine = await startEngine({ kind: 'embedded', tcp, log: () => {} }, scope);
     expect(scope.liveCount).toBe(1);
     expect(engine.scratch).toBeDefined();
     const { dir, inMemory } = engine.scratch!;
     expect(inMemory ? dir === '/dev/shm' : dir === tmpdir()).toBe(true);
-    const socketDir = String(engine.clientConfig('postgres').host);
-    expect(socketDir.startsWith(dir)).toBe(true);
-    expect(existsSync(socketDir)).toBe(true);
+    const client = await engine.connect(await engine.database());
+    const dataDir = String((await client.query('SHOW data_directory')).rows[0].data_directory);
+    await client.end();
+    const clusterDir = dirname(dataDir);
+    expect(clusterDir.startsWith(dir)).toBe(true);
+    expect(engine.description).toContain(clusterDir);
+    expect(String(engine.clientConfig('postgres').host)).toBe(tcp ? '127.0.0.1' : join(clusterDir, 'socket'));
+    expect(existsSync(dataDir)).toBe(true);
     await scope.end();
     expect(scope.liveCount).toBe(0);
-    expect(existsSync(socketDir)).toBe(false);
+    expect(existsSync(clusterDir)).toBe(false);
   });
 
   it('a --database-url engine has no scratch folder: its disk is not ours to measure', async () => {

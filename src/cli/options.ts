@@ -77,14 +77,14 @@ function resolveEngine(opts: CommonOptions, log: Log): EngineConfig {
   if (opts.image !== undefined && kind !== 'docker') throw usage('USAGE_CONFLICT', '--image goes with --engine docker', 'add --engine docker');
   switch (kind) {
     case 'embedded':
-      return { kind, cache: opts.cache !== false, log };
+      return { kind, cache: opts.cache !== false, tcp: tcpAsked(process.env[TRANSPORT_ENV]), log };
     case 'system':
       if (opts.pgBin && !hasServer(opts.pgBin)) {
         throw new RecoverError('ENGINE_PG_BIN_INVALID', `--pg-bin ${opts.pgBin} does not hold initdb and postgres`, {
           hint: "point --pg-bin at PostgreSQL's bin directory, e.g. /usr/lib/postgresql/16/bin",
         });
       }
-      return { kind, pgBin: opts.pgBin, cache: opts.cache !== false, log };
+      return { kind, pgBin: opts.pgBin, cache: opts.cache !== false, tcp: tcpAsked(process.env[TRANSPORT_ENV]), log };
     case 'url':
       if (!opts.databaseUrl) throw usage('USAGE_NO_URL', '--engine url needs --database-url (or RECOVER_TEXTS_DATABASE_URL)', 'e.g. --database-url postgresql://me@localhost/postgres');
       checkDatabaseUrl(opts.databaseUrl);
@@ -95,6 +95,18 @@ function resolveEngine(opts: CommonOptions, log: Log): EngineConfig {
       }
       return { kind, image: opts.image ?? DEFAULT_IMAGE, log };
   }
+}
+
+/** The environment variable that makes a throwaway cluster listen on 127.0.0.1, as it must on Windows, where a Unix socket would do. */
+const TRANSPORT_ENV = 'RECOVER_TEXTS_TRANSPORT';
+
+/** RECOVER_TEXTS_TRANSPORT: `tcp`, else (unset, empty, `auto`) the socket wherever one can be used. */
+export function tcpAsked(set: string | undefined): boolean {
+  if (set === undefined || set === '' || set === 'auto') return false;
+  if (set === 'tcp') return true;
+  throw new RecoverError('TRANSPORT_INVALID', `${TRANSPORT_ENV} must be tcp or auto, found ${JSON.stringify(set.slice(0, 40))}`, {
+    hint: `set ${TRANSPORT_ENV}=tcp to make the throwaway PostgreSQL listen on 127.0.0.1, or unset it`,
+  });
 }
 
 function checkDatabaseUrl(value: string): void {

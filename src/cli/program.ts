@@ -50,7 +50,18 @@ const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = {
   SIGINT: ExitCode.interrupted,
   SIGQUIT: ExitCode.quit,
   SIGTERM: ExitCode.terminated,
+  // Ctrl-Break in a Windows console.
+  SIGBREAK: ExitCode.interrupted,
 };
+
+/**
+ * The signals a run listens for here. Windows has no POSIX signals: Node turns Ctrl-C
+ * into SIGINT, Ctrl-Break into SIGBREAK and a closed console window into SIGHUP, and
+ * offers no others to listen for. Elsewhere SIGBREAK does not exist.
+ */
+function endingSignals(platform: NodeJS.Platform = process.platform): NodeJS.Signals[] {
+  return platform === 'win32' ? ['SIGINT', 'SIGBREAK', 'SIGHUP'] : ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM'];
+}
 
 /**
  * One run: its terminal, its scope (what it started, whether it is ending)
@@ -81,7 +92,7 @@ class CliRun {
   };
 
   async main(argv: string[]): Promise<number> {
-    for (const signal of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) process.on(signal, (s: NodeJS.Signals) => this.onSignal(s));
+    for (const signal of endingSignals()) process.on(signal, (s: NodeJS.Signals) => this.onSignal(s));
     process.stdout.on('error', (e: NodeJS.ErrnoException) => this.onOutputError('stdout', e));
     process.stderr.on('error', (e: NodeJS.ErrnoException) => this.onOutputError('stderr', e));
     const program = buildProgram(this.run, this.ui);

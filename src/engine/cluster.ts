@@ -7,6 +7,10 @@
  *
  * Safety: the temp dir is mode 0700 and owned by the user the server runs
  * as; the only socket is inside it, and only that user may connect (see adminOf).
+ * Where no Unix socket can be used (Windows, whose Node cannot open one for
+ * PostgreSQL; a temp folder so deep that the socket's path passes the
+ * platform's limit), it listens on 127.0.0.1 instead, on a free port, for one
+ * role with a random password that exists only in this process (see useTcp).
  * PostgreSQL refuses to run as root, so a root user's cluster runs as an
  * unprivileged account (RECOVER_TEXTS_RUN_AS, else `postgres`, else `nobody`).
  *
@@ -19,8 +23,10 @@
  * regular files that account owns, opened with O_NOFOLLOW (template.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { constants, existsSync, promises as fs, readFileSync, readdirSync, lchownSync, openSync, closeSync, rmSync, fstatSync, readSync, type Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
 import { isLocalFileError, RecoverError } from '../errors.js';
 import { processAlive, type Scope } from '../scope.js';
@@ -28,11 +34,14 @@ import { makePrivateTempDir, MARKER, scratchFullHint, scratchRoot, scratchRoots,
 import { copyFromTemplate, findTemplate, saveTemplate, stampOf } from './template.js';
 import type { Server } from './types.js';
 
-;
-
 const SUPERUSER = 'recover';
 /** With listen_addresses empty, the port only names the socket file. */
 const PORT = 5432;
+/** The socket file PostgreSQL makes in its socket dir. */
+const SOCKET_FILE = `.s.PGSQL.${PORT}`;
+/** Bytes of a Unix socket's path the kernel takes (sockaddr_un's sun_path in <sys/un.h>, less its NUL): 108 on Linux, 104 on macOS and the BSDs. */
+const SOCKET_PATH_MAX: Partial<Record<NodeJS.Platform, number>> = { linux: 107 };
+const SOCKET_PATH_MAX_ELSEWHERE = 103;
 const READY_TIMEOUT_MS = 60_000;
 
 export interface Binaries {
@@ -57,6 +66,18 @@ export interface ClusterOptions {
   debug?: (m: string) => void;
   /** The run's scope: the cluster is registered with it from the first moment until the Engine takes over. */
   scope: Scope;
+  /** Listen on 127.0.0.1 even where the socket would do (RECOVER_TEXTS_TRANSPORT=tcp). */
+  tcp?: boolean;
+}
+
+/**
+ * Must the server listen on 127.0.0.1 rather than on a Unix socket in `sockDir`? On
+ * Windows always (Node's net module cannot reach PostgreSQL's socket there), where the
+ * socket file's path would pass the platform's limit, and when asked to.
+ */
+export function useTcp(sockDir: string, asked: boolean, platform: NodeJS.Platform = process.platform): boolean {
+  if (asked || platform === 'win32') return true;
+  return Buffer.byteLength(join(sockDir, SOCKET_FILE)) > (SOCKET_PATH_MAX[platform] ?? SOCKET_PATH_MAX_ELSEWHERE);
 }
 
 /** initdb's options besides the paths; part of the template's stamp. */
@@ -102,7 +123,8 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
     await fs.mkdir(sock, { mode: 0o700 });
     // Opened while the dir is ours alone, and kept: never reopened by path once the server's user owns the dir.
     logFd = openSync(join(dir, 'server.log'), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
-    const place: Place = { data: join(dir, 'data'), sock, logFd, bins: given, runAs, root };
+    const tcp = useTcp(sock, options.tcp === true) ? await tcpListener(dir) : undefined;
+    const place: Place = { data: join(dir, 'data'), sock, tcp, logFd, bins: given, runAs, root };
     // The data directory: a copy of the cached template, else initdb (kept as the template).
     const stamp = options.cache ? await stampOf(given.dir, given.source, INITDB_OPTIONS) : null;
     const found = stamp ? await findTemplate(stamp, log) : null;
@@ -117,16 +139,17 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
     if (!template) {
       await run(join(place.bins.dir, 'initdb'), ['-D', place.data, ...INITDB_OPTIONS], place);
       if (stamp) {
-        await slimTemplate(place, spawned);
+        await slimTemplate(place);
         await saveTemplate(place.data, stamp, log, runAs?.uid);
       }
     }
+    if (tcp) await setPassword(place);
     await startServer(place, spawned);
     await scope.checkpoint('engine-started');
     // From here the Engine (server.ts) is tracked and stops us.
     scope.untrack(starting);
     return {
-      description: `throwaway PostgreSQL (${given.source}, private socket in ${dir})`,
+      description: `throwaway PostgreSQL (${given.source}, ${tcp ? `on 127.0.0.1:${tcp.port} with a password of this run only, data` : 'private socket'} in ${dir})`,
       admin: adminOf(place),
       throwaway: true,
       scratch: root,
@@ -149,6 +172,8 @@ export async function startCluster(given: Binaries, log: (m: string) => void, op
 interface Place {
   data: string;
   sock: string;
+  /** Set when the server listens on 127.0.0.1 instead of on the socket. */
+  tcp?: TcpListener;
   /** The server's log, opened before the dir was handed over (O_NOFOLLOW, append, readable). */
   logFd: number;
   /** The binaries as the server's user runs them (linked elsewhere when it cannot reach them). */
@@ -164,13 +189,71 @@ interface Running {
 }
 
 /**
- * No password: the only way in is the socket in a 0700 dir owned by the
+ * On the socket, no password: the only way in is the socket in a 0700 dir owned by the
  * server's user (unix_socket_permissions 0700 too), and whoever can reach it
  * can read the data files anyway. So no secret is made, kept in the cache or
- * sent, and connecting skips SCRAM's key stretching.
+ * sent, and connecting skips SCRAM's key stretching. On 127.0.0.1 any local
+ * user can reach the port, so the password is what keeps them out.
  */
 function adminOf(place: Place): pg.ClientConfig {
-  return { host: place.sock, port: PORT, user: SUPERUSER, database: 'postgres' };
+  const at = place.tcp ? { host: '127.0.0.1', port: place.tcp.port, password: place.tcp.password } : { host: place.sock, port: PORT };
+  return { ...at, user: SUPERUSER, database: 'postgres' };
+}
+
+/** How the server listens when it cannot use a socket. */
+interface TcpListener {
+  port: number;
+  /** Random, for this run only: held in this process's memory, never written or passed to a program. */
+  password: string;
+  /** Our own pg_hba.conf (the data directory's, from the template, is for the socket): that role, from 127.0.0.1, with SCRAM. */
+  hba: string;
+}
+
+/**
+ * A free port on 127.0.0.1, a random password, and the pg_hba.conf that lets in only
+ * our role, from 127.0.0.1, by SCRAM (any other line, user or address: rejected, as no
+ * line matches). Written into the cluster's dir while it is still ours alone. Between
+ * asking the kernel for the port and the server taking it another program could take it:
+ * the server then fails to start, saying so, and the next run picks another.
+ */
+async function tcpListener(dir: string): Promise<TcpListener> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const hba = join(dir, 'pg_hba.conf');
+  await fs.writeFile(hba, `host all ${SUPERUSER} 127.0.0.1/32 scram-sha-256\n`, { mode: 0o600, flag: 'wx' });
+  return { port, password: randomBytes(32).toString('base64url'), hba };
+}
+
+/**
+ * Give our role the run's password before the server takes connections. The password
+ * itself is never written anywhere nor handed to another program: the server gets its
+ * SCRAM verifier (salted, stretched: what PostgreSQL itself stores, from which the
+ * password cannot be read back), computed here and sent over a pipe to the server's
+ * single-user mode. A pipe works on Windows too, where initdb --pwfile=/dev/stdin
+ * would not, and it serves a data directory copied from the template, where initdb
+ * does not run. The template never holds a verifier: it is made before any is set.
+ */
+async function setPassword(place: Place): Promise<void> {
+  const sql = `ALTER ROLE ${SUPERUSER} PASSWORD '${scramVerifier(place.tcp!.password)}';\n`;
+  await run(join(place.bins.dir, 'postgres'), ['--single', '-D', place.data, '-c', 'fsync=off', 'postgres'], place, sql);
+}
+
+/**
+ * PostgreSQL's stored form of a password for SCRAM-SHA-256 (RFC 5802, 7677), as its server computes it
+ * (scram_build_secret in src/common/scram-common.c): SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>.
+ */
+function scramVerifier(password: string, iterations = 4096): string {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const hmac = (text: string) => createHmac('sha256', salted).update(text).digest();
+  const storedKey = createHash('sha256').update(hmac('Client Key')).digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${hmac('Server Key').toString('base64')}`;
 }
 
 /** Start the server on `place` (handing it to `onSpawn` at once) and wait until it accepts connections. */
@@ -178,10 +261,11 @@ async function startServer(place: Place, onSpawn: (r: Running) => void, extra: s
   const logFd = place.logFd;
   let child: ChildProcess;
   {
+    const listen = place.tcp
+      ? ['-p', String(place.tcp.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `hba_file=${place.tcp.hba}`]
+      : ['-k', place.sock, '-p', String(PORT), '-c', 'listen_addresses=', '-c', 'unix_socket_permissions=0700'];
     child = spawn(join(place.bins.dir, 'postgres'), [
-      '-D', place.data, '-k', place.sock, '-p', String(PORT),
-      '-c', 'listen_addresses=',
-      '-c', 'unix_socket_permissions=0700',
+      '-D', place.data, ...listen,
       // A scratch copy: durability buys nothing, speed does.
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'wal_init_zero=off',
       '-c', 'max_connections=20', '-c', 'shared_buffers=64MB', '-c', 'max_wal_size=1GB',
@@ -220,22 +304,12 @@ async function startServer(place: Place, onSpawn: (r: Running) => void, extra: s
  * template1 (two thirds of the files each run would copy; a session uses the
  * maintenance database, postgres, and never creates one: see server.ts), and
  * stop cleanly, leaving only the WAL a clean start needs. Nothing from a
- * backup exists yet.
+ * backup exists yet. Done in single-user mode, through a pipe: no connection,
+ * so it needs neither the socket nor a password, and the template never holds one.
  */
-async function slimTemplate(place: Place, onSpawn: (r: Running) => void): Promise<void> {
-  const server = await startServer(place, onSpawn, ['-c', 'min_wal_size=2MB']);
-  const client = new pg.Client(adminOf(place));
-  try {
-    await client.connect();
-    for (const name of ['template0', 'template1']) {
-      await client.query(`ALTER DATABASE ${name} WITH IS_TEMPLATE false ALLOW_CONNECTIONS false`);
-      await client.query(`DROP DATABASE ${name}`);
-    }
-    await client.query('CHECKPOINT');
-  } finally {
-    await client.end().catch(() => {});
-    await server.kill('SIGINT'); // fast shutdown: a clean data directory
-  }
+async function slimTemplate(place: Place): Promise<void> {
+  const sql = ['template0', 'template1'].flatMap((name) => [`ALTER DATABASE ${name} WITH IS_TEMPLATE false ALLOW_CONNECTIONS false`, `DROP DATABASE ${name}`]);
+  await run(join(place.bins.dir, 'postgres'), ['--single', '-D', place.data, '-c', 'min_wal_size=2MB', 'postgres'], place, [...sql, 'CHECKPOINT', ''].join('\n'));
 }
 
 /**
@@ -310,10 +384,15 @@ function startFailure(e: unknown, logLine: string, bins: Binaries, root: Scratch
   });
 }
 
-/** Run initdb (or any setup binary), failing with its last output line. */
-async function run(bin: string, args: string[], { runAs, logFd, bins, root }: Place): Promise<void> {
+/**
+ * Run initdb (or any setup binary), failing with its last output line. `input` goes to its
+ * standard input through a pipe; its standard output (a single-user server echoes there) is then dropped.
+ */
+async function run(bin: string, args: string[], { runAs, logFd, bins, root }: Place, input?: string): Promise<void> {
   {
-    const proc = spawn(bin, args, { stdio: ['ignore', logFd, logFd], env: childEnv(), ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
+    const stdio = input === undefined ? (['ignore', logFd, logFd] as const) : (['pipe', 'ignore', logFd] as const);
+    const proc = spawn(bin, args, { stdio: [...stdio], env: childEnv(), ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
+    if (input !== undefined) proc.stdin!.end(input);
     const code = await new Promise<number | null>((resolve, reject) => {
       proc.once('error', reject);
       proc.once('exit', (c) => resolve(c));
@@ -324,7 +403,7 @@ async function run(bin: string, args: string[], { runAs, logFd, bins, root }: Pl
           : 'reinstall (npm ci), or use --engine system with --pg-bin DIR',
       });
     });
-    if (code !== 0) throw startFailure(new Error(`initdb exited with ${code}`), lastLogLine(logFd), bins, root);
+    if (code !== 0) throw startFailure(new Error(`${basename(bin)} exited with ${code}`), lastLogLine(logFd), bins, root);
   }
 }
 
@@ -357,7 +436,12 @@ export function tidyLogLine(line: string): string {
 
 function childEnv(): NodeJS.ProcessEnv {
   // A clean environment: no PG* variables from the user's shell leak in.
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C' };
+  // Windows programs need these to run at all: without SystemRoot, Winsock (the server's TCP port) cannot start.
+  if (process.platform === 'win32') {
+    for (const name of ['SystemRoot', 'SystemDrive', 'windir', 'TEMP', 'TMP']) if (process.env[name]) env[name] = process.env[name];
+  }
+  return env;
 }
 
 function unprivilegedUser(): RunAs {
@@ -407,7 +491,8 @@ export function handOver(dir: string, who: { uid: number; gid: number }): void {
 export async function removeClusterDir(dir: string, owner?: { uid: number; gid: number }): Promise<void> {
   if (!owner || owner.uid === process.getuid?.()) {
     // Synchronous: several times faster than through the thread pool for its thousand small files.
-    rmSync(dir, { recursive: true, force: true });
+    // Retried a little: on Windows a server's process may hold a file open for a moment after it was killed.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     return;
   }
   // Its contents as the account (find -delete follows no symlink); then the empty top by root: rmdir

@@ -12,7 +12,7 @@ import { startCluster, type Binaries } from './cluster.js';
 import type { EngineConfig, Server } from './types.js';
 
 export async function startEmbedded(config: Extract<EngineConfig, { kind: 'embedded' }>, scope: Scope): Promise<Server> {
-  return startCluster(embeddedBinaries(), config.log, { cache: config.cache !== false, debug: config.debug, scope });
+  return startCluster(embeddedBinaries(), config.log, { cache: config.cache !== false, tcp: config.tcp === true, debug: config.debug, scope });
 }
 
 function embeddedBinaries(): Binaries {

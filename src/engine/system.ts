@@ -17,10 +17,11 @@ export async function startSystem(config: Extract<EngineConfig, { kind: 'system'
       hint: 'install the PostgreSQL server package, pass --pg-bin DIR, or use the default embedded engine',
     });
   }
-  return startCluster({ dir, source: `PostgreSQL in ${dir}` }, config.log, { cache: config.cache !== false, debug: config.debug, scope });
+  return startCluster({ dir, source: `PostgreSQL in ${dir}` }, config.log, { cache: config.cache !== false, tcp: config.tcp === true, debug: config.debug, scope });
 }
 
 /** Does this folder hold a PostgreSQL server (for --pg-bin, checked when options are resolved)? */
 export function hasServer(dir: string): boolean {
-  return existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres'));
+  const exe = process.platform === 'win32' ? '.exe' : '';
+  return existsSync(join(dir, `initdb${exe}`)) && existsSync(join(dir, `postgres${exe}`));
 }

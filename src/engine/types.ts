@@ -8,8 +8,16 @@ export type Log = (message: string) => void;
  * (cli/options.ts). Each kind carries exactly what it needs.
  */
 export type EngineConfig = (
-  | { kind: 'embedded'; /** Copy the cached data directory (engine/template.ts); false: --no-cache. Default true. */ cache?: boolean }
-  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; /** As for embedded. */ cache?: boolean }
+  | {
+      kind: 'embedded';
+      /** Copy the cached data directory (engine/template.ts); false: --no-cache. Default true. */ cache?: boolean;
+      /**
+       * Listen on 127.0.0.1 with a password of this run even where a Unix socket would do
+       * (RECOVER_TEXTS_TRANSPORT=tcp, so that Linux tests the path Windows always takes). See cluster.ts.
+       */
+      tcp?: boolean;
+    }
+  | { kind: 'system'; /** Directory holding initdb and postgres (else PATH and the usual places). */ pgBin?: string; /** As for embedded. */ cache?: boolean; /** As for embedded. */ tcp?: boolean }
   | { kind: 'url'; /** A server where a scratch database may be created and dropped. */ databaseUrl: string }
   | { kind: 'docker'; /** The PostgreSQL image to run, e.g. postgres:17. */ image: string }
 ) & {
