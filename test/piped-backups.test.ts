@@ -128,6 +128,13 @@ describe('export - and a FIFO, with the built command', () => {
     });
   }
 
+  it('inspect - says the backup came from a pipe and dates it by its archive header', async () => {
+    const r = await runPiped(['inspect', '-'], join(CURRENT, 'custom-piped.dump'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^format: +custom \(read from a pipe\)$/m);
+    expect(r.stdout).toMatch(/^backup date: +2026-11-24 07:32 \(.*archive's header\)$/m);
+  });
+
   it('standard input twice is refused with one clear line', async () => {
     const r = await runPiped(['history', '-u', 'bob', '-', '-'], join(CURRENT, 'plain.sql'));
     expect(r.code).toBe(4);
