@@ -9,34 +9,42 @@
  * Read through a bounded window: nothing here allocates more than WINDOW bytes, whatever a
  * length in the file claims; every length is checked against the file's size first.
  */
-import type { FileHandle } from 'node:fs/promises';
+import type { ByteSource } from './bytes.js';
 import { BLK_BLOBS, BLK_DATA } from './constants.js';
 import { decodeInt } from './cursor.js';
 import { corrupt, dataTruncated } from './damage.js';
-import { readAt } from './file.js';
 
 /** The largest read at once; chunks longer than this are handed on in pieces. */
 export const WINDOW = 1024 * 1024;
 
-/** A forward-reading cursor over an open file, through a window of at most WINDOW bytes. */
+/**
+ * A forward-reading cursor over a backup's bytes, through a window of at most WINDOW bytes
+ * (never past `end`, where the caller knows the block ends). Its size is the source's, when
+ * known; a stream's end is found by reading.
+ */
 export class FileCursor {
   private buf: Buffer = Buffer.alloc(0);
   private bufAt = 0;
+  readonly size: number;
+  readonly path: string;
   constructor(
-    private readonly fh: FileHandle,
-    readonly size: number,
-    readonly path: string,
+    private readonly src: ByteSource,
     private readonly intSize: number,
     public pos: number,
-  ) {}
+    private readonly end = Infinity,
+  ) {
+    this.size = src.size ?? Infinity;
+    this.path = src.name;
+  }
 
-  /** n bytes (n <= WINDOW) at the cursor; a file that ends first is truncated. */
+  /** n bytes (n <= WINDOW) at the cursor; a backup that ends first is truncated. */
   async take(n: number, what: string): Promise<Buffer> {
     if (this.pos + n > this.size) throw dataTruncated(this.path, this.size, what);
     if (this.pos < this.bufAt || this.pos + n > this.bufAt + this.buf.length) {
       this.bufAt = this.pos;
-      this.buf = await readAt(this.fh, this.pos, Math.min(Math.max(n, WINDOW), this.size - this.pos));
-      if (this.buf.length < n) throw dataTruncated(this.path, this.size, what);
+      const limit = Math.max(this.pos + n, Math.min(this.end, this.size));
+      this.buf = await this.src.read(this.pos, Math.min(Math.max(n, WINDOW), limit - this.pos));
+      if (this.buf.length < n) throw dataTruncated(this.path, this.pos + this.buf.length, what);
     }
     const out = this.buf.subarray(this.pos - this.bufAt, this.pos - this.bufAt + n);
     this.pos += n;
@@ -54,8 +62,12 @@ export class FileCursor {
     this.pos += n;
   }
 
-  get atEnd(): boolean {
-    return this.pos >= this.size;
+  /** Nothing more to read (a stream's end is known only by trying). */
+  async atEnd(): Promise<boolean> {
+    if (this.pos >= this.size) return true;
+    if (this.pos < this.bufAt + this.buf.length && this.pos >= this.bufAt) return false;
+    if (this.src.size !== undefined) return false;
+    return (await this.src.read(this.pos, 1)).length === 0;
   }
 }
 
@@ -68,7 +80,7 @@ export interface BlockHeader {
 
 /** _ReadBlockHeader: the block type byte and the dump ID; null at the end of the file. */
 export async function readBlockHeader(c: FileCursor): Promise<BlockHeader | null> {
-  if (c.atEnd) return null;
+  if (await c.atEnd()) return null;
   const at = c.pos;
   const what = `the data block header at byte ${at}`;
   const type = (await c.take(1, what))[0] as number;

@@ -9,6 +9,7 @@
 import { corrupt, dataTruncated } from './damage.js';
 import { FileCursor, readBlockHeader, skipBlock } from './blocks.js';
 import { checkDirectoryFiles } from './directory.js';
+import { fileBytes } from './bytes.js';
 import { withFile } from './file.js';
 import { listTarMembers } from './tar.js';
 import type { ArchiveInfo } from './types.js';
@@ -19,13 +20,14 @@ export async function checkArchiveData(path: string, info: ArchiveInfo): Promise
     return info;
   }
   return withFile(path, async (fh, size) => {
+    const src = fileBytes(fh, path, size);
     // A tar's member map is kept for the reader, which would otherwise walk the headers again.
-    if (info.format === 'tar') return { ...info, tarMembers: await listTarMembers(fh, size, path) };
+    if (info.format === 'tar') return { ...info, tarMembers: await listTarMembers(src) };
     const blocks = info.toc.filter((e) => e.dataState === 'offset').map((e) => ({ id: e.dumpId, at: Number(e.dataOffset) }));
     if (!blocks.length) return info;
     const last = blocks.reduce((a, b) => (b.at > a.at ? b : a));
     if (last.at >= size) throw dataTruncated(path, size, `the data of TOC entry ${last.id} should start at byte ${last.at}`);
-    const c = new FileCursor(fh, size, path, info.intSize, last.at);
+    const c = new FileCursor(src, info.intSize, last.at);
     const block = await readBlockHeader(c);
     if (block === null || block.dumpId !== last.id) throw corrupt(`expected the data of TOC entry ${last.id} at byte ${last.at} of ${path}`);
     await skipBlock(c, block);

@@ -5,6 +5,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { RecoverError } from '../errors.js';
+import type { ByteSource } from './bytes.js';
 import { NeedMoreBytes, type CursorLimits } from './cursor.js';
 import { ioError, kindOf, notRegularFile } from './damage.js';
 import { parseCore, tocTruncated } from './toc.js';
@@ -12,18 +13,6 @@ import type { ArchiveFormat, ArchiveInfo } from './types.js';
 
 /** First read of the header and TOC; doubled (or grown to what is needed) on truncation. */
 const INITIAL_READ = 64 * 1024;
-
-/** Read up to len bytes at pos; fewer only at end of file. */
-export async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer> {
-  const out = Buffer.alloc(len);
-  let got = 0;
-  while (got < len) {
-    const { bytesRead } = await fh.read(out, got, len - got, pos + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got === len ? out : out.subarray(0, got);
-}
 
 /** A file inside a directory archive is opened without following a symlink, and without waiting for a fifo's writer. */
 const INSIDE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -80,31 +69,33 @@ export async function withFile<T>(path: string, fn: (fh: FileHandle, size: numbe
 }
 
 /**
- * Parse the header+TOC stream that starts at byte `start` of the open file and is `size` bytes
- * long (as far as is known), reading 64 KiB first and more only while the parser needs it.
- * The info's tocEnd is counted from `start`.
+ * Parse the header+TOC stream that starts at byte `start` of the backup's bytes and is `size`
+ * bytes long (as far as is known; unknown for a stream), reading 64 KiB first and more only
+ * while the parser needs it. The info's tocEnd is counted from `start`.
  */
-export async function parseFromFile(
-  fh: FileHandle,
+export async function parseFromBytes(
+  src: ByteSource,
   start: number,
-  size: number,
+  size: number | undefined,
   format: ArchiveFormat,
   where: string,
 ): Promise<ArchiveInfo> {
-  let buf = await readAt(fh, start, Math.min(INITIAL_READ, size));
-  const limits: CursorLimits = { totalSize: size };
+  let max = size ?? Infinity;
+  let buf = await src.read(start, Math.min(INITIAL_READ, max));
+  if (buf.length < Math.min(INITIAL_READ, max)) max = buf.length;
+  const limits: CursorLimits = size === undefined ? {} : { totalSize: size };
   for (;;) {
-    const atEnd = buf.length >= size;
+    const atEnd = buf.length >= max;
     try {
       return parseCore(buf, format, limits);
     } catch (e) {
       if (!(e instanceof NeedMoreBytes)) throw e;
-      if (atEnd || e.needed > size) throw tocTruncated(e, Math.min(buf.length, size), where);
-      const want = Math.min(size, Math.max(buf.length * 2, e.needed + INITIAL_READ));
-      const more = await readAt(fh, start + buf.length, want - buf.length);
+      if (atEnd || e.needed > max) throw tocTruncated(e, Math.min(buf.length, max), where);
+      const want = Math.min(max, Math.max(buf.length * 2, e.needed + INITIAL_READ));
+      const more = await src.read(start + buf.length, want - buf.length);
       if (more.length === 0) throw tocTruncated(e, buf.length, where);
       buf = Buffer.concat([buf, more]);
-      if (buf.length < want) size = buf.length; // the file ended early (e.g. a cut tar)
+      if (buf.length < want) max = buf.length; // the backup ended early (e.g. a cut tar)
     }
   }
 }

@@ -5,7 +5,8 @@
 export type { ArchiveFormat, ArchiveInfo, ArchiveTocEntry, ArchiveVersion, CompressionAlgorithm,  } from './types.js';
 export { MAX_ARCHIVE_VERSION } from './header.js';
 export { parseArchive } from './toc.js';
-export { readArchiveInfo } from './info.js';
+export { archiveInfoOf, readArchiveInfo } from './info.js';
+export { fileBytes, streamBytes, bytesFrom, type ByteSource } from './bytes.js';
 export { checkArchiveData } from './check.js';
 export { readArchiveSql, wantedCopyBlocks,  } from './reader.js';
 export { checkTocStatements } from './statements.js';

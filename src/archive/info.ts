@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { RecoverError } from '../errors.js';
 import { MAGIC, TAR_BLOCK } from './constants.js';
 import { corrupt, hexOf, HINT_TRUNCATED, ioError, kindOf, notRegularFile } from './damage.js';
-import { parseFromFile, readAt, withFile } from './file.js';
+import { fileBytes, type ByteSource } from './bytes.js';
+import { parseFromBytes, withFile } from './file.js';
 import { findTarToc, isTocNamePrefix, parseTarHeader } from './tar.js';
 import type { ArchiveInfo } from './types.js';
 
@@ -46,32 +47,38 @@ export async function readArchiveInfo(path: string): Promise<ArchiveInfo> {
 
   if (st.isDirectory()) {
     const tocPath = await directoryToc(path);
-    return withFile(tocPath, (fh, size) => parseFromFile(fh, 0, size, 'directory', `${tocPath} (${size} bytes)`), path);
+    return withFile(tocPath, (fh, size) => parseFromBytes(fileBytes(fh, tocPath, size), 0, size, 'directory', `${tocPath} (${size} bytes)`), path);
   }
 
-  return withFile(path, async (fh, size) => {
-    const head = await readAt(fh, 0, TAR_BLOCK);
-    const magicHave = Math.min(head.length, MAGIC.length);
-    if (head.length > 0 && head.subarray(0, magicHave).equals(MAGIC.subarray(0, magicHave))) {
-      return parseFromFile(fh, 0, size, 'custom', `${path} (${size} bytes)`);
-    }
-    if (head.length === TAR_BLOCK && parseTarHeader(head) !== null) {
-      const m = await findTarToc(fh, size, path);
-      const available = Math.max(0, Math.min(m.size, size - m.dataStart));
-      return parseFromFile(fh, m.dataStart, m.size, 'tar', `the toc.dat member of ${path} (${available} of ${m.size} bytes present)`);
-    }
-    if (head.length < TAR_BLOCK && isTocNamePrefix(head)) {
-      // pg_dump's tar starts with the toc.dat member's header; this file ends inside it.
-      throw new RecoverError('ARCHIVE_TRUNCATED', `expected a 512-byte tar header at the start of ${path}, found a file of ${head.length} bytes`, {
-        hint: HINT_TRUNCATED,
-      });
-    }
-    if (head.length === 0) {
-      throw new RecoverError('ARCHIVE_TRUNCATED', `expected a pg_dump archive in ${path}, found an empty file`, { hint: HINT_TRUNCATED });
-    }
-    throw corrupt(
-      `expected a pg_dump custom archive ('PGDMP') or a tar archive in ${path}, found ${hexOf(head, 8)}`,
-      'Plain SQL and gzip backups are read without this archive reader; otherwise this is not a pg_dump backup.',
-    );
-  });
+  return withFile(path, (fh, size) => archiveInfoOf(fileBytes(fh, path, size)));
+}
+
+/** The header and TOC of a custom or tar archive, wherever its bytes come from. */
+export async function archiveInfoOf(src: ByteSource): Promise<ArchiveInfo> {
+  const path = src.name;
+  const size = src.size;
+  const bytes = size === undefined ? 'as far as read' : `${size} bytes`;
+  const head = await src.read(0, TAR_BLOCK);
+  const magicHave = Math.min(head.length, MAGIC.length);
+  if (head.length > 0 && head.subarray(0, magicHave).equals(MAGIC.subarray(0, magicHave))) {
+    return parseFromBytes(src, 0, size, 'custom', `${path} (${bytes})`);
+  }
+  if (head.length === TAR_BLOCK && parseTarHeader(head) !== null) {
+    const m = await findTarToc(src);
+    const available = size === undefined ? '' : `${Math.max(0, Math.min(m.size, size - m.dataStart))} of `;
+    return parseFromBytes(src, m.dataStart, m.size, 'tar', `the toc.dat member of ${path} (${available}${m.size} bytes present)`);
+  }
+  if (head.length < TAR_BLOCK && isTocNamePrefix(head)) {
+    // pg_dump's tar starts with the toc.dat member's header; this file ends inside it.
+    throw new RecoverError('ARCHIVE_TRUNCATED', `expected a 512-byte tar header at the start of ${path}, found a file of ${head.length} bytes`, {
+      hint: HINT_TRUNCATED,
+    });
+  }
+  if (head.length === 0) {
+    throw new RecoverError('ARCHIVE_TRUNCATED', `expected a pg_dump archive in ${path}, found an empty file`, { hint: HINT_TRUNCATED });
+  }
+  throw corrupt(
+    `expected a pg_dump custom archive ('PGDMP') or a tar archive in ${path}, found ${hexOf(head, 8)}`,
+    'Plain SQL and gzip backups are read without this archive reader; otherwise this is not a pg_dump backup.',
+  );
 }

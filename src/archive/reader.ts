@@ -13,17 +13,17 @@
  *  - directory: each table's file, NNNN.dat with the compressor's suffix (pg_backup_directory.c);
  *  - tar: each table's member (pg_backup_tar.c), after checking the whole tar is there.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { fileBytes, type ByteSource } from './bytes.js';
 import { BLK_DATA } from './constants.js';
 import { FileCursor, WINDOW, chunkPieces, readBlockHeader, skipBlock } from './blocks.js';
 import { corrupt, dataTruncated } from './damage.js';
 import { decompress, type Codec } from './decompress.js';
 import { findDataFile } from './directory.js';
-import { readAt, withFileStream } from './file.js';
+import { withFileStream } from './file.js';
 import { directoryToc } from './info.js';
 import { checkTocStatements, SETTING_VARIABLE } from './statements.js';
-import { listTarMembers } from './tar.js';
+import { listTarMembers, tarMembers } from './tar.js';
 import type { ArchiveInfo, ArchiveTocEntry, CompressionAlgorithm } from './types.js';
 
 export interface ReadOptions {
@@ -38,9 +38,12 @@ const DUMP_END = '--\n-- PostgreSQL database dump complete\n--\n\n';
 const CUSTOM_CODEC: Record<CompressionAlgorithm, Codec> = { none: 'none', gzip: 'zlib', lz4: 'lz4', zstd: 'zstd' };
 const FILE_CODEC: Record<CompressionAlgorithm, Codec> = { none: 'none', gzip: 'gzip', lz4: 'lz4', zstd: 'zstd' };
 
-/** A byte stream of SQL for the wanted tables. Destroying it closes the file it reads. */
-export function readArchiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): Readable {
-  return Readable.from(archiveSql(path, info, opts), { objectMode: false, highWaterMark: 256 * 1024 });
+/**
+ * A byte stream of SQL for the wanted tables, from the archive at a path or from its bytes
+ * (a custom or tar archive read from a stream or over HTTP). Destroying it closes the file it reads.
+ */
+export function readArchiveSql(from: string | ByteSource, info: ArchiveInfo, opts: ReadOptions): Readable {
+  return Readable.from(archiveSql(from, info, opts), { objectMode: false, highWaterMark: 256 * 1024 });
 }
 
 function isWanted(e: ArchiveTocEntry, tables: ReadonlySet<string>): boolean {
@@ -69,7 +72,13 @@ export function wantedCopyBlocks(info: ArchiveInfo, tables: readonly string[]): 
 /** The settings entries pg_restore prints first (pg_backup_archiver.c _doSetFixedOutputState). */
 const isSetting = (e: ArchiveTocEntry) => e.desc in SETTING_VARIABLE;
 
-async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): AsyncGenerator<Buffer> {
+/** The file's bytes, open while fn runs; a ByteSource as it is. */
+function bytesOf(from: string | ByteSource, fn: (src: ByteSource) => AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  if (typeof from !== 'string') return fn(from);
+  return withFileStream(from, (fh, size) => fn(fileBytes(fh, from, size)));
+}
+
+async function* archiveSql(from: string | ByteSource, info: ArchiveInfo, opts: ReadOptions): AsyncGenerator<Buffer> {
   const tables = new Set(opts.tables);
   // Every statement passed on is checked before the first byte is.
   checkTocStatements(info.toc, (e) => isWanted(e, tables));
@@ -77,9 +86,9 @@ async function* archiveSql(path: string, info: ArchiveInfo, opts: ReadOptions): 
   for (const e of info.toc) if (isSetting(e) && e.defn) yield Buffer.from(e.defn + '\n');
   for (const e of info.toc) if (e.desc === 'TABLE' && isWanted(e, tables) && e.defn) yield Buffer.from(e.defn + '\n');
   const data = wantedData(info, tables);
-  if (info.format === 'custom') yield* customData(path, info, data);
-  else if (info.format === 'directory') yield* directoryData(path, data);
-  else yield* tarData(path, info, data);
+  if (info.format === 'custom') yield* bytesOf(from, (src) => customData(src, info, data));
+  else if (info.format === 'directory' && typeof from === 'string') yield* directoryData(from, data);
+  else yield* bytesOf(from, (src) => tarData(src, info, data));
   yield Buffer.from(DUMP_END);
 }
 
@@ -153,49 +162,51 @@ class CopyEnd {
   }
 }
 
-function customData(path: string, info: ArchiveInfo, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
+async function* customData(src: ByteSource, info: ArchiveInfo, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
   const codec = CUSTOM_CODEC[info.compression.algorithm];
-  return withFileStream(path, async function* (fh, size) {
-    const tocEnd = info.tocEnd;
-    if (wanted.every((e) => e.dataState === 'offset')) {
-      for (const e of wanted) {
-        const at = Number(e.dataOffset);
-        if (at < tocEnd) throw corrupt(`the TOC says the data of TOC entry ${e.dumpId} starts at byte ${at}, inside the TOC (which ends at byte ${tocEnd})`);
-        if (at >= size) throw dataTruncated(path, size, `the data of TOC entry ${e.dumpId} should start at byte ${at}`);
-        const c = new FileCursor(fh, size, path, info.intSize, at);
-        const block = await readBlockHeader(c);
-        if (block === null || block.dumpId !== e.dumpId || block.type !== BLK_DATA) {
-          throw corrupt(`expected the data block of TOC entry ${e.dumpId} at byte ${at} of ${path}, found ${block ? `a block of entry ${block.dumpId}` : 'none'}`);
-        }
-        yield* tableData(e, chunkPieces(c, `TOC entry ${e.dumpId}`), codec, path);
-      }
-      return;
-    }
-    // No offsets (written to a pipe): walk the blocks in file order, as pg_restore must.
-    const byId = new Map(wanted.map((e) => [e.dumpId, e]));
-    const c = new FileCursor(fh, size, path, info.intSize, tocEnd);
-    while (byId.size > 0) {
+  const path = src.name;
+  const size = src.size ?? Infinity;
+  const tocEnd = info.tocEnd;
+  if (src.seekable && wanted.every((e) => e.dataState === 'offset')) {
+    // Each block ends where the next one starts: a read never goes past it (over HTTP, no byte more is fetched).
+    const starts = info.toc.filter((e) => e.dataState === 'offset').map((e) => Number(e.dataOffset)).sort((a, b) => a - b);
+    for (const e of wanted) {
+      const at = Number(e.dataOffset);
+      if (at < tocEnd) throw corrupt(`the TOC says the data of TOC entry ${e.dumpId} starts at byte ${at}, inside the TOC (which ends at byte ${tocEnd})`);
+      if (at >= size) throw dataTruncated(path, size, `the data of TOC entry ${e.dumpId} should start at byte ${at}`);
+      const c = new FileCursor(src, info.intSize, at, starts.find((s) => s > at));
       const block = await readBlockHeader(c);
-      if (block === null) {
-        const missing = [...byId.values()][0]!;
-        throw dataTruncated(path, size, `no data block for table ${missing.tag} (TOC entry ${missing.dumpId}) before the end`);
+      if (block === null || block.dumpId !== e.dumpId || block.type !== BLK_DATA) {
+        throw corrupt(`expected the data block of TOC entry ${e.dumpId} at byte ${at} of ${path}, found ${block ? `a block of entry ${block.dumpId}` : 'none'}`);
       }
-      const e = byId.get(block.dumpId);
-      if (e === undefined || block.type !== BLK_DATA) {
-        await skipBlock(c, block);
-        continue;
-      }
-      byId.delete(block.dumpId);
       yield* tableData(e, chunkPieces(c, `TOC entry ${e.dumpId}`), codec, path);
     }
-  });
+    return;
+  }
+  // No offsets (written to a pipe), or bytes read once: walk the blocks in their order, as pg_restore must.
+  const byId = new Map(wanted.map((e) => [e.dumpId, e]));
+  const c = new FileCursor(src, info.intSize, tocEnd);
+  while (byId.size > 0) {
+    const block = await readBlockHeader(c);
+    if (block === null) {
+      const missing = [...byId.values()][0]!;
+      throw dataTruncated(path, c.pos, `no data block for table ${missing.tag} (TOC entry ${missing.dumpId}) before the end`);
+    }
+    const e = byId.get(block.dumpId);
+    if (e === undefined || block.type !== BLK_DATA) {
+      await skipBlock(c, block);
+      continue;
+    }
+    byId.delete(block.dumpId);
+    yield* tableData(e, chunkPieces(c, `TOC entry ${e.dumpId}`), codec, path);
+  }
 }
 
-/** `size` bytes from `start` of an open file, in pieces of at most WINDOW bytes. */
-async function* fileRange(fh: FileHandle, start: number, size: number, path: string, fileSize: number): AsyncGenerator<Buffer> {
+/** `size` bytes from `start` of a backup's bytes, in pieces of at most WINDOW bytes. */
+async function* byteRange(src: ByteSource, start: number, size: number): AsyncGenerator<Buffer> {
   for (let pos = start; pos < start + size; ) {
-    const piece = await readAt(fh, pos, Math.min(WINDOW, start + size - pos));
-    if (piece.length === 0) throw dataTruncated(path, fileSize, `expected ${size} bytes from byte ${start}`);
+    const piece = await src.read(pos, Math.min(WINDOW, start + size - pos));
+    if (piece.length === 0) throw dataTruncated(src.name, src.size ?? pos, `expected ${size} bytes from byte ${start}`);
     pos += piece.length;
     yield piece;
   }
@@ -208,25 +219,36 @@ async function* directoryData(dir: string, wanted: ArchiveTocEntry[]): AsyncGene
     yield* withFileStream(
       file.path,
       async function* (fh, size) {
-        yield* tableData(e, fileRange(fh, 0, size, file.path, size), FILE_CODEC[file.compression], file.path);
+        yield* tableData(e, byteRange(fileBytes(fh, file.path, size), 0, size), FILE_CODEC[file.compression], file.path);
       },
       dir,
     );
   }
 }
 
-function tarData(path: string, info: ArchiveInfo, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
-  return withFileStream(path, async function* (fh, size) {
-    // Listed (and checked whole) by checkArchiveData; walked here only when it was not called.
-    const members = info.tarMembers ?? (await listTarMembers(fh, size, path));
-    for (const e of wanted) {
-      const name = e.dataFile ?? '';
-      // pg_dump before 15 could gzip tar members (pg_backup_tar.c: NNNN.dat.gz).
-      const plain = members.get(name);
-      const gz = members.get(`${name}.gz`);
-      const m = plain ?? gz;
-      if (m === undefined) throw corrupt(`the tar backup ${path} has no member ${name.slice(0, 60)} (the data of table ${e.tag}, TOC entry ${e.dumpId})`);
-      yield* tableData(e, fileRange(fh, m.dataStart, m.size, path, size), plain ? 'none' : 'gzip', path);
+async function* tarData(src: ByteSource, info: ArchiveInfo, wanted: ArchiveTocEntry[]): AsyncGenerator<Buffer> {
+  const path = src.name;
+  /** An entry's member: NNNN.dat, or NNNN.dat.gz (pg_dump before 15 could gzip tar members, pg_backup_tar.c). */
+  const memberOf = (e: ArchiveTocEntry, name: string) => (name === e.dataFile ? 'none' : name === `${e.dataFile}.gz` ? 'gzip' : undefined);
+  if (!src.seekable) {
+    // Read once: the members in their order, the wanted ones read as they pass.
+    const left = new Set(wanted);
+    for await (const m of tarMembers(src, 0)) {
+      const e = [...left].find((w) => memberOf(w, m.name));
+      if (!e) continue;
+      left.delete(e);
+      yield* tableData(e, byteRange(src, m.dataStart, m.size), memberOf(e, m.name)!, path);
     }
-  });
+    const e = [...left][0];
+    if (e) throw corrupt(`the tar backup ${path} has no member ${(e.dataFile ?? '').slice(0, 60)} (the data of table ${e.tag}, TOC entry ${e.dumpId})`);
+    return;
+  }
+  // Listed (and checked whole) by checkArchiveData; walked here only when it was not called.
+  const members = info.tarMembers ?? (await listTarMembers(src));
+  for (const e of wanted) {
+    const name = e.dataFile ?? '';
+    const m = members.get(name) ?? members.get(`${name}.gz`);
+    if (m === undefined) throw corrupt(`the tar backup ${path} has no member ${name.slice(0, 60)} (the data of table ${e.tag}, TOC entry ${e.dumpId})`);
+    yield* tableData(e, byteRange(src, m.dataStart, m.size), memberOf(e, m.name)!, path);
+  }
 }

@@ -2,11 +2,10 @@
  * Tar archives (pg_dump -Ft, src/bin/pg_dump/pg_backup_tar.c): POSIX ustar members, toc.dat
  * first, then one NNNN.dat member per table's data, then two zero blocks.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { RecoverError } from '../errors.js';
+import type { ByteSource } from './bytes.js';
 import { TAR_BLOCK } from './constants.js';
 import { corrupt, dataTruncated, hexOf, HINT_TRUNCATED } from './damage.js';
-import { readAt } from './file.js';
 import type { TarMember } from './types.js';
 
 
@@ -67,12 +66,13 @@ const isRegular = (type: string) => type === '0' || type === '\0';
 const baseName = (name: string) => name.replace(/^(\.\/)+/, '');
 
 /** Find toc.dat among the tar's members (pg_dump writes it first), reading headers only. */
-export async function findTarToc(fh: FileHandle, fileSize: number, path: string): Promise<TarMember> {
+export async function findTarToc(src: ByteSource): Promise<TarMember> {
+  const path = src.name;
   let pos = 0;
   for (;;) {
-    const block = await readAt(fh, pos, TAR_BLOCK);
+    const block = await src.read(pos, TAR_BLOCK);
     if (block.length < TAR_BLOCK) {
-      throw new RecoverError('ARCHIVE_TRUNCATED', `expected a tar header at byte ${pos} of ${path}, found the end of the file (${fileSize} bytes) before a toc.dat member`,
+      throw new RecoverError('ARCHIVE_TRUNCATED', `expected a tar header at byte ${pos} of ${path}, found the end of the file (${pos + block.length} bytes) before a toc.dat member`,
         { hint: HINT_TRUNCATED },
       );
     }
@@ -95,22 +95,33 @@ export async function findTarToc(fh: FileHandle, fileSize: number, path: string)
  * complete and that pg_dump's end-of-archive marker (two zero blocks, pg_backup_tar.c
  * _CloseArchive) is there.
  */
-export async function listTarMembers(fh: FileHandle, size: number, path: string): Promise<Map<string, TarMember>> {
+export async function listTarMembers(src: ByteSource): Promise<Map<string, TarMember>> {
   const members = new Map<string, TarMember>();
-  let pos = 0;
+  for await (const m of tarMembers(src, 0)) members.set(m.name, m);
+  return members;
+}
+
+/**
+ * The tar's regular members in file order from the header at `pos`, up to the end-of-archive
+ * marker; reads headers only, so a stream can be read on between them (the member's data is
+ * the consumer's to read, or not).
+ */
+export async function* tarMembers(src: ByteSource, pos: number): AsyncGenerator<TarMember> {
+  const path = src.name;
+  const size = src.size ?? Infinity;
   for (;;) {
-    const block = await readAt(fh, pos, TAR_BLOCK);
-    if (block.length < TAR_BLOCK) throw dataTruncated(path, size, `expected a tar header or the end-of-archive marker at byte ${pos}`);
+    const block = await src.read(pos, TAR_BLOCK);
+    if (block.length < TAR_BLOCK) throw dataTruncated(path, pos + block.length, `expected a tar header or the end-of-archive marker at byte ${pos}`);
     if (isZeroBlock(block)) {
-      const second = await readAt(fh, pos + TAR_BLOCK, TAR_BLOCK);
-      if (second.length < TAR_BLOCK) throw dataTruncated(path, size, `the end-of-archive marker at byte ${pos} is incomplete`);
-      return members;
+      const second = await src.read(pos + TAR_BLOCK, TAR_BLOCK);
+      if (second.length < TAR_BLOCK) throw dataTruncated(path, pos + TAR_BLOCK + second.length, `the end-of-archive marker at byte ${pos} is incomplete`);
+      return;
     }
     const h = parseTarHeader(block);
     if (h === null) throw corrupt(`expected a valid tar header at byte ${pos} of ${path}, found ${hexOf(block, 8)} with a bad checksum or size`);
     const end = pos + TAR_BLOCK + h.size;
     if (end > size) throw dataTruncated(path, size, `member ${JSON.stringify(h.name.slice(0, 40))} needs ${h.size} bytes from byte ${pos + TAR_BLOCK}`);
-    if (isRegular(h.type)) members.set(baseName(h.name), { name: baseName(h.name), size: h.size, dataStart: pos + TAR_BLOCK });
+    if (isRegular(h.type)) yield { name: baseName(h.name), size: h.size, dataStart: pos + TAR_BLOCK };
     pos += TAR_BLOCK + Math.ceil(h.size / TAR_BLOCK) * TAR_BLOCK;
   }
 }

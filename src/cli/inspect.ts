@@ -33,7 +33,8 @@ async function inspect(arg: string, opts: CommonOptions & { json?: boolean }, ui
 function rows(info: InspectReport): [string, string][] {
   const out: [string, string][] = [
     ['backup', info.backup],
-    ['format', `${info.format} (${(info.size / 1e6).toFixed(1)} MB)`],
+    // A pipe's size is not known ahead (an empty file is refused before this).
+    ['format', `${info.format} (${info.size ? `${(info.size / 1e6).toFixed(1)} MB` : 'read from a pipe'})`],
     ['backup date', `${info.date} (${DATE_SOURCE_NOTE[info.dateSource as BackupDate['source']] ?? info.dateSource})`],
     ['database', info.databases ? `${info.database} (of ${info.databases.length} in this pg_dumpall file: ${info.databases.join(', ')})` : (info.database ?? 'not recorded')],
     ['pg_dump version', info.pgDumpVersion ?? 'not recorded'],

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { nearbyPaths } from '../detect/index.js';
+import { isReadOnce, nearbyPaths } from '../detect/index.js';
 import { RecoverError } from '../errors.js';
 import { renderUploadJson, writeFileAtomic } from '../export/index.js';
 import { buildHistory } from '../history/index.js';
@@ -66,13 +66,15 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
   }
   const takes = take.map(parseTake);
   await checkOutput(opts.out, opts.force);
-  const stat = await fs.stat(opts.current).catch(async () => {
+  // A pipe is a backup, read once (the live server's JSON is a file).
+  const piped = await isReadOnce(opts.current);
+  const stat = piped ? undefined : await fs.stat(opts.current).catch(async () => {
     const near = await nearbyPaths(opts.current);
     throw new RecoverError('CURRENT_NOT_FOUND', `--current ${opts.current} does not exist${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {
       hint: "give a newer backup or the live server's JSON download",
     });
   });
-  const json = (await isJsonFile(opts.current)) ? parseCurrentJson(opts.current, await fs.readFile(opts.current, 'utf8')) : null;
+  const json = !piped && (await isJsonFile(opts.current)) ? parseCurrentJson(opts.current, await fs.readFile(opts.current, 'utf8')) : null;
   const isCurrent = (path: string) => resolve(path) === resolve(opts.current);
   const selected = await selectFromArgs(json ? backups : [...backups, opts.current], opts, ui);
 
@@ -84,7 +86,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
 
     let current: CurrentData;
     if (json) {
-      const fromJson = currentFromJson(opts.current, json, h.user.username, stat.mtime);
+      const fromJson = currentFromJson(opts.current, json, h.user.username, stat!.mtime);
       if (fromJson.note) ui.note(fromJson.note);
       current = fromJson.current;
     } else {

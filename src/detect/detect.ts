@@ -1,9 +1,10 @@
 /** Sniffing a backup's kind from its bytes, and the facts its first lines or header give. */
 import { createReadStream, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
-import { readArchiveInfo, type ArchiveInfo } from '../archive/index.js';
+import { archiveInfoOf, fileBytes, readArchiveInfo, streamBytes, type ArchiveInfo, type ByteSource } from '../archive/index.js';
 import { pathExists } from '../files.js';
 import { nearbyPaths } from './nearby.js';
 
@@ -30,6 +31,11 @@ export interface BackupFile {
   /** For archives: the header and TOC, read natively. */
   archive?: ArchiveInfo;
   /**
+   * Standard input or a pipe: its bytes, read once. Detection sniffed its start, which the
+   * reader then reads on from; nothing else may read it. (Its size is 0: not known ahead.)
+   */
+  bytes?: ByteSource;
+  /**
    * An archive newer than the native reader knows (ARCHIVE_VERSION_UNKNOWN): only a pg_restore
    * given with --pg-restore can read it; everything else fails with this error.
    */
@@ -51,7 +57,22 @@ const OTHER_COMPRESSORS: [Buffer, string][] = [
 /** How much decompressed text to read for the dump's header comments. */
 const SNIFF_BYTES = 64 * 1024;
 
+/** The argument that names standard input. */
+export const STDIN_ARG = '-';
+
+/** Whether a backup argument is read once: standard input, or a pipe (`/dev/stdin`, `<(…)`, a FIFO). */
+export async function isReadOnce(path: string): Promise<boolean> {
+  if (path === STDIN_ARG) return true;
+  const st = await fs.stat(path).catch(() => null);
+  return !!st?.isFIFO();
+}
+
 export async function detectBackup(path: string): Promise<BackupFile> {
+  if (await isReadOnce(path)) {
+    const input = path === STDIN_ARG ? process.stdin : createReadStream(path, { highWaterMark: 1024 * 1024 });
+    const name = path === STDIN_ARG ? 'standard input' : path;
+    return detectBytes(streamBytes(input, name), { path, format: 'plain', size: 0, modifiedAt: new Date() });
+  }
   let stat;
   try {
     stat = await fs.stat(path);
@@ -73,38 +94,57 @@ export async function detectBackup(path: string): Promise<BackupFile> {
       hint: 'the backup job probably failed that night; pick another backup',
     });
   }
-  const head = await readHead(path, 512);
-  const base: BackupFile = { path, ...target, format: 'plain', size: stat.size, modifiedAt: stat.mtime };
-  if (startsWith(head, ARCHIVE_MAGIC)) return withArchive({ ...base, format: 'custom' });
+  const fh = await fs.open(path, 'r');
+  try {
+    const found = await detectBytes(fileBytes(fh, path, stat.size), { path, ...target, format: 'plain', size: stat.size, modifiedAt: stat.mtime });
+    // A file is read again by path (and an archive's info was read from it already).
+    return { ...found, bytes: undefined };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The backup's kind and facts from its first bytes. */
+async function detectBytes(src: ByteSource, base: BackupFile): Promise<BackupFile> {
+  const path = base.path;
+  const shown = src.name;
+  const once = src.seekable ? {} : { bytes: src };
+  const head = await src.read(0, 512);
+  if (head.length === 0) {
+    throw new RecoverError('BACKUP_EMPTY', `${shown} is empty (0 bytes)`, {
+      hint: src.seekable ? 'the backup job probably failed that night; pick another backup' : 'the command writing into the pipe wrote nothing: run it alone to see its error',
+    });
+  }
+  const archive = (format: 'custom' | 'tar') => (src.seekable ? withArchive({ ...base, format }) : withArchive({ ...base, format, ...once }, src));
+  if (startsWith(head, ARCHIVE_MAGIC)) return archive('custom');
   const ustar = head.length >= TAR_USTAR_OFFSET + 5 && head.subarray(TAR_USTAR_OFFSET, TAR_USTAR_OFFSET + 5).toString('latin1') === 'ustar';
   // A file cut inside pg_dump's first tar header: the archive reader says it is truncated.
-  if (ustar || (head.length < 512 && startsWith(head, TAR_TOC_NAME))) {
-    return withArchive({ ...base, format: 'tar' });
-  }
+  if (ustar || (head.length < 512 && startsWith(head, TAR_TOC_NAME))) return archive('tar');
   if (startsWith(head, GZIP_MAGIC)) {
-    const text = await readGunzipHead(path);
+    const text = await readGunzipHead(src);
     if (startsWith(text, ARCHIVE_MAGIC)) {
-      throw new RecoverError('BACKUP_GZIPPED_ARCHIVE', `${path} is a gzipped pg_dump archive, which pg_restore cannot read`, {
-        hint: `gunzip it first (gunzip -k ${basename(path)}) and pass the result`,
+      throw new RecoverError('BACKUP_GZIPPED_ARCHIVE', `${shown} is a gzipped pg_dump archive, which pg_restore cannot read`, {
+        hint: src.seekable ? `gunzip it first (gunzip -k ${basename(path)}) and pass the result` : 'put gunzip into the pipe before recover-texts',
       });
     }
-    assertLooksLikeSql(text, path, 'the gzipped content');
-    return { ...base, format: 'gzip', ...headerFacts(text) };
+    assertLooksLikeSql(text, shown, 'the gzipped content');
+    return { ...base, ...once, format: 'gzip', ...headerFacts(text) };
   }
   for (const [magic, name] of OTHER_COMPRESSORS) {
     if (startsWith(head, magic)) {
-      throw new RecoverError('BACKUP_COMPRESSED', `${path} is ${name}-compressed; recover-texts reads plain, gzip and pg_dump archive backups`, {
+      throw new RecoverError('BACKUP_COMPRESSED', `${shown} is ${name}-compressed; recover-texts reads plain, gzip and pg_dump archive backups`, {
         hint: `decompress it first (e.g. with ${name === 'zip' ? 'unzip' : name} -d) and pass the result`,
       });
     }
   }
-  const text = await readHead(path, SNIFF_BYTES);
-  assertLooksLikeSql(text, path, 'it');
-  return { ...base, ...headerFacts(text) };
+  const text = await src.read(0, SNIFF_BYTES);
+  assertLooksLikeSql(text, shown, 'it');
+  return { ...base, ...once, ...headerFacts(text) };
 }
 
 /** Throw detectBackup's error for a path that cannot be stat'ed, when it cannot; before anything starts. */
 export async function assertBackupPathExists(path: string): Promise<void> {
+  if (path === STDIN_ARG) return;
   await fs.stat(path).catch(async (e: NodeJS.ErrnoException) => {
     throw await notFound(path, e.code);
   });
@@ -133,11 +173,11 @@ async function notFound(path: string, code: string | undefined): Promise<Recover
   });
 }
 
-/** Read an archive's header and TOC (this also catches truncated and corrupt archives early). */
-async function withArchive(file: BackupFile): Promise<BackupFile> {
+/** Read an archive's header and TOC (this also catches truncated and corrupt archives early): by path, or from bytes read once. */
+async function withArchive(file: BackupFile, src?: ByteSource): Promise<BackupFile> {
   let archive: ArchiveInfo;
   try {
-    archive = await readArchiveInfo(file.path);
+    archive = await (src ? archiveInfoOf(src) : readArchiveInfo(file.path));
   } catch (e) {
     if (e instanceof RecoverError && e.code === 'ARCHIVE_VERSION_UNKNOWN') return { ...file, newerArchive: e };
     throw e;
@@ -178,24 +218,12 @@ function headerFacts(text: Buffer): Pick<BackupFile, 'pgDumpVersion' | 'serverVe
   return facts;
 }
 
-async function readHead(path: string, n: number): Promise<Buffer> {
-  const fh = await fs.open(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
-/** The first SNIFF_BYTES of a gzip file's content (a truncated file still yields its start). */
-async function readGunzipHead(path: string): Promise<Buffer> {
+/** The first SNIFF_BYTES of a gzip backup's content, from at most its first MiB (a truncated file still yields its start). */
+async function readGunzipHead(src: ByteSource): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
-  const input = createReadStream(path, { end: 1024 * 1024 });
   const gunzip = createGunzip();
-  input.pipe(gunzip);
+  Readable.from([await src.read(0, 1024 * 1024)]).pipe(gunzip);
   try {
     for await (const chunk of gunzip) {
       chunks.push(chunk as Buffer);
@@ -205,11 +233,10 @@ async function readGunzipHead(path: string): Promise<Buffer> {
   } catch {
     // A truncated or damaged stream: judge by what came out before the damage.
   } finally {
-    input.destroy();
     gunzip.destroy();
   }
   if (!total) {
-    throw new RecoverError('BACKUP_TRUNCATED', `${path} has a gzip header but no readable content`, {
+    throw new RecoverError('BACKUP_TRUNCATED', `${src.name} has a gzip header but no readable content`, {
       hint: 'the file is truncated or damaged: copy it again, or pick another backup',
     });
   }

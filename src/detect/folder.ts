@@ -12,7 +12,7 @@ import { isLocalFileError, RecoverError, type ErrorCode } from '../errors.js';
 import { kindOf } from '../archive/index.js';
 import { backupDate, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
-import { assertBackupPathExists, detectBackup, type BackupFile } from './detect.js';
+import { assertBackupPathExists, detectBackup, STDIN_ARG, type BackupFile } from './detect.js';
 import { ownOutputKind } from './own.js';
 
 export interface SelectedBackup {
@@ -72,6 +72,11 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
   const skipped: BackupSelection['skipped'] = [];
   /** Each backup read, by its real path: a link in a folder to one of them is not another backup. */
   const read = new Map<string, string>();
+  if (args.filter((a) => a === STDIN_ARG).length > 1) {
+    throw new RecoverError('BACKUP_READ_ONCE', `standard input (-) is named ${args.filter((a) => a === STDIN_ARG).length} times, and it holds one backup`, {
+      hint: 'pipe one backup into recover-texts, and name the others as files',
+    });
+  }
   for (const arg of args) {
     await assertBackupPathExists(arg);
     if (await isPlainFolder(arg)) {
@@ -121,7 +126,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       // Named: detection errors (not a backup, truncated archive, ...) fail the command here.
       const backup = await detect(arg);
       found.set(arg, { path: arg, backup, date: backupDate(backup), named: true });
-      read.set(await fs.realpath(arg), arg);
+      if (!backup.bytes) read.set(await fs.realpath(arg), arg);
     }
   }
   const { kept, copies } = setCopiesAside([...found.values()]);
@@ -149,6 +154,7 @@ const MAX_SIBLINGS = 400;
  */
 export async function newerBackupsBeside(backup: BackupFile, date: BackupDate): Promise<SelectedBackup[]> {
   const path = backup.path;
+  if (backup.bytes) return []; // a pipe has no folder
   const dir = dirname(resolve(path));
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   if (names.length > MAX_SIBLINGS) return [];

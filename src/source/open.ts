@@ -1,11 +1,11 @@
 /** Opening a backup as a stream of SQL: plain files, gzip, and archives (natively, or with pg_restore on request). */
 import { createReadStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import type { Scope } from '../scope.js';
 import type { BackupFile } from '../detect/index.js';
-import { checkArchiveData, readArchiveInfo, readArchiveSql, wantedCopyBlocks } from '../archive/index.js';
+import { bytesFrom, checkArchiveData, readArchiveInfo, readArchiveSql, wantedCopyBlocks } from '../archive/index.js';
 import { WANTED_TABLES } from '../filter/index.js';
 import { explicitPgRestore, findPgRestore, restoreStream, type PgRestore } from './pg-restore.js';
 
@@ -38,19 +38,24 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
   const onBytes = opts.onBytes ?? (() => {});
   switch (backup.format) {
     case 'plain':
-      return { streams: countingRead(backup.path, onBytes), explain: () => undefined };
+      return { streams: countingRead(backup, onBytes), explain: () => undefined };
     case 'gzip':
       return {
         // Inflating in 1 MiB pieces rather than zlib's 16 KiB: a tenth of the
         // calls into zlib and through the pipeline, almost twice as fast.
-        streams: [...countingRead(backup.path, onBytes), createGunzip({ chunkSize: CHUNK })],
-        explain: (e) => explainZlib(e, backup.path),
+        streams: [...countingRead(backup, onBytes), createGunzip({ chunkSize: CHUNK })],
+        explain: (e) => explainZlib(e, backup.bytes?.name ?? backup.path),
       };
     case 'custom':
     case 'tar':
     case 'directory': {
       if (opts.pgRestore) return viaPgRestore(backup, opts.pgRestore, onBytes);
       if (backup.newerArchive) throw backup.newerArchive;
+      if (backup.bytes && backup.archive) {
+        // Read once: the reader walks the data in its order, and finds a cut as it goes.
+        const sql = readArchiveSql(backup.bytes, backup.archive, { tables: WANTED_TABLES });
+        return { streams: [sql, byteCounter(onBytes)], explain: () => undefined, copyBlocks: wantedCopyBlocks(backup.archive, WANTED_TABLES) };
+      }
       const archive = await checkArchiveData(backup.path, backup.archive ?? (await readArchiveInfo(backup.path)));
       const sql = readArchiveSql(backup.path, archive, { tables: WANTED_TABLES });
       return { streams: [sql, byteCounter(onBytes)], explain: () => undefined, copyBlocks: wantedCopyBlocks(archive, WANTED_TABLES) };
@@ -60,6 +65,11 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
 
 /** The old way, on request: pg_restore writes the SQL. */
 async function viaPgRestore(backup: BackupFile, { path: explicit, scope }: { path: string; scope: Scope }, onBytes: (n: number) => void): Promise<SqlSource> {
+  if (backup.bytes) {
+    throw new RecoverError('BACKUP_READ_ONCE', `--pg-restore reads an archive from a file, and ${backup.bytes.name} is a pipe`, {
+      hint: 'leave out --pg-restore (the archive is read natively), or save the backup to a file first',
+    });
+  }
   let tool: PgRestore;
   if (backup.archive) {
     // Before pg_restore: it reads only the wanted blocks, and spins forever on some cut tars.
@@ -76,8 +86,10 @@ async function viaPgRestore(backup: BackupFile, { path: explicit, scope }: { pat
  * The file, read lazily: nothing flows until the pipeline starts (the engine
  * may take a moment to start first). Bytes are counted as they pass.
  */
-function countingRead(path: string, onBytes: (n: number) => void): [Readable, Transform] {
-  return [createReadStream(path, { highWaterMark: CHUNK }), byteCounter(onBytes)];
+function countingRead(backup: BackupFile, onBytes: (n: number) => void): [Readable, Transform] {
+  // Read once: from the first byte, the sniffed ones included.
+  const input = backup.bytes ? Readable.from(bytesFrom(backup.bytes, 0, CHUNK), { objectMode: false }) : createReadStream(backup.path, { highWaterMark: CHUNK });
+  return [input, byteCounter(onBytes)];
 }
 
 /** A pass-through stage that reports the bytes going by, for progress. */

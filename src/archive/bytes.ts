@@ -1,0 +1,98 @@
+/**
+ * Where a backup's bytes come from, so that the readers do not care: a file read by position,
+ * or a stream read once (standard input, a pipe, an HTTP body). A stream can be read forward
+ * only: a read at a position drops every byte before it, and the bytes sniffed at the start
+ * stay until something is read past them.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { RecoverError } from '../errors.js';
+
+export interface ByteSource {
+  /** How messages name the backup. */
+  readonly name: string;
+  /** All its bytes, when known before reading (a file's size, an HTTP Content-Length). */
+  readonly size: number | undefined;
+  /** Reads may go back and jump ahead cheaply (a file, HTTP with ranges). */
+  readonly seekable: boolean;
+  /** Up to len bytes at pos; fewer only at the end. */
+  read(pos: number, len: number): Promise<Buffer>;
+}
+
+/** An open file, by position. */
+export function fileBytes(fh: FileHandle, name: string, size: number): ByteSource {
+  return {
+    name,
+    size,
+    seekable: true,
+    read: (pos, len) => readAt(fh, pos, Math.max(0, Math.min(len, size - pos))),
+  };
+}
+
+/** Read up to len bytes at pos; fewer only at end of file. */
+async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer> {
+  const out = Buffer.alloc(len);
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(out, got, len - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === len ? out : out.subarray(0, got);
+}
+
+/**
+ * A stream read once, from its first byte. Its chunks are pulled as reads need them; only the
+ * bytes from the last read's position on are kept.
+ */
+export function streamBytes(stream: Readable, name: string): ByteSource {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let chunks: Buffer[] = [];
+  /** The position of chunks[0]'s first byte, and of the byte after the last chunk. */
+  let start = 0;
+  let end = 0;
+  let done = false;
+  return {
+    name,
+    size: undefined,
+    seekable: false,
+    async read(pos, len) {
+      if (pos < start) {
+        throw new RecoverError('BACKUP_READ_ONCE', `${name} is read once, from start to end, but byte ${pos} was wanted after byte ${start}`, {
+          hint: 'save the backup to a file and pass the file',
+        });
+      }
+      // Drop what lies before pos as it comes (nothing reads back): skipping a table holds none of it.
+      const drop = () => {
+        while (chunks.length && start + chunks[0]!.length <= pos) start += chunks.shift()!.length;
+      };
+      while (!done && end < pos + len) {
+        const next = await it.next();
+        if (next.done) done = true;
+        else if (next.value.length) {
+          chunks.push(next.value);
+          end += next.value.length;
+          drop();
+        }
+      }
+      drop();
+      if (!chunks.length) {
+        start = end;
+        return Buffer.alloc(0);
+      }
+      const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      chunks = [joined];
+      return Buffer.from(joined.subarray(pos - start, Math.min(joined.length, pos - start + len)));
+    },
+  };
+}
+
+/** All bytes from pos to the end, in pieces of at most `piece` bytes. */
+export async function* bytesFrom(src: ByteSource, pos: number, piece: number): AsyncGenerator<Buffer> {
+  for (;;) {
+    const b = await src.read(pos, piece);
+    if (!b.length) return;
+    pos += b.length;
+    yield b;
+  }
+}
