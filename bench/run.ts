@@ -21,9 +21,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_MB, OUT, STUDENT, makeBigBackups } from './big-backup.js';
+import { BENCH_MB, OUT, STUDENT, bigBackupPaths, makeBigBackups } from './big-backup.js';
 import { floorCommand } from './floors.js';
 import { makeNightlyBackups, NIGHTS } from './nightly-backups.js';
+import { makeYearBackups, YEAR, YEAR_NIGHTS, YEAR_STUDENT } from './year-backups.js';
 import { PG15, bareClusterCycle, startPg15 } from './pg15.js';
 import { droppedEnvNote, TIMED_ENV } from './timed-env.js';
 
@@ -52,6 +53,9 @@ function timed(argv: string[]): Sample {
 
 const tool = (...args: string[]) => () => timed([process.execPath, CLI, ...args, '-q']);
 
+/** Whether the built command has `name` (a command being written may not be there yet). */
+const hasCommand = (name: string) => new RegExp(`^\\s+${name}\\b`, 'm').test(spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8', env: TIMED_ENV }).stdout);
+
 function wallOf(fn: () => void): Sample {
   const t0 = performance.now();
   fn();
@@ -77,9 +81,12 @@ interface Case {
 const mb = (path: string) => `${(statSync(path).size / 1e6).toFixed(0)} MB`;
 
 async function main(): Promise<void> {
-  const big = await makeBigBackups();
-  const nightly = await makeNightlyBackups();
+  // Backups are made (once, then cached) only for the groups selected.
+  const big = ['export, .sql.gz', 'export, plain .sql', 'export, custom archive'].some((t) => ONLY.test(t)) ? await makeBigBackups() : bigBackupPaths();
+  const nightly = ONLY.test('history, nightly') ? await makeNightlyBackups() : [];
   const nightlyMb = nightly.reduce((n, p) => n + statSync(p).size, 0) / 1e6;
+  const year = ONLY.test('year') ? await makeYearBackups() : [];
+  const yearMb = year.reduce((n, p) => n + statSync(p).size, 0) / 1e6;
   const server = startPg15();
   try {
     execFileSync(join(PG15, 'psql'), ['-X', '-q', '-c', 'CREATE ROLE buggy', '-c', 'CREATE ROLE buggy_readonly'], { env: server.env, stdio: 'ignore' });
@@ -98,18 +105,19 @@ async function main(): Promise<void> {
       if (ONLY.test(group)) cases.push({ group, label, role, run, samples: [] });
     };
 
-    let g = `export, .sql.gz (${mb(big.gzip)})`;
+    const size = (path: string) => (existsSync(path) ? mb(path) : 'not made');
+    let g = `export, .sql.gz (${size(big.gzip)})`;
     add(g, 'tool', `recover-texts export --user ${STUDENT}`, tool('export', big.gzip, '-u', STUDENT));
     add(g, 'floor', 'floor: inflate with node:zlib, 1 MiB chunks', () => timed(floorCommand('inflate', [big.gzip])));
     add(g, 'floor', 'inflate with node:zlib defaults (16 KiB chunks)', () => timed(floorCommand('inflate16', [big.gzip])));
     add(g, 'alternative', 'full restore (gunzip | psql) + query', restoreAndQuery((db) => `gunzip -c ${big.gzip} | ${psqlQuiet} -d ${db}`));
 
-    g = `export, plain .sql (${mb(big.plain)})`;
+    g = `export, plain .sql (${size(big.plain)})`;
     add(g, 'tool', `recover-texts export --user ${STUDENT}`, tool('export', big.plain, '-u', STUDENT));
     add(g, 'floor', 'floor: read the file, 1 MiB reads', () => timed(floorCommand('read', [big.plain])));
     add(g, 'alternative', 'full restore (psql -f) + query', restoreAndQuery((db) => `${psqlQuiet} -d ${db} -f ${big.plain}`));
 
-    g = `export, custom archive (${mb(big.custom)})`;
+    g = `export, custom archive (${size(big.custom)})`;
     add(g, 'tool', `recover-texts export --user ${STUDENT}`, tool('export', big.custom, '-u', STUDENT));
     add(g, 'floor', 'floor: read and inflate only the wanted data blocks', () => timed(floorCommand('blocks', [big.custom])));
     add(g, 'alternative', 'pg_restore -t users -t tasks -t tasktexts + query', restoreAndQuery((db) => `pg_restore --no-owner -t users -t tasks -t tasktexts -d ${db} ${big.custom}`));
@@ -130,6 +138,13 @@ async function main(): Promise<void> {
     add(g, 'floor', `floor: inflate all ${NIGHTS}, one after another`, () => timed(floorCommand('inflate', nightly)));
     add(g, 'floor', `inflate all ${NIGHTS}, ${CORES} at once`, () => timed(floorCommand('inflate', nightly, CORES)));
     add(g, 'alternative', `${NIGHTS} separate recover-texts exports`, () => wallOf(() => nightly.forEach((p) => tool('export', p, '-u', 'bob')())));
+
+    // A year of the docs' cron: the folder as an admin gives it. Every recover-texts row is compared with both floors.
+    g = `year: ${YEAR_NIGHTS} nightly .sql.gz (${yearMb.toFixed(0)} MB)`;
+    add(g, 'tool', `recover-texts history --user ${YEAR_STUDENT}`, tool('history', '--user', YEAR_STUDENT, YEAR));
+    if (ONLY.test(g) && hasCommand('scan')) add(g, 'tool', 'recover-texts scan', tool('scan', YEAR));
+    add(g, 'floor', `floor: inflate all ${YEAR_NIGHTS}, one after another`, () => timed(floorCommand('inflate', year)));
+    add(g, 'floor', `inflate all ${YEAR_NIGHTS}, two at once`, () => timed(floorCommand('inflate', year, 2)));
 
     for (let k = 0; k < RUNS; k++) {
       for (const c of cases) c.samples.push(c.run());
@@ -156,8 +171,10 @@ function printTable(cases: Case[]): void {
     const w = wall(c);
     const rss = c.samples[0]?.rssMb === undefined ? undefined : median(c.samples.map((s) => s.rssMb!));
     // Always recover-texts' time over this row's: a floor's is at least 1, an alternative's below 1 when we win.
+    // A group's further recover-texts rows (the year's scan) give their own time over each of its floors.
     const r = wall(ours) / w;
-    const ratio = c.role === 'tool' ? '' : `${r.toFixed(2)}x` + (c.role === 'floor' ? '' : r <= 1 ? ` (${(1 / r).toFixed(1)}x faster)` : ` (${r.toFixed(1)}x slower)`);
+    const floors = cases.filter((x) => x.group === c.group && x.role === 'floor');
+    const ratio = c.role === 'tool' ? (c === ours ? '' : floors.map((f) => `${(w / wall(f)).toFixed(2)}x`).join(', ') + ' of the floors') : `${r.toFixed(2)}x` + (c.role === 'floor' ? '' : r <= 1 ? ` (${(1 / r).toFixed(1)}x faster)` : ` (${r.toFixed(1)}x slower)`);
     rows.push([c.group === group ? '' : c.group, c.label.replace(/\|/g, '\\|'), `${w.toFixed(2)} s`, rss === undefined ? '' : `${rss.toFixed(0)} MB`, ratio]);
     results.push({ group: c.group, label: c.label, role: c.role, wallMedian: w, rssMb: rss, walls: c.samples.map((s) => s.wall) });
     group = c.group;
