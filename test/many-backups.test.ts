@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectBackup } from '../src/detect/index.js';
 import { startEngine, type Engine } from '../src/engine/index.js';
 import { RecoverError } from '../src/errors.js';
-import { withBackup, withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
+import { LOAD_MEMORY, loadsInFlight, withBackup, withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
 import { FIXTURES, makeTmp, removeTmp } from './helpers.js';
 import { nightPaths, story, STORY } from './story-helpers.js';
 import { Scope } from '../src/scope.js';
@@ -31,6 +31,41 @@ beforeAll(() => {
   work = makeTmp('many');
 });
 afterAll(() => removeTmp(work));
+
+describe('loads in flight', () => {
+  const GiB = 2 ** 30;
+  it('by default as many as the cores keep busy (at least 4), never more than the backups or 16', () => {
+    expect(loadsInFlight({ backups: 365, cores: 2, memory: 8 * GiB })).toBe(4);
+    expect(loadsInFlight({ backups: 365, cores: 8, memory: 8 * GiB })).toBe(8);
+    expect(loadsInFlight({ backups: 365, cores: 64, memory: 64 * GiB })).toBe(16);
+    expect(loadsInFlight({ backups: 3, cores: 8, memory: 8 * GiB })).toBe(3);
+  });
+
+  it('fewer when a quarter of the memory available does not hold a load for each, and always one', () => {
+    // 256 MiB available: a quarter holds two loads.
+    expect(loadsInFlight({ backups: 365, cores: 8, memory: 8 * LOAD_MEMORY })).toBe(2);
+    expect(loadsInFlight({ backups: 365, cores: 8, memory: 4 * LOAD_MEMORY })).toBe(1);
+    expect(loadsInFlight({ backups: 365, cores: 8, memory: 0 })).toBe(1);
+  });
+
+  it('--jobs is taken as given, within the backups and 16', () => {
+    expect(loadsInFlight({ requested: 2, backups: 365, cores: 8, memory: 0 })).toBe(2);
+    expect(loadsInFlight({ requested: 40, backups: 365, cores: 2, memory: 64 * GiB })).toBe(16);
+    expect(loadsInFlight({ requested: 40, backups: 5, cores: 2, memory: 64 * GiB })).toBe(5);
+  });
+
+  it('withBackups never has more backups loading at once than that', async () => {
+    let loading = 0;
+    let most = 0;
+    const onBackup = (e: BackupLoadEvent) => {
+      if (e.state === 'loading' && e.done === 0) most = Math.max(most, ++loading);
+      if (e.state === 'loaded' || e.state === 'failed') loading--;
+    };
+    await withBackups(nightPaths, config({ concurrency: 2, onBackup }), async () => {});
+    expect(most).toBe(2);
+    expect(scope.liveCount).toBe(0);
+  });
+});
 
 describe('withBackups', () => {
   it('loads every backup into one server and one database, a schema each, oldest first by the date each holds', async () => {

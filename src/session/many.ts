@@ -13,7 +13,7 @@
  * make or remove, where a database is 300 files to copy, a first connection
  * that reads its catalogs afresh, and 300 files to remove.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import { resolve } from 'node:path';
 import { assertBackupPathExists, detectBackup, type BackupFile } from '../detect/index.js';
 import { startEngine } from '../engine/index.js';
@@ -37,7 +37,36 @@ const MAX_PARALLEL_LOADS = 16;
  * busier (history of 30 nightly backups: 3.04 s against 3.32 s with 2, peak
  * RSS 133 MB).
  */
-const DEFAULT_LOADS = () => Math.max(4, availableParallelism());
+const LOADS_PER_MACHINE = (cores: number) => Math.max(4, cores);
+
+/**
+ * Memory one load in flight may hold: its 1 MiB reads and inflated pieces in
+ * the pipeline, the filter's window of lines and a line carried across
+ * pieces (one text may be megabytes), the rows queued for COPY, and the
+ * garbage they leave until collected.
+ */
+export const LOAD_MEMORY = 32 * 2 ** 20;
+
+/** The share of the memory available at the start that loads in flight may take together. */
+const LOADS_MEMORY_SHARE = 0.25;
+
+/**
+ * Backups loaded at once: `requested` (--jobs), else as many as the cores
+ * keep busy while their share of `memory` (bytes available: free memory, or
+ * a container's limit) holds LOAD_MEMORY each; never more than the backups,
+ * MAX_PARALLEL_LOADS, and never less than one.
+ */
+export function loadsInFlight(opts: { requested?: number; backups: number; cores?: number; memory?: number }): number {
+  const byMemory = Math.floor(((opts.memory ?? availableMemory()) * LOADS_MEMORY_SHARE) / LOAD_MEMORY);
+  const wanted = opts.requested ?? Math.min(LOADS_PER_MACHINE(opts.cores ?? availableParallelism()), byMemory);
+  return Math.max(1, Math.min(wanted, MAX_PARALLEL_LOADS, opts.backups));
+}
+
+/** Memory free now, or the process's limit (a container's cgroup) when that is less. */
+function availableMemory(): number {
+  const limit = process.constrainedMemory();
+  return limit > 0 ? Math.min(limit, freemem()) : freemem();
+}
 
 /** The bytes a load reads, as its progress counts them: unknown (0) for an archive, whose SQL pg_restore or the reader makes. */
 const sizeToRead = (b: BackupFile): number => (b.archive ? 0 : b.size);
@@ -57,7 +86,7 @@ export interface BackupLoadEvent {
 export interface ManyConfig extends SessionConfig {
   /** Each backup's progress: state changes and bytes read. */
   onBackup?: (e: BackupLoadEvent) => void;
-  /** Backups loaded at once (default: DEFAULT_LOADS, at most MAX_PARALLEL_LOADS). */
+  /** Backups loaded at once (default: loadsInFlight's, by cores and memory; at most MAX_PARALLEL_LOADS). */
   concurrency?: number;
   /**
    * Paths found in a folder rather than named: one that fails to load is
@@ -94,13 +123,15 @@ export interface BackupSet {
   map<R>(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R[]>;
   /** Run `fn` on each loaded backup one after another, oldest first: for callers that keep only what changed. */
   each(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<void>): Promise<void>;
+  /** Run `fn` on one loaded backup, with its own connection. */
+  on<R>(entry: LoadedEntry, fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R>;
 }
 
 /** Load every backup given into one engine and run `fn` on the set; everything started is removed afterwards. */
 export async function withBackups<T>(backups: readonly BackupInput[], config: ManyConfig, fn: (set: BackupSet) => Promise<T>): Promise<T> {
   const unique = [...new Map(backups.map((b) => [resolve(pathOf(b)), b])).values()];
   if (!unique.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, e.g. buggy_race_bk_*.sql.gz' });
-  const width = Math.max(1, Math.min(config.concurrency ?? DEFAULT_LOADS(), MAX_PARALLEL_LOADS, unique.length));
+  const width = loadsInFlight({ requested: config.concurrency, backups: unique.length });
   const optional = new Set([...(config.optional ?? [])].map((p) => resolve(p)));
   const required = (path: string) => !optional.has(resolve(path));
   // A typo in a named file fails now, before a server starts, with the names close to it.
@@ -190,6 +221,7 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
       each: async (each) => {
         await pool(loaded, 1, signal, (entry) => onEntry(entry, each));
       },
+      on: onEntry,
     };
     return await fn(set);
   } finally {

@@ -76,38 +76,56 @@ export function textsFor(name: string): (newest: LoadedBackup) => Promise<number
 /**
  * What each backup holds about the student named: found by name in each
  * backup, followed by the id the newest match has. `userId`: that id, which
- * history.buildHistory takes with the snapshots.
+ * history.buildHistory takes with the snapshots. Each backup's users are
+ * read once and dropped once its snapshot is made: what is kept per backup
+ * is its snapshot and its match, so memory does not grow with the class
+ * times the backups.
  */
 export async function studentSnapshots(set: BackupSet, name: string, log: (m: string) => void): Promise<{ userId: number; snapshots: Snapshot[] }> {
-  const matches = await set.map(async (b) => {
-    const users = await b.query.users();
-    try {
-      const match = matchUser(users, name);
-      return { date: b.date.value, users, user: match.user as UserRecord | null, by: match.by, error: null };
-    } catch (e) {
-      if (!(e instanceof RecoverError && e.exit === 'noStudent')) throw e;
-      return { date: b.date.value, users, user: null, by: null, error: e };
-    }
-  });
-  const chosen = chooseUser(matches);
-  if (!chosen) {
-    const newest = matches.at(-1)!.error!;
-    const n = matches.length;
-    // The newest backup's answer (with its closest names), said of them all.
-    throw new RecoverError(newest.code, n === 1 ? newest.message : newest.message.replace(/ in this backup/, ` in any of these ${n} backups`), {
-      hint: newest.hint,
-      exit: newest.exit,
-    });
-  }
-  if (chosen.note) log(chosen.note);
-  const byName = matches.filter((m) => m.user?.id === chosen.id).at(-1);
-  if (byName?.by === 'real name') log(`"${name}" is ${byName.user!.username} (user id ${chosen.id}), found by real name`);
+  const id = await followedId(set, name);
+  const matches: BackupMatch[] = [];
+  const byNames: (string | null)[] = [];
   const snapshots = await set.map(async (b, entry): Promise<Snapshot> => {
     const k = set.loaded.indexOf(entry);
-    const user = matches[k]!.users.find((u) => u.id === chosen.id) ?? null;
+    const users = await b.query.users();
+    const match = matchIn(users, name);
+    matches[k] = { date: b.date.value, user: match.user };
+    byNames[k] = match.by;
+    const user = users.find((u) => u.id === id) ?? null;
     const tasks = (await b.query.tasks()).map((t) => ({ id: t.id, storedName: t.storedName, phase: t.phase, sortPosition: t.sortPosition, isEnabled: t.isEnabled, title: t.title }));
     const texts = user ? await b.query.texts(user) : [];
     return { path: entry.path, date: b.date.value, dateSource: b.date.source, user: user ? { id: user.id, username: user.username } : null, tasks, texts };
   });
-  return { userId: chosen.id, snapshots };
+  const note = chooseUser(matches)?.note;
+  if (note) log(note);
+  const newest = matches.map((m) => m.user?.id).lastIndexOf(id);
+  if (byNames[newest] === 'real name') log(`"${name}" is ${matches[newest]!.user!.username} (user id ${id}), found by real name`);
+  return { userId: id, snapshots };
+}
+
+/** The name's match in one backup's users; a name it does not find is a null user with the reason. */
+function matchIn(users: UserRecord[], name: string): { user: UserRecord | null; by: string | null; error: RecoverError | null } {
+  try {
+    const match = matchUser(users, name);
+    return { user: match.user, by: match.by, error: null };
+  } catch (e) {
+    if (!(e instanceof RecoverError && e.exit === 'noStudent')) throw e;
+    return { user: null, by: null, error: e };
+  }
+}
+
+/**
+ * The id to follow (chooseUser): the newest backup's match, asked of it
+ * alone, as it nearly always has one; else every backup's, only the matches
+ * kept. When no backup finds the name, the newest's answer, said of them all.
+ */
+async function followedId(set: BackupSet, name: string): Promise<number> {
+  const newest = await set.on(set.loaded.at(-1)!, async (b) => matchIn(await b.query.users(), name));
+  if (newest.user) return newest.user.id;
+  const matches = await set.map(async (b) => ({ date: b.date.value, user: matchIn(await b.query.users(), name).user }));
+  const chosen = chooseUser(matches);
+  if (chosen) return chosen.id;
+  const n = matches.length;
+  const error = newest.error!;
+  throw new RecoverError(error.code, n === 1 ? error.message : error.message.replace(/ in this backup/, ` in any of these ${n} backups`), { hint: error.hint, exit: error.exit });
 }
