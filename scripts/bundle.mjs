@@ -5,8 +5,8 @@
  * its own), which is a sixth of a small export's time. The other modules tsc
  * wrote stay in dist/ for the benchmarks, which import the engine directly.
  *
- * Left out: testcontainers (imported only by --engine docker, when needed)
- * and pg-native (pg's optional native driver, never used).
+ * Left out: testcontainers (imported only by --engine docker, when needed),
+ * the AWS SDK (imported only for an s3:// backup) and pg-native (pg's optional native driver, never used).
  */
 import { build } from 'esbuild';
 
@@ -17,7 +17,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['testcontainers', '@testcontainers/postgresql', 'pg-native'],
+  external: ['testcontainers', '@testcontainers/postgresql', '@aws-sdk/client-s3', 'pg-native'],
   // pg asks at load whether it runs on Cloudflare Workers by making a fetch
   // Response, which loads Node's whole fetch implementation (undici, about
   // 20 ms). This bundle runs on Node only; nothing else in it uses Response.

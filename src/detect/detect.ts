@@ -7,6 +7,7 @@ import { RecoverError } from '../errors.js';
 import { archiveInfoOf, fileBytes, readArchiveInfo, streamBytes, type ArchiveInfo, type ByteSource } from '../archive/index.js';
 import { pathExists } from '../files.js';
 import { nearbyPaths } from './nearby.js';
+import { isS3Url, openS3, parseS3Url, type S3Object, type S3Settings, type S3Store } from './s3.js';
 
 
 type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
@@ -31,8 +32,9 @@ export interface BackupFile {
   /** For archives: the header and TOC, read natively. */
   archive?: ArchiveInfo;
   /**
-   * Standard input or a pipe: its bytes, read once. Detection sniffed its start, which the
-   * reader then reads on from; nothing else may read it. (Its size is 0: not known ahead.)
+   * Bytes not in a file on this machine. Standard input or a pipe: read once; detection sniffed
+   * its start, which the reader then reads on from; nothing else may read it (its size is 0:
+   * not known ahead). An S3 object: read by position (seekable), as often as needed.
    */
   bytes?: ByteSource;
   /**
@@ -67,7 +69,18 @@ export async function isReadOnce(path: string): Promise<boolean> {
   return !!st?.isFIFO();
 }
 
-export async function detectBackup(path: string): Promise<BackupFile> {
+/** `s3`: where s3:// paths are read (the SDK's own defaults when not given). */
+export async function detectBackup(path: string, s3: S3Settings = {}): Promise<BackupFile> {
+  if (isS3Url(path)) {
+    const place = parseS3Url(path);
+    if (place.folder) {
+      throw new RecoverError('BACKUP_UNRECOGNISED', `${path} is a folder (a prefix ending in /), not one backup`, {
+        hint: 'name one backup in it (s3://BUCKET/PREFIX/FILE), or pass the folder to history, merge or scan',
+      });
+    }
+    const store = await openS3(s3);
+    return detectS3Object(store, await store.stat(place));
+  }
   if (await isReadOnce(path)) {
     const input = path === STDIN_ARG ? process.stdin : createReadStream(path, { highWaterMark: 1024 * 1024 });
     const name = path === STDIN_ARG ? 'standard input' : path;
@@ -96,26 +109,30 @@ export async function detectBackup(path: string): Promise<BackupFile> {
   }
   const fh = await fs.open(path, 'r');
   try {
-    const found = await detectBytes(fileBytes(fh, path, stat.size), { path, ...target, format: 'plain', size: stat.size, modifiedAt: stat.mtime });
     // A file is read again by path (and an archive's info was read from it already).
-    return { ...found, bytes: undefined };
+    return await detectBytes(fileBytes(fh, path, stat.size), { path, ...target, format: 'plain', size: stat.size, modifiedAt: stat.mtime }, true);
   } finally {
     await fh.close();
   }
 }
 
-/** The backup's kind and facts from its first bytes. */
-async function detectBytes(src: ByteSource, base: BackupFile): Promise<BackupFile> {
+/** An object of an S3 bucket (named, or found by listing a folder), read from its bytes like a file. */
+export function detectS3Object(store: S3Store, object: S3Object): Promise<BackupFile> {
+  return detectBytes(store.bytes(object), { path: object.path, format: 'plain', size: object.size, modifiedAt: object.modifiedAt }, false);
+}
+
+/** The backup's kind and facts from its first bytes; `local`: a file here, read again by its path (else the backup keeps `src`). */
+async function detectBytes(src: ByteSource, base: BackupFile, local = false): Promise<BackupFile> {
   const path = base.path;
   const shown = src.name;
-  const once = src.seekable ? {} : { bytes: src };
+  const once = local ? {} : { bytes: src };
   const head = await src.read(0, 512);
   if (head.length === 0) {
     throw new RecoverError('BACKUP_EMPTY', `${shown} is empty (0 bytes)`, {
       hint: src.seekable ? 'the backup job probably failed that night; pick another backup' : 'the command writing into the pipe wrote nothing: run it alone to see its error',
     });
   }
-  const archive = (format: 'custom' | 'tar') => (src.seekable ? withArchive({ ...base, format }) : withArchive({ ...base, format, ...once }, src));
+  const archive = (format: 'custom' | 'tar') => (local ? withArchive({ ...base, format }) : withArchive({ ...base, format, ...once }, src));
   if (startsWith(head, ARCHIVE_MAGIC)) return archive('custom');
   const ustar = head.length >= TAR_USTAR_OFFSET + 5 && head.subarray(TAR_USTAR_OFFSET, TAR_USTAR_OFFSET + 5).toString('latin1') === 'ustar';
   // A file cut inside pg_dump's first tar header: the archive reader says it is truncated.
@@ -145,6 +162,8 @@ async function detectBytes(src: ByteSource, base: BackupFile): Promise<BackupFil
 /** Throw detectBackup's error for a path that cannot be stat'ed, when it cannot; before anything starts. */
 export async function assertBackupPathExists(path: string): Promise<void> {
   if (path === STDIN_ARG) return;
+  // An S3 location is checked when it is read; here, only its form.
+  if (isS3Url(path)) return void parseS3Url(path);
   await fs.stat(path).catch(async (e: NodeJS.ErrnoException) => {
     throw await notFound(path, e.code);
   });

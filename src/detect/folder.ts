@@ -12,8 +12,9 @@ import { isLocalFileError, RecoverError, type ErrorCode } from '../errors.js';
 import { kindOf } from '../archive/index.js';
 import { backupDate, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
-import { assertBackupPathExists, detectBackup, STDIN_ARG, type BackupFile } from './detect.js';
+import { assertBackupPathExists, detectBackup, detectS3Object, STDIN_ARG, type BackupFile } from './detect.js';
 import { ownOutputKind } from './own.js';
+import { isS3Url, openS3, parseS3Url, type S3Settings } from './s3.js';
 
 export interface SelectedBackup {
   path: string;
@@ -57,15 +58,19 @@ export function parseDateBound(flag: string, value: string): string {
   return m[0];
 }
 
+/** Why a folder member was skipped: a folder inside is not searched. */
+const FOLDER_INSIDE = 'a folder (folders are not searched inside)';
+
 /**
- * Expand folders, check every named file, order by date and apply the range; nothing is loaded.
- * `known`: backups detected already, used as they are wherever their paths come up.
+ * Expand folders (local, or S3 prefixes), check every named file, order by date and apply the
+ * range; nothing is loaded. `known`: backups detected already, used as they are wherever their
+ * paths come up. `s3`: where s3:// arguments are read.
  */
-export async function selectBackups(args: readonly string[], range: DateRange = {}, known: readonly BackupFile[] = []): Promise<BackupSelection> {
+export async function selectBackups(args: readonly string[], range: DateRange = {}, known: readonly BackupFile[] = [], s3: S3Settings = {}): Promise<BackupSelection> {
   const detected = new Map(known.map((b) => [resolve(b.path), b]));
   const detect = async (path: string): Promise<BackupFile> => {
     const seen = detected.get(resolve(path));
-    return seen ? { ...seen, path } : detectBackup(path);
+    return seen ? { ...seen, path } : detectBackup(path, s3);
   };
   if (!args.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, or a folder of them' });
   const found = new Map<string, SelectedBackup>();
@@ -79,7 +84,30 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
   }
   for (const arg of args) {
     await assertBackupPathExists(arg);
-    if (await isPlainFolder(arg)) {
+    if (isS3Url(arg) && parseS3Url(arg).folder) {
+      // Like a folder here: each object recognised by its bytes, sub-folders listed and not searched.
+      const store = await openS3(s3);
+      const { objects, folders } = await store.list(parseS3Url(arg));
+      for (const path of folders) skipped.push({ path, reason: FOLDER_INSIDE, kind: 'not a backup' });
+      let any = false;
+      for (const object of objects) {
+        const path = object.path;
+        if (lineBreakIn(path)) {
+          skipped.push({ path, reason: LINE_BREAK, kind: 'not a backup' });
+          continue;
+        }
+        try {
+          const backup = await detectS3Object(store, object);
+          any = true;
+          if (!found.has(path)) found.set(path, { path, backup, date: backupDate(backup), named: false });
+        } catch (e) {
+          if (!(e instanceof RecoverError)) throw e;
+          // A refusal of one object (its own permissions) skips it, as another user's file in a folder is.
+          skipped.push(notABackup(path, e));
+        }
+      }
+      if (!any) throw noBackupsIn(arg, objects.length + folders.length);
+    } else if (await isPlainFolder(arg)) {
       const names = (await fs.readdir(arg)).sort();
       let any = false;
       // Links last: a `latest.sql.gz` beside the backup it leads to is that backup, said once.
@@ -113,15 +141,11 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
             skipped.push({ path, reason: `${own} written by recover-texts`, kind: 'own output' });
             continue;
           }
-          if (await isPlainFolder(path)) skipped.push({ path, reason: 'a folder (folders are not searched inside)', kind: 'not a backup' });
-          else skipped.push({ path, reason: e.message, kind: e.exit === 'damaged' ? 'damaged' : 'not a backup', code: e.code });
+          if (await isPlainFolder(path)) skipped.push({ path, reason: FOLDER_INSIDE, kind: 'not a backup' });
+          else skipped.push(notABackup(path, e));
         }
       }
-      if (!any) {
-        throw new RecoverError('FOLDER_NO_BACKUPS', `the folder ${arg} holds no backups (${names.length} entr${names.length === 1 ? 'y' : 'ies'}, none recognised)`, {
-          hint: 'backups are recognised by their bytes: plain or gzipped SQL, or pg_dump archives',
-        });
-      }
+      if (!any) throw noBackupsIn(arg, names.length);
     } else {
       // Named: detection errors (not a backup, truncated archive, ...) fail the command here.
       const backup = await detect(arg);
@@ -163,6 +187,24 @@ export async function newerBackupsBeside(backup: BackupFile, date: BackupDate): 
   return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.source !== 'file modification time' && isLater(b.date, date));
 }
 
+/** A folder member that detection refused: damaged (an empty or cut-off night), or not a backup. */
+function notABackup(path: string, e: RecoverError): BackupSelection['skipped'][number] {
+  return { path, reason: e.message, kind: e.exit === 'damaged' ? 'damaged' : 'not a backup', code: e.code };
+}
+
+function noBackupsIn(folder: string, entries: number): RecoverError {
+  return new RecoverError('FOLDER_NO_BACKUPS', `the folder ${folder} holds no backups (${entries} entr${entries === 1 ? 'y' : 'ies'}, none recognised)`, {
+    hint: 'backups are recognised by their bytes: plain or gzipped SQL, or pg_dump archives',
+  });
+}
+
+const LINE_BREAK = 'its name holds a line break (shown escaped), which no backup job writes: rename it to read it';
+
+/** A name with a line break would forge a line of output wherever it is printed. */
+function lineBreakIn(name: string): boolean {
+  return /[\n\r]/.test(name);
+}
+
 /** A folder's entries, the symbolic links after the rest (each group in the order given). */
 async function linksLast(dir: string, names: string[]): Promise<string[]> {
   const isLink = await Promise.all(names.map((n) => fs.lstat(join(dir, n)).then((s) => s.isSymbolicLink(), () => false)));
@@ -177,7 +219,7 @@ async function linksLast(dir: string, names: string[]): Promise<string[]> {
  */
 async function notToOpen(path: string, name: string): Promise<string | null> {
   // Other control characters are shown escaped wherever the name is printed; a line break in a message would start a line of its own.
-  if (/[\n\r]/.test(name)) return 'its name holds a line break (shown escaped), which no backup job writes: rename it to read it';
+  if (lineBreakIn(name)) return LINE_BREAK;
   const st = await fs.stat(path).catch(() => null);
   // Nothing to stat (a link to nothing, a loop of links): detection says which.
   if (!st || st.isFile() || st.isDirectory()) return null;

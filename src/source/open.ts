@@ -66,7 +66,7 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
 /** The old way, on request: pg_restore writes the SQL. */
 async function viaPgRestore(backup: BackupFile, { path: explicit, scope }: { path: string; scope: Scope }, onBytes: (n: number) => void): Promise<SqlSource> {
   if (backup.bytes) {
-    throw new RecoverError('BACKUP_READ_ONCE', `--pg-restore reads an archive from a file, and ${backup.bytes.name} is a pipe`, {
+    throw new RecoverError('BACKUP_READ_ONCE', `--pg-restore reads an archive from a file, and ${backup.bytes.name} is ${backup.bytes.seekable ? 'not a file on this machine' : 'a pipe'}`, {
       hint: 'leave out --pg-restore (the archive is read natively), or save the backup to a file first',
     });
   }

@@ -1,0 +1,244 @@
+/**
+ * Backups in S3, in process, against a real S3-compatible store (s3rver on 127.0.0.1): s3://
+ * arguments parsed, a prefix listed page after page and taken as a folder exactly as the same
+ * files on disk are (dates, formats, order, what is skipped and why), an object read by ranged
+ * GETs byte for byte, and each way S3 says no given as one clean error naming the bucket and key
+ * only.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectBackup, selectBackups } from '../src/detect/index.js';
+import { checkEndpoint, isS3Url, openS3, parseS3Url, type S3Settings } from '../src/detect/s3.js';
+import { RecoverError } from '../src/errors.js';
+import { makeTmp, removeTmp } from './helpers.js';
+import { nightPaths } from './story-helpers.js';
+import { S3_BUCKET, startStore, type TestStore } from './s3-store.js';
+
+let store: TestStore;
+let tmp: string;
+let settings: S3Settings;
+const saved = { ...process.env };
+
+/** Objects put beside the nights, and what the folder rules make of each. */
+const NOT_A_BACKUP = Buffer.from('{"generatedBy": "someone else"}\n');
+
+beforeAll(async () => {
+  tmp = makeTmp('s3-in-process');
+  store = await startStore();
+  settings = { endpoint: store.endpoint };
+  // The SDK's own chain finds the store's keys here, as it would in an admin's environment.
+  for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
+  Object.assign(process.env, store.env);
+  for (const p of nightPaths) await store.putFile(`nightly/${basename(p)}`, p);
+  await store.put('nightly/expected.json', NOT_A_BACKUP);
+  await store.put('nightly/buggy_race_bk_20260314.sql.gz', ''); // the night the backup job failed
+  await store.put('nightly/old/buggy_race_bk_20260201.sql.gz', readFileSync(nightPaths[0]!));
+  await store.put('nightly/bad\nname.sql', '-- forged\n');
+}, 120_000);
+
+afterAll(async () => {
+  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+  Object.assign(process.env, saved);
+  await store?.stop();
+  removeTmp(tmp);
+});
+
+/** The RecoverError `p` fails with. */
+async function failure(p: Promise<unknown>): Promise<RecoverError> {
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(RecoverError);
+  return e as RecoverError;
+}
+
+/** Run `fn` with these AWS variables in place of the store's. */
+async function withAws<T>(aws: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const before = { ...process.env };
+  for (const [k, v] of Object.entries(aws)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  try {
+    return await fn();
+  } finally {
+    for (const k of Object.keys(aws)) delete process.env[k];
+    Object.assign(process.env, before);
+  }
+}
+
+describe('s3:// arguments', () => {
+  it('are a bucket and a key, or a folder: a prefix ending in a slash, or the bucket itself', () => {
+    expect(isS3Url('s3://b/k')).toBe(true);
+    expect(isS3Url('S3://b/k')).toBe(true);
+    expect(isS3Url('./s3:/b/k')).toBe(false);
+    expect(isS3Url('https://b/k')).toBe(false);
+    expect(parseS3Url('s3://backups/nightly/buggy_race_bk_20260309.sql.gz')).toEqual({ bucket: 'backups', key: 'nightly/buggy_race_bk_20260309.sql.gz', folder: false });
+    expect(parseS3Url('s3://backups/nightly/')).toEqual({ bucket: 'backups', key: 'nightly/', folder: true });
+    expect(parseS3Url('s3://backups')).toEqual({ bucket: 'backups', key: '', folder: true });
+    expect(parseS3Url('s3://backups/')).toEqual({ bucket: 'backups', key: '', folder: true });
+    for (const bad of ['s3://', 's3:///key', 's3://b', 's3://backups//key', 's3://a b/key', 's3://-x/key']) {
+      let e: unknown;
+      try {
+        parseS3Url(bad);
+      } catch (x) {
+        e = x;
+      }
+      expect((e as RecoverError).code, bad).toBe('S3_URL_INVALID');
+      expect((e as RecoverError).hint).toContain('s3://BUCKET/PREFIX/');
+    }
+  });
+
+  it('an endpoint is an http(s) URL without credentials in it', () => {
+    expect(checkEndpoint('http://127.0.0.1:9000', '--endpoint-url')).toBe('http://127.0.0.1:9000');
+    expect(checkEndpoint('https://minio.example.org', '--endpoint-url')).toBe('https://minio.example.org');
+    for (const bad of ['127.0.0.1:9000', 'ftp://host', 'http://key:secret@host', 'not a url']) {
+      expect(() => checkEndpoint(bad, '--endpoint-url'), bad).toThrow(expect.objectContaining({ code: 'S3_ENDPOINT_INVALID' }));
+    }
+    // The message never repeats the value: it may hold a key.
+    try {
+      checkEndpoint('http://key:secret@host', '--endpoint-url');
+    } catch (e) {
+      expect(`${(e as RecoverError).message} ${(e as RecoverError).hint}`).not.toContain('secret');
+    }
+  });
+});
+
+describe('a prefix is a folder of backups', () => {
+  it('holds what the same files on disk hold: the same backups, dates, formats and order', async () => {
+    const local = join(tmp, 'nightly');
+    mkdirSync(local);
+    for (const p of nightPaths) writeFileSync(join(local, basename(p)), readFileSync(p));
+    const onDisk = await selectBackups([local]);
+    const inS3 = await selectBackups([`s3://${S3_BUCKET}/nightly/`], {}, [], settings);
+    expect(inS3.backups.map((b) => basename(b.path))).toEqual(onDisk.backups.map((b) => basename(b.path)));
+    expect(inS3.backups.map((b) => b.date)).toEqual(onDisk.backups.map((b) => b.date));
+    expect(inS3.backups.map((b) => [b.backup.format, b.backup.size, b.named])).toEqual(onDisk.backups.map((b) => [b.backup.format, b.backup.size, b.named]));
+    expect(inS3.backups.every((b) => b.path.startsWith(`s3://${S3_BUCKET}/nightly/`) && b.backup.bytes?.seekable)).toBe(true);
+    // The archive's header and TOC were read over S3, as from the file.
+    const dump = (s: typeof inS3) => s.backups.find((b) => b.backup.format === 'custom')!.backup.archive!;
+    expect(dump(inS3).toc).toEqual(dump(onDisk).toc);
+  });
+
+  it('skips, saying why, what is not a backup: another file, an empty night, a sub-folder, a name with a line break', async () => {
+    const s = await selectBackups([`s3://${S3_BUCKET}/nightly/`], {}, [], settings);
+    const why = Object.fromEntries(s.skipped.map((k) => [k.path.slice(`s3://${S3_BUCKET}/nightly/`.length), [k.kind, k.code ?? null, k.reason]]));
+    expect(why['expected.json']).toEqual(['not a backup', 'BACKUP_UNRECOGNISED', expect.stringContaining('is not a PostgreSQL backup')]);
+    expect(why['buggy_race_bk_20260314.sql.gz']).toEqual(['damaged', 'BACKUP_EMPTY', `s3://${S3_BUCKET}/nightly/buggy_race_bk_20260314.sql.gz is empty (0 bytes)`]);
+    expect(why['old/']).toEqual(['not a backup', null, 'a folder (folders are not searched inside)']);
+    expect(why['bad\nname.sql']).toEqual(['not a backup', null, expect.stringContaining('line break')]);
+    expect(Object.keys(why)).toHaveLength(4);
+  });
+
+  it('applies the date range as to a folder on disk', async () => {
+    const s = await selectBackups([`s3://${S3_BUCKET}/nightly/`], { before: '2026-03-11' }, [], settings);
+    expect(s.backups.map((b) => basename(b.path))).toEqual(['buggy_race_bk_20260310.sql.gz']);
+  });
+
+  it('is listed page after page (S3 gives at most 1000 keys an answer)', async () => {
+    const keys = Array.from({ length: 1003 }, (_, k) => `many/night-${String(k).padStart(4, '0')}.txt`);
+    for (let k = 0; k < keys.length; k += 50) await Promise.all(keys.slice(k, k + 50).map((key) => store.put(key, 'x')));
+    const s3 = await openS3(settings);
+    const listed = await s3.list(parseS3Url(`s3://${S3_BUCKET}/many/`));
+    expect(listed.objects.map((o) => o.path)).toEqual(keys.map((k) => `s3://${S3_BUCKET}/${k}`));
+    expect(listed.objects.every((o) => o.size === 1 && o.modifiedAt.getTime() > 0)).toBe(true);
+  }, 120_000);
+
+  it('that holds no backup is the clean error of a folder that holds none', async () => {
+    await store.put('junk/notes.txt', 'not a backup');
+    await store.put('junk/deeper/notes.txt', 'not a backup');
+    const e = await failure(selectBackups([`s3://${S3_BUCKET}/junk/`], {}, [], settings));
+    expect(e.code).toBe('FOLDER_NO_BACKUPS');
+    expect(e.message).toBe(`the folder s3://${S3_BUCKET}/junk/ holds no backups (2 entries, none recognised)`);
+  });
+
+  it("does not count the folder's own marker (a zero-byte key ending in a slash) as a member", async () => {
+    await store.put('marked/', '');
+    await store.putFile('marked/buggy_race_bk_20260309.sql.gz', nightPaths[0]!);
+    const s = await selectBackups([`s3://${S3_BUCKET}/marked/`], {}, [], settings);
+    expect(s.backups.map((b) => b.path)).toEqual([`s3://${S3_BUCKET}/marked/buggy_race_bk_20260309.sql.gz`]);
+    expect(s.skipped).toEqual([]);
+  });
+});
+
+describe('one object', () => {
+  it('is detected from its bytes and read by position, byte for byte', async () => {
+    const path = nightPaths.find((p) => p.endsWith('.dump'))!;
+    const file = readFileSync(path);
+    const b = await detectBackup(`s3://${S3_BUCKET}/nightly/${basename(path)}`, settings);
+    expect(b.format).toBe('custom');
+    expect(b.size).toBe(file.length);
+    expect(b.archive?.toc.length).toBeGreaterThan(0);
+    const src = b.bytes!;
+    expect(src.seekable).toBe(true);
+    expect(src.name).toBe(`s3://${S3_BUCKET}/nightly/${basename(path)}`);
+    for (const [pos, len] of [[0, 5], [1000, 3000], [file.length - 10, 100], [file.length, 10], [file.length + 5, 1]] as const) {
+      expect(Buffer.compare(await src.read(pos, len), file.subarray(pos, pos + len)), `${pos}+${len}`).toBe(0);
+    }
+    // Read again, backwards: an object is not a pipe.
+    expect((await src.read(0, 5)).toString('latin1')).toBe('PGDMP');
+  });
+
+  it('as a folder (a slash at the end) is not one backup', async () => {
+    const e = await failure(detectBackup(`s3://${S3_BUCKET}/nightly/`, settings));
+    expect(e.code).toBe('BACKUP_UNRECOGNISED');
+    expect(e.hint).toContain('history, merge or scan');
+  });
+});
+
+describe('when S3 says no: one clean error naming the bucket and key', () => {
+  it('no such key', async () => {
+    const e = await failure(detectBackup(`s3://${S3_BUCKET}/nightly/buggy_race_bk_20260399.sql.gz`, settings));
+    expect(e.code).toBe('S3_NO_SUCH_KEY');
+    expect(e.message).toBe(`cannot read backup s3://${S3_BUCKET}/nightly/buggy_race_bk_20260399.sql.gz: no such object in the bucket ${S3_BUCKET} at ${store.endpoint}`);
+    expect(e.hint).toContain('aws s3 ls');
+  });
+
+  it('no such bucket, named or listed', async () => {
+    for (const [arg, doing] of [['s3://no-such-bucket/nightly/x.sql.gz', 'cannot read backup'], ['s3://no-such-bucket/nightly/', 'cannot list']] as const) {
+      const e = await failure(selectBackups([arg], {}, [], settings));
+      expect(e.code, arg).toBe('S3_NO_SUCH_BUCKET');
+      expect(e.message).toBe(`${doing} ${arg}: there is no bucket no-such-bucket at ${store.endpoint}`);
+      expect(e.hint).toContain('--endpoint-url');
+    }
+  });
+
+  it('access denied: keys the store does not know, for a listing and for a read', async () => {
+    const secret = 'never-shown-7f3a';
+    await withAws({ AWS_ACCESS_KEY_ID: 'AKIANOSUCHKEY0000000', AWS_SECRET_ACCESS_KEY: secret }, async () => {
+      for (const arg of [`s3://${S3_BUCKET}/nightly/`, `s3://${S3_BUCKET}/nightly/${basename(nightPaths[0]!)}`]) {
+        const e = await failure(selectBackups([arg], {}, [], settings));
+        expect(e.code, arg).toBe('S3_ACCESS_DENIED');
+        expect(e.message).toMatch(/access denied \((InvalidAccessKeyId|HTTP 403)\)$/);
+        expect(e.hint).toContain('aws sts get-caller-identity');
+        expect(`${e.message}${e.hint}`).not.toMatch(/never-shown|AKIANOSUCHKEY/);
+      }
+    });
+  });
+
+  it('no credentials anywhere the SDK looks', async () => {
+    await withAws({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_PROFILE: undefined }, async () => {
+      const e = await failure(selectBackups([`s3://${S3_BUCKET}/nightly/`], {}, [], settings));
+      expect(e.code).toBe('S3_NO_CREDENTIALS');
+      expect(e.message).toBe(`cannot list s3://${S3_BUCKET}/nightly/: no AWS credentials found`);
+      expect(e.hint).toContain('AWS_ACCESS_KEY_ID');
+    });
+  });
+
+  it('a store that does not answer', async () => {
+    const e = await failure(selectBackups([`s3://${S3_BUCKET}/nightly/`], {}, [], { endpoint: 'http://127.0.0.1:1' }));
+    expect(e.code).toBe('S3_UNREACHABLE');
+    expect(e.message).toBe(`cannot list s3://${S3_BUCKET}/nightly/: the store at http://127.0.0.1:1 cannot be reached (ECONNREFUSED)`);
+  }, 60_000);
+
+  it('a refusal to read an object says which permission it needs', async () => {
+    const s3 = await openS3(settings);
+    const [object] = (await s3.list(parseS3Url(`s3://${S3_BUCKET}/nightly/`))).objects;
+    const e = await withAws({ AWS_ACCESS_KEY_ID: 'AKIANOSUCHKEY0000000' }, async () => failure((await openS3(settings)).bytes(object!).read(0, 10)));
+    expect(e.code).toBe('S3_ACCESS_DENIED');
+    expect(e.message).toContain(`cannot read backup ${object!.path}`);
+    expect(e.hint).toContain('s3:GetObject');
+  });
+});
