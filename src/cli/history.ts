@@ -6,6 +6,7 @@ import { pathExists } from '../files.js';
 import { accountDeletedNote, buildHistory, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT } from '../history/index.js';
 import { shellWord } from '../shell.js';
 import { writeFileAtomic } from '../export/index.js';
+import { isS3Url } from '../detect/index.js';
 import { restorePlan, uploadFileName } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
 import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
@@ -67,7 +68,12 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
     const { userId, snapshots } = await studentSnapshots(set, opts.user, (m) => ui.note(m));
     const h = buildHistory(snapshots, userId);
     const lost = h.tasks.filter((t) => t.status === 'lost');
-    const range = [...(opts.since ? ['--since', opts.since] : []), ...(opts.until ? ['--until', opts.until] : [])];
+    // Passed on to the suggested merge, which reads the same backups.
+    const range = [
+      ...(opts.since ? ['--since', opts.since] : []),
+      ...(opts.until ? ['--until', opts.until] : []),
+      ...(opts.endpointUrl && backups.some(isS3Url) ? ['--endpoint-url', opts.endpointUrl] : []),
+    ];
     const out = lost.length ? await uploadPath(h.user.username, snapshots.map((s) => s.path)) : undefined;
     // A deleted account has nothing to upload to: its texts are shown, and how to give them back is said.
     const restore = lost.length && !h.user.deletedAt ? restorePlan(h, snapshots, backups, range, out) : undefined;

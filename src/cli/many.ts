@@ -6,7 +6,7 @@ import type { BackupSet, ManyConfig } from '../session/index.js';
 import type { Scope } from '../scope.js';
 import { visible } from '../terminal.js';
 import type { Console } from './console.js';
-import { resolveSession, type CommonOptions } from './options.js';
+import { resolveS3, resolveSession, type CommonOptions } from './options.js';
 
 export interface RangeOptions {
   since?: string;
@@ -28,11 +28,11 @@ export function addRangeOptions(cmd: Command): Command {
  */
 export async function selectFromArgs(
   args: readonly string[],
-  range: DateRange & { debug?: boolean },
+  range: DateRange & Pick<CommonOptions, 'debug' | 'endpointUrl'>,
   ui: Console,
 ): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[] }> {
   ui.step('reading backups');
-  const s = await selectBackups(args, range);
+  const s = await selectBackups(args, range, [], resolveS3(range, args));
   for (const x of s.skipped.filter((k) => k.kind === 'not a backup' || k.kind === 'damaged')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${visible(x.path)}: ${x.reason}`}`);
   // The tool's own files beside the backups (the upload JSON the steps wrote, a report): expected there, said only with --debug.
   if (range.debug) for (const x of s.skipped.filter((k) => k.kind === 'own output')) ui.note(`skipped ${visible(x.path)}: ${x.reason}`);
@@ -51,8 +51,9 @@ export async function selectFromArgs(
  * One backup from a file or a folder: a folder gives its newest (before --before), said on
  * stderr with what else the folder holds, and which copies of a night were set aside.
  */
-export async function oneBackup(arg: string, before: string | undefined, ui: Console): Promise<BackupFile> {
-  const s = await selectBackups([arg], { before });
+export async function oneBackup(arg: string, opts: Pick<CommonOptions, 'endpointUrl'> & { before?: string }, ui: Console): Promise<BackupFile> {
+  const before = opts.before;
+  const s = await selectBackups([arg], { before }, [], resolveS3(opts, [arg]));
   const chosen = s.backups.at(-1)!;
   if (!chosen.named || before) {
     const n = s.backups.length;

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { isReadOnce, nearbyPaths } from '../detect/index.js';
+import { isReadOnce, isS3Url, nearbyPaths } from '../detect/index.js';
 import { RecoverError } from '../errors.js';
 import { renderUploadJson, writeFileAtomic } from '../export/index.js';
 import { buildHistory } from '../history/index.js';
@@ -66,8 +66,8 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
   }
   const takes = take.map(parseTake);
   await checkOutput(opts.out, opts.force);
-  // A pipe is a backup, read once (the live server's JSON is a file).
-  const piped = await isReadOnce(opts.current);
+  // A pipe or an S3 object is a backup (the live server's JSON is a file here).
+  const piped = isS3Url(opts.current) || (await isReadOnce(opts.current));
   const stat = piped ? undefined : await fs.stat(opts.current).catch(async () => {
     const near = await nearbyPaths(opts.current);
     throw new RecoverError('CURRENT_NOT_FOUND', `--current ${opts.current} does not exist${near.length ? `; did you mean ${near.join(' or ')}?` : ''}`, {

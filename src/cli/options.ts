@@ -5,6 +5,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { checkEndpoint, isS3Url, type S3Settings } from '../detect/index.js';
 import { DEFAULT_IMAGE, ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
 import { RecoverError, type ErrorCode } from '../errors.js';
 import { refuseExisting } from '../export/index.js';
@@ -26,6 +27,7 @@ export interface CommonOptions {
   timezone: string;
   backupEncoding?: string;
   database?: string;
+  endpointUrl?: string;
   quiet?: boolean;
   debug?: boolean;
 }
@@ -45,8 +47,19 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--timezone <zone>', "the race server database's session time zone (UTC on Heroku and by default)", 'UTC')
     .option('--backup-encoding <encoding>', "for a SQL_ASCII backup: the encoding of its bytes that are not UTF-8, e.g. LATIN1 or WIN1252")
     .option('--database <name>', 'for a pg_dumpall file holding several race server databases: the one to read')
+    .addOption(new Option('--endpoint-url <url>', 'for s3:// backups: the URL of an S3-compatible store (MinIO, Ceph, ...), addressed path-style').env('AWS_ENDPOINT_URL'))
     .option('-q, --quiet', 'no progress or notes on stderr')
     .option('--debug', 'show stack traces and internal detail on errors');
+}
+
+/**
+ * Where the s3:// backups among `args` are read: --endpoint-url (or AWS_ENDPOINT_URL), checked;
+ * else AWS itself. Checked only when an s3:// backup is given: an AWS setting meant for other
+ * tools never stops a run over local files.
+ */
+export function resolveS3(opts: Pick<CommonOptions, 'endpointUrl'>, args: readonly string[]): S3Settings {
+  if (!opts.endpointUrl || !args.some(isS3Url)) return {};
+  return { endpoint: checkEndpoint(opts.endpointUrl, '--endpoint-url (or AWS_ENDPOINT_URL)') };
 }
 
 /** Every shared option checked, in one place, into the session's config for a run in `scope`. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
 import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT } from '../history/index.js';
+import { isS3Url } from '../detect/index.js';
 import { restoreAll, restoreAllSummary, restorePlan } from '../merge/index.js';
 import { renderCohortReport } from '../report/index.js';
 import { cohortTimelines, withBackups } from '../session/index.js';
@@ -67,7 +68,12 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
     const cohort = buildCohort(timelines);
     if (opts.json) await writeStdout(JSON.stringify(cohortJson(cohort, failed), null, 2) + '\n');
     else await writeText(await renderCohort(cohort));
-    const range = [...(opts.since ? ['--since', opts.since] : []), ...(opts.until ? ['--until', opts.until] : [])];
+    // Passed on to the suggested merge, which reads the same backups.
+    const range = [
+      ...(opts.since ? ['--since', opts.since] : []),
+      ...(opts.until ? ['--until', opts.until] : []),
+      ...(opts.endpointUrl && backups.some(isS3Url) ? ['--endpoint-url', opts.endpointUrl] : []),
+    ];
     const first = cohort.students[0];
     if (first) ui.note(`one student's texts, date by date: ${['recover-texts', 'history', '--user', first.username, ...backups, ...range].map(shellWord).join(' ')}`);
     // Each student's history again, as history builds it, one at a time.

@@ -34,9 +34,10 @@ export function uploadFileName(username: string): string {
  * where the upload goes (default: the username's file name, in the folder the command runs in).
  */
 export function restoreSteps(username: string, current: string, backups: readonly string[], options: readonly string[] = [], out?: string): RestoreSteps {
-  // The current backup's folder, when every backup is in it (or is that folder itself).
+  // The current backup's folder, when every backup is in it (or is that folder itself); none to cd into when one is remote (s3://, https://).
   const home = dirname(resolve(current));
-  const folder = backups.every((b) => resolve(b) === home || dirname(resolve(b)) === home) ? home : null;
+  const remote = [current, ...backups].some((p) => /^[a-z][a-z0-9+.-]*:\/\//i.test(p));
+  const folder = !remote && backups.every((b) => resolve(b) === home || dirname(resolve(b)) === home) ? home : null;
   const rel = (p: string) => (folder === null ? p : resolve(p) === folder ? '.' : basename(p));
   // After the cd, a path from here is absolute; else as short as it can be.
   const outFile = out === undefined ? uploadFileName(username) : folder === null && dirname(resolve(out)) === resolve('.') ? basename(out) : resolve(out);
