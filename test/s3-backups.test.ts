@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectBackup, selectBackups } from '../src/detect/index.js';
-import { checkEndpoint, isS3Url, openS3, parseS3Url, type S3Settings } from '../src/detect/s3.js';
+import { checkEndpoint, isS3Url, openS3, parseS3Url } from '../src/detect/s3.js';
+import type { DetectOptions } from '../src/detect/detect.js';
 import { RecoverError } from '../src/errors.js';
 import { makeTmp, removeTmp } from './helpers.js';
 import { nightPaths } from './story-helpers.js';
@@ -17,7 +18,7 @@ import { S3_BUCKET, startStore, type TestStore } from './s3-store.js';
 
 let store: TestStore;
 let tmp: string;
-let settings: S3Settings;
+let settings: DetectOptions;
 const saved = { ...process.env };
 
 /** Objects put beside the nights, and what the folder rules make of each. */
@@ -26,7 +27,7 @@ const NOT_A_BACKUP = Buffer.from('{"generatedBy": "someone else"}\n');
 beforeAll(async () => {
   tmp = makeTmp('s3-in-process');
   store = await startStore();
-  settings = { endpoint: store.endpoint };
+  settings = { s3: { endpoint: store.endpoint } };
   // The SDK's own chain finds the store's keys here, as it would in an admin's environment.
   for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
   Object.assign(process.env, store.env);
@@ -140,7 +141,7 @@ describe('a prefix is a folder of backups', () => {
   it('is listed page after page (S3 gives at most 1000 keys an answer)', async () => {
     const keys = Array.from({ length: 1003 }, (_, k) => `many/night-${String(k).padStart(4, '0')}.txt`);
     for (let k = 0; k < keys.length; k += 50) await Promise.all(keys.slice(k, k + 50).map((key) => store.put(key, 'x')));
-    const s3 = await openS3(settings);
+    const s3 = await openS3(settings.s3!);
     const listed = await s3.list(parseS3Url(`s3://${S3_BUCKET}/many/`));
     expect(listed.objects.map((o) => o.path)).toEqual(keys.map((k) => `s3://${S3_BUCKET}/${k}`));
     expect(listed.objects.every((o) => o.size === 1 && o.modifiedAt.getTime() > 0)).toBe(true);
@@ -228,15 +229,15 @@ describe('when S3 says no: one clean error naming the bucket and key', () => {
   });
 
   it('a store that does not answer', async () => {
-    const e = await failure(selectBackups([`s3://${S3_BUCKET}/nightly/`], {}, [], { endpoint: 'http://127.0.0.1:1' }));
+    const e = await failure(selectBackups([`s3://${S3_BUCKET}/nightly/`], {}, [], { s3: { endpoint: 'http://127.0.0.1:1' } }));
     expect(e.code).toBe('S3_UNREACHABLE');
     expect(e.message).toBe(`cannot list s3://${S3_BUCKET}/nightly/: the store at http://127.0.0.1:1 cannot be reached (ECONNREFUSED)`);
   }, 60_000);
 
   it('a refusal to read an object says which permission it needs', async () => {
-    const s3 = await openS3(settings);
+    const s3 = await openS3(settings.s3!);
     const [object] = (await s3.list(parseS3Url(`s3://${S3_BUCKET}/nightly/`))).objects;
-    const e = await withAws({ AWS_ACCESS_KEY_ID: 'AKIANOSUCHKEY0000000' }, async () => failure((await openS3(settings)).bytes(object!).read(0, 10)));
+    const e = await withAws({ AWS_ACCESS_KEY_ID: 'AKIANOSUCHKEY0000000' }, async () => failure((await openS3(settings.s3!)).bytes(object!).read(0, 10)));
     expect(e.code).toBe('S3_ACCESS_DENIED');
     expect(e.message).toContain(`cannot read backup ${object!.path}`);
     expect(e.hint).toContain('s3:GetObject');

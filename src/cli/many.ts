@@ -32,7 +32,7 @@ export async function selectFromArgs(
   ui: Console,
 ): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[] }> {
   ui.step('reading backups');
-  const s = await selectBackups(args, range, [], resolveS3(range, args));
+  const s = await selectBackups(args, range, [], { s3: resolveS3(range, args) });
   for (const x of s.skipped.filter((k) => k.kind === 'not a backup' || k.kind === 'damaged')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${visible(x.path)}: ${x.reason}`}`);
   // The tool's own files beside the backups (the upload JSON the steps wrote, a report): expected there, said only with --debug.
   if (range.debug) for (const x of s.skipped.filter((k) => k.kind === 'own output')) ui.note(`skipped ${visible(x.path)}: ${x.reason}`);
@@ -53,7 +53,7 @@ export async function selectFromArgs(
  */
 export async function oneBackup(arg: string, opts: Pick<CommonOptions, 'endpointUrl'> & { before?: string }, ui: Console): Promise<BackupFile> {
   const before = opts.before;
-  const s = await selectBackups([arg], { before }, [], resolveS3(opts, [arg]));
+  const s = await selectBackups([arg], { before }, [], { s3: resolveS3(opts, [arg]) });
   const chosen = s.backups.at(-1)!;
   if (!chosen.named || before) {
     const n = s.backups.length;

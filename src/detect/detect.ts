@@ -69,8 +69,12 @@ export async function isReadOnce(path: string): Promise<boolean> {
   return !!st?.isFIFO();
 }
 
-/** `s3`: where s3:// paths are read (the SDK's own defaults when not given). */
-export async function detectBackup(path: string, s3: S3Settings = {}): Promise<BackupFile> {
+export interface DetectOptions {
+  /** Where s3:// paths are read (the SDK's own defaults when not given). */
+  s3?: S3Settings;
+}
+
+export async function detectBackup(path: string, opts: DetectOptions = {}): Promise<BackupFile> {
   if (isS3Url(path)) {
     const place = parseS3Url(path);
     if (place.folder) {
@@ -78,7 +82,7 @@ export async function detectBackup(path: string, s3: S3Settings = {}): Promise<B
         hint: 'name one backup in it (s3://BUCKET/PREFIX/FILE), or pass the folder to history, merge or scan',
       });
     }
-    const store = await openS3(s3);
+    const store = await openS3(opts.s3 ?? {});
     return detectS3Object(store, await store.stat(place));
   }
   if (await isReadOnce(path)) {

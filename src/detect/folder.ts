@@ -12,9 +12,9 @@ import { isLocalFileError, RecoverError, type ErrorCode } from '../errors.js';
 import { kindOf } from '../archive/index.js';
 import { backupDate, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
-import { assertBackupPathExists, detectBackup, detectS3Object, STDIN_ARG, type BackupFile } from './detect.js';
+import { assertBackupPathExists, detectBackup, detectS3Object, STDIN_ARG, type BackupFile, type DetectOptions } from './detect.js';
 import { ownOutputKind } from './own.js';
-import { isS3Url, openS3, parseS3Url, type S3Settings } from './s3.js';
+import { isS3Url, openS3, parseS3Url } from './s3.js';
 
 export interface SelectedBackup {
   path: string;
@@ -64,13 +64,13 @@ const FOLDER_INSIDE = 'a folder (folders are not searched inside)';
 /**
  * Expand folders (local, or S3 prefixes), check every named file, order by date and apply the
  * range; nothing is loaded. `known`: backups detected already, used as they are wherever their
- * paths come up. `s3`: where s3:// arguments are read.
+ * paths come up. `opts`: how detection reads what is not a file here (where s3:// arguments are read).
  */
-export async function selectBackups(args: readonly string[], range: DateRange = {}, known: readonly BackupFile[] = [], s3: S3Settings = {}): Promise<BackupSelection> {
+export async function selectBackups(args: readonly string[], range: DateRange = {}, known: readonly BackupFile[] = [], opts: DetectOptions = {}): Promise<BackupSelection> {
   const detected = new Map(known.map((b) => [resolve(b.path), b]));
   const detect = async (path: string): Promise<BackupFile> => {
     const seen = detected.get(resolve(path));
-    return seen ? { ...seen, path } : detectBackup(path, s3);
+    return seen ? { ...seen, path } : detectBackup(path, opts);
   };
   if (!args.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, or a folder of them' });
   const found = new Map<string, SelectedBackup>();
@@ -86,7 +86,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
     await assertBackupPathExists(arg);
     if (isS3Url(arg) && parseS3Url(arg).folder) {
       // Like a folder here: each object recognised by its bytes, sub-folders listed and not searched.
-      const store = await openS3(s3);
+      const store = await openS3(opts.s3 ?? {});
       const { objects, folders } = await store.list(parseS3Url(arg));
       for (const path of folders) skipped.push({ path, reason: FOLDER_INSIDE, kind: 'not a backup' });
       let any = false;
