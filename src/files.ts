@@ -11,3 +11,11 @@ export async function pathExists(p: string): Promise<boolean> {
     () => false,
   );
 }
+
+/** Is there a directory at this path (through a symbolic link: a home folder may be one)? */
+export async function isDirectory(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+}

@@ -64,6 +64,11 @@ describe('where the files go', () => {
     // Its one warning is the story's own (a lost text whose task was deleted since): none about the outputs.
     expect(second.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([expect.stringMatching(/^warning: 3-FLAG \(task id 11\): no such task in /)]);
 
+    // A service account's home that does not exist: the upload stays here, among the backups, where the next run passes it over.
+    const homeless = await runCli(['history', '-u', 'alice', '.'], { tmp, cwd: backups, env: { HOME: join(tmp, 'no-such-home') } });
+    expect(homeless.code, homeless.stderr).toBe(0);
+    expect(homeless.stderr).toContain(`--out ${join(backups, 'alice-upload-2.json')}`);
+
     // With --debug: one line each.
     const debug = await runCli(['history', '-u', 'alice', '.', '--debug'], { tmp, cwd: backups, env });
     const skipped = debug.stderr.split('\n').filter((l) => l.startsWith('skipped '));

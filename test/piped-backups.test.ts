@@ -11,10 +11,10 @@ import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveInfoOf, readArchiveInfo, readArchiveSql, streamBytes } from '../src/archive/index.js';
 import { detectBackup } from '../src/detect/index.js';
-import { RecoverError } from '../src/errors.js';
+import { ExitCode, RecoverError } from '../src/errors.js';
 import { WANTED_TABLES } from '../src/filter/index.js';
 import { openSql } from '../src/source/index.js';
-import { CLI, FIXTURES, makeTmp, removeTmp, runCli, type CliResult } from './helpers.js';
+import { CLI, FIXTURES, leftovers, makeTmp, processesMentioning, removeTmp, runCli, type CliResult } from './helpers.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
 const FORMATS = ['plain.sql', 'plain.sql.gz', 'custom.dump', 'custom-piped.dump', 'pg17-custom-zstd.dump', 'pg17-custom-lz4-piped.dump', 'tar.tar'];
@@ -127,6 +127,32 @@ describe('export - and a FIFO, with the built command', () => {
       expect(fromFifo.stdout).toBe(want.stdout);
     });
   }
+
+  it('a FIFO whose writer comes late is waited for; one with no writer yet still ends on SIGTERM, leaving nothing', async () => {
+    const file = join(CURRENT, 'custom-piped.dump');
+    const want = await runCli(['export', file, '-u', 'bob'], { tmp });
+    const late = join(tmp, 'late.fifo');
+    execFileSync('mkfifo', [late]);
+    const reading = runCli(['export', late, '-u', 'bob'], { tmp });
+    await new Promise((r) => setTimeout(r, 1500));
+    execFileSync('sh', ['-c', 'cat "$2" > "$1"', 'sh', late, file]);
+    const fromLate = await reading;
+    expect(fromLate.code, fromLate.stderr).toBe(0);
+    expect(fromLate.stdout).toBe(want.stdout);
+
+    const idle = join(tmp, 'idle.fifo');
+    execFileSync('mkfifo', [idle]);
+    const child = spawn(process.execPath, [CLI, 'export', idle, '-u', 'bob'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code, stderr).toBe(ExitCode.terminated);
+    expect(stderr).toMatch(/interrupted \(SIGTERM\); cleaning up/);
+    expect(leftovers(tmp).filter((f) => !f.endsWith('.fifo'))).toEqual([]);
+    expect(processesMentioning(tmp)).toEqual([]);
+  });
 
   it('inspect - says the backup came from a pipe and dates it by its archive header', async () => {
     const r = await runPiped(['inspect', '-'], join(CURRENT, 'custom-piped.dump'));

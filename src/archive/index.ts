@@ -11,4 +11,4 @@ export { checkArchiveData } from './check.js';
 export { readArchiveSql, wantedCopyBlocks,  } from './reader.js';
 export { checkTocStatements } from './statements.js';
 export { openFile } from './file.js';
-export { kindOf } from './damage.js';
+export { ioError, kindOf } from './damage.js';

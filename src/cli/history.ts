@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
-import { pathExists } from '../files.js';
+import { isDirectory, pathExists } from '../files.js';
 import { accountDeletedNote, buildHistory, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT } from '../history/index.js';
 import { shellWord } from '../shell.js';
 import { writeFileAtomic } from '../export/index.js';
@@ -115,13 +115,16 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
 /**
  * Where the suggested merge writes the upload: here, unless here is a backups'
  * folder (the steps cd into it; the upload among the backups would be read as
- * one next time), then the home folder; a name with -2, -3 when one is there
+ * one next time), then the home folder (if there is one); a name with -2, -3 when one is there
  * already (an upload from an earlier run), so the command does not fail.
  */
 async function uploadPath(username: string, backupPaths: readonly string[]): Promise<string> {
   const folders = backupPaths.map((p) => dirname(resolve(p)));
   const among = (dir: string) => folders.some((f) => dir === f || dir.startsWith(f + sep));
-  const dir = among(process.cwd()) ? homedir() : process.cwd();
+  // A home that does not exist (HOME=/nonexistent for a service account): here after all; a
+  // folder run skips the tool's own uploads among the backups.
+  const home = homedir();
+  const dir = among(process.cwd()) && (await isDirectory(home)) ? home : process.cwd();
   const name = uploadFileName(username);
   for (let n = 1; ; n++) {
     const path = join(dir, n === 1 ? name : name.replace(/\.json$/, `-${n}.json`));

@@ -1,10 +1,11 @@
 /** Sniffing a backup's kind from its bytes, and the facts its first lines or header give. */
-import { createReadStream, promises as fs } from 'node:fs';
+import { constants, openSync, promises as fs } from 'node:fs';
+import { Socket } from 'node:net';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
-import { archiveInfoOf, fileBytes, readArchiveInfo, streamBytes, type ArchiveInfo, type ByteSource } from '../archive/index.js';
+import { archiveInfoOf, fileBytes, ioError, openFile, readArchiveInfo, streamBytes, type ArchiveInfo, type ByteSource } from '../archive/index.js';
 import { pathExists } from '../files.js';
 import { nearbyPaths } from './nearby.js';
 import { isS3Url, openS3, parseS3Url, type S3Object, type S3Settings, type S3Store } from './s3.js';
@@ -69,6 +70,22 @@ export async function isReadOnce(path: string): Promise<boolean> {
   return !!st?.isFIFO();
 }
 
+/**
+ * A pipe by path, read as the event loop's socket: opened without waiting for a writer (a
+ * blocking open would hold one of libuv's threads, which the process's exit waits for, so Ctrl-C
+ * could not end the run), then read as data comes. A reader that opened first sees no end of
+ * input until a writer has come and gone.
+ */
+function openPipe(path: string): Readable {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw ioError(e, path);
+  }
+  return new Socket({ fd, readable: true, writable: false });
+}
+
 export interface DetectOptions {
   /** Where s3:// paths are read (the SDK's own defaults when not given). */
   s3?: S3Settings;
@@ -86,7 +103,7 @@ export async function detectBackup(path: string, opts: DetectOptions = {}): Prom
     return detectS3Object(store, await store.stat(place));
   }
   if (await isReadOnce(path)) {
-    const input = path === STDIN_ARG ? process.stdin : createReadStream(path, { highWaterMark: 1024 * 1024 });
+    const input = path === STDIN_ARG ? process.stdin : openPipe(path);
     const name = path === STDIN_ARG ? 'standard input' : path;
     return detectBytes(streamBytes(input, name), { path, format: 'plain', size: 0, modifiedAt: new Date() });
   }
@@ -111,7 +128,7 @@ export async function detectBackup(path: string, opts: DetectOptions = {}): Prom
       hint: 'the backup job probably failed that night; pick another backup',
     });
   }
-  const fh = await fs.open(path, 'r');
+  const fh = await openFile(path);
   try {
     // A file is read again by path (and an archive's info was read from it already).
     return await detectBytes(fileBytes(fh, path, stat.size), { path, ...target, format: 'plain', size: stat.size, modifiedAt: stat.mtime }, true);
