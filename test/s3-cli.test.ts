@@ -50,6 +50,14 @@ describe('backups in S3, as on disk', () => {
     expectNothingLeft(tmp);
   });
 
+  it('scan over s3://bucket/nightly/ finds the losses it finds in the files', async () => {
+    const [onDisk, fromS3] = await Promise.all([runCli(['scan', ...nightPaths], { tmp }), inS3(['scan', NIGHTLY])]);
+    expect(onDisk.code, onDisk.stderr).toBe(0);
+    expect(fromS3.code, fromS3.stderr).toBe(0);
+    expect(fromS3.stdout).toBe(onDisk.stdout);
+    expect(fromS3.stdout).toContain('alice');
+  });
+
   it('export of one object equals the export of its file: a custom archive (read by ranges) and a .sql.gz', async () => {
     for (const p of [dump, gz]) {
       const [onDisk, fromS3] = await Promise.all([runCli(['export', p, '--user', 'alice'], { tmp }), inS3(['export', `${NIGHTLY}${basename(p)}`, '--user', 'alice'])]);
