@@ -228,6 +228,13 @@ describe('when S3 says no: one clean error naming the bucket and key', () => {
     });
   });
 
+  it('no region set anywhere is no error: an S3-compatible store needs none', async () => {
+    await withAws({ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined }, async () => {
+      const s = await selectBackups([`s3://${S3_BUCKET}/nightly/`], {}, [], settings);
+      expect(s.backups).toHaveLength(nightPaths.length);
+    });
+  });
+
   it('a store that does not answer', async () => {
     const e = await failure(selectBackups([`s3://${S3_BUCKET}/nightly/`], {}, [], { s3: { endpoint: 'http://127.0.0.1:1' } }));
     expect(e.code).toBe('S3_UNREACHABLE');

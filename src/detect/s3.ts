@@ -14,6 +14,8 @@ import type { ByteSource } from '../archive/index.js';
 type Sdk = typeof import('@aws-sdk/client-s3');
 
 const SCHEME = 's3://';
+/** The region requests are signed for when none is set: AWS's first, where its redirects start. */
+const FALLBACK_REGION = 'us-east-1';
 
 /** Where remote backups are read: resolved once at the command line (cli/options.ts). */
 export interface S3Settings {
@@ -94,11 +96,18 @@ export function checkEndpoint(value: string, from: string): string {
 /** The store for one bucket: the SDK loaded now, its credentials looked up at the first request. */
 export async function openS3(settings: S3Settings): Promise<S3Store> {
   const sdk = await loadSdk();
-  const client = new sdk.S3Client({
+  const options = {
     ...(settings.endpoint ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),
-    // A region is needed to sign; S3-compatible stores mostly ignore it, and AWS redirects a wrong one.
-    region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined,
-  });
+    // AWS answers a request signed for another region than the bucket's with where it is: follow that.
+    followRegionRedirects: true,
+  };
+  // AWS_REGION, else AWS_DEFAULT_REGION (as the AWS CLI reads it), else the SDK's chain (the profile's region).
+  let client = new sdk.S3Client({ ...options, region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined });
+  if (!(await client.config.region().catch(() => ''))) {
+    // None anywhere (an S3-compatible store needs none): signing needs one, and AWS redirects from it.
+    client.destroy();
+    client = new sdk.S3Client({ ...options, region: FALLBACK_REGION });
+  }
   const where = settings.endpoint ? ` at ${settings.endpoint}` : '';
   const send = <T>(place: S3Place, what: 'list' | 'read', op: () => Promise<T>) => op().catch((e: unknown) => Promise.reject(s3Error(e, place, what, where)));
   return {
