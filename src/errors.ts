@@ -91,6 +91,7 @@ export const ERROR_CODES = {
   BACKUP_COMPRESSED: { exit: 'unsupported', meaning: 'the backup is zip/bzip2/xz/zstd-compressed as a whole: decompress it first.' },
   BACKUP_GZIPPED_ARCHIVE: { exit: 'unsupported', meaning: 'a gzipped pg_dump archive: gunzip it first.' },
   BACKUP_READ_ONCE: { exit: 'unsupported', meaning: 'standard input or a pipe is read once, start to end: one `-` at most, and `--pg-restore` needs a file.' },
+  S3_DIRECTORY_ARCHIVE: { exit: 'unsupported', meaning: 'an S3 prefix holding a pg_dump directory archive (toc.dat): copy it down and pass the folder.' },
   ARCHIVE_TOC_COMPRESSED: { exit: 'unsupported', meaning: 'a directory archive whose toc.dat was compressed afterwards: decompress it.' },
   ARCHIVE_VERSION_TOO_OLD: { exit: 'unsupported', meaning: 'an archive older than pg_dump 9.0 (archive version 1.12).' },
   ARCHIVE_VERSION_UNKNOWN: { exit: 'unsupported', meaning: 'an archive newer than the tool knows: `--pg-restore PATH` reads it with a pg_restore that does.' },

@@ -155,6 +155,16 @@ describe('a prefix is a folder of backups', () => {
     expect(e.message).toBe(`the folder s3://${S3_BUCKET}/junk/ holds no backups (2 entries, none recognised)`);
   });
 
+  it('that holds a directory archive (toc.dat) says to copy it down: it is read from a folder on this machine only', async () => {
+    await store.put('dir-archive/toc.dat', 'PGDMP');
+    await store.put('dir-archive/3001.dat.gz', 'x');
+    const arg = `s3://${S3_BUCKET}/dir-archive/`;
+    const e = await failure(selectBackups([arg], {}, [], settings));
+    expect(e.code).toBe('S3_DIRECTORY_ARCHIVE');
+    expect(e.message).toBe(`${arg} holds toc.dat: it is a pg_dump directory archive, which is read from a folder on this machine only`);
+    expect(e.hint).toContain(`aws s3 cp --recursive ${arg} DIR`);
+  });
+
   it("does not count the folder's own marker (a zero-byte key ending in a slash) as a member", async () => {
     await store.put('marked/', '');
     await store.putFile('marked/buggy_race_bk_20260309.sql.gz', nightPaths[0]!);

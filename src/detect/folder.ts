@@ -88,6 +88,11 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       // Like a folder here: each object recognised by its bytes, sub-folders listed and not searched.
       const store = await openS3(opts.s3 ?? {});
       const { objects, folders } = await store.list(parseS3Url(arg));
+      if (objects.some((o) => o.path === `${arg.replace(/\/?$/, '/')}toc.dat`)) {
+        throw new RecoverError('S3_DIRECTORY_ARCHIVE', `${arg} holds toc.dat: it is a pg_dump directory archive, which is read from a folder on this machine only`, {
+          hint: `copy it down (aws s3 cp --recursive ${arg} DIR) and pass DIR, or dump with pg_dump -Fc for one object that is read in place`,
+        });
+      }
       for (const path of folders) skipped.push({ path, reason: FOLDER_INSIDE, kind: 'not a backup' });
       let any = false;
       for (const object of objects) {
