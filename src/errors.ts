@@ -91,6 +91,8 @@ export const ERROR_CODES = {
   ARCHIVE_VERSION_TOO_OLD: { exit: 'unsupported', meaning: 'an archive older than pg_dump 9.0 (archive version 1.12).' },
   ARCHIVE_VERSION_UNKNOWN: { exit: 'unsupported', meaning: 'an archive newer than the tool knows: `--pg-restore PATH` reads it with a pg_restore that does.' },
   BACKUP_NOT_FOUND: { exit: 'notFound', meaning: 'nothing at the backup\'s path (or a symbolic link to nothing): check it; a did-you-mean lists near names.' },
+  BACKUP_URL_FORBIDDEN: { exit: 'notFound', meaning: 'the web server refused the backup URL (401/403): a presigned or Heroku backup URL has expired: get a fresh one (`heroku pg:backups:url`).' },
+  BACKUP_URL_FAILED: { exit: 'notFound', meaning: 'the backup URL could not be read (no such host, refused, dropped too often, a server error, or changed while read): try again, or download it.' },
   CURRENT_NOT_FOUND: { exit: 'notFound', meaning: 'nothing at `--current`\'s path.' },
   ENGINE_START_FAILED: { exit: 'engine', meaning: 'the throwaway PostgreSQL did not start: the message says why; try `--engine system` or `--database-url`.' },
   ENGINE_BINARY_FAILED: { exit: 'engine', meaning: 'a PostgreSQL program could not be run (as root: by the account the server runs as).' },

@@ -47,7 +47,7 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console, scope:
   const config = resolveSession(opts, ui, scope);
   const wanted = opts.tasks?.split(',').map((s) => s.trim()).filter(Boolean);
   await checkOutput(opts.out, opts.force);
-  const backup = await oneBackup(arg, opts.before, ui);
+  const backup = await oneBackup(arg, opts.before, ui, opts.debug);
   const backupPath = backup.path;
   await withBackup(backup, config, async (b) => {
     const { user, by } = await b.query.findUserMatch(opts.user);

@@ -30,7 +30,7 @@ interface UsersOptions extends CommonOptions {
 
 async function users(arg: string, opts: UsersOptions, ui: Console, scope: Scope): Promise<void> {
   const config = resolveSession(opts, ui, scope);
-  const backup = await oneBackup(arg, opts.before, ui);
+  const backup = await oneBackup(arg, opts.before, ui, opts.debug);
   await withBackup(backup, config, async (b) => {
     const all = await b.query.authors();
     const authors = opts.search === undefined ? all : searchUsers(all, opts.search);

@@ -7,6 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import { archiveInfoOf, fileBytes, ioError, openFile, readArchiveInfo, streamBytes, type ArchiveInfo, type ByteSource } from '../archive/index.js';
 import { pathExists } from '../files.js';
+import { httpBytes, isUrl, redactUrl } from '../remote/index.js';
 import { nearbyPaths } from './nearby.js';
 
 
@@ -32,7 +33,8 @@ export interface BackupFile {
   /** For archives: the header and TOC, read natively. */
   archive?: ArchiveInfo;
   /**
-   * Standard input or a pipe: its bytes, read once. Detection sniffed its start, which the
+   * Standard input or a pipe: its bytes, read once; a URL: its bytes over HTTP (`path` is then
+   * the URL as shown, redacted: the whole URL lives only inside this source). Detection sniffed its start, which the
    * reader then reads on from; nothing else may read it. (Its size is 0: not known ahead.)
    */
   bytes?: ByteSource;
@@ -61,9 +63,9 @@ const SNIFF_BYTES = 64 * 1024;
 /** The argument that names standard input. */
 export const STDIN_ARG = '-';
 
-/** Whether a backup argument is read once: standard input, or a pipe (`/dev/stdin`, `<(…)`, a FIFO). */
+/** Whether a backup argument is not a file on disk: standard input, a pipe (`/dev/stdin`, `<(…)`, a FIFO), or a URL. */
 export async function isReadOnce(path: string): Promise<boolean> {
-  if (path === STDIN_ARG) return true;
+  if (path === STDIN_ARG || isUrl(path)) return true;
   const st = await fs.stat(path).catch(() => null);
   return !!st?.isFIFO();
 }
@@ -84,7 +86,16 @@ function openPipe(path: string): Readable {
   return new Socket({ fd, readable: true, writable: false });
 }
 
-export async function detectBackup(path: string): Promise<BackupFile> {
+export interface DetectOptions {
+  /** Notes for --debug: how a URL is read (a server without ranges, a connection taken up again). */
+  debug?: (message: string) => void;
+}
+
+export async function detectBackup(path: string, opts: DetectOptions = {}): Promise<BackupFile> {
+  if (isUrl(path)) {
+    const src = await httpBytes(new URL(path), { debug: opts.debug });
+    return detectBytes(src, { path: redactUrl(path), format: 'plain', size: src.size ?? 0, modifiedAt: src.modifiedAt ?? new Date() });
+  }
   if (await isReadOnce(path)) {
     const input = path === STDIN_ARG ? process.stdin : openPipe(path);
     const name = path === STDIN_ARG ? 'standard input' : path;
@@ -125,14 +136,15 @@ export async function detectBackup(path: string): Promise<BackupFile> {
 async function detectBytes(src: ByteSource, base: BackupFile): Promise<BackupFile> {
   const path = base.path;
   const shown = src.name;
-  const once = src.seekable ? {} : { bytes: src };
+  // A file is read again by path; every other source is read through these bytes.
+  const once = src.seekable && !isUrl(path) ? {} : { bytes: src };
   const head = await src.read(0, 512);
   if (head.length === 0) {
     throw new RecoverError('BACKUP_EMPTY', `${shown} is empty (0 bytes)`, {
       hint: src.seekable ? 'the backup job probably failed that night; pick another backup' : 'the command writing into the pipe wrote nothing: run it alone to see its error',
     });
   }
-  const archive = (format: 'custom' | 'tar') => (src.seekable ? withArchive({ ...base, format }) : withArchive({ ...base, format, ...once }, src));
+  const archive = (format: 'custom' | 'tar') => ('bytes' in once ? withArchive({ ...base, format, ...once }, src) : withArchive({ ...base, format }));
   if (startsWith(head, ARCHIVE_MAGIC)) return archive('custom');
   const ustar = head.length >= TAR_USTAR_OFFSET + 5 && head.subarray(TAR_USTAR_OFFSET, TAR_USTAR_OFFSET + 5).toString('latin1') === 'ustar';
   // A file cut inside pg_dump's first tar header: the archive reader says it is truncated.
@@ -161,7 +173,7 @@ async function detectBytes(src: ByteSource, base: BackupFile): Promise<BackupFil
 
 /** Throw detectBackup's error for a path that cannot be stat'ed, when it cannot; before anything starts. */
 export async function assertBackupPathExists(path: string): Promise<void> {
-  if (path === STDIN_ARG) return;
+  if (path === STDIN_ARG || isUrl(path)) return;
   await fs.stat(path).catch(async (e: NodeJS.ErrnoException) => {
     throw await notFound(path, e.code);
   });

@@ -12,7 +12,8 @@ import { isLocalFileError, RecoverError, type ErrorCode } from '../errors.js';
 import { kindOf } from '../archive/index.js';
 import { backupDate, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
-import { assertBackupPathExists, detectBackup, STDIN_ARG, type BackupFile } from './detect.js';
+import { assertBackupPathExists, detectBackup, STDIN_ARG, type BackupFile, type DetectOptions } from './detect.js';
+import { backupName, isUrl } from '../remote/index.js';
 import { ownOutputKind } from './own.js';
 
 export interface SelectedBackup {
@@ -61,11 +62,11 @@ export function parseDateBound(flag: string, value: string): string {
  * Expand folders, check every named file, order by date and apply the range; nothing is loaded.
  * `known`: backups detected already, used as they are wherever their paths come up.
  */
-export async function selectBackups(args: readonly string[], range: DateRange = {}, known: readonly BackupFile[] = []): Promise<BackupSelection> {
+export async function selectBackups(args: readonly string[], range: DateRange = {}, known: readonly BackupFile[] = [], opts: DetectOptions = {}): Promise<BackupSelection> {
   const detected = new Map(known.map((b) => [resolve(b.path), b]));
   const detect = async (path: string): Promise<BackupFile> => {
     const seen = detected.get(resolve(path));
-    return seen ? { ...seen, path } : detectBackup(path);
+    return seen ? { ...seen, path } : detectBackup(path, opts);
   };
   if (!args.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, or a folder of them' });
   const found = new Map<string, SelectedBackup>();
@@ -79,7 +80,8 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
   }
   for (const arg of args) {
     await assertBackupPathExists(arg);
-    if (await isPlainFolder(arg)) {
+    // A URL is never a folder (and is never stat'ed).
+    if (!isUrl(arg) && (await isPlainFolder(arg))) {
       const names = (await fs.readdir(arg)).sort();
       let any = false;
       // Links last: a `latest.sql.gz` beside the backup it leads to is that backup, said once.
@@ -125,7 +127,9 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
     } else {
       // Named: detection errors (not a backup, truncated archive, ...) fail the command here.
       const backup = await detect(arg);
-      found.set(arg, { path: arg, backup, date: backupDate(backup), named: true });
+      // A URL is named as shown (redacted), everywhere from here on.
+      const path = backupName(arg);
+      found.set(path, { path, backup, date: backupDate(backup), named: true });
       if (!backup.bytes) read.set(await fs.realpath(arg), arg);
     }
   }
