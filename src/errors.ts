@@ -101,6 +101,8 @@ export const ERROR_CODES = {
   S3_UNREACHABLE: { exit: 'notFound', meaning: 'the S3 store cannot be reached: check `--endpoint-url` and the network.' },
   S3_FAILED: { exit: 'notFound', meaning: 'S3 answered another error: `--debug` shows it.' },
   S3_SDK_MISSING: { exit: 'tool', meaning: 'the AWS SDK is not installed: run `npm install` in the tool\'s folder.' },
+  BACKUP_URL_FORBIDDEN: { exit: 'notFound', meaning: 'the web server refused the backup URL (401/403): a presigned or Heroku backup URL has expired: get a fresh one (`heroku pg:backups:url`).' },
+  BACKUP_URL_FAILED: { exit: 'notFound', meaning: 'the backup URL could not be read (no such host, refused, dropped too often, a server error, or changed while read): try again, or download it.' },
   CURRENT_NOT_FOUND: { exit: 'notFound', meaning: 'nothing at `--current`\'s path.' },
   ENGINE_START_FAILED: { exit: 'engine', meaning: 'the throwaway PostgreSQL did not start: the message says why; try `--engine system` or `--database-url`.' },
   ENGINE_BINARY_FAILED: { exit: 'engine', meaning: 'a PostgreSQL program could not be run (as root: by the account the server runs as).' },

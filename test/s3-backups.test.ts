@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectBackup, selectBackups } from '../src/detect/index.js';
-import { checkEndpoint, isS3Url, openS3, parseS3Url } from '../src/detect/s3.js';
+import { checkEndpoint, isS3Url, openS3, parseS3Url } from '../src/remote/s3.js';
 import type { DetectOptions } from '../src/detect/detect.js';
 import { RecoverError } from '../src/errors.js';
 import { makeTmp, removeTmp } from './helpers.js';
@@ -190,6 +190,25 @@ describe('one object', () => {
     }
     // Read again, backwards: an object is not a pipe.
     expect((await src.read(0, 5)).toString('latin1')).toBe('PGDMP');
+  });
+
+  it('read from start to end is one answer streamed, byte for byte, forward only', async () => {
+    const path = nightPaths[0]!;
+    const file = readFileSync(path);
+    const b = await detectBackup(`s3://${S3_BUCKET}/nightly/${basename(path)}`, settings);
+    expect(b.format).toBe('gzip');
+    const src = b.bytes!;
+    src.sequential!();
+    const pieces: Buffer[] = [];
+    for (let pos = 0; ; ) {
+      const piece = await src.read(pos, 1000);
+      if (!piece.length) break;
+      pieces.push(piece);
+      pos += piece.length;
+    }
+    expect(Buffer.compare(Buffer.concat(pieces), file)).toBe(0);
+    // One answer, read once: going back is the pipe's clean error, not a second request.
+    expect((await failure(src.read(0, 10))).code).toBe('BACKUP_READ_ONCE');
   });
 
   it('as a folder (a slash at the end) is not one backup', async () => {

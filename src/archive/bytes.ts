@@ -17,6 +17,11 @@ export interface ByteSource {
   readonly seekable: boolean;
   /** Up to len bytes at pos; fewer only at the end. */
   read(pos: number, len: number): Promise<Buffer>;
+  /**
+   * From now on the bytes are read from start to end (a .sql.gz, an archive without data
+   * offsets): a source that can (HTTP) streams one answer rather than asking for each piece.
+   */
+  sequential?(): void;
 }
 
 /** An open file, by position. */
@@ -89,6 +94,7 @@ export function streamBytes(stream: Readable, name: string): ByteSource {
 
 /** All bytes from pos to the end, in pieces of at most `piece` bytes. */
 export async function* bytesFrom(src: ByteSource, pos: number, piece: number): AsyncGenerator<Buffer> {
+  src.sequential?.();
   for (;;) {
     const b = await src.read(pos, piece);
     if (!b.length) return;

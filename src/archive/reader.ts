@@ -184,6 +184,7 @@ async function* customData(src: ByteSource, info: ArchiveInfo, wanted: ArchiveTo
     return;
   }
   // No offsets (written to a pipe), or bytes read once: walk the blocks in their order, as pg_restore must.
+  src.sequential?.();
   const byId = new Map(wanted.map((e) => [e.dumpId, e]));
   const c = new FileCursor(src, info.intSize, tocEnd);
   while (byId.size > 0) {

@@ -32,7 +32,7 @@ export function registerExportAll(program: Command, run: Runner, ui: Console): v
 async function exportAll(arg: string, opts: ExportAllOptions, ui: Console, scope: Scope): Promise<void> {
   const config = resolveSession(opts, ui, scope);
   await checkOutput(opts.out, opts.force);
-  const backup = await oneBackup(arg, { endpointUrl: opts.endpointUrl }, ui);
+  const backup = await oneBackup(arg, { endpointUrl: opts.endpointUrl, debug: opts.debug }, ui);
   const backupPath = backup.path;
   await withBackup(backup, config, async (b) => {
     const all = await allTexts(b.query, opts.format);

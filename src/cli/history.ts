@@ -6,7 +6,7 @@ import { isDirectory, pathExists } from '../files.js';
 import { accountDeletedNote, buildHistory, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT } from '../history/index.js';
 import { shellWord } from '../shell.js';
 import { writeFileAtomic } from '../export/index.js';
-import { isS3Url } from '../detect/index.js';
+import { isS3Url } from '../remote/index.js';
 import { restorePlan, uploadFileName } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
 import { studentSnapshots, textsFor, withBackups } from '../session/index.js';

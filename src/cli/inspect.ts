@@ -22,7 +22,7 @@ export function registerInspect(program: Command, run: Runner, ui: Console): voi
 async function inspect(arg: string, opts: CommonOptions & { json?: boolean }, ui: Console, scope: Scope): Promise<void> {
   const config = resolveSession(opts, ui, scope);
   // A folder: its newest backup, as users and export take, and what else is there.
-  const backup = await oneBackup(arg, { endpointUrl: opts.endpointUrl }, ui);
+  const backup = await oneBackup(arg, { endpointUrl: opts.endpointUrl, debug: opts.debug }, ui);
   const info = await inspectBackup(backup, config);
   ui.endProgress();
   if (info.loadError) ui.note(`${info.loadError.message}: showing the header only (hint: ${info.loadError.hint})`);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { copiesNote, parseDateBound, selectBackups, type BackupFile, type DateRange } from '../detect/index.js';
 import type { BackupSet, ManyConfig } from '../session/index.js';
 import type { Scope } from '../scope.js';
+import { backupName } from '../remote/index.js';
 import { visible } from '../terminal.js';
 import type { Console } from './console.js';
 import { resolveS3, resolveSession, type CommonOptions } from './options.js';
@@ -32,7 +33,7 @@ export async function selectFromArgs(
   ui: Console,
 ): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[] }> {
   ui.step('reading backups');
-  const s = await selectBackups(args, range, [], { s3: resolveS3(range, args) });
+  const s = await selectBackups(args, range, [], { ...detectOptions(range.debug, ui), s3: resolveS3(range, args) });
   for (const x of s.skipped.filter((k) => k.kind === 'not a backup' || k.kind === 'damaged')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${visible(x.path)}: ${x.reason}`}`);
   // The tool's own files beside the backups (the upload JSON the steps wrote, a report): expected there, said only with --debug.
   if (range.debug) for (const x of s.skipped.filter((k) => k.kind === 'own output')) ui.note(`skipped ${visible(x.path)}: ${x.reason}`);
@@ -51,19 +52,24 @@ export async function selectFromArgs(
  * One backup from a file or a folder: a folder gives its newest (before --before), said on
  * stderr with what else the folder holds, and which copies of a night were set aside.
  */
-export async function oneBackup(arg: string, opts: Pick<CommonOptions, 'endpointUrl'> & { before?: string }, ui: Console): Promise<BackupFile> {
+export async function oneBackup(arg: string, opts: Pick<CommonOptions, 'endpointUrl' | 'debug'> & { before?: string }, ui: Console): Promise<BackupFile> {
   const before = opts.before;
-  const s = await selectBackups([arg], { before }, [], { s3: resolveS3(opts, [arg]) });
+  const s = await selectBackups([arg], { before }, [], { ...detectOptions(opts.debug, ui), s3: resolveS3(opts, [arg]) });
   const chosen = s.backups.at(-1)!;
   if (!chosen.named || before) {
     const n = s.backups.length;
     ui.note(
-      `using ${chosen.path} (${chosen.date.value}), the newest backup${before ? ` before ${before}` : ''} in ${arg}` +
+      `using ${chosen.path} (${chosen.date.value}), the newest backup${before ? ` before ${before}` : ''} in ${backupName(arg)}` +
         (n > 1 ? `; the folder holds ${n} backups from ${s.backups[0]!.date.value} on: name another by its path, or follow a student across all with history` : ''),
     );
     for (const c of s.copies) ui.note(copiesNote(c));
   }
   return chosen.backup;
+}
+
+/** With --debug, how a backup over HTTP is read (a server without ranges, a dropped connection taken up again). */
+function detectOptions(debug: boolean | undefined, ui: Console): { debug?: (m: string) => void } {
+  return debug ? { debug: (m) => ui.debug(visible(m)) } : {};
 }
 
 export function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console, scope: Scope, optional?: ReadonlySet<string>): ManyConfig {

@@ -2,7 +2,8 @@
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { isReadOnce, isS3Url, nearbyPaths } from '../detect/index.js';
+import { isReadOnce, nearbyPaths } from '../detect/index.js';
+import { backupName, isS3Url } from '../remote/index.js';
 import { RecoverError } from '../errors.js';
 import { renderUploadJson, writeFileAtomic } from '../export/index.js';
 import { buildHistory } from '../history/index.js';
@@ -66,7 +67,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
   }
   const takes = take.map(parseTake);
   await checkOutput(opts.out, opts.force);
-  // A pipe or an S3 object is a backup (the live server's JSON is a file here).
+  // A pipe, a URL or an S3 object is a backup, never stat'ed (the live server's JSON is a file).
   const piped = isS3Url(opts.current) || (await isReadOnce(opts.current));
   const stat = piped ? undefined : await fs.stat(opts.current).catch(async () => {
     const near = await nearbyPaths(opts.current);
@@ -75,7 +76,8 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
     });
   });
   const json = !piped && (await isJsonFile(opts.current)) ? parseCurrentJson(opts.current, await fs.readFile(opts.current, 'utf8')) : null;
-  const isCurrent = (path: string) => resolve(path) === resolve(opts.current);
+  // Backups are named as shown (a URL redacted), --current too.
+  const isCurrent = (path: string) => resolve(path) === resolve(backupName(opts.current));
   const selected = await selectFromArgs(json ? backups : [...backups, opts.current], opts, ui);
 
   await withBackups(selected.backups, { ...manyConfig(opts, ui, scope, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
@@ -91,8 +93,8 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
       current = fromJson.current;
     } else {
       const k = set.loaded.findIndex((e) => isCurrent(e.path));
-      current = currentFromSnapshot(opts.current, snapshots[k]!, h);
-      if (k !== set.loaded.length - 1) ui.warn(`--current ${opts.current} (${current.date}) is older than ${h.dates.at(-1)!.date}: texts written since its date are not in the output`);
+      current = currentFromSnapshot(backupName(opts.current), snapshots[k]!, h);
+      if (k !== set.loaded.length - 1) ui.warn(`--current ${backupName(opts.current)} (${current.date}) is older than ${h.dates.at(-1)!.date}: texts written since its date are not in the output`);
     }
 
     const { choices, notes, warnings } = resolveChoices(h, current, takes, !!opts.auto);

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { checkEndpoint, isS3Url, type S3Settings } from '../detect/index.js';
+import { checkEndpoint, isS3Url, type S3Settings } from '../remote/index.js';
 import { DEFAULT_IMAGE, ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
 import { RecoverError, type ErrorCode } from '../errors.js';
 import { refuseExisting } from '../export/index.js';

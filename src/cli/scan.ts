@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
 import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT } from '../history/index.js';
-import { isS3Url } from '../detect/index.js';
+import { isS3Url } from '../remote/index.js';
 import { restoreAll, restoreAllSummary, restorePlan } from '../merge/index.js';
 import { renderCohortReport } from '../report/index.js';
 import { cohortTimelines, withBackups } from '../session/index.js';

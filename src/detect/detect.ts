@@ -7,8 +7,8 @@ import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
 import { archiveInfoOf, fileBytes, ioError, openFile, readArchiveInfo, streamBytes, type ArchiveInfo, type ByteSource } from '../archive/index.js';
 import { pathExists } from '../files.js';
+import { httpBytes, isS3Url, isUrl, openS3, parseS3Url, redactUrl, type S3Object, type S3Settings, type S3Store } from '../remote/index.js';
 import { nearbyPaths } from './nearby.js';
-import { isS3Url, openS3, parseS3Url, type S3Object, type S3Settings, type S3Store } from './s3.js';
 
 
 type BackupFormat = 'plain' | 'gzip' | 'custom' | 'tar' | 'directory';
@@ -35,7 +35,8 @@ export interface BackupFile {
   /**
    * Bytes not in a file on this machine. Standard input or a pipe: read once; detection sniffed
    * its start, which the reader then reads on from; nothing else may read it (its size is 0:
-   * not known ahead). An S3 object: read by position (seekable), as often as needed.
+   * not known ahead). A URL: its bytes over HTTP (`path` is then the URL as shown, redacted: the
+   * whole URL lives only inside this source). An S3 object: read by position, as often as needed.
    */
   bytes?: ByteSource;
   /**
@@ -63,9 +64,9 @@ const SNIFF_BYTES = 64 * 1024;
 /** The argument that names standard input. */
 export const STDIN_ARG = '-';
 
-/** Whether a backup argument is read once: standard input, or a pipe (`/dev/stdin`, `<(…)`, a FIFO). */
+/** Whether a backup argument is not a file on disk: standard input, a pipe (`/dev/stdin`, `<(…)`, a FIFO), or a URL. */
 export async function isReadOnce(path: string): Promise<boolean> {
-  if (path === STDIN_ARG) return true;
+  if (path === STDIN_ARG || isUrl(path)) return true;
   const st = await fs.stat(path).catch(() => null);
   return !!st?.isFIFO();
 }
@@ -87,11 +88,17 @@ function openPipe(path: string): Readable {
 }
 
 export interface DetectOptions {
+  /** Notes for --debug: how a URL is read (a server without ranges, a connection taken up again). */
+  debug?: (message: string) => void;
   /** Where s3:// paths are read (the SDK's own defaults when not given). */
   s3?: S3Settings;
 }
 
 export async function detectBackup(path: string, opts: DetectOptions = {}): Promise<BackupFile> {
+  if (isUrl(path)) {
+    const src = await httpBytes(new URL(path), { debug: opts.debug });
+    return detectBytes(src, { path: redactUrl(path), format: 'plain', size: src.size ?? 0, modifiedAt: src.modifiedAt ?? new Date() });
+  }
   if (isS3Url(path)) {
     const place = parseS3Url(path);
     if (place.folder) {
@@ -182,7 +189,7 @@ async function detectBytes(src: ByteSource, base: BackupFile, local = false): Pr
 
 /** Throw detectBackup's error for a path that cannot be stat'ed, when it cannot; before anything starts. */
 export async function assertBackupPathExists(path: string): Promise<void> {
-  if (path === STDIN_ARG) return;
+  if (path === STDIN_ARG || isUrl(path)) return;
   // An S3 location is checked when it is read; here, only its form.
   if (isS3Url(path)) return void parseS3Url(path);
   await fs.stat(path).catch(async (e: NodeJS.ErrnoException) => {

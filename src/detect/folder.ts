@@ -13,8 +13,8 @@ import { kindOf } from '../archive/index.js';
 import { backupDate, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
 import { assertBackupPathExists, detectBackup, detectS3Object, STDIN_ARG, type BackupFile, type DetectOptions } from './detect.js';
+import { backupName, isS3Url, isUrl, openS3, parseS3Url } from '../remote/index.js';
 import { ownOutputKind } from './own.js';
-import { isS3Url, openS3, parseS3Url } from './s3.js';
 
 export interface SelectedBackup {
   path: string;
@@ -112,7 +112,8 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
         }
       }
       if (!any) throw noBackupsIn(arg, objects.length + folders.length);
-    } else if (await isPlainFolder(arg)) {
+    } else if (!isUrl(arg) && (await isPlainFolder(arg))) {
+      // (A URL is never a folder, and is never stat'ed.)
       const names = (await fs.readdir(arg)).sort();
       let any = false;
       // Links last: a `latest.sql.gz` beside the backup it leads to is that backup, said once.
@@ -154,7 +155,9 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
     } else {
       // Named: detection errors (not a backup, truncated archive, ...) fail the command here.
       const backup = await detect(arg);
-      found.set(arg, { path: arg, backup, date: backupDate(backup), named: true });
+      // A URL is named as shown (redacted), everywhere from here on.
+      const path = backupName(arg);
+      found.set(path, { path, backup, date: backupDate(backup), named: true });
       if (!backup.bytes) read.set(await fs.realpath(arg), arg);
     }
   }

@@ -8,4 +8,3 @@ export { backupDate,  DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from './dat
 export { copiesNote } from './copies.js';
 export { selectBackups, newerBackupsBeside, parseDateBound,   type DateRange } from './folder.js';
 export { nearbyPaths } from './nearby.js';
-export { checkEndpoint, isS3Url, type S3Settings } from './s3.js';

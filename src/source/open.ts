@@ -7,6 +7,7 @@ import type { Scope } from '../scope.js';
 import type { BackupFile } from '../detect/index.js';
 import { bytesFrom, checkArchiveData, readArchiveInfo, readArchiveSql, wantedCopyBlocks } from '../archive/index.js';
 import { WANTED_TABLES } from '../filter/index.js';
+import { isUrl } from '../remote/index.js';
 import { explicitPgRestore, findPgRestore, restoreStream, type PgRestore } from './pg-restore.js';
 
 /** Read and inflate size: large enough that per-chunk costs vanish, small enough for memory. */
@@ -66,7 +67,7 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
 /** The old way, on request: pg_restore writes the SQL. */
 async function viaPgRestore(backup: BackupFile, { path: explicit, scope }: { path: string; scope: Scope }, onBytes: (n: number) => void): Promise<SqlSource> {
   if (backup.bytes) {
-    throw new RecoverError('BACKUP_READ_ONCE', `--pg-restore reads an archive from a file, and ${backup.bytes.name} is ${backup.bytes.seekable ? 'not a file on this machine' : 'a pipe'}`, {
+    throw new RecoverError('BACKUP_READ_ONCE', `--pg-restore reads an archive from a file, and ${backup.bytes.name} is ${isUrl(backup.path) ? 'a URL' : backup.bytes.seekable ? 'an S3 object' : 'a pipe'}`, {
       hint: 'leave out --pg-restore (the archive is read natively), or save the backup to a file first',
     });
   }

@@ -1,15 +1,17 @@
 /**
  * Backups in S3 (or an S3-compatible store): `s3://bucket/key` is one object, `s3://bucket/prefix/`
  * a folder of them. An object is read by ranged GETs (a seekable ByteSource, like a file), so an
- * archive with data offsets costs only its header, TOC and the wanted tables' blocks. The AWS
+ * archive with data offsets costs only its header, TOC and the wanted tables' blocks; a reader
+ * that goes from start to end (`sequential()`) gets one GET streamed. The AWS
  * SDK is loaded with import() only when an s3:// argument is given: every other run stays as
  * fast to start as before. Credentials and region come from the SDK's standard chain
  * (environment, ~/.aws, SSO, instance roles); `--endpoint-url` or AWS_ENDPOINT_URL names an
  * S3-compatible store, addressed path-style (bucket in the path, not the host name).
  * Messages name buckets and keys only, never a credential or a signed URL.
  */
+import { Readable } from 'node:stream';
 import { RecoverError } from '../errors.js';
-import type { ByteSource } from '../archive/index.js';
+import { streamBytes, type ByteSource } from '../archive/index.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -144,15 +146,31 @@ export async function openS3(settings: S3Settings): Promise<S3Store> {
     },
     bytes(object) {
       const place = parseS3Url(object.path);
+      const get = (range?: string) => send(place, 'read', () => client.send(new sdk.GetObjectCommand({ Bucket: place.bucket, Key: place.key, Range: range })));
+      /** The whole object as one answer, streamed. */
+      async function* whole(): AsyncGenerator<Buffer> {
+        const got = await get();
+        try {
+          for await (const chunk of got.Body as AsyncIterable<Uint8Array>) yield Buffer.from(chunk);
+        } catch (e) {
+          throw s3Error(e, place, 'read', where);
+        }
+      }
+      let once: ByteSource | undefined;
       return {
         name: object.path,
         size: object.size,
         seekable: true,
         async read(pos, len) {
+          if (once) return once.read(pos, len);
           const end = Math.min(object.size, pos + len);
           if (end <= pos) return Buffer.alloc(0);
-          const got = await send(place, 'read', () => client.send(new sdk.GetObjectCommand({ Bucket: place.bucket, Key: place.key, Range: `bytes=${pos}-${end - 1}` })));
+          const got = await get(`bytes=${pos}-${end - 1}`);
           return Buffer.from(await got.Body!.transformToByteArray());
+        },
+        sequential() {
+          // Read from start to end (.sql.gz, an archive without offsets): one GET streamed, not one per piece.
+          once ??= streamBytes(Readable.from(whole(), { objectMode: false, highWaterMark: 1024 * 1024 }), object.path);
         },
       };
     },
