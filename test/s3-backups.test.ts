@@ -35,7 +35,8 @@ beforeAll(async () => {
   await store.put('nightly/expected.json', NOT_A_BACKUP);
   await store.put('nightly/buggy_race_bk_20260314.sql.gz', ''); // the night the backup job failed
   await store.put('nightly/old/buggy_race_bk_20260201.sql.gz', readFileSync(nightPaths[0]!));
-  await store.put('nightly/bad\nname.sql', '-- forged\n');
+  // s3rver keeps objects as files, and Windows allows no line break in a file's name.
+  if (process.platform !== 'win32') await store.put('nightly/bad\nname.sql', '-- forged\n');
 }, 120_000);
 
 afterAll(async () => {
@@ -129,8 +130,8 @@ describe('a prefix is a folder of backups', () => {
     expect(why['expected.json']).toEqual(['not a backup', 'BACKUP_UNRECOGNISED', expect.stringContaining('is not a PostgreSQL backup')]);
     expect(why['buggy_race_bk_20260314.sql.gz']).toEqual(['damaged', 'BACKUP_EMPTY', `s3://${S3_BUCKET}/nightly/buggy_race_bk_20260314.sql.gz is empty (0 bytes)`]);
     expect(why['old/']).toEqual(['not a backup', null, 'a folder (folders are not searched inside)']);
-    expect(why['bad\nname.sql']).toEqual(['not a backup', null, expect.stringContaining('line break')]);
-    expect(Object.keys(why)).toHaveLength(4);
+    if (process.platform !== 'win32') expect(why['bad\nname.sql']).toEqual(['not a backup', null, expect.stringContaining('line break')]);
+    expect(Object.keys(why)).toHaveLength(process.platform === 'win32' ? 3 : 4);
   });
 
   it('applies the date range as to a folder on disk', async () => {
