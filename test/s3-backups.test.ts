@@ -96,7 +96,7 @@ describe('s3:// arguments', () => {
   it('an endpoint is an http(s) URL without credentials in it', () => {
     expect(checkEndpoint('http://127.0.0.1:9000', '--endpoint-url')).toBe('http://127.0.0.1:9000');
     expect(checkEndpoint('https://minio.example.org', '--endpoint-url')).toBe('https://minio.example.org');
-    for (const bad of ['127.0.0.1:9000', 'ftp://host', 'http://key:secret@host', 'not a url']) {
+    for (const bad of ['127.0.0.1:9000', 'ftp://host', 'http://key:secret@host', 'http://host:9000/?token=secret', 'http://host/#secret', 'not a url']) {
       expect(() => checkEndpoint(bad, '--endpoint-url'), bad).toThrow(expect.objectContaining({ code: 'S3_ENDPOINT_INVALID' }));
     }
     // The message never repeats the value: it may hold a key.

@@ -87,7 +87,8 @@ export function checkEndpoint(value: string, from: string): string {
   } catch {
     url = undefined;
   }
-  if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password) {
+  // Nothing that could be a secret (user:password@, a query or fragment): the endpoint is named in messages and pasted commands.
+  if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password || url.search || url.hash) {
     throw new RecoverError('S3_ENDPOINT_INVALID', `${from} is not an http(s) URL of an S3-compatible store`, {
       hint: 'give it as http://HOST:PORT or https://HOST (credentials go in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or ~/.aws)',
     });
