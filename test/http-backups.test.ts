@@ -11,7 +11,8 @@ import { readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readArchiveInfo, readArchiveSql, type ArchiveInfo } from '../src/archive/index.js';
+import { Readable } from 'node:stream';
+import { readArchiveInfo, readArchiveSql, streamBytes, type ArchiveInfo } from '../src/archive/index.js';
 import { detectBackup } from '../src/detect/index.js';
 import { RecoverError } from '../src/errors.js';
 import { WANTED_TABLES } from '../src/filter/index.js';
@@ -169,6 +170,27 @@ describe.skipIf(!HAVE_NGINX)('an http(s) URL in process (nginx over http)', () =
     const refused = await err(httpBytes(new URL(`http://127.0.0.1:${port}/b.dump?${SECRET}`), { retries: 1, backoffMs: 10 }));
     expect(refused).toMatchObject({ code: 'BACKUP_URL_FAILED', message: `cannot read backup http://127.0.0.1:${port}/b.dump: the server refused the connection, 2 times` });
     for (const e of [forbidden, missing, refused]) expect(`${e!.message} ${e!.hint}`).not.toContain('Signature');
+  });
+
+  it('a stream read in pieces that do not fall on its chunks keeps only the chunks from the read on', async () => {
+    const whole = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    const sizes = [7, 65_539, 33_071, 59_392, 1, 65_536];
+    const pieces: Buffer[] = [];
+    for (let at = 0, k = 0; at < whole.length; k++) pieces.push(whole.subarray(at, (at += sizes[k % sizes.length]!)));
+    const src = streamBytes(Readable.from(pieces), 'a pipe');
+    const got: Buffer[] = [];
+    for (let pos = 0; ; ) {
+      const b = await src.read(pos, 10_000);
+      if (!b.length) break;
+      got.push(b);
+      pos += b.length;
+    }
+    expect(Buffer.concat(got).equals(whole)).toBe(true);
+    // Bytes before a read's chunk are gone: a chunk that ends before the read is not kept with a later one.
+    const two = streamBytes(Readable.from([Buffer.from('0123456789'), Buffer.from('abcdefghij')]), 'a pipe');
+    expect((await two.read(0, 15)).toString()).toBe('0123456789abcde');
+    expect((await two.read(15, 3)).toString()).toBe('fgh');
+    await expect(two.read(9, 1)).rejects.toMatchObject({ code: 'BACKUP_READ_ONCE' });
   });
 
   it('an empty file is empty', async () => {

@@ -52,7 +52,7 @@ async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer>
  */
 export function streamBytes(stream: Readable, name: string): ByteSource {
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let chunks: Buffer[] = [];
+  const chunks: Buffer[] = [];
   /** The position of chunks[0]'s first byte, and of the byte after the last chunk. */
   let start = 0;
   let end = 0;
@@ -85,9 +85,18 @@ export function streamBytes(stream: Readable, name: string): ByteSource {
         start = end;
         return Buffer.alloc(0);
       }
-      const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      chunks = [joined];
-      return Buffer.from(joined.subarray(pos - start, Math.min(joined.length, pos - start + len)));
+      // Copied out of the chunks as they came: chunks are never merged, so the ones kept are only
+      // those that hold pos and after (merging would keep a chunk's start, and all after it, forever).
+      const out = Buffer.alloc(Math.min(len, end - pos));
+      let at = start;
+      let filled = 0;
+      for (const c of chunks) {
+        if (filled === out.length) break;
+        const from = Math.max(0, pos + filled - at);
+        if (from < c.length) filled += c.copy(out, filled, from, Math.min(c.length, from + out.length - filled));
+        at += c.length;
+      }
+      return out;
     },
   };
 }
