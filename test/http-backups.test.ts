@@ -85,6 +85,8 @@ describe.skipIf(!HAVE_NGINX)('an http(s) URL in process (nginx over http)', () =
     expect(redactUrl(`https://user:pw@bucket.s3.amazonaws.com/nightly/b.dump?${SECRET}#frag`)).toBe('https://bucket.s3.amazonaws.com/nightly/b.dump');
     expect(backupName(`http://h:8080/b.sql.gz?${SECRET}`)).toBe('http://h:8080/b.sql.gz');
     expect(backupName('backups/b.sql.gz')).toBe('backups/b.sql.gz');
+    // Not a URL Node can parse: still nothing after the path, and no user:password@.
+    expect(redactUrl(`https://user:pw@[bad/b.dump?${SECRET}`)).toBe('https://[bad/b.dump');
   });
 
   it('reads any bytes by range, the first 64 KiB from the first answer', async () => {
@@ -186,11 +188,21 @@ describe.skipIf(!HAVE_NGINX)('an http(s) URL in process (nginx over http)', () =
       pos += b.length;
     }
     expect(Buffer.concat(got).equals(whole)).toBe(true);
-    // Bytes before a read's chunk are gone: a chunk that ends before the read is not kept with a later one.
-    const two = streamBytes(Readable.from([Buffer.from('0123456789'), Buffer.from('abcdefghij')]), 'a pipe');
-    expect((await two.read(0, 15)).toString()).toBe('0123456789abcde');
-    expect((await two.read(15, 3)).toString()).toBe('fgh');
-    await expect(two.read(9, 1)).rejects.toMatchObject({ code: 'BACKUP_READ_ONCE' });
+    // Past the first MiB, bytes before a read's chunk are gone: chunks are not kept with later ones.
+    const mib = 1024 * 1024;
+    const big = Buffer.alloc(3 * mib + 21, 7);
+    const long = streamBytes(Readable.from([big.subarray(0, mib + 7), big.subarray(mib + 7, 2 * mib + 14), big.subarray(2 * mib + 14)]), 'a pipe');
+    for (let pos = 0; pos < 2.5 * mib; pos += 100_000) expect((await long.read(pos, 100_000)).length).toBe(100_000);
+    await expect(long.read(10, 1)).rejects.toMatchObject({ code: 'BACKUP_READ_ONCE' });
+    // Within the first MiB, a reader may start again from byte 0 (a piped tar's members after its TOC).
+    const head = streamBytes(Readable.from(Array.from({ length: 100 }, (_, i) => Buffer.from([i]))), 'a pipe');
+    expect([...(await head.read(50, 10))]).toEqual([50, 51, 52, 53, 54, 55, 56, 57, 58, 59]);
+    expect([...(await head.read(0, 3))]).toEqual([0, 1, 2]);
+  });
+
+  it('a URL Node cannot parse is a clean error that shows no query string', async () => {
+    const e = await detectBackup(`https://[bad/b.dump?${SECRET}`).catch((x: unknown) => x as RecoverError);
+    expect(e).toMatchObject({ code: 'BACKUP_NOT_FOUND', message: 'cannot read backup https://[bad/b.dump: it is not a valid URL' });
   });
 
   it('an empty file is empty', async () => {
