@@ -13,14 +13,16 @@
  *   npm run bench                     (BENCH_MB=200 of bulk, BENCH_RUNS=3)
  *   BENCH_MB=1050 npm run bench       the issue's 1.05 GB backup
  *   BENCH_ONLY=demo npm run bench     only the groups whose title matches (a regex)
+ *   BENCH_MB=1050 BENCH_ONLY=url npm run bench   export over http from nginx at 10 MB/s (Debian's nginx)
  *
  * Needs PostgreSQL 15 (server and client tools, /usr/lib/postgresql/15/bin or
  * BENCH_PG_BIN) and GNU time (/usr/bin/time). Writes bench/out/results.json.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { startNginx, type Nginx } from '../test/nginx.js';
 import { BENCH_MB, OUT, STUDENT, bigBackupPaths, makeBigBackups } from './big-backup.js';
 import { floorCommand } from './floors.js';
 import { makeNightlyBackups, NIGHTS } from './nightly-backups.js';
@@ -41,6 +43,8 @@ const MEMORY_DIR = '/dev/shm';
 interface Sample {
   wall: number;
   rssMb?: number;
+  /** Over a URL: the body bytes nginx sent for the run (its access log). */
+  sentMb?: number;
 }
 
 /** Wall seconds and peak RSS of one process, via GNU time. */
@@ -82,13 +86,18 @@ const mb = (path: string) => `${(statSync(path).size / 1e6).toFixed(0)} MB`;
 
 async function main(): Promise<void> {
   // Backups are made (once, then cached) only for the groups selected.
-  const big = ['export, .sql.gz', 'export, plain .sql', 'export, custom archive'].some((t) => ONLY.test(t)) ? await makeBigBackups() : bigBackupPaths();
+  const big = ['export, .sql.gz', 'export, plain .sql', 'export, custom archive', 'url'].some((t) => ONLY.test(t)) ? await makeBigBackups() : bigBackupPaths();
   const nightly = ONLY.test('history, nightly') ? await makeNightlyBackups() : [];
   const nightlyMb = nightly.reduce((n, p) => n + statSync(p).size, 0) / 1e6;
   const year = ONLY.test('year') ? await makeYearBackups() : [];
   const yearMb = year.reduce((n, p) => n + statSync(p).size, 0) / 1e6;
   const server = startPg15();
+  // The url group: Debian's nginx serves the big backups over plain http (TLS would add nothing
+  // to compare, and the timed processes run without NODE_EXTRA_CA_CERTS) at 10 MB/s a request.
+  const webDir = ONLY.test('url') ? mkdtempSync(join(tmpdir(), 'rt-bench-nginx-')) : undefined;
+  let web: Nginx | undefined;
   try {
+    if (webDir) web = await startNginx(webDir, dirname(big.custom), { limitRate: '10m' });
     execFileSync(join(PG15, 'psql'), ['-X', '-q', '-c', 'CREATE ROLE buggy', '-c', 'CREATE ROLE buggy_readonly'], { env: server.env, stdio: 'ignore' });
     let n = 0;
     /** A fresh database on the running server, `restore` into it, then the query. */
@@ -146,12 +155,44 @@ async function main(): Promise<void> {
     add(g, 'floor', `floor: inflate all ${YEAR_NIGHTS}, one after another`, () => timed(floorCommand('inflate', year)));
     add(g, 'floor', `inflate all ${YEAR_NIGHTS}, two at once`, () => timed(floorCommand('inflate', year, 2)));
 
+    if (web) {
+      const site = web;
+      const url = (path: string) => `${site.http}/slow/${basename(path)}`;
+      /** The run, and what nginx sent for it. */
+      const counted = (run: () => Sample) => (): Sample => {
+        const since = site.mark();
+        const sample = run();
+        return { ...sample, sentMb: site.bytesSent('/slow/', since) / 1e6 };
+      };
+      const download = (path: string) => () => timed(['curl', '-sSf', '-o', '/dev/null', url(path)]);
+      const downloadAndExport = (path: string) => () => {
+        const dir = mkdtempSync(join(tmpdir(), 'rt-bench-download-'));
+        try {
+          const file = join(dir, basename(path));
+          return wallOf(() => {
+            execFileSync('curl', ['-sSf', '-o', file, url(path)], { env: TIMED_ENV });
+            execFileSync(process.execPath, [CLI, 'export', file, '-u', STUDENT, '-q'], { env: TIMED_ENV, stdio: 'ignore' });
+          });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      };
+      g = `url: custom archive (${size(big.custom)}) at 10 MB/s`;
+      add(g, 'tool', `recover-texts export URL --user ${STUDENT}`, counted(tool('export', url(big.custom), '-u', STUDENT)));
+      add(g, 'alternative', 'download it (curl to /dev/null)', counted(download(big.custom)));
+      g = `url: .sql.gz (${size(big.gzip)}) at 10 MB/s`;
+      add(g, 'tool', `recover-texts export URL --user ${STUDENT}`, counted(tool('export', url(big.gzip), '-u', STUDENT)));
+      add(g, 'alternative', 'download it (curl to a file), then export the file', counted(downloadAndExport(big.gzip)));
+    }
+
     for (let k = 0; k < RUNS; k++) {
       for (const c of cases) c.samples.push(c.run());
       process.stderr.write(`round ${k + 1}/${RUNS} done\n`);
     }
     printTable(cases);
   } finally {
+    await web?.stop();
+    if (webDir) rmSync(webDir, { recursive: true, force: true });
     server.stop();
   }
 }
@@ -175,8 +216,9 @@ function printTable(cases: Case[]): void {
     const r = wall(ours) / w;
     const floors = cases.filter((x) => x.group === c.group && x.role === 'floor');
     const ratio = c.role === 'tool' ? (c === ours ? '' : floors.map((f) => `${(w / wall(f)).toFixed(2)}x`).join(', ') + ' of the floors') : `${r.toFixed(2)}x` + (c.role === 'floor' ? '' : r <= 1 ? ` (${(1 / r).toFixed(1)}x faster)` : ` (${r.toFixed(1)}x slower)`);
-    rows.push([c.group === group ? '' : c.group, c.label.replace(/\|/g, '\\|'), `${w.toFixed(2)} s`, rss === undefined ? '' : `${rss.toFixed(0)} MB`, ratio]);
-    results.push({ group: c.group, label: c.label, role: c.role, wallMedian: w, rssMb: rss, walls: c.samples.map((s) => s.wall) });
+    const sent = c.samples[0]?.sentMb === undefined ? '' : `; ${median(c.samples.map((s) => s.sentMb!)).toFixed(1)} MB sent`;
+    rows.push([c.group === group ? '' : c.group, (c.label + sent).replace(/\|/g, '\\|'), `${w.toFixed(2)} s`, rss === undefined ? '' : `${rss.toFixed(0)} MB`, ratio]);
+    results.push({ group: c.group, label: c.label, role: c.role, wallMedian: w, rssMb: rss, walls: c.samples.map((s) => s.wall), sentMb: c.samples.map((s) => s.sentMb) });
     group = c.group;
   }
   const head = ['benchmark', 'run', `wall (median of ${RUNS})`, 'peak RSS', 'recover-texts / this'];

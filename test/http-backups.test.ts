@@ -11,7 +11,8 @@ import { readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readArchiveInfo, readArchiveSql, type ArchiveInfo } from '../src/archive/index.js';
+import { Readable } from 'node:stream';
+import { readArchiveInfo, readArchiveSql, streamBytes, type ArchiveInfo } from '../src/archive/index.js';
 import { detectBackup } from '../src/detect/index.js';
 import { RecoverError } from '../src/errors.js';
 import { WANTED_TABLES } from '../src/filter/index.js';
@@ -84,6 +85,8 @@ describe.skipIf(!HAVE_NGINX)('an http(s) URL in process (nginx over http)', () =
     expect(redactUrl(`https://user:pw@bucket.s3.amazonaws.com/nightly/b.dump?${SECRET}#frag`)).toBe('https://bucket.s3.amazonaws.com/nightly/b.dump');
     expect(backupName(`http://h:8080/b.sql.gz?${SECRET}`)).toBe('http://h:8080/b.sql.gz');
     expect(backupName('backups/b.sql.gz')).toBe('backups/b.sql.gz');
+    // Not a URL Node can parse: still nothing after the path, and no user:password@.
+    expect(redactUrl(`https://user:pw@[bad/b.dump?${SECRET}`)).toBe('https://[bad/b.dump');
   });
 
   it('reads any bytes by range, the first 64 KiB from the first answer', async () => {
@@ -169,6 +172,37 @@ describe.skipIf(!HAVE_NGINX)('an http(s) URL in process (nginx over http)', () =
     const refused = await err(httpBytes(new URL(`http://127.0.0.1:${port}/b.dump?${SECRET}`), { retries: 1, backoffMs: 10 }));
     expect(refused).toMatchObject({ code: 'BACKUP_URL_FAILED', message: `cannot read backup http://127.0.0.1:${port}/b.dump: the server refused the connection, 2 times` });
     for (const e of [forbidden, missing, refused]) expect(`${e!.message} ${e!.hint}`).not.toContain('Signature');
+  });
+
+  it('a stream read in pieces that do not fall on its chunks keeps only the chunks from the read on', async () => {
+    const whole = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    const sizes = [7, 65_539, 33_071, 59_392, 1, 65_536];
+    const pieces: Buffer[] = [];
+    for (let at = 0, k = 0; at < whole.length; k++) pieces.push(whole.subarray(at, (at += sizes[k % sizes.length]!)));
+    const src = streamBytes(Readable.from(pieces), 'a pipe');
+    const got: Buffer[] = [];
+    for (let pos = 0; ; ) {
+      const b = await src.read(pos, 10_000);
+      if (!b.length) break;
+      got.push(b);
+      pos += b.length;
+    }
+    expect(Buffer.concat(got).equals(whole)).toBe(true);
+    // Past the first MiB, bytes before a read's chunk are gone: chunks are not kept with later ones.
+    const mib = 1024 * 1024;
+    const big = Buffer.alloc(3 * mib + 21, 7);
+    const long = streamBytes(Readable.from([big.subarray(0, mib + 7), big.subarray(mib + 7, 2 * mib + 14), big.subarray(2 * mib + 14)]), 'a pipe');
+    for (let pos = 0; pos < 2.5 * mib; pos += 100_000) expect((await long.read(pos, 100_000)).length).toBe(100_000);
+    await expect(long.read(10, 1)).rejects.toMatchObject({ code: 'BACKUP_READ_ONCE' });
+    // Within the first MiB, a reader may start again from byte 0 (a piped tar's members after its TOC).
+    const head = streamBytes(Readable.from(Array.from({ length: 100 }, (_, i) => Buffer.from([i]))), 'a pipe');
+    expect([...(await head.read(50, 10))]).toEqual([50, 51, 52, 53, 54, 55, 56, 57, 58, 59]);
+    expect([...(await head.read(0, 3))]).toEqual([0, 1, 2]);
+  });
+
+  it('a URL Node cannot parse is a clean error that shows no query string', async () => {
+    const e = await detectBackup(`https://[bad/b.dump?${SECRET}`).catch((x: unknown) => x as RecoverError);
+    expect(e).toMatchObject({ code: 'BACKUP_NOT_FOUND', message: 'cannot read backup https://[bad/b.dump: it is not a valid URL' });
   });
 
   it('an empty file is empty', async () => {

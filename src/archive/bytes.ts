@@ -2,7 +2,7 @@
  * Where a backup's bytes come from, so that the readers do not care: a file read by position,
  * or a stream read once (standard input, a pipe, an HTTP body). A stream can be read forward
  * only: a read at a position drops every byte before it, and the bytes sniffed at the start
- * stay until something is read past them.
+ * (its first MiB) stay until a read starts past them.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -46,13 +46,16 @@ async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer>
   return got === len ? out : out.subarray(0, got);
 }
 
+/** The start of a stream that stays readable until a read starts past it: what detection sniffs, and a tar's TOC. */
+const HEAD = 1024 * 1024;
+
 /**
  * A stream read once, from its first byte. Its chunks are pulled as reads need them; only the
  * bytes from the last read's position on are kept.
  */
 export function streamBytes(stream: Readable, name: string): ByteSource {
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let chunks: Buffer[] = [];
+  const chunks: Buffer[] = [];
   /** The position of chunks[0]'s first byte, and of the byte after the last chunk. */
   let start = 0;
   let end = 0;
@@ -68,8 +71,10 @@ export function streamBytes(stream: Readable, name: string): ByteSource {
         });
       }
       // Drop what lies before pos as it comes (nothing reads back): skipping a table holds none of it.
+      // The first MiB stays until a read starts past it: detection reads it, and a reader starts again from byte 0.
+      const before = pos < HEAD ? 0 : pos;
       const drop = () => {
-        while (chunks.length && start + chunks[0]!.length <= pos) start += chunks.shift()!.length;
+        while (chunks.length && start + chunks[0]!.length <= before) start += chunks.shift()!.length;
       };
       while (!done && end < pos + len) {
         const next = await it.next();
@@ -81,13 +86,24 @@ export function streamBytes(stream: Readable, name: string): ByteSource {
         }
       }
       drop();
-      if (!chunks.length) {
+      if (!chunks.length || (done && pos >= end)) {
+        // The end was read: nothing is kept for a read back.
+        chunks.length = 0;
         start = end;
         return Buffer.alloc(0);
       }
-      const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      chunks = [joined];
-      return Buffer.from(joined.subarray(pos - start, Math.min(joined.length, pos - start + len)));
+      // Copied out of the chunks as they came: chunks are never merged, so past the first MiB the ones
+      // kept are only those that hold pos and after (merging would keep a chunk's start, and all after it, forever).
+      const out = Buffer.alloc(Math.min(len, end - pos));
+      let at = start;
+      let filled = 0;
+      for (const c of chunks) {
+        if (filled === out.length) break;
+        const from = Math.max(0, pos + filled - at);
+        if (from < c.length) filled += c.copy(out, filled, from, Math.min(c.length, from + out.length - filled));
+        at += c.length;
+      }
+      return out;
     },
   };
 }

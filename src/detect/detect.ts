@@ -96,7 +96,13 @@ export interface DetectOptions {
 
 export async function detectBackup(path: string, opts: DetectOptions = {}): Promise<BackupFile> {
   if (isUrl(path)) {
-    const src = await httpBytes(new URL(path), { debug: opts.debug });
+    let url: URL;
+    try {
+      url = new URL(path);
+    } catch {
+      throw new RecoverError('BACKUP_NOT_FOUND', `cannot read backup ${redactUrl(path)}: it is not a valid URL`, { hint: 'check the URL, and pass it whole, in quotes' });
+    }
+    const src = await httpBytes(url, { debug: opts.debug });
     return detectBytes(src, { path: redactUrl(path), format: 'plain', size: src.size ?? 0, modifiedAt: src.modifiedAt ?? new Date() });
   }
   if (isS3Url(path)) {
