@@ -122,8 +122,12 @@ export interface BackupSet {
   readonly failed: readonly BackupFailure[];
   /** Run `fn` on each loaded backup (a few at a time, each with its own connection); results in `loaded` order. */
   map<R>(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R[]>;
-  /** Run `fn` on each loaded backup one after another, oldest first: for callers that keep only what changed. */
-  each(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<void>): Promise<void>;
+  /**
+   * Each loaded backup in turn, oldest first, for callers that keep only what changed: `read`
+   * queries it (on a connection of its own), `use` takes what was read; the next backup is read
+   * while `use` handles this one, so at most two backups' reads are held at once.
+   */
+  each<R>(read: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>, use: (read: R, entry: LoadedEntry) => void): Promise<void>;
   /** Run `fn` on one loaded backup, with its own connection. */
   on<R>(entry: LoadedEntry, fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R>;
 }
@@ -202,8 +206,18 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
       failed,
       // Queries wait on round trips more than on the cores: more at once than loads.
       map: (each) => pool(loaded, MAX_PARALLEL_LOADS, signal, (entry) => onEntry(entry, each)),
-      each: async (each) => {
-        await pool(loaded, 1, signal, (entry) => onEntry(entry, each));
+      each: async (read, use) => {
+        const readAt = (k: number) => {
+          const reading = onEntry(loaded[k]!, read);
+          reading.catch(() => {}); // awaited below; a run ending meanwhile must not leave it unhandled
+          return reading;
+        };
+        let ahead = readAt(0);
+        for (let k = 0; k < loaded.length && !signal.aborted; k++) {
+          const got = await ahead;
+          if (k + 1 < loaded.length) ahead = readAt(k + 1);
+          use(got, loaded[k]!);
+        }
       },
       on: onEntry,
     };
