@@ -207,3 +207,24 @@ describe('chooseUser', () => {
     expect(chooseUser([{ date: 'a', user: null }])).toBeNull();
   });
 });
+
+describe('snapshots that share their records', () => {
+  it("backups holding the very records of the one before (scan's timelines) give the history fresh copies give", () => {
+    const tasks = [task(1, '1-ALPHA'), task(2, '2-BETA'), task(1, '1-SHADOW')];
+    const a = text(1, x(300));
+    const b = text(2, `${x(100)}é🏎️`);
+    const b2 = text(2, x(10));
+    const dates = ['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05'];
+    // Shared: the same record objects from night to night while nothing changes (b shrinks on night 3, a goes on night 5).
+    const shared = [[a, b], [a, b], [a, b2], [a, b2], [b2]];
+    const fresh = shared.map((texts) => texts.map((t) => ({ ...t })));
+    const build = (nights: TextRecord[][]) => buildHistory(nights.map((texts, k) => snap(dates[k]!, tasks, texts)), 2);
+    const h = build(shared);
+    expect(h).toEqual(build(fresh));
+    // And it is the history these nights make: the first task row of an id named, the shrink and the loss seen.
+    expect(h.tasks.map((t) => [t.name, t.status, t.cells.map((c) => `${c.state}:${c.version?.length ?? '-'}`).join(' ')])).toEqual([
+      ['1-ALPHA', 'lost', 'new:300 unchanged:300 unchanged:300 unchanged:300 gone:-'],
+      ['2-BETA', 'lost', 'new:103 unchanged:103 shrunk:10 unchanged:10 unchanged:10'],
+    ]);
+  });
+});

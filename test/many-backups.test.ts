@@ -92,6 +92,26 @@ describe('withBackups', () => {
     expect(scope.liveCount).toBe(0);
   });
 
+  it('each: every backup in turn, oldest first, what was read on its own schema handed to use with its entry', async () => {
+    const used: string[] = [];
+    let reads = 0;
+    await withBackups([...nightPaths].reverse(), config({ concurrency: 1 }), (set) =>
+      set.each(
+        async (b) => {
+          reads++;
+          return { date: b.date.value, texts: (await b.query.summary()).texts };
+        },
+        (got, entry) => {
+          expect(got.date).toBe(entry.date.value);
+          used.push(`${got.date} ${got.texts}`);
+        },
+      ),
+    );
+    expect(used).toEqual(story.nights.map((n, k) => `${n.toolDate} ${textsPerNight[k]}`));
+    expect(reads).toBe(nightPaths.length);
+    expect(scope.liveCount).toBe(0);
+  });
+
   it("a backup already read (a folder's) says its size while it waits, so the run's time left counts it; a named path, and an archive, do not", async () => {
     const events: BackupLoadEvent[] = [];
     const read = await detectBackup(nightPaths[0]!);

@@ -167,6 +167,19 @@ describe('scan', () => {
     expect(html).toContain('<title>Who lost texts: 5 students in 6 backups, 2026-04-01 to 2026-04-06</title>');
   });
 
+  it('--html and --restore in one run write the same page and uploads as each alone (each student built once for both)', async () => {
+    const alone = { page: join(tmp, 'alone.html'), out: join(tmp, 'alone-uploads') };
+    const both = { page: join(tmp, 'both.html'), out: join(tmp, 'both-uploads') };
+    expect((await runCli(['scan', folder, '--html', alone.page], { tmp })).code).toBe(0);
+    expect((await runCli(['scan', folder, '--restore', alone.out], { tmp })).code).toBe(0);
+    const r = await runCli(['scan', folder, '--html', both.page, '--restore', both.out], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(both.page, 'utf8')).toBe(readFileSync(alone.page, 'utf8'));
+    const files = readdirSync(alone.out).sort();
+    expect(readdirSync(both.out).sort()).toEqual(files);
+    for (const f of files) expect(readFileSync(join(both.out, f), 'utf8'), f).toBe(readFileSync(join(alone.out, f), 'utf8'));
+  });
+
   it('in process: the cohort from the backups, one History at a time, and its page', async () => {
     const scope = new Scope();
     const paths = NIGHTS.map((d) => join(folder, `buggy_race_bk_${d.replaceAll('-', '')}.sql`));

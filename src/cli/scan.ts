@@ -3,11 +3,11 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
-import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT } from '../history/index.js';
+import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT, type History } from '../history/index.js';
 import { isS3Url } from '../remote/index.js';
 import { restoreAll, restoreAllSummary, restorePlan } from '../merge/index.js';
 import { renderCohortReport } from '../report/index.js';
-import { cohortTimelines, withBackups } from '../session/index.js';
+import { cohortTimelines, withBackups, type Snapshot } from '../session/index.js';
 import { shellWord } from '../shell.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
@@ -76,10 +76,16 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
     ];
     const first = cohort.students[0];
     if (first) ui.note(`one student's texts, date by date: ${['recover-texts', 'history', '--user', first.username, ...backups, ...range].map(shellWord).join(' ')}`);
-    // Each student's history again, as history builds it, one at a time.
+    // Each student's history again, as history builds it, one at a time; built once when both
+    // outputs need it (--restore holds every student's at once anyway, so the page's are kept for it).
+    const built = new Map<number, { h: History; snapshots: Snapshot[] }>();
     const historyOf = (id: number) => {
+      const known = built.get(id);
+      if (known) return known;
       const snapshots = timelines.snapshots(id);
-      return { h: buildHistory(snapshots, id), snapshots };
+      const made = { h: buildHistory(snapshots, id), snapshots };
+      if (opts.restore) built.set(id, made);
+      return made;
     };
     if (opts.html) {
       const page = renderCohortReport(

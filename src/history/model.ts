@@ -2,7 +2,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { DATE_SOURCE_NOTE, type BackupDate } from '../detect/index.js';
 import { taskOrder, type TextRecord } from '../query/index.js';
-import type { Snapshot } from '../session/index.js';
+import type { Snapshot, SnapshotTask } from '../session/index.js';
 
 
 /**
@@ -150,7 +150,10 @@ export function buildHistory(snapshots: readonly Snapshot[], userId: number): Hi
 
   // Each snapshot with the backup its cells and pointers will hold.
   const held = snapshots.map((s, index) => ({ s, backup: { index, path: s.path, date: s.date, dateSource: s.dateSource } }));
-  const tasks = [...taskIds].map((id) => taskHistory(held, id));
+  // Each backup's tasks and texts by task id, made once (scan builds every student's history over a year).
+  const taskMaps = new Map<readonly SnapshotTask[], Map<number, SnapshotTask>>();
+  const byTask = snapshots.map((s) => ({ tasks: taskMaps.get(s.tasks) ?? taskMaps.set(s.tasks, firstById(s.tasks)).get(s.tasks)!, texts: textsByTask(s.texts) }));
+  const tasks = [...taskIds].map((id) => taskHistory(held, byTask, id));
   tasks.sort((a, b) => taskOrder({ ...a, id: a.taskId }, { ...b, id: b.taskId }));
 
   const names = held.map(({ s, backup }) => ({ at: backup, name: s.user?.username ?? null }));
@@ -163,13 +166,36 @@ export function buildHistory(snapshots: readonly Snapshot[], userId: number): Hi
   };
 }
 
-function taskHistory(held: readonly { s: Snapshot; backup: HistoryBackup }[], taskId: number): TaskHistory {
-  const infos = held.map(({ s }) => s.tasks.find((t) => t.id === taskId) ?? null);
+/** Each task by id, the first where one is held twice (as find would). */
+function firstById(tasks: readonly SnapshotTask[]): Map<number, SnapshotTask> {
+  const byId = new Map<number, SnapshotTask>();
+  for (const t of tasks) if (!byId.has(t.id)) byId.set(t.id, t);
+  return byId;
+}
+
+/** The texts of each task, in the order given. */
+function textsByTask(texts: readonly TextRecord[]): Map<number, TextRecord[]> {
+  const byTask = new Map<number, TextRecord[]>();
+  for (const t of texts) (byTask.get(t.taskId) ?? byTask.set(t.taskId, []).get(t.taskId)!).push(t);
+  return byTask;
+}
+
+function taskHistory(
+  held: readonly { s: Snapshot; backup: HistoryBackup }[],
+  byTask: readonly { tasks: Map<number, SnapshotTask>; texts: Map<number, TextRecord[]> }[],
+  taskId: number,
+): TaskHistory {
+  const infos = byTask.map((b) => b.tasks.get(taskId) ?? null);
   const cells: Cell[] = [];
   let previous: VersionCell | null = null;
-  for (const { s, backup } of held) {
-    const info = s.tasks.find((t) => t.id === taskId) ?? null;
-    const version = versionOf(s.texts.filter((t) => t.taskId === taskId));
+  let lastTexts: TextRecord[] | undefined;
+  for (const { backup } of held) {
+    const info = infos[backup.index]!;
+    const texts = byTask[backup.index]!.texts.get(taskId) ?? [];
+    // The very records of the backup before (scan's timelines share them while nothing changed): the same version.
+    const last = cells.at(-1)?.version ?? null;
+    const version = lastTexts && sameRecords(texts, lastTexts) ? last && { ...last, texts: [...last.texts] } : versionOf(texts);
+    lastTexts = texts;
     const cell: Cell = {
       backup,
       state: classify(cells.at(-1)?.version ?? null, version),
@@ -227,6 +253,10 @@ function taskHistory(held: readonly { s: Snapshot; backup: HistoryBackup }[], ta
     restoreFrom,
     lastGood,
   };
+}
+
+function sameRecords(a: readonly TextRecord[], b: readonly TextRecord[]): boolean {
+  return a.length === b.length && a.every((t, k) => t === b[k]);
 }
 
 function versionOf(texts: TextRecord[]): Version | null {

@@ -308,7 +308,7 @@ export interface BackupSummary {
 
 /** phase, sort_position (the server's order), then task name, then text id (ours, for determinism). */
 function serverOrder(a: TextRecord, b: TextRecord): number {
-  return taskOrder({ ...a, name: a.task_name, id: a.textId }, { ...b, name: b.task_name, id: b.textId });
+  return inTaskOrder(a.phase, a.sortPosition, a.task_name, a.textId, b.phase, b.sortPosition, b.task_name, b.textId);
 }
 
 /**
@@ -320,7 +320,16 @@ export function taskOrder(
   a: { phase: number; sortPosition: number; name: string; id: number },
   b: { phase: number; sortPosition: number; name: string; id: number },
 ): number {
-  return a.phase - b.phase || a.sortPosition - b.sortPosition || cmp(a.name, b.name) || a.id - b.id;
+  return inTaskOrder(a.phase, a.sortPosition, a.name, a.id, b.phase, b.sortPosition, b.name, b.id);
+}
+
+/**
+ * taskOrder's rule on its keys as they are: no object is made per comparison (scan sorts
+ * every text of every backup, 9,000 a night, and copying each record twice per comparison
+ * took most of its time).
+ */
+function inTaskOrder(phaseA: number, sortA: number, nameA: string, idA: number, phaseB: number, sortB: number, nameB: string, idB: number): number {
+  return phaseA - phaseB || sortA - sortB || cmp(nameA, nameB) || idA - idB;
 }
 
 /**

@@ -3,13 +3,15 @@
  * a year of nightly backups (365 x 300 students x 30 tasks).
  *
  * The backups are visited one at a time, oldest first, each with three
- * queries (users, tasks, all texts). Nothing is kept per backup but its date
+ * queries (users, tasks, all texts; the next backup's run while this one's
+ * rows are compared). Nothing is kept per backup but its date
  * and its task list (shared with the backup before when unchanged). Per
  * user, and per (user, task), only the changes are kept: the backup where the
  * value became different, and the new value (null: gone). Most texts never
  * change from one night to the next, so a year holds each of them once or a
- * few times, and each distinct text string once (interned by content: the
- * copy a later backup reads is dropped).
+ * few times, and each distinct text string once (a change's strings are
+ * interned by content: a text that comes back, or is kept through a rename,
+ * shares the copy already held; unchanged texts are dropped as read).
  *
  * `snapshots(userId)` rebuilds one student's Snapshot[] (what
  * studentSnapshots gives `history`) from those changes, when the cohort
@@ -51,12 +53,13 @@ export interface CohortTimelines {
   snapshots(userId: number): Snapshot[];
 }
 
-/** Record `value` at backup `at` when it differs from the last change (`same` compares). */
-function track<T>(list: Change<T>[], at: number, value: T | null, same: (a: T, b: T) => boolean): void {
+/** Record `value` at backup `at` when it differs from the last change (`same` compares); whether it did. */
+function track<T>(list: Change<T>[], at: number, value: T | null, same: (a: T, b: T) => boolean): boolean {
   const last = list.at(-1);
   const prev = last ? last.value : null;
-  if (prev === null ? value === null : value !== null && same(prev, value)) return;
+  if (prev === null ? value === null : value !== null && same(prev, value)) return false;
   list.push({ at, value });
+  return true;
 }
 
 /** The value on backup `k`: the newest change at or before it. */
@@ -87,30 +90,38 @@ export async function cohortTimelines(set: BackupSet): Promise<CohortTimelines> 
     return s;
   };
 
-  await set.each(async (b, entry) => {
-    const k = backups.length;
-    backups.push({ path: entry.path, date: b.date.value, dateSource: b.date.source });
-    const tasks = (await b.query.tasks()).map((t) => ({ id: t.id, storedName: t.storedName, phase: t.phase, sortPosition: t.sortPosition, isEnabled: t.isEnabled, title: t.title }));
-    const before = tasksAt.at(-1);
-    tasksAt.push(before && JSON.stringify(before) === JSON.stringify(tasks) ? before : tasks);
+  await set.each(
+    async (b) => {
+      const userRows = await b.query.users();
+      return { date: b.date, tasks: await b.query.tasks(), userRows, rows: await b.query.allTexts(userRows) };
+    },
+    ({ date, tasks: taskRows, userRows, rows }, entry) => {
+      const k = backups.length;
+      backups.push({ path: entry.path, date: date.value, dateSource: date.source });
+      const tasks = taskRows.map((t) => ({ id: t.id, storedName: t.storedName, phase: t.phase, sortPosition: t.sortPosition, isEnabled: t.isEnabled, title: t.title }));
+      const before = tasksAt.at(-1);
+      tasksAt.push(before && JSON.stringify(before) === JSON.stringify(tasks) ? before : tasks);
 
-    const userRows = await b.query.users();
-    const here = new Map(userRows.map((u) => [u.id, { id: u.id, username: u.username, name: realName(u) || null }]));
-    const byKey = new Map<number, Map<number, TextRecord[]>>();
-    for (const t of await b.query.allTexts(userRows)) {
-      const mine = byKey.get(t.userId) ?? byKey.set(t.userId, new Map()).get(t.userId)!;
-      const list = mine.get(t.taskId) ?? mine.set(t.taskId, []).get(t.taskId)!;
-      list.push({ ...t, text: intern(t.text) });
-    }
-    // Everyone with texts here, and everyone seen with texts before (their account or texts may be gone).
-    for (const id of byKey.keys()) if (!texts.has(id)) texts.set(id, new Map());
-    for (const [id, tasksOf] of texts) {
-      track(users.get(id) ?? users.set(id, []).get(id)!, k, here.get(id) ?? null, sameUser);
-      const now = byKey.get(id);
-      for (const taskId of now?.keys() ?? []) if (!tasksOf.has(taskId)) tasksOf.set(taskId, []);
-      for (const [taskId, changes] of tasksOf) track(changes, k, now?.get(taskId)?.sort((x, y) => x.textId - y.textId) ?? null, sameTexts);
-    }
-  });
+      const here = new Map(userRows.map((u) => [u.id, { id: u.id, username: u.username, name: realName(u) || null }]));
+      const byKey = new Map<number, Map<number, TextRecord[]>>();
+      for (const t of rows) {
+        const mine = byKey.get(t.userId) ?? byKey.set(t.userId, new Map()).get(t.userId)!;
+        (mine.get(t.taskId) ?? mine.set(t.taskId, []).get(t.taskId)!).push(t);
+      }
+      // Everyone with texts here, and everyone seen with texts before (their account or texts may be gone).
+      for (const id of byKey.keys()) if (!texts.has(id)) texts.set(id, new Map());
+      for (const [id, tasksOf] of texts) {
+        track(users.get(id) ?? users.set(id, []).get(id)!, k, here.get(id) ?? null, sameUser);
+        const now = byKey.get(id);
+        for (const taskId of now?.keys() ?? []) if (!tasksOf.has(taskId)) tasksOf.set(taskId, []);
+        for (const [taskId, changes] of tasksOf) {
+          const list = now?.get(taskId)?.sort((x, y) => x.textId - y.textId) ?? null;
+          // Only a change is kept, and only its strings are interned: the unchanged rest is dropped as read.
+          if (track(changes, k, list, sameTexts)) for (const t of list ?? []) t.text = intern(t.text);
+        }
+      }
+    },
+  );
 
   return {
     backups,

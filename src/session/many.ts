@@ -22,6 +22,7 @@ import { namingBackup } from './naming.js';
 import { openSql } from '../source/index.js';
 import { pathOf, type BackupInput, type BackupLoad, type LoadedBackup, type SessionConfig } from './config.js';
 import { backupDate, backupOrder, type BackupDate } from './date.js';
+import { Connections } from './connections.js';
 import { loadInto, queryOn } from './load.js';
 
 /**
@@ -121,8 +122,12 @@ export interface BackupSet {
   readonly failed: readonly BackupFailure[];
   /** Run `fn` on each loaded backup (a few at a time, each with its own connection); results in `loaded` order. */
   map<R>(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R[]>;
-  /** Run `fn` on each loaded backup one after another, oldest first: for callers that keep only what changed. */
-  each(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<void>): Promise<void>;
+  /**
+   * Each loaded backup in turn, oldest first, for callers that keep only what changed: `read`
+   * queries it (on a connection of its own), `use` takes what was read; the next backup is read
+   * while `use` handles this one, so at most two backups' reads are held at once.
+   */
+  each<R>(read: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>, use: (read: R, entry: LoadedEntry) => void): Promise<void>;
   /** Run `fn` on one loaded backup, with its own connection. */
   on<R>(entry: LoadedEntry, fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R>;
 }
@@ -143,19 +148,12 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
   config.onPhase?.('starting PostgreSQL');
   const engine = await startEngine(config.engine, config.scope);
   const { signal } = config.scope;
+  let connections: Connections | undefined;
   try {
     const database = await engine.database();
-    /** A connection that sees `schema` only (and the system catalogs); `create` makes the schema first. */
-    const connectTo = async (schema: string, create = false) => {
-      const client = await engine.connect(database);
-      try {
-        await client.query(`${create ? `CREATE SCHEMA ${schema}; ` : ''}SET search_path TO ${schema}`);
-      } catch (e) {
-        await client.end().catch(() => {});
-        throw e;
-      }
-      return client;
-    };
+    // Kept from one backup to the next (connections.ts): a new one is a new PostgreSQL process.
+    connections = new Connections(() => engine.connect(database));
+    const pooled = connections;
     const loadOne = async (input: BackupInput, index: number, textsOf?: ReadonlySet<string>): Promise<LoadedEntry | BackupFailure> => {
       const path = pathOf(input);
       let read = 0;
@@ -170,20 +168,14 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
         const source = await openSql(backup, { pgRestore: config.pgRestore === undefined ? undefined : { path: config.pgRestore, scope: config.scope }, onBytes: (n) => emit('loading', { done: (read += n) }) });
         // Named by position in the list given: ours, and a valid identifier whatever the path.
         const schema = engine.schema(`backup_${index}`);
-        const client = await connectTo(schema, true).catch((e) => {
-          source.streams.forEach((s) => s.destroy());
-          throw e;
-        });
         try {
           // A pg_dumpall file's race server database is in a schema of its own beside this one.
-          const loaded = await loadInto({ client, scratch: engine.scratch, schema }, backup, source, { ...config, textsOf });
+          const loaded = await pooled.use(schema, (client) => loadInto({ client, scratch: engine.scratch, schema }, backup, source, { ...config, textsOf }), true);
           emit('loaded', { date });
           return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema };
         } catch (e) {
           source.streams.forEach((s) => s.destroy());
           throw e;
-        } finally {
-          await client.end().catch(() => {});
         }
       } catch (e) {
         const error = asRecoverError(e, path);
@@ -193,16 +185,12 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
       }
     };
 
-    /** A loaded backup as a command sees it, on a connection of its own for the call. */
-    const onEntry = async <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R> => {
-      const client = await connectTo(entry.schema);
-      try {
+    /** A loaded backup as a command sees it, on a connection that sees its schema alone for the call. */
+    const onEntry = <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R> =>
+      pooled.use(entry.schema, async (client) => {
         const query = await queryOn(client, entry.load, config.timezone);
-        return await each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database, schema: entry.schema }, entry);
-      } finally {
-        await client.end().catch(() => {});
-      }
-    };
+        return each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database, schema: entry.schema }, entry);
+      });
 
     config.onPhase?.('loading');
     const results = config.textsOf && unique.length > 1 ? await loadNewestFirst(unique, width, signal, loadOne, onEntry, config.textsOf) : await pool(unique, width, signal, (p, k) => loadOne(p, k));
@@ -218,13 +206,24 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
       failed,
       // Queries wait on round trips more than on the cores: more at once than loads.
       map: (each) => pool(loaded, MAX_PARALLEL_LOADS, signal, (entry) => onEntry(entry, each)),
-      each: async (each) => {
-        await pool(loaded, 1, signal, (entry) => onEntry(entry, each));
+      each: async (read, use) => {
+        const readAt = (k: number) => {
+          const reading = onEntry(loaded[k]!, read);
+          reading.catch(() => {}); // awaited below; a run ending meanwhile must not leave it unhandled
+          return reading;
+        };
+        let ahead = readAt(0);
+        for (let k = 0; k < loaded.length && !signal.aborted; k++) {
+          const got = await ahead;
+          if (k + 1 < loaded.length) ahead = readAt(k + 1);
+          use(got, loaded[k]!);
+        }
       },
       on: onEntry,
     };
     return await fn(set);
   } finally {
+    await connections?.close();
     await engine.stop();
   }
 }
