@@ -50,6 +50,8 @@ describe('backups in S3, as on disk', () => {
     expect(merge).toContain(`--current ${NIGHTLY}${basename(gz)} --auto`);
     expect(merge).toContain(`--endpoint-url ${store.endpoint} ${NIGHTLY} --out`);
     expect(fromS3.stderr).not.toMatch(/^\s*1\. cd /m);
+    // The text of a task deleted since is copied by hand, from the store it is in.
+    expect(fromS3.stderr).toMatch(new RegExp(`copy it by hand: recover-texts export ${NIGHTLY}\\S+ --user alice --endpoint-url ${store.endpoint} --format files --out DIR`));
     expectNothingLeft(tmp);
   });
 
@@ -117,6 +119,7 @@ describe('backups in S3, as on disk', () => {
     expect(onDisk.code, onDisk.stderr).toBe(0);
     expect(fromS3.code, fromS3.stderr).toBe(0);
     expect(readFileSync(out('s3'), 'utf8')).toBe(readFileSync(out('disk'), 'utf8'));
+    expect(fromS3.stderr).toContain(`--user alice --endpoint-url ${store.endpoint} --format files --out DIR`);
     removeTmp(out('s3'));
     removeTmp(out('disk'));
   });
