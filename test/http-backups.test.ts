@@ -19,7 +19,8 @@ import { WANTED_TABLES } from '../src/filter/index.js';
 import { backupName, httpBytes, isUrl, redactUrl } from '../src/remote/index.js';
 import { customArchive, fixtureEntries } from './archive-writer.js';
 import { expectCleanError, expectNothingLeft, FIXTURES, makeTmp, removeTmp, runCli, type CliResult } from './helpers.js';
-import { cuttingProxy, freePort, HAVE_NGINX, startNginx, type Nginx } from './nginx.js';
+import { cuttingProxy } from './cutting-proxy.js';
+import { freePort, HAVE_NGINX, startNginx, type Nginx } from './nginx.js';
 
 const CURRENT = join(FIXTURES, 'generated', 'current');
 const FORMATS = ['plain.sql', 'plain.sql.gz', 'custom.dump', 'custom-piped.dump', 'pg17-custom-zstd.dump', 'tar.tar'];

@@ -52,6 +52,20 @@ describe('merge --auto from the live JSON', () => {
     expect(plan.notes.join('\n')).toMatch(/5-NEW: not in the newest backup's tasks/);
   });
 
+  it("the deleted task's text is copied by hand with an export that reads the backup where it lies: the S3 store's endpoint passed on", () => {
+    const copy = (path: string, endpoint?: string) => {
+      const inS3 = buildHistory(snapshots.map((s) => ({ ...s, path: path.replace('DATE', s.date) })), 2);
+      const { choices } = resolveChoices(inS3, current, [], true);
+      return /copy it by hand: (.*)$/.exec(planMerge(inS3, current, choices, snapshots.at(-1)!.tasks, endpoint).warnings[0]!)?.[1];
+    };
+    expect(copy('s3://backups/nightly/bk_DATE.sql.gz', 'http://127.0.0.1:9000')).toBe(
+      'recover-texts export s3://backups/nightly/bk_2026-03-01.sql.gz --user alice --endpoint-url http://127.0.0.1:9000 --format files --out DIR',
+    );
+    // A file (or AWS itself) needs none.
+    expect(copy('bk_DATE.sql.gz', 'http://127.0.0.1:9000')).toBe('recover-texts export bk_2026-03-01.sql.gz --user alice --format files --out DIR');
+    expect(copy('s3://backups/nightly/bk_DATE.sql.gz')).toBe('recover-texts export s3://backups/nightly/bk_2026-03-01.sql.gz --user alice --format files --out DIR');
+  });
+
   it('--take TASK@DATE picks a version; TASK@current keeps the current text', () => {
     const { choices } = resolveChoices(h, current, [parseTake('2-edit@2026-03-01'), parseTake('3-REPORT@current')], true);
     const plan = planMerge(h, current, choices, snapshots.at(-1)!.tasks);

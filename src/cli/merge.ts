@@ -98,7 +98,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
     }
 
     const { choices, notes, warnings } = resolveChoices(h, current, takes, !!opts.auto);
-    const plan = planMerge(h, current, choices, snapshots.at(-1)!.tasks);
+    const plan = planMerge(h, current, choices, snapshots.at(-1)!.tasks, opts.endpointUrl);
     for (const n of [...notes, ...plan.notes]) ui.note(n);
     for (const w of [...warnings, ...plan.warnings]) ui.warn(w);
     const taken = plan.rows.filter((r) => r.from !== 'current');

@@ -112,7 +112,7 @@ export async function detectBackup(path: string, opts: DetectOptions = {}): Prom
         hint: 'name one backup in it (s3://BUCKET/PREFIX/FILE), or pass the folder to history, merge or scan',
       });
     }
-    const store = await openS3(opts.s3 ?? {});
+    const store = await openS3(opts.s3 ?? {}, { debug: opts.debug });
     return detectS3Object(store, await store.stat(place));
   }
   if (await isReadOnce(path)) {

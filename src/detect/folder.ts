@@ -86,7 +86,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
     await assertBackupPathExists(arg);
     if (isS3Url(arg) && parseS3Url(arg).folder) {
       // Like a folder here: each object recognised by its bytes, sub-folders listed and not searched.
-      const store = await openS3(opts.s3 ?? {});
+      const store = await openS3(opts.s3 ?? {}, { debug: opts.debug });
       const { objects, folders } = await store.list(parseS3Url(arg));
       if (objects.some((o) => o.path === `${arg.replace(/\/?$/, '/')}toc.dat`)) {
         throw new RecoverError('S3_DIRECTORY_ARCHIVE', `${arg} holds toc.dat: it is a pg_dump directory archive, which is read from a folder on this machine only`, {

@@ -6,6 +6,7 @@ import type { SnapshotTask } from '../session/index.js';
 import { taskOrder, toServerText, type ServerText } from '../query/index.js';
 
 import { checkUpload } from './check.js';
+import { isS3Url } from '../remote/index.js';
 import { shellWord } from '../shell.js';
 
 /** One text the student has now. */
@@ -183,13 +184,20 @@ export interface MergePlan {
   notes: string[];
 }
 
+/** The command that copies a student's texts out of one backup, with the store an s3:// backup is read from. */
+function exportCommand(path: string, username: string, endpointUrl: string | undefined): string {
+  const endpoint = endpointUrl && isS3Url(path) ? ['--endpoint-url', endpointUrl] : [];
+  return ['recover-texts', 'export', path, '--user', username, ...endpoint, '--format', 'files', '--out', 'DIR'].map(shellWord).join(' ');
+}
+
 /**
  * The upload JSON: the current texts, with each chosen task's text replaced by
  * the chosen version, named as the current data names the task (matched by id
  * when the current data is a backup, by name when it is the live JSON).
- * `newestTasks`: the newest backup's tasks, for the live JSON's names.
+ * `newestTasks`: the newest backup's tasks, for the live JSON's names; `endpointUrl`: the S3-compatible
+ * store s3:// backups were read from, passed on in the commands printed.
  */
-export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap<number, Choice>, newestTasks: readonly SnapshotTask[]): MergePlan {
+export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap<number, Choice>, newestTasks: readonly SnapshotTask[], endpointUrl?: string): MergePlan {
   const warnings: string[] = [];
   const notes: string[] = [];
   const username = current.username;
@@ -229,7 +237,7 @@ export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap
       warnings.push(
         `${t.name} (task id ${t.taskId}): no such task in ${current.kind === 'backup' ? current.label : 'the newest backup'}` +
           `${t.deletedAt !== null ? ` (deleted on ${t.deletedAt.date})` : ''}, so its text of ${date} (${version.length} chars) cannot be uploaded and is left out;` +
-          ` copy it by hand: recover-texts export ${shellWord(choice.at.backup.path)} --user ${shellWord(h.user.username)} --format files --out DIR`,
+          ` copy it by hand: ${exportCommand(choice.at.backup.path, h.user.username, endpointUrl)}`,
       );
       continue;
     }

@@ -15,24 +15,16 @@
  * already is passed over. RFC 9110 sections 14 (ranges) and 13.1.5 (If-Range).
  */
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RecoverError } from '../errors.js';
 import { streamBytes, type ByteSource } from '../archive/index.js';
+import { Resume, type Answer, type ResumeOptions } from './resume.js';
 import { redactUrl } from './url.js';
 
 /** The first request's range: detection's sniff and most header+TOCs in one answer. */
 const PROBE = 64 * 1024;
-/** Tries after a dropped connection or a server error (5xx, 429), and the first wait. */
-const RETRIES = 4;
-const BACKOFF_MS = 500;
 
-export interface HttpOptions {
-  /** Said under --debug: how the backup is read when that is worth knowing (no ranges, a resume). */
-  debug?: (message: string) => void;
-  retries?: number;
-  backoffMs?: number;
-  signal?: AbortSignal;
-}
+/** Said under --debug, tries and waits: the rule every remote read shares (resume.ts). */
+export type HttpOptions = ResumeOptions;
 
 export interface HttpBytes extends ByteSource {
   /** The server's Last-Modified, when it sends one. */
@@ -107,8 +99,8 @@ class Http {
   validator: string | undefined;
   ranges = true;
   size: number | undefined;
-  private readonly retries: number;
-  private readonly backoff: number;
+  /** Tries again after a server error or a drop, by the rule all remote reads share. */
+  private readonly resume: Resume;
 
   private readonly url: URL;
   /** user:password@ in the URL, sent as Basic authentication (fetch refuses a URL holding them). */
@@ -125,8 +117,7 @@ class Http {
       this.url.username = '';
       this.url.password = '';
     }
-    this.retries = opts.retries ?? RETRIES;
-    this.backoff = opts.backoffMs ?? BACKOFF_MS;
+    this.resume = new Resume(this.name, opts, (why) => this.failed(why));
   }
 
   /** A GET from byte `from` (to `to`, inclusive), retried while the server cannot answer; a refusal is a clean error. */
@@ -155,13 +146,13 @@ class Http {
         if (res.status < 500 && res.status !== 429) throw this.failed(`the server answered ${status}`);
         why = `the server answered ${status}`;
       } catch (e) {
-        if (e instanceof RecoverError || this.opts.signal?.aborted) throw e;
+        if (this.resume.final(e)) throw e;
         why = networkWhy(e);
         // A host that does not exist or a certificate not trusted will not change by waiting.
         if (/no such host|certificate/.test(why)) throw this.failed(why);
       }
-      if (attempt >= this.retries) throw this.failed(`${why}, ${attempt + 1} times`);
-      await this.wait(attempt, why);
+      if (attempt >= this.resume.retries) throw this.failed(`${why}, ${attempt + 1} times`);
+      await this.resume.wait(attempt, why);
     }
   }
 
@@ -186,7 +177,7 @@ class Http {
         at += got.length;
         break; // all asked for, or the file ends here
       } catch (e) {
-        if (e instanceof RecoverError || this.opts.signal?.aborted) throw e;
+        if (this.resume.final(e)) throw e;
         const part = (e as { got?: Buffer }).got;
         if (part?.length) {
           parts.push(part);
@@ -194,8 +185,7 @@ class Http {
           drops = 0;
         }
         res = undefined;
-        if (++drops > this.retries) throw this.failed(`the connection dropped at byte ${at}, ${drops} times`);
-        await this.wait(drops - 1, `the connection dropped at byte ${at}`);
+        await this.resume.dropped(++drops, at);
       }
     }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
@@ -234,45 +224,18 @@ class Http {
       yield Buffer.from(prefix.subarray(at));
       at = prefix.length;
     }
-    let res = first;
-    for (let drops = 0; ; ) {
-      if (!res && this.size !== undefined && at >= this.size) return; // the first answer held it all
-      /** Where the answer's body starts: `first` and a server without ranges start from byte 0. */
-      let bodyAt = 0;
-      try {
-        if (!res) {
-          res = await this.request(at);
-          if (res.status === 416) {
-            await res.body?.cancel();
-            return;
-          }
-          if (this.ranges) {
-            this.expectRange(res, at);
-            bodyAt = at;
-          }
-        }
-        for await (const c of (res.body ?? []) as Body) {
-          let b = Buffer.from(c.buffer, c.byteOffset, c.byteLength);
-          if (bodyAt < at) {
-            const skip = Math.min(b.length, at - bodyAt);
-            bodyAt += skip;
-            b = b.subarray(skip);
-          }
-          if (!b.length) continue;
-          bodyAt += b.length;
-          at += b.length;
-          drops = 0;
-          yield b;
-        }
-        if (this.size === undefined || at >= this.size) return;
-        throw new Error(`the body ended at byte ${at} of ${this.size}`);
-      } catch (e) {
-        if (e instanceof RecoverError || this.opts.signal?.aborted) throw e;
-        res = undefined;
-        if (++drops > this.retries) throw this.failed(`the connection dropped at byte ${at}, ${drops} times`);
-        await this.wait(drops - 1, `the connection dropped at byte ${at}`);
+    const open = async (from: number): Promise<Answer | undefined> => {
+      const res = await this.request(from);
+      if (res.status === 416) {
+        await res.body?.cancel();
+        return undefined;
       }
-    }
+      // A server without ranges answers from byte 0 again: what was read already is passed over.
+      if (!this.ranges) return { body: (res.body ?? []) as Body, from: 0 };
+      this.expectRange(res, from);
+      return { body: (res.body ?? []) as Body, from };
+    };
+    yield* this.resume.body(at, this.size, open, first && { body: (first.body ?? []) as Body, from: 0 });
   }
 
   /** A range answer must start where it was asked to: a 200 to If-Range means the file changed. */
@@ -285,12 +248,6 @@ class Http {
         ? 'the file changed on the server while it was being read (its first answer and a later one differ)'
         : `asked for the bytes from ${at}, the server sent ${res.headers.get('content-range') ?? `an answer without Content-Range (${res.status})`}`,
     );
-  }
-
-  private async wait(attempt: number, why: string): Promise<void> {
-    const ms = this.backoff * 2 ** attempt;
-    this.opts.debug?.(`${this.name}: ${why}; trying again in ${ms} ms`);
-    await sleep(ms, undefined, { signal: this.opts.signal });
   }
 
   private failed(why: string): RecoverError {

@@ -2,7 +2,9 @@
  * Backups in S3 (or an S3-compatible store): `s3://bucket/key` is one object, `s3://bucket/prefix/`
  * a folder of them. An object is read by ranged GETs (a seekable ByteSource, like a file), so an
  * archive with data offsets costs only its header, TOC and the wanted tables' blocks; a reader
- * that goes from start to end (`sequential()`) gets one GET streamed. The AWS
+ * that goes from start to end (`sequential()`) gets one GET streamed, taken up where it stopped
+ * when the connection drops (a ranged GET from the next byte, IfMatch on the first answer's ETag
+ * so two versions of the object never mix; tries and waits as for a URL, resume.ts). The AWS
  * SDK is loaded with import() only when an s3:// argument is given: every other run stays as
  * fast to start as before. Credentials and region come from the SDK's standard chain
  * (environment, ~/.aws, SSO, instance roles); `--endpoint-url` or AWS_ENDPOINT_URL names an
@@ -12,6 +14,7 @@
 import { Readable } from 'node:stream';
 import { RecoverError } from '../errors.js';
 import { streamBytes, type ByteSource } from '../archive/index.js';
+import { Resume, type ResumeOptions } from './resume.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -96,8 +99,8 @@ export function checkEndpoint(value: string, from: string): string {
   return value;
 }
 
-/** The store for one bucket: the SDK loaded now, its credentials looked up at the first request. */
-export async function openS3(settings: S3Settings): Promise<S3Store> {
+/** The store for one bucket: the SDK loaded now, its credentials looked up at the first request; `opts`: --debug's notes, tries and waits of a streamed read. */
+export async function openS3(settings: S3Settings, opts: ResumeOptions = {}): Promise<S3Store> {
   const sdk = await loadSdk();
   const options = {
     ...(settings.endpoint ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),
@@ -147,15 +150,24 @@ export async function openS3(settings: S3Settings): Promise<S3Store> {
     },
     bytes(object) {
       const place = parseS3Url(object.path);
-      const get = (range?: string) => send(place, 'read', () => client.send(new sdk.GetObjectCommand({ Bucket: place.bucket, Key: place.key, Range: range })));
-      /** The whole object as one answer, streamed. */
-      async function* whole(): AsyncGenerator<Buffer> {
-        const got = await get();
-        try {
-          for await (const chunk of got.Body as AsyncIterable<Uint8Array>) yield Buffer.from(chunk);
-        } catch (e) {
-          throw s3Error(e, place, 'read', where);
-        }
+      const get = (range?: string, etag?: string) =>
+        send(place, 'read', () => client.send(new sdk.GetObjectCommand({ Bucket: place.bucket, Key: place.key, Range: range, IfMatch: etag })));
+      const resume = new Resume(object.path, opts, (why) => new RecoverError('S3_UNREACHABLE', `cannot read backup ${object.path}: ${why}`, {
+        hint: `check the network${where ? ' and that the store is running' : ''}, and try again; or copy the backup down (aws s3 cp) and pass the file`,
+      }));
+      /** The whole object as one answer, streamed; after a drop, the rest from the next byte, of the same version only. */
+      function whole(): AsyncGenerator<Buffer> {
+        let etag: string | undefined;
+        return resume.body(0, object.size, async (at) => {
+          const got = await get(at > 0 ? `bytes=${at}-` : undefined, etag);
+          // A store that ignores IfMatch still names the version it sent.
+          if (etag && got.ETag && got.ETag !== etag) {
+            (got.Body as Readable | undefined)?.destroy();
+            throw changed(`cannot read backup ${object.path}`);
+          }
+          etag ??= got.ETag;
+          return { body: got.Body as AsyncIterable<Uint8Array>, from: at };
+        });
       }
       let once: ByteSource | undefined;
       return {
@@ -196,6 +208,14 @@ function statusOf(e: unknown): number | undefined {
   return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 
+/** A read taken up again found another version of the object than the one it started on. */
+function changed(doing: string, cause?: unknown): RecoverError {
+  return new RecoverError('S3_FAILED', `${doing}: the object changed in S3 while it was being read (its ETag is not the first answer's)`, {
+    hint: 'run the command again once the backup job has finished writing it',
+    cause,
+  });
+}
+
 /** The SDK's error as one line with a hint; its message is S3's own (it names no credential). */
 function s3Error(e: unknown, place: S3Place, what: 'list' | 'read', where: string): RecoverError {
   if (e instanceof RecoverError) return e;
@@ -215,6 +235,7 @@ function s3Error(e: unknown, place: S3Place, what: 'list' | 'read', where: strin
       cause: e,
     });
   }
+  if (name === 'PreconditionFailed' || statusOf(e) === 412) return changed(doing, e);
   if (name === 'NoSuchKey') {
     return new RecoverError('S3_NO_SUCH_KEY', `${doing}: no such object in the bucket ${place.bucket}${where}`, { hint: 'check the key (aws s3 ls s3://BUCKET/PREFIX/ lists them)', cause: e });
   }
