@@ -6,7 +6,8 @@
  * night dumped as the cron job does it (`pg_dump | gzip > buggy_race_bk_YYYYMMDD.sql.gz`).
  * What happens over the year:
  *
- * - every night about one text in thirty grows by a sentence;
+ * - in term time, each student adds a sentence to one text once a week; nobody
+ *   edits in the holidays (nights 110-125, 215-230 and from 290 on);
  * - student007 wipes most of their texts on night 90, student123 on night 200,
  *   and student250's REPORTX1 shrinks to a line on night 300 (losses on three dates);
  * - student100 is renamed student100x on night 120;
@@ -42,6 +43,10 @@ function nightFile(dir: string, k: number): string {
 export function yearPaths(): string[] {
   return Array.from({ length: YEAR_NIGHTS }, (_, k) => nightFile(YEAR, k));
 }
+
+/** The holidays (nights, 1-based, inclusive), when nobody edits: winter, spring and the summer. */
+const HOLIDAYS: [number, number][] = [[110, 125], [215, 230], [290, 365]];
+const inTerm = (n: number) => !HOLIDAYS.some(([from, to]) => n >= from && n <= to);
 
 /** What happens on night `n` (1-based), as SQL, beyond the nightly edits. */
 const EVENTS: Record<number, string> = {
@@ -82,7 +87,9 @@ export async function makeYearBackups(): Promise<string[]> {
     const running = new Set<Promise<unknown>>();
     for (let k = 0; k < YEAR_NIGHTS; k++) {
       const night = new Date(FIRST + k * 86_400_000 - 3 * 3_600_000).toISOString();
-      psql('buggy_race', `UPDATE public.tasktexts SET text = text || ' Night ${k + 1}: more testing.', modified_at = '${night}' WHERE (id + ${k}) % 30 = 0`);
+      if (inTerm(k + 1)) {
+        psql('buggy_race', `UPDATE public.tasktexts SET text = text || ' Night ${k + 1}: more testing.', modified_at = '${night}' WHERE (id + ${k}) % 30 = 0 AND (user_id + ${k}) % 7 = 0`);
+      }
       const event = EVENTS[k + 1];
       if (event) psql('buggy_race', event);
       // The dump is quick; gzip is most of a night's time, so it runs beside the next nights' edits.
