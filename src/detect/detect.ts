@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { RecoverError } from '../errors.js';
-import { archiveInfoOf, fileBytes, ioError, openFile, readArchiveInfo, streamBytes, type ArchiveInfo, type ByteSource } from '../archive/index.js';
+import { archiveInfoOf, fileBytes, ioError, readArchiveInfo, streamBytes, type ArchiveInfo, type ByteSource } from '../archive/index.js';
 import { pathExists } from '../files.js';
 import { httpBytes, isS3Url, isUrl, openS3, parseS3Url, redactUrl, type S3Object, type S3Settings, type S3Store } from '../remote/index.js';
 import { nearbyPaths } from './nearby.js';
@@ -141,7 +141,8 @@ export async function detectBackup(path: string, opts: DetectOptions = {}): Prom
       hint: 'the backup job probably failed that night; pick another backup',
     });
   }
-  const fh = await openFile(path);
+  // By path, as fs.open does: a refusal stays the system's error (EACCES), on which a folder skips another user's file.
+  const fh = await fs.open(path, 'r');
   try {
     // A file is read again by path (and an archive's info was read from it already).
     return await detectBytes(fileBytes(fh, path, stat.size), { path, ...target, format: 'plain', size: stat.size, modifiedAt: stat.mtime }, true);
