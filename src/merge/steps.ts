@@ -8,6 +8,7 @@
  * not among the backups the next run reads.
  */
 import { basename, dirname, resolve } from 'node:path';
+import { isS3Url, isUrl } from '../remote/index.js';
 import { shellWord } from '../shell.js';
 
 export interface RestoreSteps {
@@ -36,7 +37,7 @@ export function uploadFileName(username: string): string {
 export function restoreSteps(username: string, current: string, backups: readonly string[], options: readonly string[] = [], out?: string): RestoreSteps {
   // The current backup's folder, when every backup is in it (or is that folder itself); none to cd into when one is remote (s3://, https://).
   const home = dirname(resolve(current));
-  const remote = [current, ...backups].some((p) => /^[a-z][a-z0-9+.-]*:\/\//i.test(p));
+  const remote = [current, ...backups].some((p) => isUrl(p) || isS3Url(p));
   const folder = !remote && backups.every((b) => resolve(b) === home || dirname(resolve(b)) === home) ? home : null;
   const rel = (p: string) => (folder === null ? p : resolve(p) === folder ? '.' : basename(p));
   // After the cd, a path from here is absolute; else as short as it can be.
