@@ -177,3 +177,20 @@ describe('a username given without --user', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+describe('a finished run exits, whatever a library left running', () => {
+  // A timer nobody clears, as testcontainers leaves when the container it waits for has died:
+  // without the exit after the run, the process would live as long as the timer.
+  const linger = { NODE_OPTIONS: '--import=data:text/javascript,setInterval(()=>{},1000)' };
+
+  it('a run that succeeds exits 0 with its whole output, and one that fails with its own code', async () => {
+    const started = Date.now();
+    const ok = await runCli(['export', DEMO, '-u', 'alice'], { tmp, env: linger, timeoutMs: 60_000 });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe(readFileSync(join(FIXTURES, 'demo', 'expected', 'alice.json'), 'utf8'));
+    const bad = await runCli(['export', DEMO, '-u', 'nobody-here'], { tmp, env: linger, timeoutMs: 60_000 });
+    expect(bad.code, bad.stderr).toBe(12);
+    expect(Date.now() - started).toBeLessThan(50_000);
+    expectNothingLeft(tmp);
+  });
+});

@@ -24,13 +24,13 @@ export interface CliResult {
  * Run `recover-texts args...` with TMPDIR set to `tmp` (a fresh one if not given). `under` is a
  * command to run it with (its arguments then node's), which must exec node in its own process.
  */
-export function runCli(args: string[], opts: { tmp?: string; env?: NodeJS.ProcessEnv; cwd?: string; under?: string[] } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { tmp?: string; env?: NodeJS.ProcessEnv; cwd?: string; under?: string[]; timeoutMs?: number } = {}): Promise<CliResult> {
   const [command, ...before] = [...(opts.under ?? []), process.execPath];
   return new Promise((resolvePromise) => {
     execFile(
       command!,
       [...before, CLI, ...args],
-      { cwd: opts.cwd ?? ROOT, env: { ...process.env, TMPDIR: opts.tmp ?? process.env.TMPDIR, ...opts.env }, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      { cwd: opts.cwd ?? ROOT, env: { ...process.env, TMPDIR: opts.tmp ?? process.env.TMPDIR, ...opts.env }, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', timeout: opts.timeoutMs ?? 0 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolvePromise({ code, stdout, stderr });
