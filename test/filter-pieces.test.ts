@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
 import { RowBatches } from '../src/filter/batches.js';
+import { ProjectedRows, projectsInBuffer } from '../src/filter/copy-project.js';
 import { CopySkipper } from '../src/filter/copy-skip.js';
 import { copyField, InsertRows } from '../src/filter/inserts.js';
 import { literalValue, SqlLexer } from '../src/filter/lexer.js';
@@ -234,6 +235,76 @@ describe('readTextsOf', () => {
   it('reads one field of a line from the Buffer', () => {
     const buf = b('a\tbb\t\tccc');
     expect([0, 1, 2, 3, 4].map((n) => fieldOf(buf, 0, buf.length, n))).toEqual(['a', 'bb', '', 'ccc', '']);
+  });
+});
+
+describe('ProjectedRows', () => {
+  // users as a race server has it: the bulky latest_json (dropped) between kept columns.
+  const source = ['id', 'username', 'latest_json', 'first_name', 'last_name'];
+  const data = '1\talice\t{"big":"' + 'x'.repeat(5000) + '"}\tAlice\tSmith\n2\tbob\t\\N\tBob\t\\N\n\\.\nSET x = 1;\n';
+
+  /** Reads `text` cut into pieces of `size` bytes; the rows, whether the end was seen, and where reading stopped in the last piece. */
+  function readInPieces(text: string, size: number, crlf = false) {
+    const lines = new LineReader();
+    lines.crlf = crlf;
+    const rows = new ProjectedRows(project('users', source), lines);
+    const got: string[] = [];
+    let ended = false;
+    let rest = '';
+    const buf = b(text);
+    for (let at = 0; at < buf.length && !ended; at += size) {
+      const piece = buf.subarray(at, at + size);
+      const stop = rows.read(piece, 0, (r) => void got.push(r), () => (ended = true));
+      if (ended) rest = piece.toString('latin1', stop) + buf.toString('latin1', at + size);
+    }
+    return { got, ended, rest, lineNo: lines.lineNo };
+  }
+
+  it('is used for projections that drop columns and filter no rows', () => {
+    expect(projectsInBuffer(project('users', source))).toBe(true);
+    expect(projectsInBuffer(project('users', ['id', 'username', 'ext_username', 'first_name', 'last_name', 'is_student', 'is_active', 'created_at', 'email']))).toBe(true);
+    expect(projectsInBuffer(project('tasktexts', ['id', 'user_id', 'task_id', 'text'], new Set(['1'])))).toBe(false);
+    expect(projectsInBuffer(project('settings', ['id', 'value']))).toBe(false);
+  });
+
+  it('gives the line reader\'s rows, whatever the pieces the data comes in, and stops after the end marker', () => {
+    const p = project('users', source);
+    const expected = data.split('\n').slice(0, 2).map((l) => projectCopyLine(p, l, 0));
+    for (const size of [1, 2, 3, 7, 64, 4999, 5003, 100_000]) {
+      const r = readInPieces(data, size);
+      expect(r.got, `pieces of ${size}`).toEqual(expected);
+      expect(r.ended).toBe(true);
+      expect(r.rest).toBe('SET x = 1;\n');
+      expect(r.lineNo).toBe(3);
+    }
+  });
+
+  it('reads a dump whose newlines are CRLF', () => {
+    const p = project('users', source);
+    const crlf = data.replace(/\n/g, '\r\n');
+    for (const size of [1, 2, 5, 1000]) {
+      const r = readInPieces(crlf, size, true);
+      expect(r.got, `pieces of ${size}`).toEqual(data.split('\n').slice(0, 2).map((l) => projectCopyLine(p, l, 0)));
+      expect(r.rest).toBe('SET x = 1;\r\n');
+    }
+  });
+
+  it('refuses a row with the wrong number of fields, naming its line', () => {
+    for (const bad of ['1\talice\t{}\tAlice\n', '1\talice\t{}\tAlice\tSmith\textra\n']) {
+      const lines = new LineReader();
+      lines.lineNo = 40;
+      const rows = new ProjectedRows(project('users', source), lines);
+      expect(() => rows.read(b(bad), 0, () => {}, () => {})).toThrow(/a row of users at line 41 has [46] fields, expected 5/);
+    }
+  });
+
+  it('knows a last line that is the end marker without its newline', () => {
+    const rows = new ProjectedRows(project('users', source), new LineReader());
+    expect(rows.read(b('1\ta\t{}\tA\tB\n\\.'), 0, () => {}, () => {})).toBe(13);
+    expect(rows.endsAtMarker).toBe(true);
+    const cut = new ProjectedRows(project('users', source), new LineReader());
+    cut.read(b('1\ta\t{}'), 0, () => {}, () => {});
+    expect(cut.endsAtMarker).toBe(false);
   });
 });
 

@@ -9,7 +9,8 @@
  *              the lexer), the kept ones parsed (statements.ts)
  *   copy-keep  a wanted table's COPY data, line by line, projected
  *              (projection.ts); with textsOf, a texts table's data is read
- *              in the Buffer (texts-of.ts)
+ *              in the Buffer (texts-of.ts), and so are the rows of a
+ *              projection that drops columns (copy-project.ts)
  *   copy-skip  any other COPY data, passed over in the Buffer (copy-skip.ts)
  *
  * INSERT rows become COPY rows (inserts.ts); all rows go out in batches
@@ -27,6 +28,7 @@
 import { RecoverError } from '../errors.js';
 import { RowBatches } from './batches.js';
 import { connectTarget } from './connect.js';
+import { ProjectedRows, projectsInBuffer } from './copy-project.js';
 import { CopySkipper } from './copy-skip.js';
 import { InsertRows } from './inserts.js';
 import { LineReader } from './lines.js';
@@ -65,6 +67,8 @@ export class SqlFilter {
   private state: 'statement' | 'copy-keep' | 'copy-skip' = 'statement';
   /** copy-keep: the block being read. */
   private copy: Projection | null = null;
+  /** copy-keep, for a projection that drops columns: its rows, read in the Buffer. */
+  private projected: ProjectedRows | null = null;
   /** The first bytes of the input, to recognise a dump cut inside its header. */
   private head = '';
   /** Column lists from CREATE TABLE, for COPY/INSERT without one. */
@@ -100,6 +104,7 @@ export class SqlFilter {
       const copy = this.copy;
       if (this.state === 'copy-skip') pos = this.skipCopy(buf, pos);
       else if (copy && copy.userIndex >= 0 && !this.lines.carrying) pos = readTextsOf(buf, pos, copy.userIndex, copy.authors!, this.lines, this.copyLine);
+      else if (this.projected) pos = this.projected.read(buf, pos, this.addRow, this.endCopy);
       else pos = this.lines.read(buf, pos, this.onLine);
     }
   }
@@ -110,6 +115,7 @@ export class SqlFilter {
     // Every COPY data line ends in a newline: a last line without one is a row cut short,
     // not a row (only the end marker may lack it).
     if (last !== null && (this.state === 'statement' || last === COPY_END)) this.onLine(last);
+    if (this.projected?.endsAtMarker) this.endCopy();
     const head = this.head.replace(/\r/g, '');
     if (!this.stats.sawDumpHeader && head.length >= 2) {
       if (DUMP_HEADER.startsWith(head.slice(0, DUMP_HEADER.length))) this.stats.sawDumpHeader = true;
@@ -142,7 +148,7 @@ export class SqlFilter {
       }
       this.statements.line(line);
     }
-    return this.state === 'copy-skip' || (this.copy !== null && this.copy.userIndex >= 0);
+    return this.state === 'copy-skip' || (this.copy !== null && (this.copy.userIndex >= 0 || this.projected !== null));
   };
 
   // ---- statements -----------------------------------------------------------
@@ -200,6 +206,7 @@ export class SqlFilter {
           return true;
         }
         this.copy = project(st.table, st.columns ?? this.declaredColumns(st.table, 'COPY'), this.options.textsOf);
+        this.projected = projectsInBuffer(this.copy) ? new ProjectedRows(this.copy, this.lines) : null;
         this.rows.begin(st.table, this.copy.names);
         this.stats.statementsKept++;
         this.stats.copyBlocksKept++;
@@ -223,14 +230,20 @@ export class SqlFilter {
 
   /** A line of a wanted table's COPY data. */
   private readonly copyLine = (line: string): void => {
-    if (line === COPY_END) {
-      this.rows.end();
-      this.copy = null;
-      this.state = 'statement';
-      return;
-    }
+    if (line === COPY_END) return this.endCopy();
     const row = projectCopyLine(this.copy!, line, this.lines.lineNo);
     if (row !== null) this.rows.add(row);
+  };
+
+  /** A projected row (ProjectedRows). */
+  private readonly addRow = (row: string): void => this.rows.add(row);
+
+  /** The wanted table's data has ended. */
+  private readonly endCopy = (): void => {
+    this.rows.end();
+    this.copy = null;
+    this.projected = null;
+    this.state = 'statement';
   };
 
   /** Unwanted COPY data, from buf[pos]; returns where to go on from. */
