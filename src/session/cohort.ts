@@ -18,7 +18,7 @@
  * builds that student's History; the caller drops it before the next.
  */
 import { realName, type TextRecord } from '../query/index.js';
-import type { BackupSet } from './many.js';
+import type { BackupStream } from './many.js';
 import type { Snapshot, SnapshotTask } from './student.js';
 
 /** A value from the backup `at` on (until the next change); null: not there. */
@@ -77,7 +77,7 @@ const sameTexts = (a: readonly TextRecord[], b: readonly TextRecord[]) =>
   a.length === b.length && a.every((x, k) => (Object.keys(x) as (keyof TextRecord)[]).every((f) => x[f] === b[k]![f]));
 
 /** Visit every loaded backup once, oldest first, keeping only what changed (see the module comment). */
-export async function cohortTimelines(set: BackupSet): Promise<CohortTimelines> {
+export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<CohortTimelines> {
   const backups: CohortBackup[] = [];
   const tasksAt: SnapshotTask[][] = [];
   const users = new Map<number, Change<CohortUser>[]>();
