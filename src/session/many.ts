@@ -229,7 +229,9 @@ async function inEngine<T>(
     };
 
     config.onPhase?.('loading');
-    if ('streamed' in use) return await use.streamed(streamed(unique, width, signal, loadOne, onEntry, drop));
+    // Streamed, the run is querying from the first backup read on, as the others load.
+    const querying = () => config.scope.checkpoint('querying');
+    if ('streamed' in use) return await use.streamed(streamed(unique, width, signal, loadOne, onEntry, drop, querying));
     const results = config.textsOf && unique.length > 1 ? await loadNewestFirst(unique, width, signal, loadOne, onEntry, config.textsOf) : await pool(unique, width, signal, (p, k) => loadOne(p, k));
     // (A slot is empty only when a signal stopped the pool: the run is ending.)
     const loaded = results.filter((r): r is LoadedEntry => !!r && 'database' in r).sort(backupOrder);
@@ -268,7 +270,8 @@ async function inEngine<T>(
 /**
  * streamBackups' stream: the backups load in date order (each one's head read first for its
  * date; one that cannot be read goes first, for loadOne to report), at most `width` ahead of the
- * one `each` reads next, and each is dropped once the next has been read.
+ * one `each` reads next, and each is dropped once the next has been read. `querying` is awaited
+ * before the first is read.
  */
 function streamed(
   backups: readonly BackupInput[],
@@ -277,6 +280,7 @@ function streamed(
   loadOne: (backup: BackupInput, index: number) => Promise<LoadedEntry | BackupFailure>,
   onEntry: <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>) => Promise<R>,
   drop: (index: number) => Promise<void>,
+  querying: () => Promise<void>,
 ): BackupStream {
   const loaded: LoadedEntry[] = [];
   const failed: BackupFailure[] = [];
@@ -305,7 +309,10 @@ function streamed(
         for (; at < order.length && !stopped && !signal.aborted; at++) {
           startFrom(at);
           const result = await loads[at]!;
-          if ('database' in result) return { at, entry: result, got: await onEntry(result, read) };
+          if ('database' in result) {
+            if (!loaded.length) await querying();
+            return { at, entry: result, got: await onEntry(result, read) };
+          }
           failed.push(result);
           failedAt.set(result, order[at]!.k);
         }
