@@ -189,20 +189,24 @@ export class BackupQuery {
       `SELECT (SELECT count(*) = count(DISTINCT id) FROM ${table}) AND (SELECT count(*) = count(DISTINCT id) FROM ${there}) AS ok`,
     );
     if (!unique[0].ok) return null;
-    const changed = `SELECT DISTINCT coalesce(a.user_id, b.user_id) AS user_id, coalesce(a.task_id, b.task_id) AS task_id
+    // One pass over both: the keys of every text that came, went or changed, before and after (a
+    // text that moved to another user or task changes both).
+    const { rows: keys } = await this.client.query<{ user_id: string; task_id: string }>(
+      `SELECT DISTINCT k.user_id, k.task_id
          FROM ${table} a FULL JOIN ${there} b ON a.id = b.id
-        WHERE a.id IS NULL OR b.id IS NULL OR ${columns.map((c) => `a.${c} IS DISTINCT FROM b.${c}`).join(' OR ')}`;
-    // A text that moved to another user or task changes both keys.
-    const keysSql = `SELECT user_id, task_id FROM (${changed}) k
-        UNION SELECT b.user_id, b.task_id FROM ${table} a JOIN ${there} b ON a.id = b.id WHERE a.user_id IS DISTINCT FROM b.user_id OR a.task_id IS DISTINCT FROM b.task_id`;
-    const { rows: keys } = await this.client.query(`SELECT DISTINCT user_id::bigint AS user_id, task_id::bigint AS task_id FROM (${keysSql}) k WHERE user_id IS NOT NULL AND task_id IS NOT NULL`);
+              CROSS JOIN LATERAL (VALUES (a.user_id, a.task_id), (b.user_id, b.task_id)) AS k (user_id, task_id)
+        WHERE (a.id IS NULL OR b.id IS NULL OR ${columns.map((c) => `a.${c} IS DISTINCT FROM b.${c}`).join(' OR ')})
+          AND k.user_id IS NOT NULL AND k.task_id IS NOT NULL`,
+    );
     const byId = new Map(users.map((u) => [String(u.id), u]));
-    const rows = await this.textRows(`WHERE (x.user_id, x.task_id) IN (${keysSql})`, [], (id) => byId.get(id));
+    const rows = keys.length
+      ? await this.textRows('WHERE (x.user_id, x.task_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [keys.map((k) => k.user_id), keys.map((k) => k.task_id)], (id) => byId.get(id))
+      : [];
     return { keys: keys.map((k) => ({ userId: Number(k.user_id), taskId: Number(k.task_id) })), rows: rows.sort(serverOrder) };
   }
 
   /** The texts selected by `where`, each with its task, for the user `userOf` finds by id (none: left out). */
-  private async textRows(where: string, params: string[], userOf: (id: string) => UserRecord | undefined): Promise<TextRecord[]> {
+  private async textRows(where: string, params: (string | string[])[], userOf: (id: string) => UserRecord | undefined): Promise<TextRecord[]> {
     const x = (col: string) => this.col(this.textsTable, 'x', col);
     const t = (col: string, fallback?: string) => this.col('tasks', 't', col, fallback);
     const { rows } = await this.client.query(
