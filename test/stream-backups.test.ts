@@ -3,13 +3,13 @@
  * a few ahead, and each is dropped from the server once the next is read: the server never holds
  * more than a few, and what is read is what withBackups gives.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
 import { cohortTimelines, streamBackups, withBackups, type ManyConfig } from '../src/session/index.js';
 import { Scope } from '../src/scope.js';
-import { makeTmp, removeTmp } from './helpers.js';
+import { FIXTURES, makeTmp, removeTmp } from './helpers.js';
 import { nightPaths } from './story-helpers.js';
 
 const scope = new Scope();
@@ -50,6 +50,56 @@ describe('streamBackups', () => {
     // One loading ahead, the one read, and the one before it not yet dropped.
     expect(Math.max(...present)).toBeLessThanOrEqual(3);
     expect(scope.liveCount).toBe(0);
+  });
+
+  it("drops a pg_dumpall file's other databases (backup_N_dbM) with its own schema", async () => {
+    // Two nights of a cluster holding the race server and another application, each given twice.
+    const nights = ['buggy_all_20260314.sql.gz', 'buggy_all_20260315.sql.gz'].map((f) => join(FIXTURES, 'dumpall', 'nightly', f));
+    const paths = [...nights, ...nights.map((p, k) => {
+      const copy = join(work, `copy${k}_buggy_all.sql.gz`);
+      copyFileSync(p, copy);
+      return copy;
+    })];
+    const present: string[][] = [];
+    await streamBackups(paths, config({ concurrency: 1 }), (stream) =>
+      stream.each(
+        async (b) => {
+          const client = await b.engine.connect(b.database);
+          try {
+            const { rows } = await client.query<{ n: string }>("SELECT nspname AS n FROM pg_namespace WHERE nspname ~ '^backup_[0-9]+(_db[0-9]+)?$' ORDER BY 1");
+            return rows.map((r) => r.n);
+          } finally {
+            await client.end();
+          }
+        },
+        (names) => present.push(names),
+      ),
+    );
+    expect(present).toHaveLength(4);
+    // Each file's other databases are loaded beside its own schema...
+    expect(present.every((names) => names.some((n) => /_db[0-9]+$/.test(n)))).toBe(true);
+    // ...and go with it: never the schemas of more than the one loading, the one read and the one before.
+    const backupsIn = (names: string[]) => new Set(names.map((n) => /^backup_([0-9]+)/.exec(n)![1]));
+    expect(Math.max(...present.map((names) => backupsIn(names).size))).toBeLessThanOrEqual(3);
+    expect([...backupsIn(present[0]!)].some((k) => backupsIn(present[3]!).has(k))).toBe(false);
+    expect(scope.liveCount).toBe(0);
+  });
+
+  it("waits at the run's querying checkpoint once, before the first backup is read", async () => {
+    const events: string[] = [];
+    const paused = new Scope();
+    // As RECOVER_TEXTS_PAUSE_AT would pause there: what reached the checkpoint, in order.
+    paused.checkpoint = async (name) => {
+      if (name === 'querying') events.push(name);
+    };
+    await streamBackups(nightPaths, config({ scope: paused, concurrency: 2 }), (stream) =>
+      stream.each(
+        async () => events.push('read'),
+        () => {},
+      ),
+    );
+    expect(events).toEqual(['querying', ...nightPaths.map(() => 'read')]);
+    expect(paused.liveCount).toBe(0);
   });
 
   it("gives scan's cohort exactly as withBackups does", async () => {
