@@ -1,5 +1,5 @@
 /**
- * history and merge interrupted while many backups are loading, being
+ * history, merge and scan interrupted while many backups are loading, being
  * queried, or the report is being written: exit 130/143, and no server,
  * temp dir, pg_restore or partial output is left.
  */
@@ -25,13 +25,17 @@ async function settle(text: string): Promise<number[]> {
   return processesMentioning(text);
 }
 
-describe('interrupted history and merge', () => {
+describe('interrupted history, merge and scan', () => {
   const runs: [string, string, NodeJS.Signals, number, (target: string) => string[]][] = [
     ['history', 'loading', 'SIGINT', 130, (t) => ['history', '-u', 'alice', '--html', t, ...nightPaths]],
     ['history', 'querying', 'SIGTERM', 143, (t) => ['history', '-u', 'alice', '--html', t, ...nightPaths]],
     ['history', 'writing', 'SIGINT', 130, (t) => ['history', '-u', 'alice', '--html', t, ...nightPaths]],
     ['merge', 'loading', 'SIGTERM', 143, (t) => ['merge', '-u', 'alice', '--current', nightPaths.at(-1)!, '--auto', '-o', t, ...nightPaths]],
     ['merge', 'writing', 'SIGINT', 130, (t) => ['merge', '-u', 'alice', '--current', nightPaths.at(-1)!, '--auto', '-o', t, ...nightPaths]],
+    // scan queries each backup as the next ones load, and drops it once the next is read.
+    ['scan', 'loading', 'SIGINT', 130, (t) => ['scan', '--html', t, ...nightPaths]],
+    ['scan', 'querying', 'SIGTERM', 143, (t) => ['scan', '--html', t, ...nightPaths]],
+    ['scan', 'writing', 'SIGINT', 130, (t) => ['scan', '--html', t, ...nightPaths]],
   ];
   for (const [command, stage, signal, code, args] of runs) {
     it(`${command}: ${signal} while ${stage}: exit ${code}, nothing left`, async () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectBackup } from '../src/detect/index.js';
 import { startEngine, type Engine } from '../src/engine/index.js';
 import { RecoverError } from '../src/errors.js';
-import { LOAD_MEMORY, loadsInFlight, withBackup, withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
+import { LOAD_MEMORY, loadsInFlight, streamBackups, withBackup, withBackups, type BackupLoadEvent, type ManyConfig } from '../src/session/index.js';
 import { FIXTURES, makeTmp, removeTmp } from './helpers.js';
 import { nightPaths, story, STORY } from './story-helpers.js';
 import { Scope } from '../src/scope.js';
@@ -285,6 +285,26 @@ describe('withBackups', () => {
         expect(during!.publicTables).toEqual(before.publicTables);
         expect(await appState()).toEqual(before);
         expect(before.users).toEqual(["the app's own row"]);
+        expect(scope.liveCount).toBe(0);
+      });
+
+      it("streamed (scan), each backup's schemas are dropped there as it goes, and the run's home schema at the end", async () => {
+        const before = await appState();
+        const made: string[][] = [];
+        await streamBackups(nightPaths, config({ engine: { kind: 'url', databaseUrl: hosted, log: () => {} }, concurrency: 1 }), (stream) =>
+          stream.each(
+            async () => (await appState()).schemas.filter((n) => !before.schemas.includes(n)),
+            (names) => made.push(names),
+          ),
+        );
+        expect(made).toHaveLength(nightPaths.length);
+        expect(made.flat().every((n) => /^recover_texts_[0-9a-f]{8}_(public|backup_[0-9]+)$/.test(n))).toBe(true);
+        // The home schema, and never more than the one loading, the one read and the one before.
+        expect(Math.max(...made.map((names) => names.length))).toBeLessThanOrEqual(1 + 3);
+        const first = made[0]!.find((n) => n.includes('_backup_'));
+        expect(first).toBeDefined();
+        expect(made.at(-1)).not.toContain(first);
+        expect(await appState()).toEqual(before);
         expect(scope.liveCount).toBe(0);
       });
 

@@ -84,7 +84,7 @@ export interface BackupFailureNote {
 }
 
 /** Say which backups found in a folder did not load, and return them for the report. */
-export function noteFailures(set: BackupSet, ui: Console): BackupFailureNote[] {
+export function noteFailures(set: Pick<BackupSet, 'loaded' | 'failed'>, ui: Console): BackupFailureNote[] {
   // Each message names its backup (session/naming.ts).
   for (const f of set.failed) ui.warn(`skipped: ${f.error.message}`);
   if (set.failed.length) ui.note(`${set.loaded.length} of ${set.loaded.length + set.failed.length} backups loaded`);

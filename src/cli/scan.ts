@@ -7,7 +7,7 @@ import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT,
 import { isS3Url } from '../remote/index.js';
 import { restoreAll, restoreAllSummary, restorePlan } from '../merge/index.js';
 import { renderCohortReport } from '../report/index.js';
-import { cohortTimelines, withBackups, type Snapshot } from '../session/index.js';
+import { cohortTimelines, streamBackups, type Snapshot } from '../session/index.js';
 import { shellWord } from '../shell.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
@@ -61,10 +61,11 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
   await checkOutput(opts.restore, opts.force, '--restore');
   await checkOutput(opts.html, opts.force, '--html');
   const selected = await selectFromArgs(backups, opts, ui);
-  await withBackups(selected.backups, manyConfig(opts, ui, scope, selected.optional), async (set) => {
+  // Streamed: each backup is dropped from the server once the next is read, so a year never sits there at once.
+  await streamBackups(selected.backups, manyConfig(opts, ui, scope, selected.optional), async (set) => {
+    const timelines = await cohortTimelines(set);
     ui.endProgress();
     const failed = [...selected.damaged, ...noteFailures(set, ui)];
-    const timelines = await cohortTimelines(set);
     const cohort = buildCohort(timelines);
     if (opts.json) await writeStdout(JSON.stringify(cohortJson(cohort, failed), null, 2) + '\n');
     else await writeText(await renderCohort(cohort));

@@ -18,7 +18,8 @@
  * builds that student's History; the caller drops it before the next.
  */
 import { realName, type TextRecord } from '../query/index.js';
-import type { BackupSet } from './many.js';
+import type { LoadedBackup } from './config.js';
+import type { BackupStream } from './many.js';
 import type { Snapshot, SnapshotTask } from './student.js';
 
 /** A value from the backup `at` on (until the next change); null: not there. */
@@ -77,7 +78,7 @@ const sameTexts = (a: readonly TextRecord[], b: readonly TextRecord[]) =>
   a.length === b.length && a.every((x, k) => (Object.keys(x) as (keyof TextRecord)[]).every((f) => x[f] === b[k]![f]));
 
 /** Visit every loaded backup once, oldest first, keeping only what changed (see the module comment). */
-export async function cohortTimelines(set: BackupSet): Promise<CohortTimelines> {
+export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<CohortTimelines> {
   const backups: CohortBackup[] = [];
   const tasksAt: SnapshotTask[][] = [];
   const users = new Map<number, Change<CohortUser>[]>();
@@ -90,12 +91,19 @@ export async function cohortTimelines(set: BackupSet): Promise<CohortTimelines> 
     return s;
   };
 
+  /** The backup read before, while it is still loaded: what its texts are compared with. */
+  let before: { schema: string; load: LoadedBackup['load']; same: string } | undefined;
   await set.each(
     async (b) => {
       const userRows = await b.query.users();
-      return { date: b.date, tasks: await b.query.tasks(), userRows, rows: await b.query.allTexts(userRows) };
+      const tasks = await b.query.tasks();
+      // A text's record holds its user's name and its task's: when one of those changed, every text is read.
+      const same = JSON.stringify([userRows.map((u) => [u.id, u.username]), tasks]);
+      const changes = before?.same === same ? await b.query.textChanges(before, userRows) : null;
+      before = { schema: b.schema, load: b.load, same };
+      return { date: b.date, tasks, userRows, ...(changes ? { rows: changes.rows, keys: changes.keys } : { rows: await b.query.allTexts(userRows), keys: undefined }) };
     },
-    ({ date, tasks: taskRows, userRows, rows }, entry) => {
+    ({ date, tasks: taskRows, userRows, rows, keys }, entry) => {
       const k = backups.length;
       backups.push({ path: entry.path, date: date.value, dateSource: date.source });
       const tasks = taskRows.map((t) => ({ id: t.id, storedName: t.storedName, phase: t.phase, sortPosition: t.sortPosition, isEnabled: t.isEnabled, title: t.title }));
@@ -110,11 +118,14 @@ export async function cohortTimelines(set: BackupSet): Promise<CohortTimelines> 
       }
       // Everyone with texts here, and everyone seen with texts before (their account or texts may be gone).
       for (const id of byKey.keys()) if (!texts.has(id)) texts.set(id, new Map());
+      // Only the changes were read (textChanges): every other (user, task) is as on the backup before.
+      const changed = keys && new Set(keys.map((c) => `${c.userId}:${c.taskId}`));
       for (const [id, tasksOf] of texts) {
         track(users.get(id) ?? users.set(id, []).get(id)!, k, here.get(id) ?? null, sameUser);
         const now = byKey.get(id);
         for (const taskId of now?.keys() ?? []) if (!tasksOf.has(taskId)) tasksOf.set(taskId, []);
         for (const [taskId, changes] of tasksOf) {
+          if (changed && !changed.has(`${id}:${taskId}`)) continue;
           const list = now?.get(taskId)?.sort((x, y) => x.textId - y.textId) ?? null;
           // Only a change is kept, and only its strings are interned: the unchanged rest is dropped as read.
           if (track(changes, k, list, sameTexts)) for (const t of list ?? []) t.text = intern(t.text);

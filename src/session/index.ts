@@ -6,7 +6,7 @@
 export type { SessionConfig,  LoadedBackup,   } from './config.js';
 ;
 export { withBackup } from './one.js';
-export { withBackups, loadsInFlight, LOAD_MEMORY,  type BackupSet,  type ManyConfig, type BackupLoadEvent,  } from './many.js';
+export { withBackups, streamBackups, loadsInFlight, LOAD_MEMORY,  type BackupSet,  type ManyConfig, type BackupLoadEvent,  } from './many.js';
 export { inspectBackup, type InspectReport } from './inspect.js';
 export { cohortTimelines, type CohortTimelines } from './cohort.js';
 export { studentSnapshots, textsFor, chooseUser, type Snapshot, type SnapshotTask,  } from './student.js';

@@ -132,8 +132,35 @@ export interface BackupSet {
   on<R>(entry: LoadedEntry, fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R>;
 }
 
+/**
+ * The backups as a stream, for a command that visits each once, oldest first (scan): they load as
+ * `each` goes, in date order, a few ahead of it, and each backup's schemas are dropped once the next
+ * is read, so only a few backups are ever in the server at once, however many there are.
+ */
+export interface BackupStream {
+  /** BackupSet's each; every backup given loads through it, so call it once. */
+  each: BackupSet['each'];
+  /** What BackupSet's are, once `each` has resolved. */
+  readonly loaded: readonly LoadedEntry[];
+  readonly failed: readonly BackupFailure[];
+}
+
 /** Load every backup given into one engine and run `fn` on the set; everything started is removed afterwards. */
-export async function withBackups<T>(backups: readonly BackupInput[], config: ManyConfig, fn: (set: BackupSet) => Promise<T>): Promise<T> {
+export function withBackups<T>(backups: readonly BackupInput[], config: ManyConfig, fn: (set: BackupSet) => Promise<T>): Promise<T> {
+  return inEngine(backups, config, { all: fn });
+}
+
+/** As withBackups, the backups loading as `fn`'s stream's `each` reads them (BackupStream). */
+export function streamBackups<T>(backups: readonly BackupInput[], config: ManyConfig, fn: (stream: BackupStream) => Promise<T>): Promise<T> {
+  return inEngine(backups, config, { streamed: fn });
+}
+
+/** The backups given, in one engine, to `use` loaded all at once (withBackups) or as a stream (streamBackups). */
+async function inEngine<T>(
+  backups: readonly BackupInput[],
+  config: ManyConfig,
+  use: { all: (set: BackupSet) => Promise<T> } | { streamed: (stream: BackupStream) => Promise<T> },
+): Promise<T> {
   const unique = [...new Map(backups.map((b) => [resolve(pathOf(b)), b])).values()];
   if (!unique.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, e.g. buggy_race_bk_*.sql.gz' });
   const width = loadsInFlight({ requested: config.concurrency, backups: unique.length });
@@ -192,7 +219,19 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
         return each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database, schema: entry.schema }, entry);
       });
 
+    /** Drop backup `index`'s schemas: its own, and a pg_dumpall file's others (`..._db1`, ...). */
+    const drop = (index: number) => {
+      const schema = engine.schema(`backup_${index}`);
+      return pooled.use(schema, async (client) => {
+        const { rows } = await client.query<{ n: string }>("SELECT quote_ident(nspname) AS n FROM pg_namespace WHERE nspname = $1 OR left(nspname, length($1) + 3) = $1 || '_db'", [schema]);
+        if (rows.length) await client.query(`DROP SCHEMA ${rows.map((r) => r.n).join(', ')} CASCADE`);
+      });
+    };
+
     config.onPhase?.('loading');
+    // Streamed, the run is querying from the first backup read on, as the others load.
+    const querying = () => config.scope.checkpoint('querying');
+    if ('streamed' in use) return await use.streamed(streamed(unique, width, signal, loadOne, onEntry, drop, querying));
     const results = config.textsOf && unique.length > 1 ? await loadNewestFirst(unique, width, signal, loadOne, onEntry, config.textsOf) : await pool(unique, width, signal, (p, k) => loadOne(p, k));
     // (A slot is empty only when a signal stopped the pool: the run is ending.)
     const loaded = results.filter((r): r is LoadedEntry => !!r && 'database' in r).sort(backupOrder);
@@ -221,11 +260,91 @@ export async function withBackups<T>(backups: readonly BackupInput[], config: Ma
       },
       on: onEntry,
     };
-    return await fn(set);
+    return await use.all(set);
   } finally {
     await connections?.close();
     await engine.stop();
   }
+}
+
+/**
+ * streamBackups' stream: the backups load in date order (each one's head read first for its
+ * date; one that cannot be read goes first, for loadOne to report), at most `width` ahead of the
+ * one `each` reads next, and each is dropped once the next has been read. `querying` is awaited
+ * before the first is read.
+ */
+function streamed(
+  backups: readonly BackupInput[],
+  width: number,
+  signal: AbortSignal,
+  loadOne: (backup: BackupInput, index: number) => Promise<LoadedEntry | BackupFailure>,
+  onEntry: <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>) => Promise<R>,
+  drop: (index: number) => Promise<void>,
+  querying: () => Promise<void>,
+): BackupStream {
+  const loaded: LoadedEntry[] = [];
+  const failed: BackupFailure[] = [];
+  const failedAt = new Map<BackupFailure, number>();
+  return {
+    loaded,
+    failed,
+    each: async (read, use) => {
+      const detected = await detectAll(backups, width, signal);
+      const order = backups
+        .map((b, k) => ({ path: pathOf(b), k, input: detected[k] ?? b, date: detected[k] && backupDate(detected[k]) }))
+        .sort((a, b) => (a.date && b.date ? backupOrder({ ...a, date: a.date }, { ...b, date: b.date }) : Number(!!a.date) - Number(!!b.date)));
+      const loads: Promise<LoadedEntry | BackupFailure>[] = [];
+      let stopped = false;
+      /** Start the loads up to `width` past position `next` of `order` (the next to be read). */
+      const startFrom = (next: number) => {
+        while (loads.length < order.length && loads.length < next + width && !stopped && !signal.aborted) {
+          const { input, k } = order[loads.length]!;
+          const loading = loadOne(input, k);
+          loading.catch(() => {}); // awaited in turn, or at the end
+          loads.push(loading);
+        }
+      };
+      /** The first backup from position `at` of `order` on that loaded, read; undefined past the last. */
+      const readFrom = async (at: number) => {
+        for (; at < order.length && !stopped && !signal.aborted; at++) {
+          startFrom(at);
+          const result = await loads[at]!;
+          if ('database' in result) {
+            if (!loaded.length) await querying();
+            return { at, entry: result, got: await onEntry(result, read) };
+          }
+          failed.push(result);
+          failedAt.set(result, order[at]!.k);
+        }
+        return undefined;
+      };
+      let ahead = readFrom(0);
+      try {
+        let previous: number | undefined;
+        for (let current = await ahead; current; current = await ahead) {
+          // The one before is read and used: nothing needs it again.
+          if (previous !== undefined) await drop(order[previous]!.k);
+          previous = current.at;
+          loaded.push(current.entry);
+          ahead = readFrom(current.at + 1);
+          ahead.catch(() => {}); // awaited next turn
+          use(current.got, current.entry);
+        }
+        // As BackupSet's: in the order given.
+        failed.sort((a, b) => failedAt.get(a)! - failedAt.get(b)!);
+        if (!loaded.length && !signal.aborted) throw noneLoaded(failed);
+      } finally {
+        // A failure stops new loads; those running end before the server goes.
+        stopped = true;
+        await Promise.allSettled([ahead, ...loads]);
+      }
+    },
+  };
+}
+
+/** Every backup's head read, for its date (a path's detected, once; what selection detected is used as it is): undefined where it cannot be read. */
+function detectAll(backups: readonly BackupInput[], width: number, signal: AbortSignal): Promise<(BackupFile | undefined)[]> {
+  return pool(backups, width, signal, async (b) => (typeof b === 'string' ? detectBackup(b).catch(() => undefined) : b));
 }
 
 /**
@@ -242,8 +361,7 @@ async function loadNewestFirst(
   onEntry: <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>) => Promise<R>,
   textsOf: NonNullable<ManyConfig['textsOf']>,
 ): Promise<(LoadedEntry | BackupFailure)[]> {
-  // Paths are detected here, once; what selection detected is used as it is.
-  const detected = await pool(backups, width, signal, async (b) => (typeof b === 'string' ? detectBackup(b).catch(() => undefined) : b));
+  const detected = await detectAll(backups, width, signal);
   const dated = backups.flatMap((b, k) => (detected[k] ? [{ path: pathOf(b), k, date: backupDate(detected[k]) }] : []));
   const newest = dated.sort(backupOrder).at(-1);
   if (!newest) return pool(backups, width, signal, (b, k) => loadOne(b, k));
