@@ -7,7 +7,7 @@
  * split) copied every byte of such a row at least twice.
  */
 import { RecoverError } from '../errors.js';
-import type { LineReader } from './lines.js';
+import { MAX_LINE_CHARS, type LineReader } from './lines.js';
 import type { Projection } from './projection.js';
 
 const LF = 0x0a;
@@ -27,8 +27,9 @@ export class ProjectedRows {
   private inRow = false;
   /** Up to the first 3 bytes of the row, to tell the end marker "\\." (with a CR before its newline) from a row. */
   private head = '';
-  /** The kept field being read, in pieces (it may span chunks). */
+  /** The kept field being read, in pieces (it may span chunks), and their length. */
   private pieces: string[] = [];
+  private piecesLen = 0;
   /** The current row's kept fields, by output position. */
   private readonly out: string[];
   /** For each source field, its output position, or -1 when dropped. */
@@ -37,6 +38,8 @@ export class ProjectedRows {
   constructor(
     private readonly p: Projection,
     private readonly lines: LineReader,
+    /** The longest kept field, in bytes (tests make it small). */
+    private readonly maxField = MAX_LINE_CHARS,
   ) {
     this.out = new Array<string>(p.pick.length).fill('');
     this.slot = new Int32Array(p.sourceWidth).fill(-1);
@@ -80,7 +83,7 @@ export class ProjectedRows {
       let tab = this.field < this.p.sourceWidth ? buf.indexOf(TAB, at) : -1;
       if (tab >= end) tab = -1;
       const fieldEnd = tab < 0 ? end : tab;
-      if (this.slot[this.field] !== undefined && this.slot[this.field]! >= 0 && fieldEnd > at) this.pieces.push(buf.toString('latin1', at, fieldEnd));
+      if (this.slot[this.field] !== undefined && this.slot[this.field]! >= 0 && fieldEnd > at) this.keepPiece(buf, at, fieldEnd);
       if (tab < 0) return;
       this.closeField();
       this.field++;
@@ -88,11 +91,23 @@ export class ProjectedRows {
     }
   }
 
+  /** Bytes of a kept field. As long as a line may be (lines.ts), and no longer: past that it is no dump's. */
+  private keepPiece(buf: Buffer, from: number, to: number): void {
+    this.piecesLen += to - from;
+    if (this.piecesLen > this.maxField) {
+      throw new RecoverError('BACKUP_LINE_TOO_LONG', `a field of ${this.p.table} at line ${this.lines.lineNo + 1} of the backup is longer than ${this.maxField} bytes`, {
+        hint: 'this is not a SQL dump, or it is damaged',
+      });
+    }
+    this.pieces.push(buf.toString('latin1', from, to));
+  }
+
   /** The current field is complete: put it in its output place when kept. */
   private closeField(): void {
     const k = this.field < this.p.sourceWidth ? this.slot[this.field]! : -1;
     if (k >= 0) this.out[k] = this.pieces.length === 1 ? this.pieces[0]! : this.pieces.join('');
     this.pieces = [];
+    this.piecesLen = 0;
   }
 
   /** The row's newline was read: returns true when it was the end marker; else the row is checked and its fields are in `out`. */

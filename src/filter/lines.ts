@@ -9,7 +9,7 @@ import { RecoverError } from '../errors.js';
 /** Lines are read as strings in windows of about this many bytes. */
 const LINE_WINDOW = 64 * 1024;
 /** No line of a real dump comes near this; a longer one means a damaged file. */
-const MAX_LINE_CHARS = 512 * 1024 * 1024;
+export const MAX_LINE_CHARS = 512 * 1024 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 
