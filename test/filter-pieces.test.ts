@@ -298,24 +298,29 @@ describe('ProjectedRows', () => {
     }
   });
 
-  it('refuses a kept field longer than any line of a dump may be, however many pieces it comes in; a dropped one may be any length', () => {
+  it('refuses a row whose kept fields together are longer than any line of a dump may be, however many pieces they come in; a dropped field may be any length', () => {
     const lines = new LineReader();
     const rows = new ProjectedRows(project('users', source), lines, 100);
     const got: string[] = [];
     rows.read(b('1\ta\t' + 'j'.repeat(1000)), 0, () => {}, () => {});
     rows.read(b('j'.repeat(1000) + '\tA\tB\n'), 0, (r) => void got.push(r), () => {});
     expect(got).toEqual(['1\ta\tA\tB']);
-    rows.read(b('2\t' + 'u'.repeat(60)), 0, () => {}, () => {});
-    expect(() => rows.read(b('u'.repeat(60)), 0, () => {}, () => {})).toThrow(/a field of users at line 2 of the backup is longer than 100 bytes/);
+    // Three kept fields of 40 bytes: none too long alone, 123 bytes with their tabs.
+    const forty = 'u'.repeat(40);
+    rows.read(b(`2\t${forty.slice(0, 20)}`), 0, () => {}, () => {});
+    expect(() => rows.read(b(`${forty.slice(20)}\t{}\t${forty}\t${forty}\n`), 0, () => {}, () => {})).toThrow(/a row of users at line 2 of the backup keeps more than 100 bytes/);
   });
 
   it('knows a last line that is the end marker without its newline', () => {
     const rows = new ProjectedRows(project('users', source), new LineReader());
     expect(rows.read(b('1\ta\t{}\tA\tB\n\\.'), 0, () => {}, () => {})).toBe(13);
-    expect(rows.endsAtMarker).toBe(true);
+    expect(rows.takeLast()).toBe(true);
     const cut = new ProjectedRows(project('users', source), new LineReader());
     cut.read(b('1\ta\t{}'), 0, () => {}, () => {});
-    expect(cut.endsAtMarker).toBe(false);
+    expect(cut.takeLast()).toBe(false);
+    const none = new ProjectedRows(project('users', source), new LineReader());
+    none.read(b('1\ta\t{}\tA\tB\n'), 0, () => {}, () => {});
+    expect(none.takeLast()).toBe(false);
   });
 });
 

@@ -274,3 +274,40 @@ describe('SqlFilter on smuggling attempts', () => {
     expect(() => run(['INSERT INTO public.tasktexts (id) SELECT public.evil();\n'])).toThrow(/source other than VALUES/);
   });
 });
+
+describe("a cut-down table's rows, read in the Buffer (users without its latest_json)", () => {
+  const HEAD = "--\n-- PostgreSQL database dump\n--\n\nSET client_encoding = 'UTF8';\n";
+  const COPY = 'COPY public.users (id, username, latest_json, first_name, last_name) FROM stdin;\n';
+  const TAIL = '\n--\n-- PostgreSQL database dump complete\n--\n\n';
+  const crlf = (s: string) => s.replace(/\n/g, '\r\n');
+  /** The outcome of `dump` fed whole and a byte at a time: the two must agree. */
+  const outcome = (dump: string) => {
+    const results = [[dump], dump.split('')].map((chunks) => {
+      try {
+        return { rows: run(chunks).rows.users ?? '' };
+      } catch (e) {
+        return { error: (e as RecoverError).code + ': ' + (e as Error).message };
+      }
+    });
+    expect(results[1]).toEqual(results[0]);
+    return results[0]!;
+  };
+
+  it('in a CRLF dump, a line that only begins like the end marker is a damaged row, not the end', () => {
+    const dump = crlf(HEAD + COPY + '1\talice\t{}\tAlice\tSmith\n\\.\rjunk\n3\tc\tx\ty\tz\n\\.\n' + TAIL);
+    expect(outcome(dump).error).toMatch(/^BACKUP_BAD_ROW: a row of users at line 8 has 1 fields, expected 5/);
+  });
+
+  it('a CRLF dump may end with the end marker and no newline', () => {
+    expect(outcome(crlf(HEAD + COPY + '1\ta\t{}\tA\tB\n') + '\\.\r')).toEqual({ rows: '1\ta\tA\tB\n' });
+  });
+
+  it('a dump cut inside a row is truncated at the line the row is on', () => {
+    expect(outcome(HEAD + COPY + '1\ta\t{}\tA\tB\n3\tc\tx').error).toMatch(/^BACKUP_TRUNCATED: the backup ends inside the data of users \(line 8\)/);
+  });
+
+  it('a row with too many fields says how many it has', () => {
+    expect(outcome(HEAD + COPY + '\t\t\t\xffaa\t\ta\t\\.\n\\.\n' + TAIL).error).toMatch(/has 7 fields, expected 5/);
+    expect(outcome(HEAD + COPY + '1\t2\t3\t4\t5\t6\t7\t8\n\\.\n' + TAIL).error).toMatch(/has 8 fields, expected 5/);
+  });
+});

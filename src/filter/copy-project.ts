@@ -25,11 +25,12 @@ export class ProjectedRows {
   private field = 0;
   /** The current row has begun (a chunk ended inside it). */
   private inRow = false;
-  /** Up to the first 3 bytes of the row, to tell the end marker "\\." (with a CR before its newline) from a row. */
+  /** Up to the first 4 bytes of the row: enough to tell the end marker "\\." (with a CR before its newline in a CRLF dump) from a row that only begins like it. */
   private head = '';
-  /** The kept field being read, in pieces (it may span chunks), and their length. */
+  /** The kept field being read, in pieces (it may span chunks). */
   private pieces: string[] = [];
-  private piecesLen = 0;
+  /** Bytes of the row's kept fields so far, tabs between them included. */
+  private rowLen = 0;
   /** The current row's kept fields, by output position. */
   private readonly out: string[];
   /** For each source field, its output position, or -1 when dropped. */
@@ -38,8 +39,8 @@ export class ProjectedRows {
   constructor(
     private readonly p: Projection,
     private readonly lines: LineReader,
-    /** The longest kept field, in bytes (tests make it small). */
-    private readonly maxField = MAX_LINE_CHARS,
+    /** The most bytes a row's kept fields may have together (tests make it small). */
+    private readonly maxRow = MAX_LINE_CHARS,
   ) {
     this.out = new Array<string>(p.pick.length).fill('');
     this.slot = new Int32Array(p.sourceWidth).fill(-1);
@@ -68,22 +69,33 @@ export class ProjectedRows {
     return at;
   }
 
-  /** The pending row is the end marker without its newline (the dump's last line): the block is complete. */
-  get endsAtMarker(): boolean {
-    return this.inRow && this.field === 0 && this.head === END_MARKER;
+  /**
+   * The dump has ended: the row begun and not ended, if any, is its last line (counted, as the
+   * line reader counts one). Returns true when that line is the end marker: the block is complete.
+   */
+  takeLast(): boolean {
+    if (!this.inRow) return false;
+    this.lines.lineNo++;
+    return this.isMarker();
+  }
+
+  /** The row read so far is exactly the end marker (a CRLF dump's with its CR). */
+  private isMarker(): boolean {
+    return this.field === 0 && (this.head === END_MARKER || (this.lines.crlf === true && this.head === END_MARKER + CR));
   }
 
   /** The fields of the row in buf[from, end), which may continue one begun earlier and go on in a later chunk. */
   private fields(buf: Buffer, from: number, end: number): void {
     this.inRow = true;
-    if (this.head.length < 3) this.head += buf.toString('latin1', from, Math.min(end, from + 3 - this.head.length));
+    if (this.head.length < 4) this.head += buf.toString('latin1', from, Math.min(end, from + 4 - this.head.length));
     let at = from;
     for (;;) {
-      // A tab past this row's end belongs to the next row: the last field ends at `end`.
-      let tab = this.field < this.p.sourceWidth ? buf.indexOf(TAB, at) : -1;
-      if (tab >= end) tab = -1;
+      // Searched for within this row only: rows without tabs (or blocks of no rows) would
+      // otherwise each be scanned to the Buffer's end. Without one, the last field ends at `end`.
+      const inRow = buf.subarray(at, end).indexOf(TAB);
+      const tab = inRow < 0 ? -1 : at + inRow;
       const fieldEnd = tab < 0 ? end : tab;
-      if (this.slot[this.field] !== undefined && this.slot[this.field]! >= 0 && fieldEnd > at) this.keepPiece(buf, at, fieldEnd);
+      if (this.keptAt(this.field) >= 0 && fieldEnd > at) this.keepPiece(buf, at, fieldEnd);
       if (tab < 0) return;
       this.closeField();
       this.field++;
@@ -91,11 +103,16 @@ export class ProjectedRows {
     }
   }
 
-  /** Bytes of a kept field. As long as a line may be (lines.ts), and no longer: past that it is no dump's. */
+  /** Source field k's output position, or -1 when it is dropped (or past the row's width). */
+  private keptAt(k: number): number {
+    return k < this.p.sourceWidth ? this.slot[k]! : -1;
+  }
+
+  /** Bytes of a kept field. A row's kept fields may be as long as a line may be (lines.ts), and no longer: past that it is no dump's. */
   private keepPiece(buf: Buffer, from: number, to: number): void {
-    this.piecesLen += to - from;
-    if (this.piecesLen > this.maxField) {
-      throw new RecoverError('BACKUP_LINE_TOO_LONG', `a field of ${this.p.table} at line ${this.lines.lineNo + 1} of the backup is longer than ${this.maxField} bytes`, {
+    this.rowLen += to - from;
+    if (this.rowLen > this.maxRow) {
+      throw new RecoverError('BACKUP_LINE_TOO_LONG', `a row of ${this.p.table} at line ${this.lines.lineNo + 1} of the backup keeps more than ${this.maxRow} bytes`, {
         hint: 'this is not a SQL dump, or it is damaged',
       });
     }
@@ -104,25 +121,27 @@ export class ProjectedRows {
 
   /** The current field is complete: put it in its output place when kept. */
   private closeField(): void {
-    const k = this.field < this.p.sourceWidth ? this.slot[this.field]! : -1;
-    if (k >= 0) this.out[k] = this.pieces.length === 1 ? this.pieces[0]! : this.pieces.join('');
+    const k = this.keptAt(this.field);
+    if (k >= 0) {
+      this.out[k] = this.pieces.length === 1 ? this.pieces[0]! : this.pieces.join('');
+      this.rowLen++; // the tab that joins it to the next
+    }
     this.pieces = [];
-    this.piecesLen = 0;
   }
 
   /** The row's newline was read: returns true when it was the end marker; else the row is checked and its fields are in `out`. */
   private endRow(): boolean {
     this.lines.lineNo++;
-    const crlf = this.lines.crlf === true;
     const width = this.field + 1;
-    const marker = width === 1 && (this.head === END_MARKER || (crlf && this.head === END_MARKER + CR));
+    const marker = this.isMarker();
     // The last field ends before the CR of a CRLF dump's newline.
-    if (crlf && this.pieces.length) {
+    if (this.lines.crlf === true && this.pieces.length) {
       const last = this.pieces.length - 1;
       if (this.pieces[last]!.endsWith(CR)) this.pieces[last] = this.pieces[last]!.slice(0, -1);
     }
     this.closeField();
     this.field = 0;
+    this.rowLen = 0;
     this.inRow = false;
     this.head = '';
     if (marker) return true;

@@ -115,7 +115,7 @@ export class SqlFilter {
     // Every COPY data line ends in a newline: a last line without one is a row cut short,
     // not a row (only the end marker may lack it).
     if (last !== null && (this.state === 'statement' || last === COPY_END)) this.onLine(last);
-    if (this.projected?.endsAtMarker) this.endCopy();
+    if (this.projected?.takeLast()) this.endCopy();
     const head = this.head.replace(/\r/g, '');
     if (!this.stats.sawDumpHeader && head.length >= 2) {
       if (DUMP_HEADER.startsWith(head.slice(0, DUMP_HEADER.length))) this.stats.sawDumpHeader = true;

@@ -4,12 +4,16 @@
  * dump whose every newline became CRLF). A line cut by a chunk's end is
  * carried to the next. Also the line count, for messages.
  */
+import { constants } from 'node:buffer';
 import { RecoverError } from '../errors.js';
 
 /** Lines are read as strings in windows of about this many bytes. */
 const LINE_WINDOW = 64 * 1024;
-/** No line of a real dump comes near this; a longer one means a damaged file. */
-export const MAX_LINE_CHARS = 512 * 1024 * 1024;
+/**
+ * No line of a real dump comes near this; a longer one means a damaged file. 512 MiB, less what
+ * keeps a line and the window read after it within the longest string V8 can make.
+ */
+export const MAX_LINE_CHARS = Math.min(512 * 1024 * 1024, constants.MAX_STRING_LENGTH - 2 * LINE_WINDOW);
 const LF = 0x0a;
 const CR = 0x0d;
 
