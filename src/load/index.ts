@@ -7,4 +7,4 @@
  * applied when querying (see query/).
  */
 export { resolveBackupEncoding } from './encoding.js';
-export { type LoadResult, type DatabaseLoad, type LoadTarget, createScratchTables, Loader } from './loader.js';
+export { type LoadResult, type DatabaseLoad, type LoadTarget, createScratchTables, Loader, PART_SCHEMA_INFIX } from './loader.js';

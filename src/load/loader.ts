@@ -41,9 +41,12 @@ export interface LoaderOptions {
   scope?: Scope;
 }
 
+/** What a file's other database parts' schemas add to the first's name, before their number. */
+export const PART_SCHEMA_INFIX = '_db';
+
 /** The schema of a file's `k`th database part: ours, and a valid identifier whatever the database is called. */
 function partSchema(first: string, k: number): string {
-  return `${first}_db${k}`;
+  return `${first}${PART_SCHEMA_INFIX}${k}`;
 }
 
 /** Where a backup's rows go: a connection to the scratch database, and the engine's scratch folder (Engine.scratch). */

@@ -19,6 +19,7 @@ import { assertBackupPathExists, detectBackup, type BackupFile } from '../detect
 import { startEngine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import { namingBackup } from './naming.js';
+import { PART_SCHEMA_INFIX } from '../load/index.js';
 import { openSql } from '../source/index.js';
 import { pathOf, type BackupInput, type BackupLoad, type LoadedBackup, type SessionConfig } from './config.js';
 import { backupDate, backupOrder, type BackupDate } from './date.js';
@@ -181,6 +182,8 @@ async function inEngine<T>(
     // Kept from one backup to the next (connections.ts): a new one is a new PostgreSQL process.
     connections = new Connections(() => engine.connect(database));
     const pooled = connections;
+    // Named by position in the list given: ours, and a valid identifier whatever the path.
+    const schemaOf = (index: number) => engine.schema(`backup_${index}`);
     const loadOne = async (input: BackupInput, index: number, textsOf?: ReadonlySet<string>): Promise<LoadedEntry | BackupFailure> => {
       const path = pathOf(input);
       let read = 0;
@@ -193,8 +196,7 @@ async function inEngine<T>(
         total = sizeToRead(backup);
         emit('loading', { date });
         const source = await openSql(backup, { pgRestore: config.pgRestore === undefined ? undefined : { path: config.pgRestore, scope: config.scope }, onBytes: (n) => emit('loading', { done: (read += n) }) });
-        // Named by position in the list given: ours, and a valid identifier whatever the path.
-        const schema = engine.schema(`backup_${index}`);
+        const schema = schemaOf(index);
         try {
           // A pg_dumpall file's race server database is in a schema of its own beside this one.
           const loaded = await pooled.use(schema, (client) => loadInto({ client, scratch: engine.scratch, schema }, backup, source, { ...config, textsOf }), true);
@@ -219,11 +221,14 @@ async function inEngine<T>(
         return each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database, schema: entry.schema }, entry);
       });
 
-    /** Drop backup `index`'s schemas: its own, and a pg_dumpall file's others (`..._db1`, ...). */
+    /** Drop backup `index`'s schemas: its own, and a pg_dumpall file's others (`..._db1`, ...: load/loader.ts partSchema). */
     const drop = (index: number) => {
-      const schema = engine.schema(`backup_${index}`);
+      const schema = schemaOf(index);
       return pooled.use(schema, async (client) => {
-        const { rows } = await client.query<{ n: string }>("SELECT quote_ident(nspname) AS n FROM pg_namespace WHERE nspname = $1 OR left(nspname, length($1) + 3) = $1 || '_db'", [schema]);
+        const { rows } = await client.query<{ n: string }>(
+          'SELECT quote_ident(nspname) AS n FROM pg_namespace WHERE nspname = $1 OR left(nspname, length($1) + length($2)) = $1 || $2',
+          [schema, PART_SCHEMA_INFIX],
+        );
         if (rows.length) await client.query(`DROP SCHEMA ${rows.map((r) => r.n).join(', ')} CASCADE`);
       });
     };
