@@ -3,13 +3,12 @@
  * (BackupQuery.textChanges): the cohort it builds so must be exactly the one built from every
  * text of every backup (allTexts), over the story's nights and over a slice of the benchmark year.
  */
-import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BackupQuery } from '../src/query/index.js';
 import { cohortTimelines, streamBackups, withBackups, type ManyConfig } from '../src/session/index.js';
 import { Scope } from '../src/scope.js';
-import { makeTmp, removeTmp } from './helpers.js';
 import { nightPaths } from './story-helpers.js';
 
 const scope = new Scope();
@@ -61,32 +60,30 @@ describe('textChanges', () => {
     expect(changed.byChanges).toBeGreaterThan(20);
   }, 300_000);
 
-  it('the same backup twice: no change; a text moved to another student or task before: both keys, with all their texts now', async () => {
-    const dir = makeTmp('text-changes');
-    try {
-      const copy = join(dir, 'again.sql.gz');
-      copyFileSync(nightPaths[3]!, copy);
-      await withBackups([nightPaths[3]!, copy], config(), async (set) => {
-        const now = set.loaded.find((e) => e.path !== copy);
-        const before = set.loaded.find((e) => e.path === copy);
-        const ask = () => set.on(now!, async (b) => b.query.textChanges(before!, await b.query.users()));
-        expect(await ask()).toEqual({ keys: [], rows: [] });
-        // Before, one text of the first user with texts was another's, under another task.
-        const all = await set.on(now!, async (b) => b.query.allTexts(await b.query.users()));
-        const moved = all[0]!;
-        const other = all.find((t) => t.userId !== moved.userId && t.taskId !== moved.taskId)!;
-        await set.on(before!, (b) => b.engine.connect(b.database).then(async (c) => {
-          await c.query(`UPDATE ${before!.schema}.${b.query.textsTable} SET user_id = $1, task_id = $2 WHERE id = $3`, [String(other.userId), String(other.taskId), String(moved.textId)]);
+  it('the same rows in two schemas: no change; a text moved to another student or task before: both keys, with all their texts now', async () => {
+    await withBackups([nightPaths[3]!], config(), async (set) => {
+      const now = set.loaded[0]!;
+      // The backup's rows copied to another schema, as a second backup holding the same would have them.
+      const before = { ...now, schema: `${now.schema}_copy` };
+      const table = await set.on(now, async (b) => b.query.textsTable);
+      const onServer = (sql: string, values: string[] = []) =>
+        set.on(now, (b) => b.engine.connect(b.database).then(async (c) => {
+          await c.query(sql, values);
           await c.end();
         }));
-        const changes = await ask();
-        const key = (t: { userId: number; taskId: number }) => `${t.userId}:${t.taskId}`;
-        expect(changes!.keys.map(key).sort()).toEqual([key(moved), key(other)].sort());
-        expect(changes!.rows).toEqual(all.filter((t) => [key(moved), key(other)].includes(key(t))));
-      });
-    } finally {
-      removeTmp(dir);
-    }
+      await onServer(`CREATE SCHEMA ${before.schema}; CREATE TABLE ${before.schema}.${table} AS SELECT * FROM ${now.schema}.${table}`);
+      const ask = () => set.on(now, async (b) => b.query.textChanges(before, await b.query.users()));
+      expect(await ask()).toEqual({ keys: [], rows: [] });
+      // Before, one text of the first user with texts was another's, under another task.
+      const all = await set.on(now, async (b) => b.query.allTexts(await b.query.users()));
+      const moved = all[0]!;
+      const other = all.find((t) => t.userId !== moved.userId && t.taskId !== moved.taskId)!;
+      await onServer(`UPDATE ${before.schema}.${table} SET user_id = $1, task_id = $2 WHERE id = $3`, [String(other.userId), String(other.taskId), String(moved.textId)]);
+      const changes = await ask();
+      const key = (t: { userId: number; taskId: number }) => `${t.userId}:${t.taskId}`;
+      expect(changes!.keys.map(key).sort()).toEqual([key(moved), key(other)].sort());
+      expect(changes!.rows).toEqual(all.filter((t) => [key(moved), key(other)].includes(key(t))));
+    });
   });
 
   it('none where a text id is repeated or missing: the caller reads every text instead', async () => {

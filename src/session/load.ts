@@ -3,11 +3,13 @@
  * then the backup's rows streamed through the filter into them. Shared by
  * withBackup and withBackups.
  */
+import { createHash, type Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { BackupFile } from '../detect/index.js';
 import { NOT_WHOLE_HINT, RecoverError } from '../errors.js';
-import { SqlFilterStream, type FilterOptions, type FilterStats } from '../filter/index.js';
+import { SqlFilterStream, type FilterEvent, type FilterOptions, type FilterStats } from '../filter/index.js';
 import { createScratchTables, Loader, type LoadResult, type LoadTarget } from '../load/index.js';
 import { BackupQuery, danglingTexts } from '../query/index.js';
 import type { SqlSource } from '../source/index.js';
@@ -21,6 +23,73 @@ import { chooseDatabase } from './databases.js';
 export type LoadConfig = Pick<SessionConfig, 'backupEncoding' | 'log' | 'database' | 'loadLimit'> & Partial<Pick<SessionConfig, 'scope'>> & FilterOptions;
 
 /**
+ * A backup's rows as the filter hands them on (its events), before any of them is loaded. With
+ * `hold`, they are held in memory while they come to at most that many bytes: when all of them
+ * fit, `digest` names them, and a backup whose digest is another's holds the same rows (see
+ * sameAsLoaded). Past it, or without `hold`, they stream to the load as they are read.
+ */
+export interface Filtered {
+  /** The filter's counts: final once `events` has been read to its end (at once when `digest` is set). */
+  readonly stats: FilterStats;
+  /** When every event was held: a SHA-256 of them all, and of what else the load's result depends on. */
+  readonly digest?: string;
+  /** The events, the held ones first, for one load to take. */
+  readonly events: AsyncIterable<FilterEvent>;
+}
+
+/** Read `source` through the filter: Filtered. The source is consumed, or destroyed on failure. */
+export async function filterBackup(source: SqlSource, options: FilterOptions & { hold?: number } = {}): Promise<Filtered> {
+  const filter = new SqlFilterStream({ textsOf: options.textsOf });
+  // Done when the filter has had every byte; its events are read below, or by the load.
+  const reading = pipeline([...source.streams, filter]);
+  reading.catch(() => {}); // the same error reaches whoever reads the events
+  const pending = filter[Symbol.asyncIterator]() as AsyncIterator<FilterEvent>;
+  const held: FilterEvent[] = [];
+  const rest: AsyncIterable<FilterEvent> = { [Symbol.asyncIterator]: () => pending };
+  const streamed = (): Filtered => ({ stats: filter.stats, events: heldThen(held, rest, source) });
+  if (options.hold === undefined) return streamed();
+  const digest = createHash('sha256');
+  let size = 0;
+  try {
+    for (;;) {
+      const next = await pending.next();
+      if (next.done) break;
+      held.push(next.value);
+      size += digestEvent(digest, next.value);
+      if (size > options.hold) return streamed();
+    }
+    await reading;
+  } catch (e) {
+    throw source.explain(e) ?? e;
+  }
+  // What else decides the load's result: which part of a pg_dumpall file is the race server's.
+  digest.update(`clusterDump=${filter.stats.clusterDump}`);
+  return { stats: filter.stats, digest: digest.digest('hex'), events: heldThen(held, [], source) };
+}
+
+/** Feed one event to `hash`, unambiguously; returns about how many bytes it holds. */
+function digestEvent(hash: Hash, e: FilterEvent): number {
+  if (e.type !== 'rows') {
+    const text = JSON.stringify(e);
+    hash.update(`${text.length}:${text}`);
+    return text.length;
+  }
+  hash.update(`rows ${e.table} ${e.count} ${e.data.length}:`);
+  hash.update(e.data, 'latin1');
+  return e.data.length;
+}
+
+/** The held events (let go of as they are taken), then the rest; a failure reading them is explained by the source. */
+async function* heldThen(held: FilterEvent[], rest: AsyncIterable<FilterEvent> | Iterable<FilterEvent>, source: SqlSource): AsyncGenerator<FilterEvent> {
+  try {
+    while (held.length) yield held.shift()!;
+    yield* rest;
+  } catch (e) {
+    throw source.explain(e) ?? e;
+  }
+}
+
+/**
  * Load `source` into `target`; the source is consumed or destroyed. The target
  * may still be coming (withBackup starts the engine meanwhile): the loader
  * waits for it, the reading does not.
@@ -30,29 +99,59 @@ export async function loadInto(
   backup: BackupFile,
   source: SqlSource,
   config: LoadConfig = { log: () => {} },
-): Promise<{ load: LoadResult; stats: FilterStats; schema: string }> {
+): Promise<LoadedRows> {
+  return loadFiltered(target, backup, source, await filterBackup(source, config), config);
+}
+
+/** What a load leaves: what the backup held, its filter's counts, and the schema its rows are in. */
+export interface LoadedRows {
+  load: LoadResult;
+  stats: FilterStats;
+  schema: string;
+}
+
+/** Load a backup's filtered rows into `target` (as loadInto), and check them. */
+export async function loadFiltered(
+  target: LoadTarget | Promise<LoadTarget>,
+  backup: BackupFile,
+  source: SqlSource,
+  filtered: Filtered,
+  config: LoadConfig = { log: () => {} },
+): Promise<LoadedRows> {
   const made = Promise.resolve(target).then(async (t) => {
     await createScratchTables(t.client);
     return t;
   });
-  const filter = new SqlFilterStream({ textsOf: config.textsOf });
   const loader = new Loader(made, { backupEncoding: config.backupEncoding, loadLimit: config.loadLimit, scope: config.scope });
-  try {
-    await pipeline([...source.streams, filter, loader]);
-  } catch (e) {
-    throw source.explain(e) ?? e;
-  }
-  checkTruncated(backup, filter.stats);
+  await pipeline([Readable.from(filtered.events), loader]);
+  const { stats } = filtered;
+  checkTruncated(backup, stats);
   // A pg_dumpall file: the race server's database, loaded in a schema of its own.
-  const chosen = chooseDatabase(backup, loader.databases, filter.stats.clusterDump, config);
-  checkComplete(backup, chosen.result);
-  checkReadWhole(backup, source, filter.stats);
-  checkEachHasData(backup, filter.stats, chosen.result);
+  const chosen = chooseDatabase(backup, loader.databases, stats.clusterDump, config);
+  checkLoaded(backup, source, stats, chosen.result);
   const { client, schema = 'public' } = await made;
   if (chosen.schema !== schema) await client.query(`SET search_path TO ${chosen.schema}`);
   await checkTextsBelong(client, backup, chosen.result);
   noteEncoding(backup, chosen.result, config);
-  return { load: chosen.result, stats: filter.stats, schema: chosen.schema };
+  return { load: chosen.result, stats, schema: chosen.schema };
+}
+
+/**
+ * A backup whose rows are those of one loaded before (their Filtered.digest is the same), taken
+ * as that one's load: the checks of its own reading are made, and the rows' are as they were.
+ */
+export function sameAsLoaded(backup: BackupFile, source: SqlSource, filtered: Filtered, same: LoadedRows, config: LoadConfig): LoadedRows {
+  checkTruncated(backup, filtered.stats);
+  checkLoaded(backup, source, filtered.stats, same.load);
+  noteEncoding(backup, same.load, config);
+  return { load: same.load, stats: filtered.stats, schema: same.schema };
+}
+
+/** The checks of what a backup held that need no database. */
+function checkLoaded(backup: BackupFile, source: SqlSource, stats: FilterStats, load: LoadResult): void {
+  checkComplete(backup, load);
+  checkReadWhole(backup, source, stats);
+  checkEachHasData(backup, stats, load);
 }
 
 /** A query over a loaded database, in the race server's session zone. */

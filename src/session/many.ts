@@ -24,7 +24,8 @@ import { openSql } from '../source/index.js';
 import { pathOf, type BackupInput, type BackupLoad, type LoadedBackup, type SessionConfig } from './config.js';
 import { backupDate, backupOrder, type BackupDate } from './date.js';
 import { Connections } from './connections.js';
-import { loadInto, queryOn } from './load.js';
+import { filterBackup, loadFiltered, queryOn, sameAsLoaded } from './load.js';
+import { SameRows } from './same-rows.js';
 
 /**
  * At most this many backups load (or are queried) at once, whatever the
@@ -48,6 +49,13 @@ const LOADS_PER_MACHINE = (cores: number) => Math.max(4, cores);
  * garbage they leave until collected.
  */
 export const LOAD_MEMORY = 32 * 2 ** 20;
+
+/**
+ * Rows a backup's load holds in memory to tell whether an earlier backup's were the same
+ * (SameRows), within its LOAD_MEMORY: a student's history holds the class's users and tasks and
+ * the student's texts, tens of kB a night. Past this, the rows go to PostgreSQL as they come.
+ */
+const HOLD_BYTES = 8 * 2 ** 20;
 
 /** The share of the memory available at the start that loads in flight may take together. */
 const LOADS_MEMORY_SHARE = 0.25;
@@ -124,6 +132,12 @@ export interface BackupSet {
   /** Run `fn` on each loaded backup (a few at a time, each with its own connection); results in `loaded` order. */
   map<R>(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R[]>;
   /**
+   * As map, but `fn` runs once for the backups whose rows are the same (SameRows: they share a
+   * schema), on one of them, and its result is given to each: `fn` reads the rows only, never
+   * which backup it was handed (its path or date).
+   */
+  mapRows<R>(fn: (b: LoadedBackup) => Promise<R>): Promise<R[]>;
+  /**
    * Each loaded backup in turn, oldest first, for callers that keep only what changed: `read`
    * queries it (on a connection of its own), `use` takes what was read; the next backup is read
    * while `use` handles this one, so at most two backups' reads are held at once.
@@ -184,6 +198,8 @@ async function inEngine<T>(
     const pooled = connections;
     // Named by position in the list given: ours, and a valid identifier whatever the path.
     const schemaOf = (index: number) => engine.schema(`backup_${index}`);
+    // Loaded all at once, backups with the same rows share a schema; streamed, each is dropped in turn.
+    const sameRows = 'all' in use ? new SameRows() : undefined;
     const loadOne = async (input: BackupInput, index: number, textsOf?: ReadonlySet<string>): Promise<LoadedEntry | BackupFailure> => {
       const path = pathOf(input);
       let read = 0;
@@ -198,8 +214,11 @@ async function inEngine<T>(
         const source = await openSql(backup, { pgRestore: config.pgRestore === undefined ? undefined : { path: config.pgRestore, scope: config.scope }, onBytes: (n) => emit('loading', { done: (read += n) }) });
         const schema = schemaOf(index);
         try {
+          const loadConfig = { ...config, textsOf };
+          const filtered = await filterBackup(source, { textsOf, hold: sameRows && HOLD_BYTES });
           // A pg_dumpall file's race server database is in a schema of its own beside this one.
-          const loaded = await pooled.use(schema, (client) => loadInto({ client, scratch: engine.scratch, schema }, backup, source, { ...config, textsOf }), true);
+          const load = () => pooled.use(schema, (client) => loadFiltered({ client, scratch: engine.scratch, schema }, backup, source, filtered, loadConfig), true);
+          const loaded = sameRows ? await sameRows.rows(filtered, load, (same) => sameAsLoaded(backup, source, filtered, same, loadConfig)) : await load();
           emit('loaded', { date });
           return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema };
         } catch (e) {
@@ -250,6 +269,12 @@ async function inEngine<T>(
       failed,
       // Queries wait on round trips more than on the cores: more at once than loads.
       map: (each) => pool(loaded, MAX_PARALLEL_LOADS, signal, (entry) => onEntry(entry, each)),
+      mapRows: async (each) => {
+        const first = [...new Map(loaded.map((entry) => [entry.schema, entry])).values()];
+        const results = await pool(first, MAX_PARALLEL_LOADS, signal, (entry) => onEntry(entry, each));
+        const bySchema = new Map(first.map((entry, k) => [entry.schema, results[k]!]));
+        return loaded.map((entry) => bySchema.get(entry.schema)!);
+      },
       each: async (read, use) => {
         const readAt = (k: number) => {
           const reading = onEntry(loaded[k]!, read);

@@ -83,23 +83,24 @@ export function textsFor(name: string): (newest: LoadedBackup) => Promise<number
  */
 export async function studentSnapshots(set: BackupSet, name: string, log: (m: string) => void): Promise<{ userId: number; snapshots: Snapshot[] }> {
   const id = await followedId(set, name);
-  const matches: BackupMatch[] = [];
-  const byNames: (string | null)[] = [];
-  const snapshots = await set.map(async (b, entry): Promise<Snapshot> => {
-    const k = set.loaded.indexOf(entry);
+  // Backups with the same rows (most nights of a year) are read once.
+  const read = await set.mapRows(async (b) => {
     const users = await b.query.users();
     const match = matchIn(users, name);
-    matches[k] = { date: b.date.value, user: match.user };
-    byNames[k] = match.by;
     const user = users.find((u) => u.id === id) ?? null;
     const tasks = (await b.query.tasks()).map((t) => ({ id: t.id, storedName: t.storedName, phase: t.phase, sortPosition: t.sortPosition, isEnabled: t.isEnabled, title: t.title }));
     const texts = user ? await b.query.texts(user) : [];
-    return { path: entry.path, date: b.date.value, dateSource: b.date.source, user: user ? { id: user.id, username: user.username } : null, tasks, texts };
+    return { match, user: user ? { id: user.id, username: user.username } : null, tasks, texts };
+  });
+  const matches: BackupMatch[] = read.map((r, k) => ({ date: set.loaded[k]!.date.value, user: r.match.user }));
+  const snapshots = read.map(({ user, tasks, texts }, k): Snapshot => {
+    const { path, date } = set.loaded[k]!;
+    return { path, date: date.value, dateSource: date.source, user, tasks, texts };
   });
   const note = chooseUser(matches)?.note;
   if (note) log(note);
   const newest = matches.map((m) => m.user?.id).lastIndexOf(id);
-  if (byNames[newest] === 'real name') log(`"${name}" is ${matches[newest]!.user!.username} (user id ${id}), found by real name`);
+  if (read[newest]?.match.by === 'real name') log(`"${name}" is ${matches[newest]!.user!.username} (user id ${id}), found by real name`);
   return { userId: id, snapshots };
 }
 
@@ -122,7 +123,8 @@ function matchIn(users: UserRecord[], name: string): { user: UserRecord | null; 
 async function followedId(set: BackupSet, name: string): Promise<number> {
   const newest = await set.on(set.loaded.at(-1)!, async (b) => matchIn(await b.query.users(), name));
   if (newest.user) return newest.user.id;
-  const matches = await set.map(async (b) => ({ date: b.date.value, user: matchIn(await b.query.users(), name).user }));
+  const users = await set.mapRows(async (b) => matchIn(await b.query.users(), name).user);
+  const matches = users.map((user, k) => ({ date: set.loaded[k]!.date.value, user }));
   const chosen = chooseUser(matches);
   if (chosen) return chosen.id;
   const n = matches.length;
