@@ -272,12 +272,30 @@ function headerFacts(text: Buffer): Pick<BackupFile, 'pgDumpVersion' | 'serverVe
   return facts;
 }
 
-/** The first SNIFF_BYTES of a gzip backup's content, from at most its first MiB (a truncated file still yields its start). */
+/**
+ * The first SNIFF_BYTES of a gzip backup's content, from at most its first MiB (a truncated file
+ * still yields its start). Its first 64 KiB nearly always hold them (a nightly dump's head
+ * compresses well), so that is read first: a folder of a year's nightly backups reads 23 MiB
+ * for their heads rather than 365 MiB.
+ */
 async function readGunzipHead(src: ByteSource): Promise<Buffer> {
+  const first = await src.read(0, SNIFF_BYTES);
+  let text = await gunzipStart(first);
+  if (text.length < SNIFF_BYTES && first.length === SNIFF_BYTES) text = await gunzipStart(Buffer.concat([first, await src.read(SNIFF_BYTES, 1024 * 1024 - SNIFF_BYTES)]));
+  if (!text.length) {
+    throw new RecoverError('BACKUP_TRUNCATED', `${src.name} has a gzip header but no readable content`, {
+      hint: 'the file is truncated or damaged: copy it again, or pick another backup',
+    });
+  }
+  return text;
+}
+
+/** What `gzipped` inflates to, up to SNIFF_BYTES or as far as it goes: a truncated or damaged stream gives what came out before the damage. */
+async function gunzipStart(gzipped: Buffer): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   const gunzip = createGunzip();
-  Readable.from([await src.read(0, 1024 * 1024)]).pipe(gunzip);
+  Readable.from([gzipped]).pipe(gunzip);
   try {
     for await (const chunk of gunzip) {
       chunks.push(chunk as Buffer);
@@ -285,14 +303,9 @@ async function readGunzipHead(src: ByteSource): Promise<Buffer> {
       if (total >= SNIFF_BYTES) break;
     }
   } catch {
-    // A truncated or damaged stream: judge by what came out before the damage.
+    // Judged by what came out.
   } finally {
     gunzip.destroy();
-  }
-  if (!total) {
-    throw new RecoverError('BACKUP_TRUNCATED', `${src.name} has a gzip header but no readable content`, {
-      hint: 'the file is truncated or damaged: copy it again, or pick another backup',
-    });
   }
   return Buffer.concat(chunks);
 }

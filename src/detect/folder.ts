@@ -15,6 +15,7 @@ import { setCopiesAside, type BackupCopies } from './copies.js';
 import { assertBackupPathExists, detectBackup, detectS3Object, STDIN_ARG, type BackupFile, type DetectOptions } from './detect.js';
 import { backupName, isS3Url, isUrl, openS3, parseS3Url } from '../remote/index.js';
 import { ownOutputKind } from './own.js';
+import { pool } from '../pool.js';
 
 export interface SelectedBackup {
   path: string;
@@ -117,39 +118,41 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       const names = (await fs.readdir(arg)).sort();
       let any = false;
       // Links last: a `latest.sql.gz` beside the backup it leads to is that backup, said once.
-      for (const name of await linksLast(arg, names)) {
+      const members = await linksLast(arg, names);
+      // Each member's head is read a few at a time (most of the wait is on the disk), then taken in order.
+      const looked = await pool(members, HEADS_AT_ONCE, undefined, (name) => lookAt(join(arg, name), name, detect));
+      for (const [k, name] of members.entries()) {
         const path = join(arg, name);
-        const passOver = await notToOpen(path, name);
-        if (passOver) {
-          skipped.push({ path, reason: passOver, kind: 'not a backup' });
+        const seen = looked[k]!;
+        if ('passOver' in seen) {
+          skipped.push({ path, reason: seen.passOver, kind: 'not a backup' });
           continue;
         }
-        try {
-          const backup = await detect(path);
+        if ('backup' in seen) {
           any = true;
-          const real = await fs.realpath(path);
-          const same = read.get(real);
+          const same = read.get(seen.real);
           if (same !== undefined && same !== path) {
             skipped.push({ path, reason: `a symbolic link to ${same}, which is read already`, kind: 'not a backup' });
             continue;
           }
-          read.set(real, path);
-          if (!found.has(path)) found.set(path, { path, backup, date: backupDate(backup), named: false });
-        } catch (e) {
-          if (isLocalFileError(e)) {
-            // Another user's file beside the backups: not this run's to read, and no reason to stop.
-            skipped.push({ path, reason: `cannot be read by you (${e.code})`, kind: 'not a backup' });
-            continue;
-          }
-          if (!(e instanceof RecoverError)) throw e;
-          const own = await ownOutputKind(path);
-          if (own) {
-            skipped.push({ path, reason: `${own} written by recover-texts`, kind: 'own output' });
-            continue;
-          }
-          if (await isPlainFolder(path)) skipped.push({ path, reason: FOLDER_INSIDE, kind: 'not a backup' });
-          else skipped.push(notABackup(path, e));
+          read.set(seen.real, path);
+          if (!found.has(path)) found.set(path, { path, backup: seen.backup, date: backupDate(seen.backup), named: false });
+          continue;
         }
+        const e = seen.error;
+        if (isLocalFileError(e)) {
+          // Another user's file beside the backups: not this run's to read, and no reason to stop.
+          skipped.push({ path, reason: `cannot be read by you (${e.code})`, kind: 'not a backup' });
+          continue;
+        }
+        if (!(e instanceof RecoverError)) throw e;
+        const own = await ownOutputKind(path);
+        if (own) {
+          skipped.push({ path, reason: `${own} written by recover-texts`, kind: 'own output' });
+          continue;
+        }
+        if (await isPlainFolder(path)) skipped.push({ path, reason: FOLDER_INSIDE, kind: 'not a backup' });
+        else skipped.push(notABackup(path, e));
       }
       if (!any) throw noBackupsIn(arg, names.length);
     } else {
@@ -217,6 +220,21 @@ function lineBreakIn(name: string): boolean {
 async function linksLast(dir: string, names: string[]): Promise<string[]> {
   const isLink = await Promise.all(names.map((n) => fs.lstat(join(dir, n)).then((s) => s.isSymbolicLink(), () => false)));
   return [...names.filter((_, k) => !isLink[k]), ...names.filter((_, k) => isLink[k])];
+}
+
+/** Folder members whose heads are read at once: enough to keep the disk and the thread pool busy, few enough for open files. */
+const HEADS_AT_ONCE = 8;
+
+/** What one folder member is: passed over unopened (notToOpen), a backup (and its real path), or why detection refused it. */
+async function lookAt(path: string, name: string, detect: (path: string) => Promise<BackupFile>): Promise<{ passOver: string } | { backup: BackupFile; real: string } | { error: unknown }> {
+  const passOver = await notToOpen(path, name);
+  if (passOver) return { passOver };
+  try {
+    const backup = await detect(path);
+    return { backup, real: await fs.realpath(path) };
+  } catch (error) {
+    return { error };
+  }
 }
 
 /**

@@ -24,6 +24,7 @@ import { openSql } from '../source/index.js';
 import { pathOf, type BackupInput, type BackupLoad, type LoadedBackup, type SessionConfig } from './config.js';
 import { backupDate, backupOrder, type BackupDate } from './date.js';
 import { Connections } from './connections.js';
+import { pool } from '../pool.js';
 import { filterBackup, loadFiltered, queryOn, sameAsLoaded } from './load.js';
 import { SameRows } from './same-rows.js';
 
@@ -399,30 +400,6 @@ async function loadNewestFirst(
   const ids = 'database' in first ? await onEntry(first, (b) => textsOf(b)) : null;
   const focus = ids ? new Set(ids.map(String)) : undefined;
   return pool(backups, width, signal, (b, k) => (k === newest.k ? Promise.resolve(first) : loadOne(detected[k] ?? b, k, focus)));
-}
-
-/**
- * Run `fn` over `items`, `width` at a time; results in input order. The first error stops new work
- * and is thrown when the running ones end; so does `signal` (the run ending), leaving slots empty.
- */
-async function pool<I, R>(items: readonly I[], width: number, signal: AbortSignal, fn: (item: I, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let firstError: { e: unknown } | undefined;
-  const worker = async () => {
-    // On a signal, whatever runs is being disposed of: start nothing new.
-    while (!firstError && !signal.aborted && next < items.length) {
-      const k = next++;
-      try {
-        results[k] = await fn(items[k]!, k);
-      } catch (e) {
-        firstError ??= { e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-  if (firstError) throw firstError.e;
-  return results;
 }
 
 /** The error as a RecoverError whose message names the backup (naming.ts). */
