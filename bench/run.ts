@@ -32,7 +32,7 @@ import { droppedEnvNote, TIMED_ENV } from './timed-env.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'cli', 'recover-texts.cjs');
 const DEMO = join(ROOT, 'fixtures', 'demo', 'buggy_race_bk_20260315.sql.gz');
 const QUERY = `SELECT t.phase, t.name, x.text, x.created_at, x.modified_at FROM tasktexts x JOIN users u ON u.id = x.user_id JOIN tasks t ON t.id = x.task_id WHERE u.username = '${STUDENT}' ORDER BY t.phase, t.sort_position`;
 const CORES = availableParallelism();
