@@ -30,7 +30,7 @@ const MB = Number(process.argv[2] ?? BENCH_MB);
 const BIG = bigBackupPaths(MB);
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'recover-texts.cjs');
 const QUERY = `SELECT t.phase, t.name, x.text, x.created_at, x.modified_at FROM tasktexts x JOIN users u ON u.id = x.user_id JOIN tasks t ON t.id = x.task_id WHERE u.username = '${STUDENT}' ORDER BY t.phase, t.sort_position`;
 
 interface Run {

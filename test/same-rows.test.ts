@@ -10,7 +10,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
 import { Scope } from '../src/scope.js';
-import { studentSnapshots, withBackups, type BackupSet, type ManyConfig } from '../src/session/index.js';
+import type { BackupQuery } from '../src/query/index.js';
+import { cohortTimelines, streamBackups, studentSnapshots, withBackups, type BackupSet, type ManyConfig } from '../src/session/index.js';
 import { makeTmp, removeTmp } from './helpers.js';
 import { nightPaths } from './story-helpers.js';
 
@@ -52,6 +53,32 @@ async function schemasIn(set: BackupSet): Promise<string[]> {
   });
 }
 
+/**
+ * scan's read of `paths`: every user's snapshots, each backup's digest, and how many backups the
+ * server was asked about; with `full`, no backup is known by its digest to hold the rows of the one before.
+ */
+async function scanOf(paths: readonly string[], full: boolean) {
+  let asked = 0;
+  const result = await streamBackups(paths, config({ concurrency: 1 }), async (stream) => {
+    const timelines = await cohortTimelines({
+      each: (read, use) =>
+        stream.each((b, entry) => {
+          const query: BackupQuery = Object.create(b.query, {
+            users: {
+              value: () => {
+                asked++;
+                return b.query.users();
+              },
+            },
+          });
+          return read({ ...b, query, digest: full ? undefined : b.digest }, entry);
+        }, use),
+    });
+    return { digests: stream.loaded.map((e) => e.digest), users: timelines.userIds().map((id) => ({ user: timelines.user(id), snapshots: timelines.snapshots(id) })) };
+  });
+  return { ...result, asked };
+}
+
 describe('backups with the same rows', () => {
   it('share one schema, and each is still its own backup (path, date) with the same texts', async () => {
     const files = readFileSync(repeated[0]!, 'latin1') !== readFileSync(repeated[1]!, 'latin1');
@@ -71,6 +98,21 @@ describe('backups with the same rows', () => {
       // The second night's texts are its own, not the first's.
       expect(snapshots[3]!.texts).not.toEqual(snapshots[0]!.texts);
     });
+    expect(scope.liveCount).toBe(0);
+  });
+
+  it('streamed (scan), a night whose rows are the night before\'s is known by its digest and taken as that one, with no query', async () => {
+    const full = await scanOf(repeated, true);
+    const known = await scanOf(repeated, false);
+    const [a, b, c, d] = known.digests;
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect([b, c]).toEqual([a, a]);
+    expect(d).not.toBe(a);
+    expect(known.users.length).toBeGreaterThan(0);
+    expect(known.users).toEqual(full.users);
+    expect(full.asked).toBe(4);
+    // The first night and the last, whose rows differ.
+    expect(known.asked).toBe(2);
     expect(scope.liveCount).toBe(0);
   });
 

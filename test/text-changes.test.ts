@@ -30,7 +30,8 @@ async function cohort(paths: readonly string[], full: boolean) {
               },
             },
           });
-          return read({ ...b, query }, entry);
+          // Read whole, no backup is known by its digest to hold the rows of the one before.
+          return read({ ...b, query, digest: full ? undefined : b.digest }, entry);
         }, use),
     });
     return { backups: timelines.backups, users: timelines.userIds().map((id) => ({ user: timelines.user(id), snapshots: timelines.snapshots(id) })) };

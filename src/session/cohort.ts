@@ -17,7 +17,7 @@
  * studentSnapshots gives `history`) from those changes, when the cohort
  * builds that student's History; the caller drops it before the next.
  */
-import { realName, type TextRecord } from '../query/index.js';
+import { realName, type TaskRecord, type TextRecord, type UserRecord } from '../query/index.js';
 import type { LoadedBackup } from './config.js';
 import type { BackupStream } from './many.js';
 import type { Snapshot, SnapshotTask } from './student.js';
@@ -92,15 +92,21 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
   };
 
   /** The backup read before, while it is still loaded: what its texts are compared with. */
-  let before: { schema: string; load: LoadedBackup['load']; same: string } | undefined;
+  let before: { schema: string; load: LoadedBackup['load']; same: string; digest?: string; userRows: UserRecord[]; tasks: TaskRecord[] } | undefined;
   await set.each(
     async (b) => {
+      // The same rows as the backup before (a holiday's night): nothing changed, and nothing need be asked.
+      if (before && b.digest !== undefined && b.digest === before.digest) {
+        // Compared from now on with this one's schema: the one before is dropped once this is read.
+        before = { ...before, schema: b.schema, load: b.load };
+        return { date: b.date, tasks: before.tasks, userRows: before.userRows, rows: [], keys: [] };
+      }
       const userRows = await b.query.users();
       const tasks = await b.query.tasks();
       // A text's record holds its user's name and its task's: when one of those changed, every text is read.
       const same = JSON.stringify([userRows.map((u) => [u.id, u.username]), tasks]);
       const changes = before?.same === same ? await b.query.textChanges(before, userRows) : null;
-      before = { schema: b.schema, load: b.load, same };
+      before = { schema: b.schema, load: b.load, same, digest: b.digest, userRows, tasks };
       return { date: b.date, tasks, userRows, ...(changes ? { rows: changes.rows, keys: changes.keys } : { rows: await b.query.allTexts(userRows), keys: undefined }) };
     },
     ({ date, tasks: taskRows, userRows, rows, keys }, entry) => {

@@ -55,6 +55,11 @@ export interface BackupLoad {
   database: string;
   /** Its schema there (many backups share a database), on its connections' search_path. */
   schema: string;
+  /**
+   * Loaded among many: a SHA-256 of its rows as loaded (session/load.ts Filtered.digest). Two
+   * backups with the same digest hold the same rows, whatever their files' bytes.
+   */
+  digest?: string;
 }
 
 /** One backup, loaded and ready to query. */

@@ -3,7 +3,7 @@
  * then the backup's rows streamed through the filter into them. Shared by
  * withBackup and withBackups.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -24,15 +24,21 @@ export type LoadConfig = Pick<SessionConfig, 'backupEncoding' | 'log' | 'databas
 
 /**
  * A backup's rows as the filter hands them on (its events), before any of them is loaded. With
- * `hold`, they are held in memory while they come to at most that many bytes: when all of them
- * fit, `digest` names them, and a backup whose digest is another's holds the same rows (see
- * sameAsLoaded). Past it, or without `hold`, they stream to the load as they are read.
+ * `hold` (bytes; 0 for none), they are named by a digest, and a backup whose digest is another's
+ * holds the same rows; they are held in memory while they come to at most `hold` bytes, so that
+ * when all of them fit the digest is known before they are loaded (see sameAsLoaded). Past it,
+ * or without `hold`, they stream to the load as they are read.
  */
 export interface Filtered {
-  /** The filter's counts: final once `events` has been read to its end (at once when `digest` is set). */
+  /** The filter's counts: final once `events` has been read to its end (at once when `held`). */
   readonly stats: FilterStats;
-  /** When every event was held: a SHA-256 of them all, and of what else the load's result depends on. */
-  readonly digest?: string;
+  /**
+   * With `hold`: a SHA-256 of every event, and of what else the load's result depends on. Known
+   * at once when every event was held (`held`), else once the load has read them all.
+   */
+  readonly digest: string | undefined;
+  /** Every event was held in memory: `digest` is known before any is loaded. */
+  readonly held: boolean;
   /** The events, the held ones first, for one load to take. */
   readonly events: AsyncIterable<FilterEvent>;
 }
@@ -46,44 +52,70 @@ export async function filterBackup(source: SqlSource, options: FilterOptions & {
   const pending = filter[Symbol.asyncIterator]() as AsyncIterator<FilterEvent>;
   const held: FilterEvent[] = [];
   const rest: AsyncIterable<FilterEvent> = { [Symbol.asyncIterator]: () => pending };
-  const streamed = (): Filtered => ({ stats: filter.stats, events: heldThen(held, rest, source) });
-  if (options.hold === undefined) return streamed();
-  const digest = createHash('sha256');
+  const digest = options.hold === undefined ? undefined : new RowsDigest(filter.stats);
+  const streamed = (): Filtered => ({
+    stats: filter.stats,
+    get digest() {
+      return digest?.value;
+    },
+    held: false,
+    events: heldThen(held, rest, source, digest),
+  });
+  if (!digest) return streamed();
   let size = 0;
   try {
     for (;;) {
       const next = await pending.next();
       if (next.done) break;
       held.push(next.value);
-      size += digestEvent(digest, next.value);
-      if (size > options.hold) return streamed();
+      size += digest.add(next.value);
+      if (size > options.hold!) return streamed();
     }
     await reading;
   } catch (e) {
     throw source.explain(e) ?? e;
   }
-  // What else decides the load's result: which part of a pg_dumpall file is the race server's.
-  digest.update(`clusterDump=${filter.stats.clusterDump}`);
-  return { stats: filter.stats, digest: digest.digest('hex'), events: heldThen(held, [], source) };
+  return { stats: filter.stats, digest: digest.end(), held: true, events: heldThen(held, [], source) };
 }
 
-/** Feed one event to `hash`, unambiguously; returns about how many bytes it holds. */
-function digestEvent(hash: Hash, e: FilterEvent): number {
-  if (e.type !== 'rows') {
-    const text = JSON.stringify(e);
-    hash.update(`${text.length}:${text}`);
-    return text.length;
+/** A SHA-256 of a backup's filtered events (Filtered.digest), taken as they come. */
+class RowsDigest {
+  private readonly hash = createHash('sha256');
+  value: string | undefined;
+
+  constructor(private readonly stats: FilterStats) {}
+
+  /** Add one event, unambiguously; returns about how many bytes it holds. */
+  add(e: FilterEvent): number {
+    if (e.type !== 'rows') {
+      const text = JSON.stringify(e);
+      this.hash.update(`${text.length}:${text}`);
+      return text.length;
+    }
+    this.hash.update(`rows ${e.table} ${e.count} ${e.data.length}:`);
+    this.hash.update(e.data, 'latin1');
+    return e.data.length;
   }
-  hash.update(`rows ${e.table} ${e.count} ${e.data.length}:`);
-  hash.update(e.data, 'latin1');
-  return e.data.length;
+
+  /** Once every event is added: with what else decides the load's result (which part of a pg_dumpall file is the race server's). */
+  end(): string {
+    this.hash.update(`clusterDump=${this.stats.clusterDump}`);
+    return (this.value = this.hash.digest('hex'));
+  }
 }
 
-/** The held events (let go of as they are taken), then the rest; a failure reading them is explained by the source. */
-async function* heldThen(held: FilterEvent[], rest: AsyncIterable<FilterEvent> | Iterable<FilterEvent>, source: SqlSource): AsyncGenerator<FilterEvent> {
+/**
+ * The held events (let go of as they are taken), then the rest, added to `digest` as they come
+ * (the held ones are in it already); a failure reading them is explained by the source.
+ */
+async function* heldThen(held: FilterEvent[], rest: AsyncIterable<FilterEvent> | Iterable<FilterEvent>, source: SqlSource, digest?: RowsDigest): AsyncGenerator<FilterEvent> {
   try {
     while (held.length) yield held.shift()!;
-    yield* rest;
+    for await (const e of rest) {
+      digest?.add(e);
+      yield e;
+    }
+    digest?.end();
   } catch (e) {
     throw source.explain(e) ?? e;
   }

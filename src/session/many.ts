@@ -199,7 +199,8 @@ async function inEngine<T>(
     const pooled = connections;
     // Named by position in the list given: ours, and a valid identifier whatever the path.
     const schemaOf = (index: number) => engine.schema(`backup_${index}`);
-    // Loaded all at once, backups with the same rows share a schema; streamed, each is dropped in turn.
+    // Loaded all at once, backups with the same rows share a schema; streamed, each is dropped in turn (and
+    // the one read next is known to hold the same rows by its digest).
     const sameRows = 'all' in use ? new SameRows() : undefined;
     const loadOne = async (input: BackupInput, index: number, textsOf?: ReadonlySet<string>): Promise<LoadedEntry | BackupFailure> => {
       const path = pathOf(input);
@@ -216,12 +217,12 @@ async function inEngine<T>(
         const schema = schemaOf(index);
         try {
           const loadConfig = { ...config, textsOf };
-          const filtered = await filterBackup(source, { textsOf, hold: sameRows && HOLD_BYTES });
+          const filtered = await filterBackup(source, { textsOf, hold: sameRows ? HOLD_BYTES : 0 });
           // A pg_dumpall file's race server database is in a schema of its own beside this one.
           const load = () => pooled.use(schema, (client) => loadFiltered({ client, scratch: engine.scratch, schema }, backup, source, filtered, loadConfig), true);
           const loaded = sameRows ? await sameRows.rows(filtered, load, (same) => sameAsLoaded(backup, source, filtered, same, loadConfig)) : await load();
           emit('loaded', { date });
-          return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema };
+          return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema, digest: filtered.digest };
         } catch (e) {
           source.streams.forEach((s) => s.destroy());
           throw e;
@@ -238,7 +239,7 @@ async function inEngine<T>(
     const onEntry = <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R> =>
       pooled.use(entry.schema, async (client) => {
         const query = await queryOn(client, entry.load, config.timezone);
-        return each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database, schema: entry.schema }, entry);
+        return each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database, schema: entry.schema, digest: entry.digest }, entry);
       });
 
     /** Drop backup `index`'s schemas: its own, and a pg_dumpall file's others (`..._db1`, ...: load/loader.ts partSchema). */

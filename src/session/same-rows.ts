@@ -19,7 +19,8 @@ export class SameRows {
    * (which checks this backup's own reading); else loaded by `load`, and kept for later ones.
    */
   async rows(filtered: Filtered, load: () => Promise<LoadedRows>, same: (earlier: LoadedRows) => LoadedRows): Promise<LoadedRows> {
-    const { digest } = filtered;
+    // Known only when every row was held: past that, the rows load as they are read.
+    const digest = filtered.held ? filtered.digest : undefined;
     if (digest === undefined) return load();
     const earlier = this.loads.get(digest);
     if (!earlier) {
