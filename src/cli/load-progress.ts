@@ -23,6 +23,9 @@ interface Payload {
   barWidth: number;
 }
 
+/** The display is drawn 10 times a second (fps below): the summary line is made no more often for bytes read. */
+const SUMMARY_EVERY_MS = 100;
+
 export class LoadProgress {
   private multi: MultiBar | null = null;
   private stepBar: SingleBar | null = null;
@@ -34,6 +37,8 @@ export class LoadProgress {
   /** When the first backup began loading: the run's rate counts from then, not from starting PostgreSQL. */
   private loadStart: number | null = null;
   private labelWidth = 14;
+  /** When the summary line was last made (Date.now()). */
+  private summaryAt = 0;
 
   constructor(
     /** Asked at each draw: --quiet is known only once the arguments are read. */
@@ -67,8 +72,13 @@ export class LoadProgress {
     if (e.state !== 'waiting') this.loadStart ??= Date.now();
     if (!multi || e.state === 'waiting') return;
     this.removeStep();
-    // The summary line first, so it stays on top as bars come and go below it.
-    if (many) this.updateSummary(multi);
+    // The summary line first, so it stays on top as bars come and go below it. It counts every
+    // backup, so bytes read move it at most as often as the display is drawn; a state change at once.
+    const now = Date.now();
+    if (many && (e.state !== 'loading' || !this.summary || now - this.summaryAt >= SUMMARY_EVERY_MS)) {
+      this.summaryAt = now;
+      this.updateSummary(multi);
+    }
     const label = many ? visible(basename(e.path)) : 'loading backup';
     this.labelWidth = Math.max(this.labelWidth, label.length);
     let bar = this.bars.get(e.index);
