@@ -10,10 +10,9 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
 import { Scope } from '../src/scope.js';
-import type { BackupQuery } from '../src/query/index.js';
-import { cohortTimelines, streamBackups, studentSnapshots, withBackups, type BackupSet, type ManyConfig } from '../src/session/index.js';
+import { studentSnapshots, withBackups, type BackupSet, type ManyConfig } from '../src/session/index.js';
 import { makeTmp, removeTmp } from './helpers.js';
-import { nightPaths } from './story-helpers.js';
+import { cohortOf, nightPaths } from './story-helpers.js';
 
 const scope = new Scope();
 const config = (extra: Partial<ManyConfig> = {}): ManyConfig => ({ engine: { kind: 'embedded', log: () => {} }, scope, timezone: 'UTC', log: () => {}, ...extra });
@@ -53,29 +52,15 @@ async function schemasIn(set: BackupSet): Promise<string[]> {
   });
 }
 
-/**
- * scan's read of `paths`: every user's snapshots, each backup's digest, and how many backups the
- * server was asked about; with `full`, no backup is known by its digest to hold the rows of the one before.
- */
+/** scan's read of `paths` (cohortOf), and how many backups the server was asked about. */
 async function scanOf(paths: readonly string[], full: boolean) {
   let asked = 0;
-  const result = await streamBackups(paths, config({ concurrency: 1 }), async (stream) => {
-    const timelines = await cohortTimelines({
-      each: (read, use) =>
-        stream.each((b, entry) => {
-          const query: BackupQuery = Object.create(b.query, {
-            users: {
-              value: () => {
-                asked++;
-                return b.query.users();
-              },
-            },
-          });
-          return read({ ...b, query, digest: full ? undefined : b.digest }, entry);
-        }, use),
-    });
-    return { digests: stream.loaded.map((e) => e.digest), users: timelines.userIds().map((id) => ({ user: timelines.user(id), snapshots: timelines.snapshots(id) })) };
-  });
+  const result = await cohortOf(paths, config({ concurrency: 1 }), full, (query) => ({
+    users: () => {
+      asked++;
+      return query.users();
+    },
+  }));
   return { ...result, asked };
 }
 

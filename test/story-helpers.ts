@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BackupQuery } from '../src/query/index.js';
+import { cohortTimelines, streamBackups, type ManyConfig } from '../src/session/index.js';
 import { FIXTURES } from './helpers.js';
 
 export const STORY = join(FIXTURES, 'story');
@@ -39,4 +41,26 @@ export const nightPaths = story.nights.map((n) => join(STORY, n.file));
 
 export function storyFile(rel: string): string {
   return readFileSync(join(STORY, rel), 'utf8');
+}
+
+/**
+ * scan's read of `paths` (streamBackups, then cohortTimelines): each backup's digest, and every
+ * user's snapshots. With `full`, no backup is known by its digest to hold the rows of the one
+ * before; `wrap` gives methods to put in place of each backup's query's (to count or refuse calls).
+ */
+export async function cohortOf(paths: readonly string[], config: ManyConfig, full: boolean, wrap: (query: BackupQuery) => Partial<BackupQuery> = () => ({})) {
+  return streamBackups(paths, config, async (stream) => {
+    const timelines = await cohortTimelines({
+      each: (read, use) =>
+        stream.each((b, entry) => {
+          const query: BackupQuery = Object.assign(Object.create(b.query) as BackupQuery, wrap(b.query));
+          return read({ ...b, query, digest: full ? undefined : b.digest }, entry);
+        }, use),
+    });
+    return {
+      digests: stream.loaded.map((e) => e.digest),
+      backups: timelines.backups,
+      users: timelines.userIds().map((id) => ({ user: timelines.user(id), snapshots: timelines.snapshots(id) })),
+    };
+  });
 }

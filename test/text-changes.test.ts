@@ -7,9 +7,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BackupQuery } from '../src/query/index.js';
-import { cohortTimelines, streamBackups, withBackups, type ManyConfig } from '../src/session/index.js';
+import { withBackups, type ManyConfig } from '../src/session/index.js';
 import { Scope } from '../src/scope.js';
-import { nightPaths } from './story-helpers.js';
+import { cohortOf, nightPaths } from './story-helpers.js';
 
 const scope = new Scope();
 const config = (extra: Partial<ManyConfig> = {}): ManyConfig => ({ engine: { kind: 'embedded', log: () => {} }, scope, timezone: 'UTC', log: () => {}, ...extra });
@@ -17,26 +17,14 @@ const config = (extra: Partial<ManyConfig> = {}): ManyConfig => ({ engine: { kin
 /** The cohort over `paths`, every user's snapshots; with `full`, every backup's texts read whole. */
 async function cohort(paths: readonly string[], full: boolean) {
   let byChanges = 0;
-  const result = await streamBackups(paths, config({ concurrency: 2 }), async (stream) => {
-    const timelines = await cohortTimelines({
-      each: (read, use) =>
-        stream.each((b, entry) => {
-          const query: BackupQuery = Object.create(b.query, {
-            textChanges: {
-              value: async (...args: Parameters<BackupQuery['textChanges']>) => {
-                const changes = full ? null : await b.query.textChanges(...args);
-                if (changes) byChanges++;
-                return changes;
-              },
-            },
-          });
-          // Read whole, no backup is known by its digest to hold the rows of the one before.
-          return read({ ...b, query, digest: full ? undefined : b.digest }, entry);
-        }, use),
-    });
-    return { backups: timelines.backups, users: timelines.userIds().map((id) => ({ user: timelines.user(id), snapshots: timelines.snapshots(id) })) };
-  });
-  return { result, byChanges };
+  const { backups, users } = await cohortOf(paths, config({ concurrency: 2 }), full, (query) => ({
+    textChanges: async (...args: Parameters<BackupQuery['textChanges']>) => {
+      const changes = full ? null : await query.textChanges(...args);
+      if (changes) byChanges++;
+      return changes;
+    },
+  }));
+  return { result: { backups, users }, byChanges };
 }
 
 /** A slice of the benchmark's year (bench/year-backups.ts), when it has been made on this machine. */
