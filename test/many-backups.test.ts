@@ -78,9 +78,7 @@ describe('withBackups', () => {
       expect(set.loaded.map((e) => e.date.value)).toEqual(story.nights.map((n) => n.toolDate));
       expect(new Set(set.loaded.map((e) => e.database)).size).toBe(1);
       expect(new Set(set.loaded.map((e) => e.schema)).size).toBe(nightPaths.length);
-      return set.map(async (b) => {
-        return { date: b.date.value, texts: (await b.query.summary()).texts };
-      });
+      return set.mapRows(async (b) => ({ texts: (await b.query.summary()).texts }));
     });
     expect(result.map((r) => r.texts)).toEqual(textsPerNight);
     // Every backup went waiting -> loading -> loaded.
@@ -126,7 +124,7 @@ describe('withBackups', () => {
   it('with textsOf: asks the newest backup, loaded whole, which texts the others need, and loads only those', async () => {
     const asked: string[] = [];
     const result = await withBackups(nightPaths, config({ textsOf: async (newest) => (asked.push(newest.date.value), [(await newest.query.findUser('chloe')).id]) }), (set) =>
-      set.map(async (b) => ({ texts: (await b.query.summary()).texts, chloe: (await b.query.texts(await b.query.findUser('chloe'))).length, users: (await b.query.users()).length })),
+      set.mapRows(async (b) => ({ texts: (await b.query.summary()).texts, chloe: (await b.query.texts(await b.query.findUser('chloe'))).length, users: (await b.query.users()).length })),
     );
     expect(asked).toEqual([story.nights.at(-1)!.toolDate]);
     const n = nightPaths.length;
@@ -175,7 +173,7 @@ describe('withBackups', () => {
         [notes, 'BACKUP_UNRECOGNISED'],
         [missing, 'BACKUP_NOT_FOUND'],
       ]);
-      expect(await set.map(async (b) => (await b.query.findUser('alice')).id)).toEqual([2, 2]);
+      expect(await set.mapRows(async (b) => (await b.query.findUser('alice')).id)).toEqual([2, 2]);
     });
     expect(events.filter((e) => e.state === 'failed').map((e) => e.path).sort()).toEqual([cut, notes, missing].sort());
     expect(scope.liveCount).toBe(0);
@@ -226,7 +224,7 @@ describe('withBackups', () => {
       let during: string[] = [];
       await withBackups(nightPaths, config({ engine: { kind: 'url', databaseUrl: url, log: () => {} } }), async (set) => {
         during = await databases();
-        expect(await set.map(async (b) => (await b.query.findUser('chloe')).id)).toEqual(nightPaths.map(() => 4));
+        expect(await set.mapRows(async (b) => (await b.query.findUser('chloe')).id)).toEqual(nightPaths.map(() => 4));
       });
       // One, ours by name (and no other: the engine makes databases only when asked).
       expect(during.filter((d) => !before.includes(d))).toHaveLength(1);
@@ -273,7 +271,7 @@ describe('withBackups', () => {
         let during: Awaited<ReturnType<typeof appState>> | undefined;
         const ids = await withBackups(nightPaths, hostedConfig(notes), async (set) => {
           during = await appState();
-          return set.map(async (b) => (await b.query.findUser('chloe')).id);
+          return set.mapRows(async (b) => (await b.query.findUser('chloe')).id);
         });
         expect(ids).toEqual(nightPaths.map(() => 4));
         expect(notes.filter((n) => n.includes('may not create a database'))).toHaveLength(1);

@@ -5,8 +5,8 @@
  * The pool is where node:zlib inflates and files are read. Node's default is 4 threads; this
  * makes it one per core (at least 2). With several backups loading at once, each inflating there
  * while the main thread filters what they inflate, 4 inflating threads on 2 cores crowd the one
- * thread that feeds them all: a year's history took 7.98 s with 4 and 7.60 s with 2 (median of
- * 5 pairs, `farm-bench`; bench/README.md). The pool starts on its first use, and Node's loader
+ * thread that feeds them all: a year's history (bench/year-backups.ts) took 7.98 s with 4 and
+ * 7.60 s with 2, the median of 5 pairs run in turn. The pool starts on its first use, and Node's loader
  * of ES modules uses it to read main.js, so this must run first, from a CommonJS file, which
  * Node reads without it. A size the user set is kept.
  */

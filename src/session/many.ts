@@ -130,12 +130,11 @@ export interface BackupSet {
   readonly loaded: readonly LoadedEntry[];
   /** The backups that did not, in the order given. */
   readonly failed: readonly BackupFailure[];
-  /** Run `fn` on each loaded backup (a few at a time, each with its own connection); results in `loaded` order. */
-  map<R>(fn: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R[]>;
   /**
-   * As map, but `fn` runs once for the backups whose rows are the same (SameRows: they share a
+   * Run `fn` on the loaded backups (a few at a time, each with its own connection); results in
+   * `loaded` order. It runs once for the backups whose rows are the same (SameRows: they share a
    * schema), on one of them, and its result is given to each: `fn` reads the rows only, never
-   * which backup it was handed (its path or date).
+   * which backup it was handed (its path or date: `loaded` has them).
    */
   mapRows<R>(fn: (b: LoadedBackup) => Promise<R>): Promise<R[]>;
   /**
@@ -269,10 +268,9 @@ async function inEngine<T>(
     const set: BackupSet = {
       loaded,
       failed,
-      // Queries wait on round trips more than on the cores: more at once than loads.
-      map: (each) => pool(loaded, MAX_PARALLEL_LOADS, signal, (entry) => onEntry(entry, each)),
       mapRows: async (each) => {
         const first = [...new Map(loaded.map((entry) => [entry.schema, entry])).values()];
+        // Queries wait on round trips more than on the cores: more at once than loads.
         const results = await pool(first, MAX_PARALLEL_LOADS, signal, (entry) => onEntry(entry, each));
         const bySchema = new Map(first.map((entry, k) => [entry.schema, results[k]!]));
         return loaded.map((entry) => bySchema.get(entry.schema)!);
