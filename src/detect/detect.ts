@@ -281,7 +281,10 @@ function headerFacts(text: Buffer): Pick<BackupFile, 'pgDumpVersion' | 'serverVe
 async function readGunzipHead(src: ByteSource): Promise<Buffer> {
   const first = await src.read(0, SNIFF_BYTES);
   let text = await gunzipStart(first);
-  if (text.length < SNIFF_BYTES && first.length === SNIFF_BYTES) text = await gunzipStart(Buffer.concat([first, await src.read(SNIFF_BYTES, 1024 * 1024 - SNIFF_BYTES)]));
+  if (text.length < SNIFF_BYTES && first.length === SNIFF_BYTES) {
+    const more = await src.read(SNIFF_BYTES, 1024 * 1024 - SNIFF_BYTES);
+    if (more.length) text = await gunzipStart(Buffer.concat([first, more]));
+  }
   if (!text.length) {
     throw new RecoverError('BACKUP_TRUNCATED', `${src.name} has a gzip header but no readable content`, {
       hint: 'the file is truncated or damaged: copy it again, or pick another backup',

@@ -78,6 +78,9 @@ export async function filterBackup(source: SqlSource, options: FilterOptions & {
   return { stats: filter.stats, digest: digest.end(), held: true, events: heldThen(held, [], source) };
 }
 
+/** What one held event costs beyond its text: the object, its fields and the array's slot (8 MiB of tiny events took 13.8 MiB of heap counted without it). */
+const EVENT_BYTES = 64;
+
 /** A SHA-256 of a backup's filtered events (Filtered.digest), taken as they come. */
 class RowsDigest {
   private readonly hash = createHash('sha256');
@@ -85,16 +88,16 @@ class RowsDigest {
 
   constructor(private readonly stats: FilterStats) {}
 
-  /** Add one event, unambiguously; returns about how many bytes it holds. */
+  /** Add one event, unambiguously; returns about how many bytes it holds, the event object's own included. */
   add(e: FilterEvent): number {
     if (e.type !== 'rows') {
       const text = JSON.stringify(e);
       this.hash.update(`${text.length}:${text}`);
-      return text.length;
+      return EVENT_BYTES + text.length;
     }
     this.hash.update(`rows ${e.table} ${e.count} ${e.data.length}:`);
     this.hash.update(e.data, 'latin1');
-    return e.data.length;
+    return EVENT_BYTES + e.data.length;
   }
 
   /** Once every event is added: with what else decides the load's result (which part of a pg_dumpall file is the race server's). */
@@ -110,7 +113,9 @@ class RowsDigest {
  */
 async function* heldThen(held: FilterEvent[], rest: AsyncIterable<FilterEvent> | Iterable<FilterEvent>, source: SqlSource, digest?: RowsDigest): AsyncGenerator<FilterEvent> {
   try {
-    while (held.length) yield held.shift()!;
+    // Taken from the end (shift() moves every other event each time: quadratic in their number).
+    held.reverse();
+    while (held.length) yield held.pop()!;
     for await (const e of rest) {
       digest?.add(e);
       yield e;
