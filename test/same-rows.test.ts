@@ -12,7 +12,7 @@ import { RecoverError } from '../src/errors.js';
 import { Scope } from '../src/scope.js';
 import { studentSnapshots, withBackups, type BackupSet, type ManyConfig } from '../src/session/index.js';
 import { makeTmp, removeTmp } from './helpers.js';
-import { cohortOf, nightPaths } from './story-helpers.js';
+import { nightPaths } from './story-helpers.js';
 
 const scope = new Scope();
 const config = (extra: Partial<ManyConfig> = {}): ManyConfig => ({ engine: { kind: 'embedded', log: () => {} }, scope, timezone: 'UTC', log: () => {}, ...extra });
@@ -52,18 +52,6 @@ async function schemasIn(set: BackupSet): Promise<string[]> {
   });
 }
 
-/** scan's read of `paths` (cohortOf), and how many backups the server was asked about. */
-async function scanOf(paths: readonly string[], full: boolean) {
-  let asked = 0;
-  const result = await cohortOf(paths, config({ concurrency: 1 }), full, (query) => ({
-    users: () => {
-      asked++;
-      return query.users();
-    },
-  }));
-  return { ...result, asked };
-}
-
 describe('backups with the same rows', () => {
   it('share one schema, and each is still its own backup (path, date) with the same texts', async () => {
     const files = readFileSync(repeated[0]!, 'latin1') !== readFileSync(repeated[1]!, 'latin1');
@@ -83,21 +71,6 @@ describe('backups with the same rows', () => {
       // The second night's texts are its own, not the first's.
       expect(snapshots[3]!.texts).not.toEqual(snapshots[0]!.texts);
     });
-    expect(scope.liveCount).toBe(0);
-  });
-
-  it('streamed (scan), a night whose rows are the night before\'s is known by its digest and taken as that one, with no query', async () => {
-    const full = await scanOf(repeated, true);
-    const known = await scanOf(repeated, false);
-    const [a, b, c, d] = known.digests;
-    expect(a).toMatch(/^[0-9a-f]{64}$/);
-    expect([b, c]).toEqual([a, a]);
-    expect(d).not.toBe(a);
-    expect(known.users.length).toBeGreaterThan(0);
-    expect(known.users).toEqual(full.users);
-    expect(full.asked).toBe(4);
-    // The first night and the last, whose rows differ.
-    expect(known.asked).toBe(2);
     expect(scope.liveCount).toBe(0);
   });
 

@@ -44,21 +44,23 @@ export function storyFile(rel: string): string {
 }
 
 /**
- * scan's read of `paths` (streamBackups, then cohortTimelines): each backup's digest, and every
- * user's snapshots. With `full`, no backup is known by its digest to hold the rows of the one
- * before; `wrap` gives methods to put in place of each backup's query's (to count or refuse calls).
+ * scan's read of `paths` (streamBackups, then cohortTimelines): every user's snapshots. With
+ * `full`, every backup's held texts are loaded whole and read whole, none compared with the
+ * night before's; `wrap` gives methods to put in place of each backup's query's (to count or
+ * refuse calls).
  */
 export async function cohortOf(paths: readonly string[], config: ManyConfig, full: boolean, wrap: (query: BackupQuery) => Partial<BackupQuery> = () => ({})) {
   return streamBackups(paths, config, async (stream) => {
     const timelines = await cohortTimelines({
       each: (read, use) =>
-        stream.each((b, entry) => {
+        stream.each(async (b, entry) => {
           const query: BackupQuery = Object.assign(Object.create(b.query) as BackupQuery, wrap(b.query));
-          return read({ ...b, query, digest: full ? undefined : b.digest }, entry);
+          if (!full) return read({ ...b, query }, entry);
+          await b.texts?.load('all');
+          return read({ ...b, query, texts: undefined }, entry);
         }, use),
     });
     return {
-      digests: stream.loaded.map((e) => e.digest),
       backups: timelines.backups,
       users: timelines.userIds().map((id) => ({ user: timelines.user(id), snapshots: timelines.snapshots(id) })),
     };

@@ -61,7 +61,8 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
   await checkOutput(opts.restore, opts.force, '--restore');
   await checkOutput(opts.html, opts.force, '--html');
   const selected = await selectFromArgs(backups, opts, ui);
-  // Streamed: each backup is dropped from the server once the next is read, so a year never sits there at once.
+  // Streamed: each backup is dropped from the server once the next is read, so a year never sits there at once;
+  // its texts wait in memory, and only those that changed since the night before are loaded (held-texts.ts).
   await streamBackups(selected.backups, manyConfig(opts, ui, scope, selected.optional), async (set) => {
     const timelines = await cohortTimelines(set);
     ui.endProgress();

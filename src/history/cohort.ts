@@ -63,6 +63,8 @@ export function buildCohort(timelines: CohortTimelines): Cohort {
   const backups = timelines.backups.map((b, index) => ({ index, path: b.path, date: b.date, dateSource: b.dateSource }));
   const students: CohortStudent[] = [];
   for (const id of timelines.userIds()) {
+    // Most students never lost anything, and their histories are not built to find so.
+    if (!timelines.shrank(id)) continue;
     const h = buildHistory(timelines.snapshots(id), id);
     const lost = h.tasks.filter((t) => t.status === 'lost');
     const retyped = h.tasks.filter((t) => t.status === 'rewritten');

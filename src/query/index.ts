@@ -18,7 +18,6 @@ export {
   
   
   type ServerText,
-  type TaskRecord,
   
   
   type TextRecord,

@@ -172,37 +172,18 @@ export class BackupQuery {
   }
 
   /**
-   * For `scan`, what allTexts gives but only where it may differ from `prev` (another loaded
-   * backup's schema, whose users and tasks are the same as these): every text of each (user, task)
-   * one of whose texts went, came, or changed user, task, text or timestamps, by text id, and those
-   * (user, task) keys (a key with no text now lost them all). It may report a key that did not
-   * change (a timestamp written differently), never miss one. Null when the two cannot be compared
-   * so (a text id missing or repeated, another texts table or other columns): use allTexts.
+   * For `scan`, what allTexts gives for the (user, task) keys given only, by their ids: the keys
+   * whose texts changed since the backup before.
    */
-  async textChanges(prev: { schema: string; load: LoadResult }, users: readonly UserRecord[]): Promise<{ keys: { userId: number; taskId: number }[]; rows: TextRecord[] } | null> {
-    const table = this.textsTable;
-    const columnsOf = (load: LoadResult) => [...load.tables[table].columns].sort().join();
-    if (textsTableOf(prev.load) !== table || columnsOf(prev.load) !== columnsOf(this.load)) return null;
-    const columns = ['user_id', 'task_id', 'text', 'created_at', 'modified_at'].filter((c) => this.load.tables[table].columns.has(c));
-    const there = `${prev.schema}.${table}`;
-    const { rows: unique } = await this.client.query(
-      `SELECT (SELECT count(*) = count(DISTINCT id) FROM ${table}) AND (SELECT count(*) = count(DISTINCT id) FROM ${there}) AS ok`,
-    );
-    if (!unique[0].ok) return null;
-    // One pass over both: the keys of every text that came, went or changed, before and after (a
-    // text that moved to another user or task changes both).
-    const { rows: keys } = await this.client.query<{ user_id: string; task_id: string }>(
-      `SELECT DISTINCT k.user_id, k.task_id
-         FROM ${table} a FULL JOIN ${there} b ON a.id = b.id
-              CROSS JOIN LATERAL (VALUES (a.user_id, a.task_id), (b.user_id, b.task_id)) AS k (user_id, task_id)
-        WHERE (a.id IS NULL OR b.id IS NULL OR ${columns.map((c) => `a.${c} IS DISTINCT FROM b.${c}`).join(' OR ')})
-          AND k.user_id IS NOT NULL AND k.task_id IS NOT NULL`,
-    );
+  async textsOfKeys(keys: readonly { user: number; task: number }[], users: readonly UserRecord[]): Promise<TextRecord[]> {
+    if (!keys.length) return [];
     const byId = new Map(users.map((u) => [String(u.id), u]));
-    const rows = keys.length
-      ? await this.textRows('WHERE (x.user_id, x.task_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [keys.map((k) => k.user_id), keys.map((k) => k.task_id)], (id) => byId.get(id))
-      : [];
-    return { keys: keys.map((k) => ({ userId: Number(k.user_id), taskId: Number(k.task_id) })), rows: rows.sort(serverOrder) };
+    const rows = await this.textRows(
+      'WHERE (x.user_id, x.task_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
+      [keys.map((k) => String(k.user)), keys.map((k) => String(k.task))],
+      (id) => byId.get(id),
+    );
+    return rows.sort(serverOrder);
   }
 
   /** The texts selected by `where`, each with its task, for the user `userOf` finds by id (none: left out). */

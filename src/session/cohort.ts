@@ -2,9 +2,12 @@
  * Every student across many loaded backups, for `scan`, kept small enough for
  * a year of nightly backups (365 x 300 students x 30 tasks).
  *
- * The backups are visited one at a time, oldest first, each with three
- * queries (users, tasks, all texts; the next backup's run while this one's
- * rows are compared). Nothing is kept per backup but its date
+ * The backups are visited one at a time, oldest first (the next one is read
+ * while this one's rows are compared): its users and tasks are asked for,
+ * and its texts. Loaded with ManyConfig.holdTexts, a backup's texts wait in
+ * memory (held-texts.ts), and when its users and tasks are those of the
+ * backup before, only the texts of the (user, task) keys whose rows changed
+ * since are loaded and asked for. Nothing is kept per backup but its date
  * and its task list (shared with the backup before when unchanged). Per
  * user, and per (user, task), only the changes are kept: the backup where the
  * value became different, and the new value (null: gone). Most texts never
@@ -17,10 +20,10 @@
  * studentSnapshots gives `history`) from those changes, when the cohort
  * builds that student's History; the caller drops it before the next.
  */
-import { realName, type TaskRecord, type TextRecord, type UserRecord } from '../query/index.js';
-import type { LoadedBackup } from './config.js';
+import { realName, type TextRecord } from '../query/index.js';
 import type { BackupStream } from './many.js';
 import type { Snapshot, SnapshotTask } from './student.js';
+import { changedKeys, rowsOfKeys, type HeldTexts } from './held-texts.js';
 
 /** A value from the backup `at` on (until the next change); null: not there. */
 interface Change<T> {
@@ -48,6 +51,11 @@ export interface CohortTimelines {
   backups: readonly CohortBackup[];
   /** The users who had texts in any backup, by id. */
   userIds(): number[];
+  /**
+   * Whether any of the user's texts went or got shorter from one backup to the next, or their
+   * account went: only then can they have lost anything (a task's text gone, or shrunk sharply).
+   */
+  shrank(id: number): boolean;
   /** The user as the newest backup that has them holds them. */
   user(id: number): CohortUser;
   /** One student's snapshots, as studentSnapshots would give them. */
@@ -91,23 +99,23 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
     return s;
   };
 
-  /** The backup read before, while it is still loaded: what its texts are compared with. */
-  let before: { schema: string; load: LoadedBackup['load']; same: string; digest?: string; userRows: UserRecord[]; tasks: TaskRecord[] } | undefined;
+  /** The backup read before: what this one's texts are compared with. */
+  let before: { same: string; held?: HeldTexts } | undefined;
   await set.each(
     async (b) => {
-      // The same rows as the backup before (a holiday's night): nothing changed, and nothing need be asked.
-      if (before && b.digest !== undefined && b.digest === before.digest) {
-        // Compared from now on with this one's schema: the one before is dropped once this is read.
-        before = { ...before, schema: b.schema, load: b.load };
-        return { date: b.date, tasks: before.tasks, userRows: before.userRows, rows: [], keys: [] };
-      }
       const userRows = await b.query.users();
       const tasks = await b.query.tasks();
       // A text's record holds its user's name and its task's: when one of those changed, every text is read.
       const same = JSON.stringify([userRows.map((u) => [u.id, u.username]), tasks]);
-      const changes = before?.same === same ? await b.query.textChanges(before, userRows) : null;
-      before = { schema: b.schema, load: b.load, same, digest: b.digest, userRows, tasks };
-      return { date: b.date, tasks, userRows, ...(changes ? { rows: changes.rows, keys: changes.keys } : { rows: await b.query.allTexts(userRows), keys: undefined }) };
+      const held = b.texts?.held;
+      const changed = before?.same === same && before.held && held ? changedKeys(before.held, held) : null;
+      // Held back from the load (held-texts.ts): only the texts of the keys that changed are loaded.
+      if (held && !held.loaded) await b.texts!.load(changed ? rowsOfKeys(held, changed) : 'all');
+      const rows = changed ? await b.query.textsOfKeys(changed, userRows) : await b.query.allTexts(userRows);
+      // Set last: a backup whose texts failed to load is skipped, and the next compared with the one before it.
+      before = { same, held };
+      const keys = changed?.map((k) => ({ userId: k.user, taskId: k.task }));
+      return { date: b.date, tasks, userRows, rows, keys };
     },
     ({ date, tasks: taskRows, userRows, rows, keys }, entry) => {
       const k = backups.length;
@@ -123,26 +131,35 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
         (mine.get(t.taskId) ?? mine.set(t.taskId, []).get(t.taskId)!).push(t);
       }
       // Everyone with texts here, and everyone seen with texts before (their account or texts may be gone).
-      for (const id of byKey.keys()) if (!texts.has(id)) texts.set(id, new Map());
-      // Only the changes were read (textChanges): every other (user, task) is as on the backup before.
-      const changed = keys && new Set(keys.map((c) => `${c.userId}:${c.taskId}`));
-      for (const [id, tasksOf] of texts) {
-        track(users.get(id) ?? users.set(id, []).get(id)!, k, here.get(id) ?? null, sameUser);
-        const now = byKey.get(id);
-        for (const taskId of now?.keys() ?? []) if (!tasksOf.has(taskId)) tasksOf.set(taskId, []);
-        for (const [taskId, changes] of tasksOf) {
-          if (changed && !changed.has(`${id}:${taskId}`)) continue;
-          const list = now?.get(taskId)?.sort((x, y) => x.textId - y.textId) ?? null;
-          // Only a change is kept, and only its strings are interned: the unchanged rest is dropped as read.
-          if (track(changes, k, list, sameTexts)) for (const t of list ?? []) t.text = intern(t.text);
-        }
+      for (const [id, mine] of byKey) {
+        const tasksOf = texts.get(id) ?? texts.set(id, new Map()).get(id)!;
+        for (const taskId of mine.keys()) if (!tasksOf.has(taskId)) tasksOf.set(taskId, []);
       }
+      for (const id of texts.keys()) track(users.get(id) ?? users.set(id, []).get(id)!, k, here.get(id) ?? null, sameUser);
+      /** The (user, task)'s texts here, kept when they changed. */
+      const trackTexts = (id: number, taskId: number) => {
+        const changes = texts.get(id)?.get(taskId);
+        if (!changes) return; // no text of it here, and none seen before
+        const list = byKey.get(id)?.get(taskId)?.sort((x, y) => x.textId - y.textId) ?? null;
+        // Only a change is kept, and only its strings are interned: the unchanged rest is dropped as read.
+        if (track(changes, k, list, sameTexts)) for (const t of list ?? []) t.text = intern(t.text);
+      };
+      // Only the changes were read (changedKeys): every other (user, task) is as on the backup before.
+      if (keys) for (const key of keys) trackTexts(key.userId, key.taskId);
+      else for (const [id, tasksOf] of texts) for (const taskId of tasksOf.keys()) trackTexts(id, taskId);
     },
   );
 
   return {
     backups,
     userIds: () => [...texts.keys()].sort((a, b) => a - b),
+    shrank: (id) => {
+      const went = <T>(list: readonly Change<T>[], size: (v: T) => number) =>
+        list.some((c, k) => k > 0 && list[k - 1]!.value !== null && (c.value === null || size(c.value) < size(list[k - 1]!.value!)));
+      // In UTF-16 units: a text shorter by half in characters (a sharp shrink) is shorter in units too.
+      const length = (v: readonly TextRecord[]) => v.reduce((n, t) => n + t.text.length, 0);
+      return went(users.get(id) ?? [], () => 0) || [...(texts.get(id)?.values() ?? [])].some((list) => went(list, length));
+    },
     user: (id) => {
       const changes = users.get(id) ?? [];
       const newest = changes.filter((c) => c.value !== null).at(-1)?.value;

@@ -6,6 +6,7 @@ import type { Engine } from '../engine/index.js';
 import type { BackupQuery } from '../query/index.js';
 import type { Scope } from '../scope.js';
 import type { BackupDate } from './date.js';
+import type { HeldTexts } from './held-texts.js';
 
 /** Everything a session needs, resolved once at the command line's boundary (cli/options.ts). */
 export interface SessionConfig {
@@ -56,8 +57,8 @@ export interface BackupLoad {
   /** Its schema there (many backups share a database), on its connections' search_path. */
   schema: string;
   /**
-   * Loaded among many: a SHA-256 of its rows as loaded (session/load.ts Filtered.digest). Two
-   * backups with the same digest hold the same rows, whatever their files' bytes.
+   * Loaded among many at once (withBackups): a SHA-256 of its rows as loaded (session/load.ts
+   * Filtered.digest). Two backups with the same digest hold the same rows, whatever their files' bytes.
    */
   digest?: string;
 }
@@ -66,4 +67,9 @@ export interface BackupLoad {
 export interface LoadedBackup extends BackupLoad {
   query: BackupQuery;
   engine: Engine;
+  /**
+   * Loaded with ManyConfig.holdTexts: its texts rows, held back from the load (held-texts.ts),
+   * and how to load all of them or some into its schema before querying them.
+   */
+  texts?: { held: HeldTexts; load(rows: readonly number[] | 'all'): Promise<void> };
 }

@@ -15,6 +15,7 @@ import { BackupQuery, danglingTexts } from '../query/index.js';
 import type { SqlSource } from '../source/index.js';
 import type { SessionConfig } from './config.js';
 import { chooseDatabase } from './databases.js';
+import type { HeldTexts } from './held-texts.js';
 
 /**
  * How to load: the session's encoding options and database choice, which texts to keep
@@ -147,20 +148,24 @@ export interface LoadedRows {
   schema: string;
 }
 
-/** Load a backup's filtered rows into `target` (as loadInto), and check them. */
+/**
+ * Load a backup's filtered rows into `target` (as loadInto), and check them. With `held`, its
+ * texts table's rows are held there instead (held-texts.ts), for loadHeld to load later.
+ */
 export async function loadFiltered(
   target: LoadTarget | Promise<LoadTarget>,
   backup: BackupFile,
   source: SqlSource,
   filtered: Filtered,
   config: LoadConfig = { log: () => {} },
+  held?: HeldTexts,
 ): Promise<LoadedRows> {
   const made = Promise.resolve(target).then(async (t) => {
     await createScratchTables(t.client);
     return t;
   });
   const loader = new Loader(made, { backupEncoding: config.backupEncoding, loadLimit: config.loadLimit, scope: config.scope });
-  await pipeline([Readable.from(filtered.events), loader]);
+  await pipeline([Readable.from(held ? held.through(filtered.events, filtered.stats) : filtered.events), loader]);
   const { stats } = filtered;
   checkTruncated(backup, stats);
   // A pg_dumpall file: the race server's database, loaded in a schema of its own.
@@ -168,9 +173,23 @@ export async function loadFiltered(
   checkLoaded(backup, source, stats, chosen.result);
   const { client, schema = 'public' } = await made;
   if (chosen.schema !== schema) await client.query(`SET search_path TO ${chosen.schema}`);
-  await checkTextsBelong(client, backup, chosen.result);
+  // Texts held back are checked as they load (loadHeld).
+  if (!held || held.loaded) await checkTextsBelong(client, backup, chosen.result);
   noteEncoding(backup, chosen.result, config);
   return { load: chosen.result, stats, schema: chosen.schema };
+}
+
+/**
+ * Load texts rows held back from a backup's load (loadFiltered's `held`) into its schema, on the
+ * client given (on that schema's search_path): all of them, or only `rows`. They are checked as
+ * the rest were: every text loaded belongs to a user and a task of the backup.
+ */
+export async function loadHeld(client: pg.Client, backup: BackupFile, load: LoadResult, held: HeldTexts, rows: readonly number[] | 'all', config: Pick<LoadConfig, 'backupEncoding' | 'loadLimit' | 'scope'>): Promise<void> {
+  const loader = new Loader({ client }, { backupEncoding: config.backupEncoding, loadLimit: config.loadLimit, scope: config.scope });
+  await pipeline([Readable.from(held.replay(rows)), loader]);
+  // The rows may have set the backup's encoding; results come back as UTF-8 (queryOn).
+  await client.query('RESET client_encoding');
+  await checkTextsBelong(client, backup, load);
 }
 
 /**

@@ -25,7 +25,8 @@ import { pathOf, type BackupInput, type BackupLoad, type LoadedBackup, type Sess
 import { backupDate, backupOrder, type BackupDate } from './date.js';
 import { Connections } from './connections.js';
 import { pool } from '../pool.js';
-import { filterBackup, loadFiltered, queryOn, sameAsLoaded } from './load.js';
+import { filterBackup, loadFiltered, loadHeld, queryOn, sameAsLoaded } from './load.js';
+import { HeldTexts } from './held-texts.js';
 import { SameRows } from './same-rows.js';
 
 /**
@@ -118,6 +119,8 @@ export interface ManyConfig extends SessionConfig {
 interface LoadedEntry extends BackupLoad {
   /** As given. */
   path: string;
+  /** Streamed: its texts rows, held back from the load (held-texts.ts). */
+  held?: HeldTexts;
 }
 
 interface BackupFailure {
@@ -198,8 +201,7 @@ async function inEngine<T>(
     const pooled = connections;
     // Named by position in the list given: ours, and a valid identifier whatever the path.
     const schemaOf = (index: number) => engine.schema(`backup_${index}`);
-    // Loaded all at once, backups with the same rows share a schema; streamed, each is dropped in turn (and
-    // the one read next is known to hold the same rows by its digest).
+    // Loaded all at once, backups with the same rows share a schema; streamed, each is dropped in turn.
     const sameRows = 'all' in use ? new SameRows() : undefined;
     const loadOne = async (input: BackupInput, index: number, textsOf?: ReadonlySet<string>): Promise<LoadedEntry | BackupFailure> => {
       const path = pathOf(input);
@@ -216,12 +218,15 @@ async function inEngine<T>(
         const schema = schemaOf(index);
         try {
           const loadConfig = { ...config, textsOf };
-          const filtered = await filterBackup(source, { textsOf, hold: sameRows ? HOLD_BYTES : 0 });
+          // Loaded all at once, a backup's rows are named by a digest (SameRows); streamed, its texts are held back
+          // from the load, for the reader to load those that changed since the backup before (held-texts.ts).
+          const filtered = await filterBackup(source, { textsOf, hold: sameRows ? HOLD_BYTES : undefined });
+          const held = sameRows ? undefined : new HeldTexts();
           // A pg_dumpall file's race server database is in a schema of its own beside this one.
-          const load = () => pooled.use(schema, (client) => loadFiltered({ client, scratch: engine.scratch, schema }, backup, source, filtered, loadConfig), true);
+          const load = () => pooled.use(schema, (client) => loadFiltered({ client, scratch: engine.scratch, schema }, backup, source, filtered, loadConfig, held), true);
           const loaded = sameRows ? await sameRows.rows(filtered, load, (same) => sameAsLoaded(backup, source, filtered, same, loadConfig)) : await load();
           emit('loaded', { date });
-          return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema, digest: filtered.digest };
+          return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema, digest: filtered.digest, held };
         } catch (e) {
           source.streams.forEach((s) => s.destroy());
           throw e;
@@ -238,7 +243,15 @@ async function inEngine<T>(
     const onEntry = <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>): Promise<R> =>
       pooled.use(entry.schema, async (client) => {
         const query = await queryOn(client, entry.load, config.timezone);
-        return each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database, schema: entry.schema, digest: entry.digest }, entry);
+        const { held } = entry;
+        const texts = held && {
+          held,
+          load: (rows: readonly number[] | 'all') =>
+            loadHeld(client, entry.backup, entry.load, held, rows, config).catch((e: unknown) => {
+              throw new HeldLoadFailed(e);
+            }),
+        };
+        return each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database, schema: entry.schema, digest: entry.digest, texts }, entry);
       });
 
     /** Drop backup `index`'s schemas: its own, and a pg_dumpall file's others (`..._db1`, ...: load/loader.ts partSchema). */
@@ -256,7 +269,15 @@ async function inEngine<T>(
     config.onPhase?.('loading');
     // Streamed, the run is querying from the first backup read on, as the others load.
     const querying = () => config.scope.checkpoint('querying');
-    if ('streamed' in use) return await use.streamed(streamed(unique, width, signal, loadOne, onEntry, drop, querying));
+    /** A backup whose held texts failed to load at its turn (HeldLoadFailed): failed as its load would have. */
+    const failedLate = (entry: LoadedEntry, index: number, e: HeldLoadFailed): BackupFailure => {
+      const error = asRecoverError(e.cause, entry.path);
+      const size = sizeToRead(entry.backup);
+      config.onBackup?.({ index, path: entry.path, state: 'failed', done: size, total: size, error });
+      if (required(entry.path)) throw error;
+      return { path: entry.path, error };
+    };
+    if ('streamed' in use) return await use.streamed(streamed(unique, width, signal, { loadOne, onEntry, drop, querying, failedLate }));
     const results = config.textsOf && unique.length > 1 ? await loadNewestFirst(unique, width, signal, loadOne, onEntry, config.textsOf) : await pool(unique, width, signal, (p, k) => loadOne(p, k));
     // (A slot is empty only when a signal stopped the pool: the run is ending.)
     const loaded = results.filter((r): r is LoadedEntry => !!r && 'database' in r).sort(backupOrder);
@@ -307,10 +328,13 @@ function streamed(
   backups: readonly BackupInput[],
   width: number,
   signal: AbortSignal,
-  loadOne: (backup: BackupInput, index: number) => Promise<LoadedEntry | BackupFailure>,
-  onEntry: <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>) => Promise<R>,
-  drop: (index: number) => Promise<void>,
-  querying: () => Promise<void>,
+  { loadOne, onEntry, drop, querying, failedLate }: {
+    loadOne: (backup: BackupInput, index: number) => Promise<LoadedEntry | BackupFailure>;
+    onEntry: <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>) => Promise<R>;
+    drop: (index: number) => Promise<void>;
+    querying: () => Promise<void>;
+    failedLate: (entry: LoadedEntry, index: number, e: HeldLoadFailed) => BackupFailure;
+  },
 ): BackupStream {
   const loaded: LoadedEntry[] = [];
   const failed: BackupFailure[] = [];
@@ -323,25 +347,35 @@ function streamed(
       const order = backups
         .map((b, k) => ({ path: pathOf(b), k, input: detected[k] ?? b, date: detected[k] && backupDate(detected[k]) }))
         .sort((a, b) => (a.date && b.date ? backupOrder({ ...a, date: a.date }, { ...b, date: b.date }) : Number(!!a.date) - Number(!!b.date)));
-      const loads: Promise<LoadedEntry | BackupFailure>[] = [];
+      // By position in `order`, until read (a read backup's held texts must not stay reachable from here).
+      const loads = new Map<number, Promise<LoadedEntry | BackupFailure>>();
+      let started = 0;
       let stopped = false;
       /** Start the loads up to `width` past position `next` of `order` (the next to be read). */
       const startFrom = (next: number) => {
-        while (loads.length < order.length && loads.length < next + width && !stopped && !signal.aborted) {
-          const { input, k } = order[loads.length]!;
+        while (started < order.length && started < next + width && !stopped && !signal.aborted) {
+          const { input, k } = order[started]!;
           const loading = loadOne(input, k);
           loading.catch(() => {}); // awaited in turn, or at the end
-          loads.push(loading);
+          loads.set(started++, loading);
         }
       };
       /** The first backup from position `at` of `order` on that loaded, read; undefined past the last. */
       const readFrom = async (at: number) => {
         for (; at < order.length && !stopped && !signal.aborted; at++) {
           startFrom(at);
-          const result = await loads[at]!;
+          const loading = loads.get(at)!;
+          loads.delete(at);
+          let result = await loading;
           if ('database' in result) {
             if (!loaded.length) await querying();
-            return { at, entry: result, got: await onEntry(result, read) };
+            try {
+              return { at, entry: result, got: await onEntry(result, read) };
+            } catch (e) {
+              if (!(e instanceof HeldLoadFailed)) throw e;
+              await drop(order[at]!.k);
+              result = failedLate(result, order[at]!.k, e);
+            }
           }
           failed.push(result);
           failedAt.set(result, order[at]!.k);
@@ -355,7 +389,7 @@ function streamed(
           // The one before is read and used: nothing needs it again.
           if (previous !== undefined) await drop(order[previous]!.k);
           previous = current.at;
-          loaded.push(current.entry);
+          loaded.push({ ...current.entry, held: undefined });
           ahead = readFrom(current.at + 1);
           ahead.catch(() => {}); // awaited next turn
           use(current.got, current.entry);
@@ -366,7 +400,7 @@ function streamed(
       } finally {
         // A failure stops new loads; those running end before the server goes.
         stopped = true;
-        await Promise.allSettled([ahead, ...loads]);
+        await Promise.allSettled([ahead, ...loads.values()]);
       }
     },
   };
@@ -399,6 +433,13 @@ async function loadNewestFirst(
   const ids = 'database' in first ? await onEntry(first, (b) => textsOf(b)) : null;
   const focus = ids ? new Set(ids.map(String)) : undefined;
   return pool(backups, width, signal, (b, k) => (k === newest.k ? Promise.resolve(first) : loadOne(detected[k] ?? b, k, focus)));
+}
+
+/** Held texts (ManyConfig.holdTexts) that failed to load at their backup's turn: `cause` says why. */
+class HeldLoadFailed extends Error {
+  constructor(cause: unknown) {
+    super('the held texts could not be loaded', { cause });
+  }
 }
 
 /** The error as a RecoverError whose message names the backup (naming.ts). */

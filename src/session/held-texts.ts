@@ -1,0 +1,268 @@
+/**
+ * scan's texts, held in memory instead of loaded with the rest of a backup.
+ *
+ * scan reads every night of a year, and each night holds every student's texts (about 8 MB for
+ * 300 students); loading all of them into PostgreSQL every night was most of its time, though
+ * most texts are those of the night before. So, as a backup loads, its texts table's rows are
+ * held here as the filter wrote them (one COPY line each, indexed by text id), and only the
+ * table's definition and its (now empty) data blocks go to the database. When the backup's turn
+ * comes (scan reads them in date order), `changedKeys` compares its rows with the night
+ * before's, by text id, in memory, and only the texts of each (user, task) that changed are
+ * loaded (`loadHeld` in load.ts) and queried. When the two cannot be compared so, every row is.
+ *
+ * The rows are loaded as they come instead (`loaded`), and still indexed for the next night
+ * to compare with where they fit: a SQL_ASCII backup's (its fields are checked, and reported on,
+ * as they load), and past HOLD_TEXT_BYTES. A pg_dumpall file's (texts of several databases) are
+ * neither held nor indexed.
+ */
+import type { FilterEvent, FilterStats, WantedTable } from '../filter/index.js';
+
+type TextsTable = 'tasktexts' | 'notes';
+
+const isTexts = (t: WantedTable): t is TextsTable => t === 'tasktexts' || t === 'notes';
+
+/**
+ * Bytes of one backup's texts rows held (or indexed) in memory, at most: a class of 300 students
+ * has about 8 MB. Past this, the rows load as they come, and are not compared by id.
+ */
+const HOLD_TEXT_BYTES = 48 * 2 ** 20;
+
+/** Digits of an id read as a number, at most: exact in a double. */
+const MAX_ID_DIGITS = 15;
+
+/** The events of a texts table, held: its rows as bytes (off the JavaScript heap, for as long as they wait). */
+type HeldEvent = Exclude<FilterEvent, { type: 'rows' }> | { type: 'rows'; table: TextsTable; bytes: Buffer; count: number };
+
+/** The id a COPY field holds when it is a plain integer of up to MAX_ID_DIGITS digits, else -1. */
+function plainId(s: string, from: number, to: number): number {
+  if (to <= from || to - from > MAX_ID_DIGITS) return -1;
+  let n = 0;
+  for (let k = from; k < to; k++) {
+    const d = s.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * One texts table's rows as they come, for HeldTexts: each row's place in the held bytes (its
+ * chunk, start and end) and its text id, user id and task id, by row number.
+ */
+class TableRows {
+  /** Its begin, rows and end events as they came; null once they went on to the load. */
+  events: HeldEvent[] | null = [];
+  /** The COPY columns of its data blocks; null once two differ. */
+  columns: string[] | null | undefined;
+  /** Row number by text id; null when the rows cannot be compared by id (an id repeated, or not a plain number). */
+  byId: Map<number, number> | null = new Map();
+  readonly chunk: Buffer[] = [];
+  readonly start: number[] = [];
+  readonly end: number[] = [];
+  readonly user: number[] = [];
+  readonly task: number[] = [];
+  /** Defined (CREATE TABLE) or given data. */
+  present = false;
+  private fields = { id: -1, user: -1, task: -1, count: 0 };
+
+  /** Take a begin or rows event (its rows indexed while `index`); what to hold instead of it. */
+  take(e: FilterEvent & { table: TextsTable }, index: boolean): HeldEvent {
+    if (e.type === 'begin') {
+      const same = this.columns === undefined || (this.columns !== null && this.columns.join() === e.columns.join());
+      this.columns = same ? e.columns : null;
+      const [id, user, task] = ['id', 'user_id', 'task_id'].map((c) => e.columns.indexOf(c)) as [number, number, number];
+      this.fields = { id, user, task, count: Math.max(id, user, task) + 1 };
+      if (!same || id < 0 || user < 0 || task < 0) this.byId = null;
+      return e;
+    }
+    if (e.type !== 'rows') return e;
+    const bytes = Buffer.from(e.data, 'latin1');
+    if (index && this.byId) this.index(e.data, bytes);
+    return { type: 'rows', table: e.table, bytes, count: e.count };
+  }
+
+  /** Index the rows of one rows event (`data`, held as `bytes`): its offsets are theirs (latin1). */
+  private index(data: string, bytes: Buffer): void {
+    const byId = this.byId!;
+    const { count } = this.fields;
+    const at: number[] = [];
+    for (let pos = 0; pos < data.length; ) {
+      let end = data.indexOf('\n', pos);
+      if (end < 0) end = data.length;
+      // The first `count` fields' bounds: enough for the id, user and task.
+      at.length = 0;
+      let from = pos;
+      for (let f = 0; f < count; f++) {
+        let tab = data.indexOf('\t', from);
+        if (tab < 0 || tab > end) tab = end;
+        at.push(from, tab);
+        from = tab + 1;
+      }
+      const field = (k: number) => plainId(data, at[2 * k]!, at[2 * k + 1]!);
+      const id = field(this.fields.id);
+      const user = field(this.fields.user);
+      const task = field(this.fields.task);
+      if (id < 0 || user < 0 || task < 0 || byId.has(id)) {
+        this.byId = null;
+        return;
+      }
+      byId.set(id, this.start.length);
+      this.chunk.push(bytes);
+      this.start.push(pos);
+      this.end.push(end);
+      this.user.push(user);
+      this.task.push(task);
+      pos = end + 1;
+    }
+  }
+
+  /** Row `a` of this table and row `b` of `other` are the same bytes. */
+  same(a: number, other: TableRows, b: number): boolean {
+    const length = this.end[a]! - this.start[a]!;
+    return length === other.end[b]! - other.start[b]! && this.chunk[a]!.compare(other.chunk[b]!, other.start[b]!, other.end[b]!, this.start[a]!, this.end[a]!) === 0;
+  }
+}
+
+/** A backup's texts rows, held back from its load as they pass (see the module comment). */
+export class HeldTexts {
+  /** `limit`: bytes of texts rows held or indexed at most (HOLD_TEXT_BYTES). */
+  constructor(private readonly limit = HOLD_TEXT_BYTES) {}
+
+  private readonly tables: Record<TextsTable, TableRows> = { tasktexts: new TableRows(), notes: new TableRows() };
+  /** The backup's client_encoding, replayed before the rows when they load. */
+  private encoding: { type: 'encoding'; name: string } | undefined;
+  /** Rows go on to the load as they come (and are indexed only while `indexing`). */
+  private passing = false;
+  private indexing = true;
+  private bytes = 0;
+
+  /** The texts table the queries read: tasktexts when the backup has it (query's textsTableOf). */
+  get table(): TextsTable {
+    return this.tables.tasktexts.present || !this.tables.notes.present ? 'tasktexts' : 'notes';
+  }
+
+  /** Its rows are in the database already (loaded with the backup): nothing is held. */
+  get loaded(): boolean {
+    return this.tables[this.table].events === null;
+  }
+
+  /** Its rows, indexed by text id; null when they cannot be compared by id. */
+  get rows(): TableRows | null {
+    const t = this.tables[this.table];
+    return t.byId && t.columns ? t : null;
+  }
+
+  /**
+   * The backup's events with its texts table's rows held back: that table's begin and end come
+   * after everything else (the load counts its data blocks by them), without rows. `stats` is
+   * the filter's: a pg_dumpall file says so in its first line, before any event.
+   */
+  async *through(events: AsyncIterable<FilterEvent>, stats: FilterStats): AsyncGenerator<FilterEvent> {
+    for await (const e of events) {
+      if (this.indexing && (stats.clusterDump || e.type === 'database')) yield* this.release(false);
+      if (e.type === 'encoding') {
+        this.encoding = e;
+        // Its fields are checked, and reported on, as they load (load/encoding.ts).
+        if (e.name.toUpperCase() === 'SQL_ASCII') yield* this.release(true);
+      }
+      if (e.type === 'table' && isTexts(e.table)) this.tables[e.table].present = true;
+      if ((e.type === 'begin' || e.type === 'rows' || e.type === 'end') && isTexts(e.table)) {
+        const t = this.tables[e.table];
+        t.present = true;
+        if (e.type === 'rows') this.bytes += e.data.length;
+        if (this.indexing && this.bytes > this.limit) yield* this.release(false);
+        if (this.passing && !this.indexing) {
+          yield e;
+          continue;
+        }
+        const held = t.take(e as typeof e & { table: TextsTable }, this.indexing);
+        if (!this.passing) {
+          t.events!.push(held);
+          continue;
+        }
+      }
+      yield e;
+    }
+    // The other texts table (a backup made while the server renamed notes to tasktexts) loads whole.
+    const other = this.tables[this.table === 'tasktexts' ? 'notes' : 'tasktexts'];
+    yield* (other.events ?? []).map(asEvent);
+    other.events = null;
+    for (const e of this.tables[this.table].events ?? []) if (e.type !== 'rows') yield e;
+  }
+
+  /** From here on, rows go on to the load as they come: those held first (still indexed, with `index`). */
+  private *release(index: boolean): Generator<FilterEvent> {
+    this.passing = true;
+    if (!index) {
+      this.indexing = false;
+      for (const t of Object.values(this.tables)) t.byId = null;
+    }
+    for (const t of Object.values(this.tables)) {
+      yield* (t.events ?? []).map(asEvent);
+      t.events = null;
+    }
+  }
+
+  /**
+   * The events that load the held rows, after the load of the rest (scan's turn): all of them as
+   * they came, or only the rows numbered (as `rows` has them), in one data block.
+   */
+  *replay(rows: readonly number[] | 'all'): Generator<FilterEvent> {
+    const t = this.tables[this.table];
+    if (!t.events) return;
+    if (this.encoding) yield this.encoding;
+    if (rows === 'all') {
+      yield* t.events.map(asEvent);
+      return;
+    }
+    if (!rows.length || !t.columns) return;
+    const data = rows.map((r) => t.chunk[r]!.toString('latin1', t.start[r], t.end[r]) + '\n').join('');
+    yield { type: 'begin', table: this.table, columns: t.columns };
+    yield { type: 'rows', table: this.table, data, count: rows.length };
+    yield { type: 'end', table: this.table };
+  }
+}
+
+/** A held event as the load takes it. */
+function asEvent(e: HeldEvent): FilterEvent {
+  return e.type === 'rows' ? { type: 'rows', table: e.table, data: e.bytes.toString('latin1'), count: e.count } : e;
+}
+
+/** A (user, task), by their ids. */
+export interface TextKey {
+  user: number;
+  task: number;
+}
+
+/**
+ * The (user, task) keys whose texts differ between two backups' held rows: a text that came,
+ * went, or changed anything (its user, task, text or timestamps: its line). A text that moved to
+ * another user or task changes both keys. Null when the two cannot be compared by id: use every
+ * text.
+ */
+export function changedKeys(before: HeldTexts, now: HeldTexts): TextKey[] | null {
+  const a = before.rows;
+  const b = now.rows;
+  if (!a || !b || before.table !== now.table || a.columns!.join() !== b.columns!.join()) return null;
+  const keys = new Map<string, TextKey>();
+  const add = (t: TableRows, r: number) => keys.set(`${t.user[r]}:${t.task[r]}`, { user: t.user[r]!, task: t.task[r]! });
+  for (const [id, row] of b.byId!) {
+    const was = a.byId!.get(id);
+    if (was !== undefined && b.same(row, a, was)) continue;
+    add(b, row);
+    if (was !== undefined) add(a, was);
+  }
+  for (const [id, was] of a.byId!) if (!b.byId!.has(id)) add(a, was);
+  return [...keys.values()];
+}
+
+/** The numbers of the held rows of the keys given: every text of each. */
+export function rowsOfKeys(held: HeldTexts, keys: readonly TextKey[]): number[] {
+  const t = held.rows;
+  if (!t || !keys.length) return [];
+  const wanted = new Map<number, Set<number>>();
+  for (const k of keys) (wanted.get(k.user) ?? wanted.set(k.user, new Set()).get(k.user)!).add(k.task);
+  const rows: number[] = [];
+  for (let r = 0; r < t.user.length; r++) if (wanted.get(t.user[r]!)?.has(t.task[r]!)) rows.push(r);
+  return rows;
+}
