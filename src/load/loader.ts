@@ -85,6 +85,9 @@ function emptyLoadResult(): LoadResult {
   return { tables, notUtf8: [] };
 }
 
+/** An encoding's name as PostgreSQL compares them: case, '-' and '_' aside (UTF8, utf-8). */
+const encodingKey = (name: string) => name.toUpperCase().replace(/[-_]/g, '');
+
 /** Encoding names as PostgreSQL spells them (pg_wchar.h); anything else is refused. */
 const ENCODING_NAME = /^[A-Za-z][A-Za-z0-9_]{1,30}$/;
 
@@ -109,6 +112,11 @@ export class Loader extends Writable {
   /** Bytes of rows sent to the database, and what it may take (measured once the engine is up). */
   private loaded = 0;
   private budget: LoadBudget | undefined | null = null;
+  /**
+   * The connection's client_encoding (encodingKey): node-pg connects with UTF8, and a connection
+   * kept from one backup to the next is reset before each use (session/connections.ts).
+   */
+  private clientEncoding = encodingKey('UTF8');
   /** Set when the backup says SQL_ASCII: its bytes are checked before PostgreSQL sees them. */
   private utf8: Utf8Check | null = null;
 
@@ -137,6 +145,11 @@ export class Loader extends Writable {
     this.made.add(this.section.schema);
     // Its failure is reported by the first write (or the final flush) that waits on it.
     this.client.catch(() => {});
+  }
+
+  /** It set the connection's client_encoding to another than UTF8 (the backup's). */
+  get setEncoding(): boolean {
+    return this.clientEncoding !== encodingKey('UTF8');
   }
 
   override _write(e: FilterEvent, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -169,7 +182,10 @@ export class Loader extends Writable {
           this.utf8 = new Utf8Check(this.options.backupEncoding);
           this.result.notUtf8 = this.utf8.notUtf8;
         }
+        // A round trip saved for nearly every backup: the connection's is UTF8 already.
+        if (encodingKey(e.name) === this.clientEncoding) return;
         await (await this.client).query(`SET client_encoding TO '${e.name}'`);
+        this.clientEncoding = encodingKey(e.name);
         return;
       case 'database':
         await this.finishCopy();
@@ -187,16 +203,20 @@ export class Loader extends Writable {
         t.dataBlocks++;
         e.columns.forEach((c) => t.columns.add(c));
         if (!e.columns.length) return; // none of the columns we need: nothing to load
+        // The COPY starts with the first rows: an empty block (a held texts table's) costs no round trip.
         this.copyTable = e.table;
         this.copyColumns = e.columns;
         this.copyRows = 0;
         this.copyError = null;
-        this.copy = (await this.client).query(copyFrom(`COPY ${e.table} (${e.columns.join(', ')}) FROM STDIN`));
-        this.copy.on('error', (err: Error) => (this.copyError = err));
         return;
       }
-      case 'rows': {
-        if (!this.copy) return;
+      case 'rows':
+      case 'bytes': {
+        if (!this.copyTable) return;
+        if (!this.copy) {
+          this.copy = (await this.client).query(copyFrom(`COPY ${this.copyTable} (${this.copyColumns.join(', ')}) FROM STDIN`));
+          this.copy.on('error', (err: Error) => (this.copyError = err));
+        }
         this.result.tables[e.table].rows += e.count;
         this.copyRows += e.count;
         await this.options.scope?.checkpoint('loading');
@@ -204,11 +224,11 @@ export class Loader extends Writable {
         const copy = this.copy;
         let data = e.data;
         if (this.utf8) {
-          data = this.utf8.rows(e.table, this.copyColumns, data);
+          data = this.utf8.rows(e.table, this.copyColumns, typeof data === 'string' ? data : data.toString('latin1'));
           if (this.utf8.backupEncoding) this.result.decodedAs = { encoding: this.utf8.backupEncoding, fields: this.utf8.converted };
         }
         await this.spend(e.table, data.length);
-        if (!copy.write(Buffer.from(data, 'latin1'))) {
+        if (!copy.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data)) {
           await new Promise<void>((resolve, reject) => {
             const onError = (err: Error) => {
               copy.off('drain', onDrain);
@@ -279,7 +299,10 @@ export class Loader extends Writable {
 
   private async finishCopy(): Promise<void> {
     const copy = this.copy;
-    if (!copy) return;
+    if (!copy) {
+      this.copyTable = null;
+      return;
+    }
     if (this.copyError) throw this.copyError;
     await new Promise<void>((resolve, reject) => {
       copy.once('error', reject);
