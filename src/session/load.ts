@@ -46,7 +46,7 @@ export interface Filtered {
 
 /** Read `source` through the filter: Filtered. The source is consumed, or destroyed on failure. */
 export async function filterBackup(source: SqlSource, options: FilterOptions & { hold?: number } = {}): Promise<Filtered> {
-  const filter = new SqlFilterStream({ textsOf: options.textsOf });
+  const filter = new SqlFilterStream({ textsOf: options.textsOf, rawTexts: options.rawTexts });
   // Done when the filter has had every byte; its events are read below, or by the load.
   const reading = pipeline([...source.streams, filter]);
   reading.catch(() => {}); // the same error reaches whoever reads the events
@@ -91,13 +91,15 @@ class RowsDigest {
 
   /** Add one event, unambiguously; returns about how many bytes it holds, the event object's own included. */
   add(e: FilterEvent): number {
-    if (e.type !== 'rows') {
+    if (e.type !== 'rows' && e.type !== 'bytes') {
       const text = JSON.stringify(e);
       this.hash.update(`${text.length}:${text}`);
       return EVENT_BYTES + text.length;
     }
+    // The same rows as bytes or as a binary string are the same.
     this.hash.update(`rows ${e.table} ${e.count} ${e.data.length}:`);
-    this.hash.update(e.data, 'latin1');
+    if (typeof e.data === 'string') this.hash.update(e.data, 'latin1');
+    else this.hash.update(e.data);
     return EVENT_BYTES + e.data.length;
   }
 
@@ -185,10 +187,11 @@ export async function loadFiltered(
  * the rest were: every text loaded belongs to a user and a task of the backup.
  */
 export async function loadHeld(client: pg.Client, backup: BackupFile, load: LoadResult, held: HeldTexts, rows: readonly number[] | 'all', config: Pick<LoadConfig, 'backupEncoding' | 'loadLimit' | 'scope'>): Promise<void> {
+  if (rows !== 'all' && !rows.length) return; // nothing changed since the backup before: nothing to load or check
   const loader = new Loader({ client }, { backupEncoding: config.backupEncoding, loadLimit: config.loadLimit, scope: config.scope });
   await pipeline([Readable.from(held.replay(rows)), loader]);
   // The rows may have set the backup's encoding; results come back as UTF-8 (queryOn).
-  await client.query('RESET client_encoding');
+  if (loader.setEncoding) await client.query('RESET client_encoding');
   await checkTextsBelong(client, backup, load);
 }
 
