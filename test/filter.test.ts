@@ -15,11 +15,12 @@ function run(chunks: string[], options: FilterOptions = {}) {
   const rows: Record<string, string> = {};
   const shape: string[] = [];
   for (const e of events) {
-    if (e.type === 'rows') rows[e.table] = (rows[e.table] ?? '') + e.data;
+    // Rows as bytes (rawTexts) or as a binary string are the same rows.
+    if (e.type === 'rows' || e.type === 'bytes') rows[e.table] = (rows[e.table] ?? '') + (typeof e.data === 'string' ? e.data : e.data.toString('latin1'));
     else if (e.type === 'begin') shape.push(`begin ${e.table} ${e.columns.join(',')}`);
     else if (e.type === 'end') shape.push(`end ${e.table}`);
     else if (e.type === 'table') shape.push(`table ${e.table} ${e.columns.map((c) => `${c.name}:${c.type}`).join(',')}`);
-    else shape.push(`encoding ${e.name}`);
+    else shape.push(`${e.type} ${e.name}`);
   }
   return { rows, shape, stats: f.stats };
 }
@@ -193,6 +194,36 @@ describe('SqlFilter', () => {
       for (let cut = 1; cut + 3 < text.length; cut++) expect(run([text.slice(0, cut), text.slice(cut, cut + 3), text.slice(cut + 3)], { textsOf })).toEqual(whole);
       expect(run([...text], { textsOf })).toEqual(whole);
     }
+  });
+
+  it('with rawTexts, keeps a texts table whose every column is wanted as the dump has it, in its column order, split at every byte', () => {
+    const dump = [
+      'COPY public.tasktexts (id, created_at, modified_at, user_id, task_id, text) FROM stdin;',
+      '1\t2026-03-01\t\\N\t2\t1\tkeep me',
+      '2\t2026-03-01\t2026-03-02\t3\t1\t\\.x not the end, nor \\.',
+      '3\t2026-03-01\t\\N\t2\t2\ttwo\\nlines',
+      '\\.',
+      'COPY public.notes (id, user_id, task_id, text, secret) FROM stdin;',
+      '7\t2\t1\told\thunter2',
+      '\\.',
+      'COPY public.users (id, username) FROM stdin;',
+      '2\tbob',
+      '\\.',
+      '',
+    ].join('\n');
+    const rows = dump.split('\n').slice(1, 4).join('\n') + '\n';
+    const whole = run([dump], { rawTexts: true });
+    expect(whole.shape).toEqual(['begin tasktexts id,created_at,modified_at,user_id,task_id,text', 'end tasktexts', 'begin notes id,user_id,task_id,text', 'end notes', 'begin users id,username', 'end users']);
+    // The texts table's lines as they are; a table with a column not wanted (notes' secret) projected as ever.
+    expect(whole.rows).toEqual({ tasktexts: rows, notes: '7\t2\t1\told\n', users: '2\tbob\n' });
+    expect(whole.stats.rowsKept).toBe(5);
+    for (let cut = 1; cut < dump.length; cut++) expect(run([dump.slice(0, cut), dump.slice(cut)], { rawTexts: true })).toEqual(whole);
+    expect(run([...dump], { rawTexts: true })).toEqual(whole);
+    // A CRLF dump's rows are read line by line, as without rawTexts.
+    const crlf = dump.replace(/\n/g, '\r\n');
+    expect(run([crlf], { rawTexts: true })).toEqual(run([crlf]));
+    // Cut inside the texts' data: truncated, as ever.
+    expect(() => run([dump.slice(0, dump.indexOf('\\.\n'))], { rawTexts: true })).toThrow(/ends inside the data of tasktexts/);
   });
 
   it('reports a dump that ends inside skipped COPY data, even on a marker cut short, as truncated', () => {

@@ -1,7 +1,8 @@
 /**
  * The kept rows handed on: a `begin` event, the rows in `rows` events of
  * about BATCH_CHARS each (COPY text lines), and an `end` event. COPY blocks
- * and runs of INSERTs alike come out this way.
+ * and runs of INSERTs alike come out this way; rows kept as the dump has
+ * them (FilterOptions.rawTexts) in `bytes` events between.
  */
 import type { WantedTable } from './tables.js';
 import type { FilterEvent, FilterStats } from './types.js';
@@ -31,6 +32,16 @@ export class RowBatches {
     this.batchLen += row.length + 1;
     this.batchRows++;
     if (this.batchLen >= BATCH_CHARS) this.flush();
+  }
+
+  /** Rows in COPY text format as bytes, each ending in "\n": buf[start, end), `count` of them (copied: the chunk is not kept). */
+  bytes(buf: Buffer, start: number, end: number, count: number): void {
+    this.flush();
+    if (!count) return;
+    const data = Buffer.allocUnsafe(end - start);
+    buf.copy(data, 0, start, end);
+    this.emit({ type: 'bytes', table: this.table!, data, count });
+    this.stats.rowsKept += count;
   }
 
   end(): void {

@@ -10,7 +10,8 @@
  *   copy-keep  a wanted table's COPY data, line by line, projected
  *              (projection.ts); with textsOf, a texts table's data is read
  *              in the Buffer (texts-of.ts), and so are the rows of a
- *              projection that drops columns (copy-project.ts)
+ *              projection that drops columns (copy-project.ts), and with
+ *              rawTexts a texts table's rows kept as they are (readRaw)
  *   copy-skip  any other COPY data, passed over in the Buffer (copy-skip.ts)
  *
  * INSERT rows become COPY rows (inserts.ts); all rows go out in batches
@@ -32,7 +33,7 @@ import { ProjectedRows, projectsInBuffer } from './copy-project.js';
 import { CopySkipper } from './copy-skip.js';
 import { InsertRows } from './inserts.js';
 import { LineReader } from './lines.js';
-import { project, projectCopyLine, type Projection } from './projection.js';
+import { asIs, project, projectCopyLine, type Projection } from './projection.js';
 import { StatementReader } from './statement-reader.js';
 import { parseStatement } from './statements.js';
 import type { WantedTable } from './tables.js';
@@ -40,6 +41,9 @@ import { readTextsOf } from './texts-of.js';
 import { tokenize } from './tokens.js';
 import type { FilterEvent, FilterOptions, FilterStats } from './types.js';
 
+const LF = 0x0a;
+const BACKSLASH = 0x5c;
+const DOT = 0x2e;
 /** The line pg_dump writes after each COPY block's data. */
 const COPY_END = '\\.';
 /** How every pg_dump plain dump begins; a file that is a prefix of it is a dump cut off at once. */
@@ -69,6 +73,8 @@ export class SqlFilter {
   private copy: Projection | null = null;
   /** copy-keep, for a projection that drops columns: its rows, read in the Buffer. */
   private projected: ProjectedRows | null = null;
+  /** copy-keep, for FilterOptions.rawTexts: the rows are handed on as the dump has them (readRaw). */
+  private raw = false;
   /** The first bytes of the input, to recognise a dump cut inside its header. */
   private head = '';
   /** Column lists from CREATE TABLE, for COPY/INSERT without one. */
@@ -103,6 +109,7 @@ export class SqlFilter {
     while (pos < buf.length) {
       const copy = this.copy;
       if (this.state === 'copy-skip') pos = this.skipCopy(buf, pos);
+      else if (this.raw && !this.lines.carrying) pos = this.readRaw(buf, pos);
       else if (copy && copy.userIndex >= 0 && !this.lines.carrying) pos = readTextsOf(buf, pos, copy.userIndex, copy.authors!, this.lines, this.copyLine);
       else if (this.projected) pos = this.projected.read(buf, pos, this.addRow, this.endCopy);
       else pos = this.lines.read(buf, pos, this.onLine);
@@ -148,7 +155,7 @@ export class SqlFilter {
       }
       this.statements.line(line);
     }
-    return this.state === 'copy-skip' || (this.copy !== null && (this.copy.userIndex >= 0 || this.projected !== null));
+    return this.state === 'copy-skip' || (this.copy !== null && (this.copy.userIndex >= 0 || this.projected !== null || this.raw));
   };
 
   // ---- statements -----------------------------------------------------------
@@ -205,8 +212,13 @@ export class SqlFilter {
           this.skipper.start();
           return true;
         }
-        this.copy = project(st.table, st.columns ?? this.declaredColumns(st.table, 'COPY'), this.options.textsOf);
-        this.projected = projectsInBuffer(this.copy) ? new ProjectedRows(this.copy, this.lines) : null;
+        {
+          const columns = st.columns ?? this.declaredColumns(st.table, 'COPY');
+          const raw = this.options.rawTexts && !this.options.textsOf && this.lines.crlf === false ? asIs(st.table, columns) : null;
+          this.copy = raw ?? project(st.table, columns, this.options.textsOf);
+          this.raw = raw !== null;
+        }
+        this.projected = !this.raw && projectsInBuffer(this.copy) ? new ProjectedRows(this.copy, this.lines) : null;
         this.rows.begin(st.table, this.copy.names);
         this.stats.statementsKept++;
         this.stats.copyBlocksKept++;
@@ -243,8 +255,35 @@ export class SqlFilter {
     this.rows.end();
     this.copy = null;
     this.projected = null;
+    this.raw = false;
     this.state = 'statement';
   };
+
+  /**
+   * FilterOptions.rawTexts' rows, from buf[pos] (a line's start): handed on as they are, up to the
+   * block's end marker (the index just past it is returned) or the chunk's last whole line (a line
+   * it cuts is carried in the line reader, and buf.length returned).
+   */
+  private readRaw(buf: Buffer, pos: number): number {
+    let at = pos;
+    let count = 0;
+    for (;;) {
+      const nl = buf.indexOf(LF, at);
+      if (nl < 0) break;
+      if (nl - at === 2 && buf[at] === BACKSLASH && buf[at + 1] === DOT) {
+        this.rows.bytes(buf, pos, at, count);
+        this.lines.lineNo += count + 1;
+        this.endCopy();
+        return nl + 1;
+      }
+      count++;
+      at = nl + 1;
+    }
+    this.rows.bytes(buf, pos, at, count);
+    this.lines.lineNo += count;
+    if (at < buf.length) this.lines.carryPiece(buf.toString('latin1', at));
+    return buf.length;
+  }
 
   /** Unwanted COPY data, from buf[pos]; returns where to go on from. */
   private skipCopy(buf: Buffer, pos: number): number {

@@ -52,6 +52,16 @@ export function project(table: WantedTable, source: readonly string[], textsOf?:
   };
 }
 
+/**
+ * FilterOptions.rawTexts' projection of a texts table: its rows as they are, when every column
+ * of `source` is wanted (once each): the dump's column order is kept. Else null.
+ */
+export function asIs(table: WantedTable, source: readonly string[]): Projection | null {
+  const wanted = WANTED_COLUMNS[table] as readonly string[];
+  if (!TEXT_TABLES.has(table) || !source.length || new Set(source).size !== source.length || !source.every((c) => wanted.includes(c))) return null;
+  return { table, pick: source.map((_, k) => k), names: [...source], identity: true, sourceWidth: source.length, keyIndex: -1, userIndex: -1, authors: undefined };
+}
+
 /** One COPY text data line (no newline) projected, or null when the row is dropped. `lineNo` is for messages. */
 export function projectCopyLine(p: Projection, line: string, lineNo: number): string | null {
   if (p.userIndex >= 0 && !p.authors!.has(nthField(line, p.userIndex))) return null;

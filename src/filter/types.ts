@@ -9,6 +9,8 @@ export type FilterEvent =
   | { type: 'begin'; table: WantedTable; columns: string[] }
   /** COPY text-format lines, each ending in "\n", as a binary string. */
   | { type: 'rows'; table: WantedTable; data: string; count: number }
+  /** The same as bytes: FilterOptions.rawTexts' lines, as the dump has them. */
+  | { type: 'bytes'; table: WantedTable; data: Buffer; count: number }
   | { type: 'end'; table: WantedTable }
   /** The dump's `SET client_encoding`. Comes before any row. */
   | { type: 'encoding'; name: string }
@@ -39,4 +41,11 @@ export interface FilterOptions {
    * dropped here instead.
    */
   textsOf?: ReadonlySet<string>;
+  /**
+   * For scan, which holds every text in memory: a texts table whose every column is wanted has
+   * its COPY lines handed on as the dump has them, in `bytes` events (its begin event names the
+   * columns in the dump's order), never cut into fields and put together again. A line that a
+   * chunk's end cut comes in a `rows` event. Not with textsOf, nor in a CRLF dump.
+   */
+  rawTexts?: boolean;
 }

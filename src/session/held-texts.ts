@@ -31,14 +31,18 @@ const HOLD_TEXT_BYTES = 48 * 2 ** 20;
 const MAX_ID_DIGITS = 15;
 
 /** The events of a texts table, held: its rows as bytes (off the JavaScript heap, for as long as they wait). */
-type HeldEvent = Exclude<FilterEvent, { type: 'rows' }> | { type: 'rows'; table: TextsTable; bytes: Buffer; count: number };
+type HeldEvent = Exclude<FilterEvent, { type: 'rows' }>;
 
-/** The id a COPY field holds when it is a plain integer of up to MAX_ID_DIGITS digits, else -1. */
-function plainId(s: string, from: number, to: number): number {
+const LF = 0x0a;
+const TAB = 0x09;
+const ZERO = 0x30;
+
+/** The id in buf[from, to) when it is a plain integer of up to MAX_ID_DIGITS digits, else -1. */
+function plainId(buf: Buffer, from: number, to: number): number {
   if (to <= from || to - from > MAX_ID_DIGITS) return -1;
   let n = 0;
   for (let k = from; k < to; k++) {
-    const d = s.charCodeAt(k) - 48;
+    const d = buf[k]! - ZERO;
     if (d < 0 || d > 9) return -1;
     n = n * 10 + d;
   }
@@ -63,51 +67,51 @@ class TableRows {
   readonly task: number[] = [];
   /** Defined (CREATE TABLE) or given data. */
   present = false;
-  private fields = { id: -1, user: -1, task: -1, count: 0 };
+  /** The id's, user id's and task id's field numbers in the block's rows. */
+  private fields = { id: -1, user: -1, task: -1 };
 
-  /** Take a begin or rows event (its rows indexed while `index`); what to hold instead of it. */
+  /** Take a begin, rows or end event (its rows indexed while `index`); what to hold instead of it. */
   take(e: FilterEvent & { table: TextsTable }, index: boolean): HeldEvent {
     if (e.type === 'begin') {
       const same = this.columns === undefined || (this.columns !== null && this.columns.join() === e.columns.join());
       this.columns = same ? e.columns : null;
       const [id, user, task] = ['id', 'user_id', 'task_id'].map((c) => e.columns.indexOf(c)) as [number, number, number];
-      this.fields = { id, user, task, count: Math.max(id, user, task) + 1 };
+      this.fields = { id, user, task };
       if (!same || id < 0 || user < 0 || task < 0) this.byId = null;
       return e;
     }
-    if (e.type !== 'rows') return e;
-    const bytes = Buffer.from(e.data, 'latin1');
-    if (index && this.byId) this.index(e.data, bytes);
-    return { type: 'rows', table: e.table, bytes, count: e.count };
+    if (e.type !== 'rows' && e.type !== 'bytes') return e;
+    const data = typeof e.data === 'string' ? Buffer.from(e.data, 'latin1') : e.data;
+    if (index && this.byId) this.index(data);
+    return { type: 'bytes', table: e.table, data, count: e.count };
   }
 
-  /** Index the rows of one rows event (`data`, held as `bytes`): its offsets are theirs (latin1). */
-  private index(data: string, bytes: Buffer): void {
+  /** Index the rows of one rows event, held as `buf`. */
+  private index(buf: Buffer): void {
     const byId = this.byId!;
-    const { count } = this.fields;
-    const at: number[] = [];
-    for (let pos = 0; pos < data.length; ) {
-      let end = data.indexOf('\n', pos);
-      if (end < 0) end = data.length;
-      // The first `count` fields' bounds: enough for the id, user and task.
-      at.length = 0;
-      let from = pos;
-      for (let f = 0; f < count; f++) {
-        let tab = data.indexOf('\t', from);
-        if (tab < 0 || tab > end) tab = end;
-        at.push(from, tab);
-        from = tab + 1;
+    const { id: idField, user: userField, task: taskField } = this.fields;
+    const last = Math.max(idField, userField, taskField);
+    for (let pos = 0; pos < buf.length; ) {
+      let end = buf.indexOf(LF, pos);
+      if (end < 0) end = buf.length;
+      let id = -1;
+      let user = -1;
+      let task = -1;
+      // The first fields, up to the last of the three: each between tabs, never past the line.
+      for (let f = 0, from = pos; f <= last; f++) {
+        let to = from;
+        while (to < end && buf[to] !== TAB) to++;
+        if (f === idField) id = plainId(buf, from, to);
+        else if (f === userField) user = plainId(buf, from, to);
+        else if (f === taskField) task = plainId(buf, from, to);
+        from = to + 1;
       }
-      const field = (k: number) => plainId(data, at[2 * k]!, at[2 * k + 1]!);
-      const id = field(this.fields.id);
-      const user = field(this.fields.user);
-      const task = field(this.fields.task);
       if (id < 0 || user < 0 || task < 0 || byId.has(id)) {
         this.byId = null;
         return;
       }
       byId.set(id, this.start.length);
-      this.chunk.push(bytes);
+      this.chunk.push(buf);
       this.start.push(pos);
       this.end.push(end);
       this.user.push(user);
@@ -116,10 +120,18 @@ class TableRows {
     }
   }
 
-  /** Row `a` of this table and row `b` of `other` are the same bytes. */
-  same(a: number, other: TableRows, b: number): boolean {
-    const length = this.end[a]! - this.start[a]!;
-    return length === other.end[b]! - other.start[b]! && this.chunk[a]!.compare(other.chunk[b]!, other.start[b]!, other.end[b]!, this.start[a]!, this.end[a]!) === 0;
+  /** Rows `a` to `a + n - 1` of this table and `b` to `b + n - 1` of `other`, each run one after another in one chunk, are the same bytes. */
+  same(a: number, other: TableRows, b: number, n = 1): boolean {
+    const from = this.start[a]!;
+    const to = this.end[a + n - 1]!;
+    const otherFrom = other.start[b]!;
+    const otherTo = other.end[b + n - 1]!;
+    return to - from === otherTo - otherFrom && this.chunk[a]!.compare(other.chunk[b]!, otherFrom, otherTo, from, to) === 0;
+  }
+
+  /** Row `r + 1` follows row `r` in the same chunk. */
+  follows(r: number): boolean {
+    return r + 1 < this.start.length && this.chunk[r + 1] === this.chunk[r] && this.start[r + 1] === this.end[r]! + 1;
   }
 }
 
@@ -166,10 +178,10 @@ export class HeldTexts {
         if (e.name.toUpperCase() === 'SQL_ASCII') yield* this.release(true);
       }
       if (e.type === 'table' && isTexts(e.table)) this.tables[e.table].present = true;
-      if ((e.type === 'begin' || e.type === 'rows' || e.type === 'end') && isTexts(e.table)) {
+      if ((e.type === 'begin' || e.type === 'rows' || e.type === 'bytes' || e.type === 'end') && isTexts(e.table)) {
         const t = this.tables[e.table];
         t.present = true;
-        if (e.type === 'rows') this.bytes += e.data.length;
+        if (e.type === 'rows' || e.type === 'bytes') this.bytes += e.data.length;
         if (this.indexing && this.bytes > this.limit) yield* this.release(false);
         if (this.passing && !this.indexing) {
           yield e;
@@ -185,9 +197,9 @@ export class HeldTexts {
     }
     // The other texts table (a backup made while the server renamed notes to tasktexts) loads whole.
     const other = this.tables[this.table === 'tasktexts' ? 'notes' : 'tasktexts'];
-    yield* (other.events ?? []).map(asEvent);
+    yield* other.events ?? [];
     other.events = null;
-    for (const e of this.tables[this.table].events ?? []) if (e.type !== 'rows') yield e;
+    for (const e of this.tables[this.table].events ?? []) if (e.type !== 'bytes') yield e;
   }
 
   /** From here on, rows go on to the load as they come: those held first (still indexed, with `index`). */
@@ -198,7 +210,7 @@ export class HeldTexts {
       for (const t of Object.values(this.tables)) t.byId = null;
     }
     for (const t of Object.values(this.tables)) {
-      yield* (t.events ?? []).map(asEvent);
+      yield* t.events ?? [];
       t.events = null;
     }
   }
@@ -212,20 +224,16 @@ export class HeldTexts {
     if (!t.events) return;
     if (this.encoding) yield this.encoding;
     if (rows === 'all') {
-      yield* t.events.map(asEvent);
+      yield* t.events;
       return;
     }
     if (!rows.length || !t.columns) return;
-    const data = rows.map((r) => t.chunk[r]!.toString('latin1', t.start[r], t.end[r]) + '\n').join('');
+    // Each row with its newline (held rows end in one, the last of a chunk too).
+    const data = Buffer.concat(rows.map((r) => t.chunk[r]!.subarray(t.start[r], t.end[r]! + 1)));
     yield { type: 'begin', table: this.table, columns: t.columns };
-    yield { type: 'rows', table: this.table, data, count: rows.length };
+    yield { type: 'bytes', table: this.table, data, count: rows.length };
     yield { type: 'end', table: this.table };
   }
-}
-
-/** A held event as the load takes it. */
-function asEvent(e: HeldEvent): FilterEvent {
-  return e.type === 'rows' ? { type: 'rows', table: e.table, data: e.bytes.toString('latin1'), count: e.count } : e;
 }
 
 /** A (user, task), by their ids. */
@@ -246,13 +254,24 @@ export function changedKeys(before: HeldTexts, now: HeldTexts): TextKey[] | null
   if (!a || !b || before.table !== now.table || a.columns!.join() !== b.columns!.join()) return null;
   const keys = new Map<string, TextKey>();
   const add = (t: TableRows, r: number) => keys.set(`${t.user[r]}:${t.task[r]}`, { user: t.user[r]!, task: t.task[r]! });
-  for (const [id, row] of b.byId!) {
-    const was = a.byId!.get(id);
-    if (was !== undefined && b.same(row, a, was)) continue;
-    add(b, row);
-    if (was !== undefined) add(a, was);
+  // The row before each of b's (by number: b.byId holds them in order), -1 for none.
+  const was = new Int32Array(b.start.length);
+  for (const [id, row] of b.byId!) was[row] = a.byId!.get(id) ?? -1;
+  // Most rows are in the same order as the night before, one after another: a run of them is
+  // compared at once, and row by row only when it differs.
+  for (let r = 0; r < was.length; ) {
+    let n = 1;
+    if (was[r]! >= 0) while (b.follows(r + n - 1) && a.follows(was[r + n - 1]!) && was[r + n] === was[r + n - 1]! + 1) n++;
+    if (was[r]! < 0 || !b.same(r, a, was[r]!, n)) {
+      for (let k = r; k < r + n; k++) {
+        if (was[k]! >= 0 && b.same(k, a, was[k]!)) continue;
+        add(b, k);
+        if (was[k]! >= 0) add(a, was[k]!);
+      }
+    }
+    r += n;
   }
-  for (const [id, was] of a.byId!) if (!b.byId!.has(id)) add(a, was);
+  for (const [id, row] of a.byId!) if (!b.byId!.has(id)) add(a, row);
   return [...keys.values()];
 }
 

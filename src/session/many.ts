@@ -220,7 +220,7 @@ async function inEngine<T>(
           const loadConfig = { ...config, textsOf };
           // Loaded all at once, a backup's rows are named by a digest (SameRows); streamed, its texts are held back
           // from the load, for the reader to load those that changed since the backup before (held-texts.ts).
-          const filtered = await filterBackup(source, { textsOf, hold: sameRows ? HOLD_BYTES : undefined });
+          const filtered = await filterBackup(source, { textsOf, hold: sameRows ? HOLD_BYTES : undefined, rawTexts: !sameRows });
           const held = sameRows ? undefined : new HeldTexts();
           // A pg_dumpall file's race server database is in a schema of its own beside this one.
           const load = () => pooled.use(schema, (client) => loadFiltered({ client, scratch: engine.scratch, schema }, backup, source, filtered, loadConfig, held), true);
