@@ -196,6 +196,39 @@ describe('HeldTexts', () => {
   });
 });
 
+describe('streamed nights whose other rows are the same', () => {
+  let work: string;
+  let nights: string[];
+  beforeAll(() => {
+    work = makeTmp('held-share');
+    // The first night, then the same with one text edited, then with that text gone: only texts change.
+    const sql = gunzipSync(readFileSync(nightPaths[0]!)).toString('latin1');
+    const start = sql.indexOf('\n', sql.indexOf('COPY public.tasktexts')) + 1;
+    const line = sql.slice(start, sql.indexOf('\n', start) + 1);
+    const edited = sql.replace(line, line.replace(/\t([^\t]*)\n$/, '\t$1, and more\n'));
+    expect(edited).not.toBe(sql);
+    nights = [sql, edited, sql.replace(line, '')].map((text, k) => {
+      const path = join(work, `buggy_race_bk_2026040${k + 1}.sql`);
+      writeFileSync(path, text, 'latin1');
+      return path;
+    });
+  });
+  afterAll(() => removeTmp(work));
+
+  it('share the first one\'s schema, each with its own texts: the same cohort as from every text', async () => {
+    const schemas: string[] = [];
+    const got = await cohortOf(nights, config({ concurrency: 3 }), false, () => ({}), (entry) => schemas.push(entry.schema));
+    expect(new Set(schemas).size).toBe(1);
+    const full = await cohortOf(nights, config({ concurrency: 3 }), true);
+    expect(got).toEqual(full);
+    // The edit and the loss are there: the texts of the three nights all differ.
+    const snapshots = got.users.flatMap((u) => u.snapshots.map((s, k) => ({ k, texts: s.texts.map((t) => t.text).join() })));
+    const night = (k: number) => snapshots.filter((s) => s.k === k).map((s) => s.texts).join('|');
+    expect(new Set([night(0), night(1), night(2)]).size).toBe(3);
+    expect(scope.liveCount).toBe(0);
+  });
+});
+
 describe('held texts that fail to load at their turn', () => {
   let work: string;
   let bad: string;

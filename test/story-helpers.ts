@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackupQuery } from '../src/query/index.js';
-import { cohortTimelines, streamBackups, type ManyConfig } from '../src/session/index.js';
+import { cohortTimelines, streamBackups, type LoadedBackup, type ManyConfig } from '../src/session/index.js';
 import { FIXTURES } from './helpers.js';
 
 export const STORY = join(FIXTURES, 'story');
@@ -47,13 +47,20 @@ export function storyFile(rel: string): string {
  * scan's read of `paths` (streamBackups, then cohortTimelines): every user's snapshots. With
  * `full`, every backup's held texts are loaded whole and read whole, none compared with the
  * night before's; `wrap` gives methods to put in place of each backup's query's (to count or
- * refuse calls).
+ * refuse calls); `onRead` sees each backup as it is read.
  */
-export async function cohortOf(paths: readonly string[], config: ManyConfig, full: boolean, wrap: (query: BackupQuery) => Partial<BackupQuery> = () => ({})) {
+export async function cohortOf(
+  paths: readonly string[],
+  config: ManyConfig,
+  full: boolean,
+  wrap: (query: BackupQuery) => Partial<BackupQuery> = () => ({}),
+  onRead: (b: LoadedBackup) => void = () => {},
+) {
   return streamBackups(paths, config, async (stream) => {
     const timelines = await cohortTimelines({
       each: (read, use) =>
         stream.each(async (b, entry) => {
+          onRead(b);
           const query: BackupQuery = Object.assign(Object.create(b.query) as BackupQuery, wrap(b.query));
           if (!full) return read({ ...b, query }, entry);
           await b.texts?.load('all');

@@ -18,6 +18,7 @@ export {
   
   
   type ServerText,
+  type TaskRecord,
   
   
   type TextRecord,

@@ -20,7 +20,7 @@
  * studentSnapshots gives `history`) from those changes, when the cohort
  * builds that student's History; the caller drops it before the next.
  */
-import { realName, type TextRecord } from '../query/index.js';
+import { realName, type TaskRecord, type TextRecord, type UserRecord } from '../query/index.js';
 import type { BackupStream } from './many.js';
 import type { Snapshot, SnapshotTask } from './student.js';
 import { changedKeys, rowsOfKeys, type HeldTexts } from './held-texts.js';
@@ -100,20 +100,22 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
   };
 
   /** The backup read before: what this one's texts are compared with. */
-  let before: { same: string; held?: HeldTexts } | undefined;
+  let before: { schema: string; same: string; held?: HeldTexts; userRows: UserRecord[]; tasks: TaskRecord[] } | undefined;
   await set.each(
     async (b) => {
-      const userRows = await b.query.users();
-      const tasks = await b.query.tasks();
+      // In the schema of the backup before, its other rows are that one's (streamBackups): so are its users and tasks.
+      const shared = before?.schema === b.schema ? before : undefined;
+      const userRows = shared?.userRows ?? (await b.query.users());
+      const tasks = shared?.tasks ?? (await b.query.tasks());
       // A text's record holds its user's name and its task's: when one of those changed, every text is read.
       const same = JSON.stringify([userRows.map((u) => [u.id, u.username]), tasks]);
       const held = b.texts?.held;
       const changed = before?.same === same && before.held && held ? changedKeys(before.held, held) : null;
-      // Held back from the load (held-texts.ts): only the texts of the keys that changed are loaded.
-      if (held && !held.loaded) await b.texts!.load(changed ? rowsOfKeys(held, changed) : 'all');
+      // Held back from the load (held-texts.ts): only the texts of the keys that changed are loaded (none: nothing is asked).
+      if (held && !held.loaded && (!changed || changed.length)) await b.texts!.load(changed ? rowsOfKeys(held, changed) : 'all');
       const rows = changed ? await b.query.textsOfKeys(changed, userRows) : await b.query.allTexts(userRows);
       // Set last: a backup whose texts failed to load is skipped, and the next compared with the one before it.
-      before = { same, held };
+      before = { schema: b.schema, same, held, userRows, tasks };
       const keys = changed?.map((k) => ({ userId: k.user, taskId: k.task }));
       return { date: b.date, tasks, userRows, rows, keys };
     },

@@ -44,13 +44,18 @@ export interface Filtered {
   readonly events: AsyncIterable<FilterEvent>;
 }
 
-/** Read `source` through the filter: Filtered. The source is consumed, or destroyed on failure. */
-export async function filterBackup(source: SqlSource, options: FilterOptions & { hold?: number } = {}): Promise<Filtered> {
+/**
+ * Read `source` through the filter: Filtered. With `aside`, the texts table's rows are held there
+ * (held-texts.ts), and the events, their digest and the hold are the rest. The source is consumed,
+ * or destroyed on failure.
+ */
+export async function filterBackup(source: SqlSource, options: FilterOptions & { hold?: number; aside?: HeldTexts } = {}): Promise<Filtered> {
   const filter = new SqlFilterStream({ textsOf: options.textsOf, rawTexts: options.rawTexts });
   // Done when the filter has had every byte; its events are read below, or by the load.
   const reading = pipeline([...source.streams, filter]);
   reading.catch(() => {}); // the same error reaches whoever reads the events
-  const pending = filter[Symbol.asyncIterator]() as AsyncIterator<FilterEvent>;
+  const events: AsyncIterable<FilterEvent> = options.aside ? options.aside.through(filter, filter.stats) : filter;
+  const pending = events[Symbol.asyncIterator]();
   const held: FilterEvent[] = [];
   const rest: AsyncIterable<FilterEvent> = { [Symbol.asyncIterator]: () => pending };
   const digest = options.hold === undefined ? undefined : new RowsDigest(filter.stats);
@@ -151,8 +156,8 @@ export interface LoadedRows {
 }
 
 /**
- * Load a backup's filtered rows into `target` (as loadInto), and check them. With `held`, its
- * texts table's rows are held there instead (held-texts.ts), for loadHeld to load later.
+ * Load a backup's filtered rows into `target` (as loadInto), and check them. With `held` (the
+ * filter's `aside`), its texts table's rows are held there instead, for loadHeld to load later.
  */
 export async function loadFiltered(
   target: LoadTarget | Promise<LoadTarget>,
@@ -167,7 +172,7 @@ export async function loadFiltered(
     return t;
   });
   const loader = new Loader(made, { backupEncoding: config.backupEncoding, loadLimit: config.loadLimit, scope: config.scope });
-  await pipeline([Readable.from(held ? held.through(filtered.events, filtered.stats) : filtered.events), loader]);
+  await pipeline([Readable.from(filtered.events), loader]);
   const { stats } = filtered;
   checkTruncated(backup, stats);
   // A pg_dumpall file: the race server's database, loaded in a schema of its own.
@@ -183,11 +188,14 @@ export async function loadFiltered(
 
 /**
  * Load texts rows held back from a backup's load (loadFiltered's `held`) into its schema, on the
- * client given (on that schema's search_path): all of them, or only `rows`. They are checked as
- * the rest were: every text loaded belongs to a user and a task of the backup.
+ * client given (on that schema's search_path): all of them, or only `rows`, in place of what its
+ * texts table held (a backup with the same other rows as the one before shares its schema). They
+ * are checked as the rest were: every text loaded belongs to a user and a task of the backup.
  */
 export async function loadHeld(client: pg.Client, backup: BackupFile, load: LoadResult, held: HeldTexts, rows: readonly number[] | 'all', config: Pick<LoadConfig, 'backupEncoding' | 'loadLimit' | 'scope'>): Promise<void> {
-  if (rows !== 'all' && !rows.length) return; // nothing changed since the backup before: nothing to load or check
+  // What an earlier backup sharing the schema left goes first, even when no row comes in its place.
+  await client.query(`DELETE FROM ${held.table}`);
+  if (rows !== 'all' && !rows.length) return;
   const loader = new Loader({ client }, { backupEncoding: config.backupEncoding, loadLimit: config.loadLimit, scope: config.scope });
   await pipeline([Readable.from(held.replay(rows)), loader]);
   // The rows may have set the backup's encoding; results come back as UTF-8 (queryOn).

@@ -20,12 +20,12 @@ import { startEngine } from '../engine/index.js';
 import { RecoverError } from '../errors.js';
 import { namingBackup } from './naming.js';
 import { PART_SCHEMA_INFIX } from '../load/index.js';
-import { openSql } from '../source/index.js';
+import { openSql, type SqlSource } from '../source/index.js';
 import { pathOf, type BackupInput, type BackupLoad, type LoadedBackup, type SessionConfig } from './config.js';
 import { backupDate, backupOrder, type BackupDate } from './date.js';
 import { Connections } from './connections.js';
 import { pool } from '../pool.js';
-import { filterBackup, loadFiltered, loadHeld, queryOn, sameAsLoaded } from './load.js';
+import { filterBackup, loadFiltered, loadHeld, queryOn, sameAsLoaded, type Filtered, type LoadedRows } from './load.js';
 import { HeldTexts } from './held-texts.js';
 import { SameRows } from './same-rows.js';
 
@@ -121,6 +121,23 @@ interface LoadedEntry extends BackupLoad {
   path: string;
   /** Streamed: its texts rows, held back from the load (held-texts.ts). */
   held?: HeldTexts;
+  /** The position (in the list given) of the backup whose schema it is in: its own, or an earlier one's with the same rows. */
+  owner: number;
+}
+
+/** A backup read through the filter, its rows held where they fit (filterBackup), and not yet loaded. */
+interface ReadBackup {
+  path: string;
+  /** Position in the list given. */
+  index: number;
+  backup: BackupFile;
+  date: BackupDate;
+  source: SqlSource;
+  filtered: Filtered;
+  held: HeldTexts | undefined;
+  textsOf: ReadonlySet<string> | undefined;
+  /** Its progress: a state change, with what else changed. */
+  emit: (state: BackupLoadEvent['state'], extra?: Partial<BackupLoadEvent>) => void;
 }
 
 interface BackupFailure {
@@ -203,40 +220,61 @@ async function inEngine<T>(
     const schemaOf = (index: number) => engine.schema(`backup_${index}`);
     // Loaded all at once, backups with the same rows share a schema; streamed, each is dropped in turn.
     const sameRows = 'all' in use ? new SameRows() : undefined;
-    const loadOne = async (input: BackupInput, index: number, textsOf?: ReadonlySet<string>): Promise<LoadedEntry | BackupFailure> => {
+    /** Backup `index` failed (`e`): reported, and skipped where it was found in a folder; a named one fails the run. */
+    const failing = (read: Pick<ReadBackup, 'path' | 'emit'>, e: unknown): BackupFailure => {
+      const error = asRecoverError(e, read.path);
+      read.emit('failed', { error });
+      if (required(read.path)) throw error;
+      return { path: read.path, error };
+    };
+    /** Backup `index` read through the filter, its rows held where they fit (its texts, streamed: held-texts.ts). */
+    const readOne = async (input: BackupInput, index: number, textsOf?: ReadonlySet<string>): Promise<ReadBackup | BackupFailure> => {
       const path = pathOf(input);
       let read = 0;
       let total = 0;
-      const emit = (state: BackupLoadEvent['state'], extra: Partial<BackupLoadEvent> = {}) =>
-        config.onBackup?.({ index, path, state, done: read, total, ...extra });
+      const emit: ReadBackup['emit'] = (state, extra = {}) => config.onBackup?.({ index, path, state, done: read, total, ...extra });
+      let source: SqlSource | undefined;
       try {
         const backup = typeof input === 'string' ? await detectBackup(input) : input;
         const date = backupDate(backup);
         total = sizeToRead(backup);
         emit('loading', { date });
-        const source = await openSql(backup, { pgRestore: config.pgRestore === undefined ? undefined : { path: config.pgRestore, scope: config.scope }, onBytes: (n) => emit('loading', { done: (read += n) }) });
-        const schema = schemaOf(index);
-        try {
-          const loadConfig = { ...config, textsOf };
-          // Loaded all at once, a backup's rows are named by a digest (SameRows); streamed, its texts are held back
-          // from the load, for the reader to load those that changed since the backup before (held-texts.ts).
-          const filtered = await filterBackup(source, { textsOf, hold: sameRows ? HOLD_BYTES : undefined, rawTexts: !sameRows });
-          const held = sameRows ? undefined : new HeldTexts();
-          // A pg_dumpall file's race server database is in a schema of its own beside this one.
-          const load = () => pooled.use(schema, (client) => loadFiltered({ client, scratch: engine.scratch, schema }, backup, source, filtered, loadConfig, held), true);
-          const loaded = sameRows ? await sameRows.rows(filtered, load, (same) => sameAsLoaded(backup, source, filtered, same, loadConfig)) : await load();
-          emit('loaded', { date });
-          return { path, backup, date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema, digest: filtered.digest, held };
-        } catch (e) {
-          source.streams.forEach((s) => s.destroy());
-          throw e;
-        }
+        source = await openSql(backup, { pgRestore: config.pgRestore === undefined ? undefined : { path: config.pgRestore, scope: config.scope }, onBytes: (n) => emit('loading', { done: (read += n) }) });
+        // Loaded all at once, a backup's rows are named by a digest (SameRows); streamed, its texts are held back
+        // from the load, for the reader to load those that changed since the backup before (held-texts.ts), and
+        // the rest by a digest, for a backup whose other rows are the one before's to share its schema.
+        const held = sameRows ? undefined : new HeldTexts();
+        const filtered = await filterBackup(source, { textsOf, hold: HOLD_BYTES, rawTexts: !sameRows, aside: held });
+        return { path, index, backup, date, source, filtered, held, textsOf, emit };
       } catch (e) {
-        const error = asRecoverError(e, path);
-        emit('failed', { error });
-        if (required(path)) throw error;
-        return { path, error };
+        source?.streams.forEach((s) => s.destroy());
+        return failing({ path, emit }, e);
       }
+    };
+    /**
+     * A backup read (readOne) loaded into its own schema; or, with the same rows as an earlier one's
+     * (SameRows; streamed: `before`, the one read just before), checked as itself and given that one's.
+     */
+    const loadRead = async (r: ReadBackup, before?: LoadedEntry): Promise<LoadedEntry | BackupFailure> => {
+      const { backup, source, filtered, held } = r;
+      const loadConfig = { ...config, textsOf: r.textsOf };
+      const schema = schemaOf(r.index);
+      try {
+        // A pg_dumpall file's race server database is in a schema of its own beside this one.
+        const load = () => pooled.use(schema, (client) => loadFiltered({ client, scratch: engine.scratch, schema }, backup, source, filtered, loadConfig, held), true);
+        const same = (earlier: LoadedRows) => sameAsLoaded(backup, source, filtered, earlier, loadConfig);
+        const shared = !sameRows && before && filtered.held && filtered.digest !== undefined && filtered.digest === before.digest;
+        const loaded = sameRows ? await sameRows.rows(filtered, load, same) : shared ? same(before) : await load();
+        r.emit('loaded', { date: r.date });
+        return { path: r.path, backup, date: r.date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema, digest: filtered.digest, held, owner: shared ? before.owner : r.index };
+      } catch (e) {
+        source.streams.forEach((s) => s.destroy());
+        return failing(r, e);
+      }
+    };
+    const loadOne = async (input: BackupInput, index: number, textsOf?: ReadonlySet<string>): Promise<LoadedEntry | BackupFailure> => {
+      const read = await readOne(input, index, textsOf);
+      return 'error' in read ? read : loadRead(read);
     };
 
     /** A loaded backup as a command sees it, on a connection that sees its schema alone for the call. */
@@ -269,15 +307,7 @@ async function inEngine<T>(
     config.onPhase?.('loading');
     // Streamed, the run is querying from the first backup read on, as the others load.
     const querying = () => config.scope.checkpoint('querying');
-    /** A backup whose held texts failed to load at its turn (HeldLoadFailed): failed as its load would have. */
-    const failedLate = (entry: LoadedEntry, index: number, e: HeldLoadFailed): BackupFailure => {
-      const error = asRecoverError(e.cause, entry.path);
-      const size = sizeToRead(entry.backup);
-      config.onBackup?.({ index, path: entry.path, state: 'failed', done: size, total: size, error });
-      if (required(entry.path)) throw error;
-      return { path: entry.path, error };
-    };
-    if ('streamed' in use) return await use.streamed(streamed(unique, width, signal, { loadOne, onEntry, drop, querying, failedLate }));
+    if ('streamed' in use) return await use.streamed(streamed(unique, width, signal, { readOne, loadRead, onEntry, drop, querying, failing }));
     const results = config.textsOf && unique.length > 1 ? await loadNewestFirst(unique, width, signal, loadOne, onEntry, config.textsOf) : await pool(unique, width, signal, (p, k) => loadOne(p, k));
     // (A slot is empty only when a signal stopped the pool: the run is ending.)
     const loaded = results.filter((r): r is LoadedEntry => !!r && 'database' in r).sort(backupOrder);
@@ -319,21 +349,24 @@ async function inEngine<T>(
 }
 
 /**
- * streamBackups' stream: the backups load in date order (each one's head read first for its
- * date; one that cannot be read goes first, for loadOne to report), at most `width` ahead of the
- * one `each` reads next, and each is dropped once the next has been read. `querying` is awaited
- * before the first is read.
+ * streamBackups' stream: the backups are read in date order (each one's head read first for its
+ * date; one that cannot be read goes first, for readOne to report), at most `width` ahead of the
+ * one `each` reads next, each through the filter with its rows held in memory. Each is loaded at
+ * its turn: into the schema of the one read before it when its rows (all but its texts, which
+ * wait in memory) are the same, else into its own; and a schema is dropped once a backup that
+ * does not share it has been read. `querying` is awaited before the first is read.
  */
 function streamed(
   backups: readonly BackupInput[],
   width: number,
   signal: AbortSignal,
-  { loadOne, onEntry, drop, querying, failedLate }: {
-    loadOne: (backup: BackupInput, index: number) => Promise<LoadedEntry | BackupFailure>;
+  { readOne, loadRead, onEntry, drop, querying, failing }: {
+    readOne: (backup: BackupInput, index: number) => Promise<ReadBackup | BackupFailure>;
+    loadRead: (read: ReadBackup, before?: LoadedEntry) => Promise<LoadedEntry | BackupFailure>;
     onEntry: <R>(entry: LoadedEntry, each: (b: LoadedBackup, entry: LoadedEntry) => Promise<R>) => Promise<R>;
     drop: (index: number) => Promise<void>;
     querying: () => Promise<void>;
-    failedLate: (entry: LoadedEntry, index: number, e: HeldLoadFailed) => BackupFailure;
+    failing: (read: ReadBackup, e: unknown) => BackupFailure;
   },
 ): BackupStream {
   const loaded: LoadedEntry[] = [];
@@ -347,50 +380,52 @@ function streamed(
       const order = backups
         .map((b, k) => ({ path: pathOf(b), k, input: detected[k] ?? b, date: detected[k] && backupDate(detected[k]) }))
         .sort((a, b) => (a.date && b.date ? backupOrder({ ...a, date: a.date }, { ...b, date: b.date }) : Number(!!a.date) - Number(!!b.date)));
-      // By position in `order`, until read (a read backup's held texts must not stay reachable from here).
-      const loads = new Map<number, Promise<LoadedEntry | BackupFailure>>();
+      // By position in `order`, until taken (a read backup's held texts must not stay reachable from here).
+      const reads = new Map<number, Promise<ReadBackup | BackupFailure>>();
       let started = 0;
       let stopped = false;
-      /** Start the loads up to `width` past position `next` of `order` (the next to be read). */
+      /** Start the reads up to `width` past position `next` of `order` (the next to be loaded). */
       const startFrom = (next: number) => {
         while (started < order.length && started < next + width && !stopped && !signal.aborted) {
           const { input, k } = order[started]!;
-          const loading = loadOne(input, k);
-          loading.catch(() => {}); // awaited in turn, or at the end
-          loads.set(started++, loading);
+          const reading = readOne(input, k);
+          reading.catch(() => {}); // awaited in turn, or at the end
+          reads.set(started++, reading);
         }
       };
-      /** The first backup from position `at` of `order` on that loaded, read; undefined past the last. */
-      const readFrom = async (at: number) => {
+      /** The first backup from position `at` of `order` on that loaded, read by `read`; undefined past the last. `before`: the one read before it. */
+      const readFrom = async (at: number, before: LoadedEntry | undefined) => {
         for (; at < order.length && !stopped && !signal.aborted; at++) {
           startFrom(at);
-          const loading = loads.get(at)!;
-          loads.delete(at);
-          let result = await loading;
+          const reading = reads.get(at)!;
+          reads.delete(at);
+          const got = await reading;
+          let result: LoadedEntry | BackupFailure = 'error' in got ? got : await loadRead(got, before);
           if ('database' in result) {
             if (!loaded.length) await querying();
             try {
               return { at, entry: result, got: await onEntry(result, read) };
             } catch (e) {
+              // Its held texts failed to load at its turn: it fails as its load would have.
               if (!(e instanceof HeldLoadFailed)) throw e;
-              await drop(order[at]!.k);
-              result = failedLate(result, order[at]!.k, e);
+              if (result.owner === order[at]!.k) await drop(result.owner);
+              result = failing(got as ReadBackup, e.cause);
             }
-          }
+          } else if (!('error' in got)) await drop(order[at]!.k); // what its load left
           failed.push(result);
           failedAt.set(result, order[at]!.k);
         }
         return undefined;
       };
-      let ahead = readFrom(0);
+      let ahead = readFrom(0, undefined);
       try {
-        let previous: number | undefined;
+        let previous: LoadedEntry | undefined;
         for (let current = await ahead; current; current = await ahead) {
-          // The one before is read and used: nothing needs it again.
-          if (previous !== undefined) await drop(order[previous]!.k);
-          previous = current.at;
+          // The one before is read and used: its schema goes, unless this one shares it.
+          if (previous && previous.owner !== current.entry.owner) await drop(previous.owner);
+          previous = current.entry;
           loaded.push({ ...current.entry, held: undefined });
-          ahead = readFrom(current.at + 1);
+          ahead = readFrom(current.at + 1, current.entry);
           ahead.catch(() => {}); // awaited next turn
           use(current.got, current.entry);
         }
@@ -398,9 +433,11 @@ function streamed(
         failed.sort((a, b) => failedAt.get(a)! - failedAt.get(b)!);
         if (!loaded.length && !signal.aborted) throw noneLoaded(failed);
       } finally {
-        // A failure stops new loads; those running end before the server goes.
+        // A failure stops new reads; those running end before the server goes.
         stopped = true;
-        await Promise.allSettled([ahead, ...loads.values()]);
+        const left = await Promise.allSettled([ahead, ...reads.values()]);
+        // Read and never loaded: their files are let go.
+        for (const r of left) if (r.status === 'fulfilled' && r.value && 'source' in r.value) r.value.source.streams.forEach((s) => s.destroy());
       }
     },
   };
