@@ -154,6 +154,9 @@ describe('HeldTexts', () => {
       dump([[a, b, c, row('\\N', 2, 101, 'no id')]]),
       dump([[a, b, c, row('1e3', 2, 101, 'an id written otherwise')]]),
       dump([[a, b, `12\t2\t100\tbob's text\t2026-03-01 10:00:00\n`]], { columns: COLUMNS.slice(0, 5) }),
+      // Ids with a leading zero: the scratch columns are text, where 06 is not 6.
+      dump([[a, b, row('012', 2, 100, "bob's text")]]),
+      dump([[a, b, `12\t2\t0100\tbob's text\t2026-03-01 10:00:00\t2026-03-01 10:00:00\n`]]),
     ];
     for (const events of cases) {
       const { held } = await hold(events);
@@ -176,9 +179,22 @@ describe('HeldTexts', () => {
     expect(changedKeys(before, cluster.held)).toBeNull();
   });
 
+  it('a backup that sets its encoding a second time: its texts load as they come, each under the encoding then in force, and are not compared', async () => {
+    const events = dump([[a], [b, c]]);
+    // After the texts' data, another encoding: held, they would have been replayed under it.
+    events.splice(events.findIndex((e) => e.type === 'end' && e.table === 'tasktexts') + 1, 0, { type: 'encoding', name: 'LATIN1' });
+    const { held, out } = await hold(events);
+    expect(held.loaded).toBe(true);
+    expect(out.map((e) => `${e.type}${'table' in e ? ` ${e.table}` : ''}`).filter((e) => /tasktexts|encoding/.test(e))).toEqual([
+      'encoding', 'table tasktexts', 'begin tasktexts', 'bytes tasktexts', 'bytes tasktexts', 'end tasktexts', 'encoding',
+    ]);
+    expect(changedKeys((await hold(dump([[a, b, c]]))).held, held)).toBeNull();
+  });
+
   it('past its bound, the rows held so far and the rest load as they come, and are not compared', async () => {
     const events = dump([[a], [b], [c]]);
-    const { held, out } = await hold(events, stats(), a.length + b.length - 1);
+    // Each row's index counts too (64 bytes).
+    const { held, out } = await hold(events, stats(), a.length + b.length + 2 * 64 - 1);
     expect(held.loaded).toBe(true);
     expect(rowsOf(out)).toEqual(rowsOf(events));
     // In order: each block's rows between its begin and its end.
@@ -256,6 +272,25 @@ describe('held texts that fail to load at their turn', () => {
     expect(failed).toEqual([{ path: bad, code: 'BACKUP_ENCODING' }]);
     const without = await cohort(folder.filter((p) => p !== bad), true);
     expect(got.result).toEqual(without.result);
+    expect(scope.liveCount).toBe(0);
+  });
+
+  it('a night whose encoding is not the night before\'s is loaded whole, and fails where its texts are not in it', async () => {
+    // The first night declared LATIN1 with a text holding é as one byte; the second the same bytes, declared UTF8.
+    const sql = gunzipSync(readFileSync(nightPaths[0]!)).toString('latin1');
+    const start = sql.indexOf('\n', sql.indexOf('COPY public.tasktexts')) + 1;
+    const line = sql.slice(start, sql.indexOf('\n', start));
+    const latin1 = sql.replace(line, line.replace(/\t([^\t]*)$/, '\tcaf\xe9 $1')).replace("SET client_encoding = 'UTF8';", "SET client_encoding = 'LATIN1';");
+    expect(latin1).toContain("SET client_encoding = 'LATIN1';");
+    const nights = [latin1, latin1.replace("SET client_encoding = 'LATIN1';", "SET client_encoding = 'UTF8';")].map((text, k) => {
+      const path = join(work, `buggy_race_bk_2026050${k + 1}.sql`);
+      writeFileSync(path, text, 'latin1');
+      return path;
+    });
+    const failure = await cohort(nights, false).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(RecoverError);
+    expect((failure as RecoverError).code).toBe('BACKUP_ENCODING');
+    expect((failure as RecoverError).message).toContain(nights[1]);
     expect(scope.liveCount).toBe(0);
   });
 

@@ -46,6 +46,8 @@ describe('loads in flight', () => {
     expect(loadsInFlight({ backups: 365, cores: 8, memory: 8 * LOAD_MEMORY })).toBe(2);
     expect(loadsInFlight({ backups: 365, cores: 8, memory: 4 * LOAD_MEMORY })).toBe(1);
     expect(loadsInFlight({ backups: 365, cores: 8, memory: 0 })).toBe(1);
+    // Streamed, a load also holds its texts: 80 MiB each, three in the quarter of 1 GiB.
+    expect(loadsInFlight({ backups: 365, cores: 8, memory: 2 ** 30, perLoad: 80 * 2 ** 20 })).toBe(3);
   });
 
   it('--jobs is taken as given, within the backups and 16', () => {

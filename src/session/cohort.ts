@@ -4,9 +4,9 @@
  *
  * The backups are visited one at a time, oldest first (the next one is read
  * while this one's rows are compared): its users and tasks are asked for,
- * and its texts. Loaded with ManyConfig.holdTexts, a backup's texts wait in
- * memory (held-texts.ts), and when its users and tasks are those of the
- * backup before, only the texts of the (user, task) keys whose rows changed
+ * and its texts. Streamed, a backup's texts wait in memory (held-texts.ts),
+ * and when all its other rows are those of the backup before (it shares that
+ * one's schema), only the texts of the (user, task) keys whose rows changed
  * since are loaded and asked for. Nothing is kept per backup but its date
  * and its task list (shared with the backup before when unchanged). Per
  * user, and per (user, task), only the changes are kept: the backup where the
@@ -100,22 +100,21 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
   };
 
   /** The backup read before: what this one's texts are compared with. */
-  let before: { schema: string; same: string; held?: HeldTexts; userRows: UserRecord[]; tasks: TaskRecord[] } | undefined;
+  let before: { schema: string; held?: HeldTexts; userRows: UserRecord[]; tasks: TaskRecord[] } | undefined;
   await set.each(
     async (b) => {
-      // In the schema of the backup before, its other rows are that one's (streamBackups): so are its users and tasks.
+      // In the schema of the backup before, all its rows but its texts are that one's (streamBackups): its users
+      // and tasks too, and its texts' encoding, so its texts can be compared with that one's by their bytes.
       const shared = before?.schema === b.schema ? before : undefined;
       const userRows = shared?.userRows ?? (await b.query.users());
       const tasks = shared?.tasks ?? (await b.query.tasks());
-      // A text's record holds its user's name and its task's: when one of those changed, every text is read.
-      const same = JSON.stringify([userRows.map((u) => [u.id, u.username]), tasks]);
       const held = b.texts?.held;
-      const changed = before?.same === same && before.held && held ? changedKeys(before.held, held) : null;
+      const changed = shared?.held && held ? changedKeys(shared.held, held) : null;
       // Held back from the load (held-texts.ts): only the texts of the keys that changed are loaded (none: nothing is asked).
       if (held && !held.loaded && (!changed || changed.length)) await b.texts!.load(changed ? rowsOfKeys(held, changed) : 'all');
       const rows = changed ? await b.query.textsOfKeys(changed, userRows) : await b.query.allTexts(userRows);
       // Set last: a backup whose texts failed to load is skipped, and the next compared with the one before it.
-      before = { schema: b.schema, same, held, userRows, tasks };
+      before = { schema: b.schema, held, userRows, tasks };
       const keys = changed?.map((k) => ({ userId: k.user, taskId: k.task }));
       return { date: b.date, tasks, userRows, rows, keys };
     },
@@ -156,11 +155,13 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
     backups,
     userIds: () => [...texts.keys()].sort((a, b) => a - b),
     shrank: (id) => {
-      const went = <T>(list: readonly Change<T>[], size: (v: T) => number) =>
-        list.some((c, k) => k > 0 && list[k - 1]!.value !== null && (c.value === null || size(c.value) < size(list[k - 1]!.value!)));
-      // In UTF-16 units: a text shorter by half in characters (a sharp shrink) is shorter in units too.
+      const went = <T>(list: readonly Change<T>[], shorter: (now: T, was: T) => boolean) =>
+        list.some((c, k) => k > 0 && list[k - 1]!.value !== null && (c.value === null || shorter(c.value, list[k - 1]!.value!)));
+      // A task's version is its texts joined (history's versionOf): fewer texts, or less of them, is shorter. In
+      // UTF-16 units: a text shorter by half in characters (a sharp shrink) is shorter in units too.
       const length = (v: readonly TextRecord[]) => v.reduce((n, t) => n + t.text.length, 0);
-      return went(users.get(id) ?? [], () => 0) || [...(texts.get(id)?.values() ?? [])].some((list) => went(list, length));
+      const shorter = (now: readonly TextRecord[], was: readonly TextRecord[]) => now.length < was.length || length(now) < length(was);
+      return went(users.get(id) ?? [], () => false) || [...(texts.get(id)?.values() ?? [])].some((list) => went(list, shorter));
     },
     user: (id) => {
       const changes = users.get(id) ?? [];

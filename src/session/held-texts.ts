@@ -3,17 +3,19 @@
  *
  * scan reads every night of a year, and each night holds every student's texts (about 8 MB for
  * 300 students); loading all of them into PostgreSQL every night was most of its time, though
- * most texts are those of the night before. So, as a backup loads, its texts table's rows are
- * held here as the filter wrote them (one COPY line each, indexed by text id), and only the
- * table's definition and its (now empty) data blocks go to the database. When the backup's turn
- * comes (scan reads them in date order), `changedKeys` compares its rows with the night
- * before's, by text id, in memory, and only the texts of each (user, task) that changed are
- * loaded (`loadHeld` in load.ts) and queried. When the two cannot be compared so, every row is.
+ * most texts are those of the night before. So, as a backup is read, its texts table's rows are
+ * held here as the filter hands them on (the dump's COPY lines, FilterOptions.rawTexts, indexed
+ * by text id), and only the table's definition and its (now empty) data blocks go to the load.
+ * At the backup's turn (scan reads them in date order), when all its other rows are those of the
+ * backup before (the same users, tasks and encoding, to the byte: they share a schema), its rows
+ * are compared with that backup's by text id (`changedKeys`), and only the texts of each (user,
+ * task) that changed are loaded (`loadHeld` in load.ts) and queried. Otherwise every row is, and
+ * checked as a whole load's would be.
  *
- * The rows are loaded as they come instead (`loaded`), and still indexed for the next night
- * to compare with where they fit: a SQL_ASCII backup's (its fields are checked, and reported on,
- * as they load), and past HOLD_TEXT_BYTES. A pg_dumpall file's (texts of several databases) are
- * neither held nor indexed.
+ * The rows load as they come instead (`loaded`): a SQL_ASCII backup's (its fields are checked,
+ * and reported on, as they load; they are still indexed, for the next night to compare with), a
+ * backup's past HOLD_TEXT_BYTES, one that sets its encoding twice, and a pg_dumpall file's (texts
+ * of several databases); those are not indexed.
  */
 import type { FilterEvent, FilterStats, WantedTable } from '../filter/index.js';
 
@@ -22,10 +24,14 @@ type TextsTable = 'tasktexts' | 'notes';
 const isTexts = (t: WantedTable): t is TextsTable => t === 'tasktexts' || t === 'notes';
 
 /**
- * Bytes of one backup's texts rows held (or indexed) in memory, at most: a class of 300 students
- * has about 8 MB. Past this, the rows load as they come, and are not compared by id.
+ * Bytes of one backup's texts rows held (or indexed) in memory, at most, each row's index
+ * (ROW_BYTES) counted: a class of 300 students has about 8 MB. Past this, the rows load as they
+ * come, and are not compared by id.
  */
-const HOLD_TEXT_BYTES = 48 * 2 ** 20;
+export const HOLD_TEXT_BYTES = 48 * 2 ** 20;
+
+/** What a row's index costs beyond its bytes: its place in five arrays and a Map (4.2 million tiny rows took 224 MB). */
+const ROW_BYTES = 64;
 
 /** Digits of an id read as a number, at most: exact in a double. */
 const MAX_ID_DIGITS = 15;
@@ -37,9 +43,13 @@ const LF = 0x0a;
 const TAB = 0x09;
 const ZERO = 0x30;
 
-/** The id in buf[from, to) when it is a plain integer of up to MAX_ID_DIGITS digits, else -1. */
+/**
+ * The id in buf[from, to) when it is a plain integer of up to MAX_ID_DIGITS digits written as
+ * PostgreSQL writes one (no leading zero: the scratch columns are text, and `06` is not `6`
+ * there), else -1.
+ */
 function plainId(buf: Buffer, from: number, to: number): number {
-  if (to <= from || to - from > MAX_ID_DIGITS) return -1;
+  if (to <= from || to - from > MAX_ID_DIGITS || (buf[from] === ZERO && to - from > 1)) return -1;
   let n = 0;
   for (let k = from; k < to; k++) {
     const d = buf[k]! - ZERO;
@@ -173,6 +183,9 @@ export class HeldTexts {
     for await (const e of events) {
       if (this.indexing && (stats.clusterDump || e.type === 'database')) yield* this.release(false);
       if (e.type === 'encoding') {
+        // The rows held load after everything else, under one encoding: a second (pg_dump writes
+        // one) would be in force for rows that came before it. They load as they come instead.
+        if (this.encoding && this.indexing) yield* this.release(false);
         this.encoding = e;
         // Its fields are checked, and reported on, as they load (load/encoding.ts).
         if (e.name.toUpperCase() === 'SQL_ASCII') yield* this.release(true);
@@ -181,7 +194,7 @@ export class HeldTexts {
       if ((e.type === 'begin' || e.type === 'rows' || e.type === 'bytes' || e.type === 'end') && isTexts(e.table)) {
         const t = this.tables[e.table];
         t.present = true;
-        if (e.type === 'rows' || e.type === 'bytes') this.bytes += e.data.length;
+        if (e.type === 'rows' || e.type === 'bytes') this.bytes += e.data.length + e.count * ROW_BYTES;
         if (this.indexing && this.bytes > this.limit) yield* this.release(false);
         if (this.passing && !this.indexing) {
           yield e;

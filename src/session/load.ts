@@ -192,15 +192,23 @@ export async function loadFiltered(
  * texts table held (a backup with the same other rows as the one before shares its schema). They
  * are checked as the rest were: every text loaded belongs to a user and a task of the backup.
  */
-export async function loadHeld(client: pg.Client, backup: BackupFile, load: LoadResult, held: HeldTexts, rows: readonly number[] | 'all', config: Pick<LoadConfig, 'backupEncoding' | 'loadLimit' | 'scope'>): Promise<void> {
+export async function loadHeld(
+  target: LoadTarget,
+  backup: BackupFile,
+  load: LoadResult,
+  held: HeldTexts,
+  rows: readonly number[] | 'all',
+  config: Pick<LoadConfig, 'backupEncoding' | 'loadLimit' | 'scope'>,
+): Promise<void> {
+  const { client } = target;
   // What an earlier backup sharing the schema left goes first, even when no row comes in its place.
   await client.query(`DELETE FROM ${held.table}`);
   if (rows !== 'all' && !rows.length) return;
-  const loader = new Loader({ client }, { backupEncoding: config.backupEncoding, loadLimit: config.loadLimit, scope: config.scope });
+  const loader = new Loader(target, { backupEncoding: config.backupEncoding, loadLimit: config.loadLimit, scope: config.scope });
   await pipeline([Readable.from(held.replay(rows)), loader]);
   // The rows may have set the backup's encoding; results come back as UTF-8 (queryOn).
   if (loader.setEncoding) await client.query('RESET client_encoding');
-  await checkTextsBelong(client, backup, load);
+  await checkTextsBelong(client, backup, load, rows === 'all' ? undefined : 'that changed since the backup before');
 }
 
 /**
@@ -301,10 +309,10 @@ function checkReadWhole(backup: BackupFile, source: SqlSource, stats: FilterStat
   throw notWhole(backup, `${backup.path} holds the data of ${source.copyBlocks} wanted tables, but ${stats.copyBlocksKept} were read (${why})`);
 }
 
-/** Every text belongs to a user and a task the backup loaded (see danglingTexts). */
-async function checkTextsBelong(client: pg.Client, backup: BackupFile, load: LoadResult): Promise<void> {
+/** Every text loaded (`which` of them, when not all) belongs to a user and a task the backup loaded (see danglingTexts). */
+async function checkTextsBelong(client: pg.Client, backup: BackupFile, load: LoadResult, which?: string): Promise<void> {
   const d = await danglingTexts(client, load);
   if (!d.noUser && !d.noTask) return;
   const parts = [d.noUser && `${d.noUser} belong to no user in it`, d.noTask && `${d.noTask} to no task in it`].filter(Boolean);
-  throw notWhole(backup, `of the ${d.texts} texts in ${backup.path}, ${parts.join(' and ')} (the race server never stores such texts)`);
+  throw notWhole(backup, `of the ${d.texts} texts in ${backup.path}${which ? ` ${which}` : ''}, ${parts.join(' and ')} (the race server never stores such texts)`);
 }

@@ -26,7 +26,7 @@ import { backupDate, backupOrder, type BackupDate } from './date.js';
 import { Connections } from './connections.js';
 import { pool } from '../pool.js';
 import { filterBackup, loadFiltered, loadHeld, queryOn, sameAsLoaded, type Filtered, type LoadedRows } from './load.js';
-import { HeldTexts } from './held-texts.js';
+import { HeldTexts, HOLD_TEXT_BYTES } from './held-texts.js';
 import { SameRows } from './same-rows.js';
 
 /**
@@ -65,11 +65,12 @@ const LOADS_MEMORY_SHARE = 0.25;
 /**
  * Backups loaded at once: `requested` (--jobs), else as many as the cores
  * keep busy while their share of `memory` (bytes available: free memory, or
- * a container's limit) holds LOAD_MEMORY each; never more than the backups,
- * MAX_PARALLEL_LOADS, and never less than one.
+ * a container's limit) holds `perLoad` each (LOAD_MEMORY; streamed, with the
+ * texts a backup holds too); never more than the backups, MAX_PARALLEL_LOADS,
+ * and never less than one.
  */
-export function loadsInFlight(opts: { requested?: number; backups: number; cores?: number; memory?: number }): number {
-  const byMemory = Math.floor(((opts.memory ?? availableMemory()) * LOADS_MEMORY_SHARE) / LOAD_MEMORY);
+export function loadsInFlight(opts: { requested?: number; backups: number; cores?: number; memory?: number; perLoad?: number }): number {
+  const byMemory = Math.floor(((opts.memory ?? availableMemory()) * LOADS_MEMORY_SHARE) / (opts.perLoad ?? LOAD_MEMORY));
   const wanted = opts.requested ?? Math.min(LOADS_PER_MACHINE(opts.cores ?? availableParallelism()), byMemory);
   return Math.max(1, Math.min(wanted, MAX_PARALLEL_LOADS, opts.backups));
 }
@@ -168,9 +169,11 @@ export interface BackupSet {
 }
 
 /**
- * The backups as a stream, for a command that visits each once, oldest first (scan): they load as
- * `each` goes, in date order, a few ahead of it, and each backup's schemas are dropped once the next
- * is read, so only a few backups are ever in the server at once, however many there are.
+ * The backups as a stream, for a command that visits each once, oldest first (scan): they are
+ * read as `each` goes, in date order, a few ahead of it, and loaded at their turn (into the
+ * schema of the one before when all their rows but their texts are the same; the texts wait in
+ * memory, LoadedBackup.texts); a schema is dropped once a backup that does not share it is read,
+ * so only one or two backups are ever in the server at once, however many there are.
  */
 export interface BackupStream {
   /** BackupSet's each; every backup given loads through it, so call it once. */
@@ -198,7 +201,8 @@ async function inEngine<T>(
 ): Promise<T> {
   const unique = [...new Map(backups.map((b) => [resolve(pathOf(b)), b])).values()];
   if (!unique.length) throw new RecoverError('USAGE_NO_BACKUPS', 'no backups given', { hint: 'name the backups, e.g. buggy_race_bk_*.sql.gz' });
-  const width = loadsInFlight({ requested: config.concurrency, backups: unique.length });
+  // Streamed, each backup read ahead holds its texts until its turn (held-texts.ts).
+  const width = loadsInFlight({ requested: config.concurrency, backups: unique.length, perLoad: 'streamed' in use ? LOAD_MEMORY + HOLD_TEXT_BYTES : LOAD_MEMORY });
   const optional = new Set([...(config.optional ?? [])].map((p) => resolve(p)));
   const required = (path: string) => !optional.has(resolve(path));
   // A typo in a named file fails now, before a server starts, with the names close to it.
@@ -285,8 +289,9 @@ async function inEngine<T>(
         const texts = held && {
           held,
           load: (rows: readonly number[] | 'all') =>
-            loadHeld(client, entry.backup, entry.load, held, rows, config).catch((e: unknown) => {
-              throw new HeldLoadFailed(e);
+            loadHeld({ client, scratch: engine.scratch }, entry.backup, entry.load, held, rows, config).catch((e: unknown) => {
+              // The backup's own fault (the load explains those); a lost connection is the run's.
+              throw e instanceof RecoverError ? new HeldLoadFailed(e) : e;
             }),
         };
         return each({ backup: entry.backup, date: entry.date, load: entry.load, stats: entry.stats, query, engine, database: entry.database, schema: entry.schema, digest: entry.digest, texts }, entry);
