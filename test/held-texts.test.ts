@@ -14,7 +14,7 @@ import { RecoverError } from '../src/errors.js';
 import type { FilterEvent, FilterStats } from '../src/filter/index.js';
 import type { BackupQuery } from '../src/query/index.js';
 import { changedKeys, HeldTexts, rowsOfKeys } from '../src/session/held-texts.js';
-import type { ManyConfig } from '../src/session/index.js';
+import { cohortTimelines, withBackups, type ManyConfig } from '../src/session/index.js';
 import { Scope } from '../src/scope.js';
 import { makeTmp, removeTmp } from './helpers.js';
 import { cohortOf, nightPaths } from './story-helpers.js';
@@ -179,16 +179,25 @@ describe('HeldTexts', () => {
     expect(changedKeys(before, cluster.held)).toBeNull();
   });
 
-  it('a backup that sets its encoding a second time: its texts load as they come, each under the encoding then in force, and are not compared', async () => {
-    const events = dump([[a], [b, c]]);
-    // After the texts' data, another encoding: held, they would have been replayed under it.
-    events.splice(events.findIndex((e) => e.type === 'end' && e.table === 'tasktexts') + 1, 0, { type: 'encoding', name: 'LATIN1' });
-    const { held, out } = await hold(events);
-    expect(held.loaded).toBe(true);
-    expect(out.map((e) => `${e.type}${'table' in e ? ` ${e.table}` : ''}`).filter((e) => /tasktexts|encoding/.test(e))).toEqual([
-      'encoding', 'table tasktexts', 'begin tasktexts', 'bytes tasktexts', 'bytes tasktexts', 'end tasktexts', 'encoding',
-    ]);
-    expect(changedKeys((await hold(dump([[a, b, c]]))).held, held)).toBeNull();
+  it('a backup that sets its encoding after its texts: they load as they come, under the encoding in force for them, and are not compared', async () => {
+    for (const first of [true, false]) {
+      const events = dump([[a], [b, c]]);
+      // Once more after the texts' data, or only there: held, they would have been replayed under it.
+      if (!first) events.shift();
+      events.splice(events.findIndex((e) => e.type === 'end' && e.table === 'tasktexts') + 1, 0, { type: 'encoding', name: 'LATIN1' });
+      const { held, out } = await hold(events);
+      expect(held.loaded).toBe(true);
+      expect(out.map((e) => `${e.type}${'table' in e ? ` ${e.table}` : ''}`).filter((e) => /tasktexts|encoding/.test(e))).toEqual([
+        ...(first ? ['encoding'] : []), 'table tasktexts', 'begin tasktexts', 'bytes tasktexts', 'bytes tasktexts', 'end tasktexts', 'encoding',
+      ]);
+      expect(changedKeys((await hold(dump([[a, b, c]]))).held, held)).toBeNull();
+    }
+    // Set twice before the texts: the second is theirs, and they are held and replayed under it.
+    const twice = dump([[a, b, c]]);
+    twice.splice(1, 0, { type: 'encoding', name: 'LATIN1' });
+    const { held } = await hold(twice);
+    expect(held.loaded).toBe(false);
+    expect([...held.replay('all')][0]).toEqual({ type: 'encoding', name: 'LATIN1' });
   });
 
   it('past its bound, the rows held so far and the rest load as they come, and are not compared', async () => {
@@ -203,7 +212,8 @@ describe('HeldTexts', () => {
   });
 
   it('a backup with both texts tables (made while the server renamed notes): tasktexts is held and compared, notes loads whole', async () => {
-    const events = [...dump([[row(1, 1, 100, 'an old note')]], { table: 'notes' }).slice(4, 8), ...dump([[a, b, c]])];
+    const [encoding, ...rest] = dump([[a, b, c]]);
+    const events = [encoding!, ...dump([[row(1, 1, 100, 'an old note')]], { table: 'notes' }).slice(4, 8), ...rest];
     const { held, out } = await hold(events);
     expect(held.table).toBe('tasktexts');
     expect(rowsOf(out, 'notes')).toEqual([row(1, 1, 100, 'an old note').trim()]);
@@ -291,6 +301,30 @@ describe('held texts that fail to load at their turn', () => {
     expect(failure).toBeInstanceOf(RecoverError);
     expect((failure as RecoverError).code).toBe('BACKUP_ENCODING');
     expect((failure as RecoverError).message).toContain(nights[1]);
+    expect(scope.liveCount).toBe(0);
+  });
+
+  it('a backup that sets its encoding after its texts reads them as a whole load does (in the encoding then in force)', async () => {
+    // The story's first night with its one SET client_encoding (to LATIN1) just after the texts' data, and a UTF-8 text.
+    const sql = gunzipSync(readFileSync(nightPaths[0]!)).toString('latin1').replace("SET client_encoding = 'UTF8';\n", '');
+    const start = sql.indexOf('\n', sql.indexOf('COPY public.tasktexts')) + 1;
+    const line = sql.slice(start, sql.indexOf('\n', start));
+    const utf8 = Buffer.from('café été ', 'utf8').toString('latin1');
+    const end = sql.indexOf('\\.\n', start) + 3;
+    const late = `${sql.slice(0, end)}SET client_encoding = 'LATIN1';\n${sql.slice(end)}`;
+    const nights = [late.replace(line, line.replace(/\t([^\t]*)$/, `\t${utf8}$1`)), late].map((text, k) => {
+      const path = join(work, `buggy_race_bk_2026060${k + 1}.sql`);
+      writeFileSync(path, text, 'latin1');
+      return path;
+    });
+    expect(readFileSync(nights[0]!, 'latin1').indexOf("SET client_encoding = 'LATIN1'")).toBeGreaterThan(readFileSync(nights[0]!, 'latin1').indexOf('COPY public.tasktexts'));
+    const streamed = await cohort(nights, false);
+    const whole = await withBackups(nights, config(), async (set) => {
+      const timelines = await cohortTimelines(set);
+      return { backups: timelines.backups, users: timelines.userIds().map((id) => ({ user: timelines.user(id), snapshots: timelines.snapshots(id) })) };
+    });
+    expect(streamed.result).toEqual(whole);
+    expect(JSON.stringify(whole)).toContain('café été');
     expect(scope.liveCount).toBe(0);
   });
 

@@ -14,8 +14,8 @@
  *
  * The rows load as they come instead (`loaded`): a SQL_ASCII backup's (its fields are checked,
  * and reported on, as they load; they are still indexed, for the next night to compare with), a
- * backup's past HOLD_TEXT_BYTES, one that sets its encoding twice, and a pg_dumpall file's (texts
- * of several databases); those are not indexed.
+ * backup's past HOLD_TEXT_BYTES, one that sets its encoding after some of them, and a pg_dumpall
+ * file's (texts of several databases); those are not indexed.
  */
 import type { FilterEvent, FilterStats, WantedTable } from '../filter/index.js';
 
@@ -183,9 +183,9 @@ export class HeldTexts {
     for await (const e of events) {
       if (this.indexing && (stats.clusterDump || e.type === 'database')) yield* this.release(false);
       if (e.type === 'encoding') {
-        // The rows held load after everything else, under one encoding: a second (pg_dump writes
-        // one) would be in force for rows that came before it. They load as they come instead.
-        if (this.encoding && this.indexing) yield* this.release(false);
+        // The rows held load after everything else, under the last encoding set: one set after
+        // some were held (pg_dump sets it once, first) was not theirs. They load as they come instead.
+        if (this.indexing && Object.values(this.tables).some((t) => t.events?.length)) yield* this.release(false);
         this.encoding = e;
         // Its fields are checked, and reported on, as they load (load/encoding.ts).
         if (e.name.toUpperCase() === 'SQL_ASCII') yield* this.release(true);
