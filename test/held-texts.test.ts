@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
-import type { FilterEvent, FilterStats } from '../src/filter/index.js';
+import { SqlFilter, type FilterEvent, type FilterStats } from '../src/filter/index.js';
 import type { BackupQuery } from '../src/query/index.js';
 import { changedKeys, HeldTexts, rowsOfKeys } from '../src/session/held-texts.js';
 import { cohortTimelines, withBackups, type ManyConfig } from '../src/session/index.js';
@@ -32,6 +32,12 @@ async function cohort(paths: readonly string[], full: boolean, extra: Partial<Ma
     },
   }));
   return { result: { backups, users }, byChanges };
+}
+
+/** A story night's SQL (as a binary string), and its first text's line (no newline), where it starts. */
+function storyNight(k: number, sql = gunzipSync(readFileSync(nightPaths[k]!)).toString('latin1')) {
+  const start = sql.indexOf('\n', sql.indexOf('COPY public.tasktexts')) + 1;
+  return { sql, start, line: sql.slice(start, sql.indexOf('\n', start)) };
 }
 
 /** A slice of the benchmark's year (bench/year-backups.ts), when it has been made on this machine. */
@@ -58,18 +64,8 @@ describe('scan by held texts', () => {
 });
 
 const COLUMNS = ['id', 'user_id', 'task_id', 'text', 'created_at', 'modified_at'];
-const stats = (extra: Partial<FilterStats> = {}): FilterStats => ({
-  statementsKept: 0,
-  statementsSkipped: 0,
-  metaCommands: 0,
-  copyBlocksSkipped: 0,
-  copyBlocksKept: 0,
-  rowsKept: 0,
-  sawDumpHeader: true,
-  sawDumpComplete: true,
-  clusterDump: false,
-  ...extra,
-});
+/** A whole dump's filter counts (a new filter's, with the header and the last line seen). */
+const stats = (extra: Partial<FilterStats> = {}): FilterStats => ({ ...new SqlFilter(() => {}).stats, sawDumpHeader: true, sawDumpComplete: true, ...extra });
 /** A texts row: id, user, task, text. */
 const row = (id: number | string, user: number, task: number, text: string) => `${id}\t${user}\t${task}\t${text}\t2026-03-01 10:00:00\t2026-03-01 10:00:00\n`;
 /** A dump's events: users, then the texts table's rows (one rows event per entry of `batches`), then settings. */
@@ -228,12 +224,10 @@ describe('streamed nights whose other rows are the same', () => {
   beforeAll(() => {
     work = makeTmp('held-share');
     // The first night, then the same with one text edited, then with that text gone: only texts change.
-    const sql = gunzipSync(readFileSync(nightPaths[0]!)).toString('latin1');
-    const start = sql.indexOf('\n', sql.indexOf('COPY public.tasktexts')) + 1;
-    const line = sql.slice(start, sql.indexOf('\n', start) + 1);
-    const edited = sql.replace(line, line.replace(/\t([^\t]*)\n$/, '\t$1, and more\n'));
+    const { sql, line } = storyNight(0);
+    const edited = sql.replace(line, `${line}, and more`);
     expect(edited).not.toBe(sql);
-    nights = [sql, edited, sql.replace(line, '')].map((text, k) => {
+    nights = [sql, edited, sql.replace(`${line}\n`, '')].map((text, k) => {
       const path = join(work, `buggy_race_bk_2026040${k + 1}.sql`);
       writeFileSync(path, text, 'latin1');
       return path;
@@ -262,9 +256,7 @@ describe('held texts that fail to load at their turn', () => {
   beforeAll(() => {
     work = makeTmp('held-texts');
     // The third night with one of its texts (a changed one: it has a byte the night before had not) not UTF-8.
-    const sql = gunzipSync(readFileSync(nightPaths[2]!)).toString('latin1');
-    const start = sql.indexOf('\n', sql.indexOf('COPY public.tasktexts')) + 1;
-    const line = sql.slice(start, sql.indexOf('\n', start));
+    const { sql, line } = storyNight(2);
     const broken = line.replace(/\t([^\t]*)$/, '\t\xff$1');
     expect(broken).not.toBe(line);
     bad = join(work, 'buggy_race_bk_20260311.sql');
@@ -287,9 +279,7 @@ describe('held texts that fail to load at their turn', () => {
 
   it('a night whose encoding is not the night before\'s is loaded whole, and fails where its texts are not in it', async () => {
     // The first night declared LATIN1 with a text holding é as one byte; the second the same bytes, declared UTF8.
-    const sql = gunzipSync(readFileSync(nightPaths[0]!)).toString('latin1');
-    const start = sql.indexOf('\n', sql.indexOf('COPY public.tasktexts')) + 1;
-    const line = sql.slice(start, sql.indexOf('\n', start));
+    const { sql, line } = storyNight(0);
     const latin1 = sql.replace(line, line.replace(/\t([^\t]*)$/, '\tcaf\xe9 $1')).replace("SET client_encoding = 'UTF8';", "SET client_encoding = 'LATIN1';");
     expect(latin1).toContain("SET client_encoding = 'LATIN1';");
     const nights = [latin1, latin1.replace("SET client_encoding = 'LATIN1';", "SET client_encoding = 'UTF8';")].map((text, k) => {
@@ -306,9 +296,7 @@ describe('held texts that fail to load at their turn', () => {
 
   it('a backup that sets its encoding after its texts reads them as a whole load does (in the encoding then in force)', async () => {
     // The story's first night with its one SET client_encoding (to LATIN1) just after the texts' data, and a UTF-8 text.
-    const sql = gunzipSync(readFileSync(nightPaths[0]!)).toString('latin1').replace("SET client_encoding = 'UTF8';\n", '');
-    const start = sql.indexOf('\n', sql.indexOf('COPY public.tasktexts')) + 1;
-    const line = sql.slice(start, sql.indexOf('\n', start));
+    const { sql, start, line } = storyNight(0, storyNight(0).sql.replace("SET client_encoding = 'UTF8';\n", ''));
     const utf8 = Buffer.from('café été ', 'utf8').toString('latin1');
     const end = sql.indexOf('\\.\n', start) + 3;
     const late = `${sql.slice(0, end)}SET client_encoding = 'LATIN1';\n${sql.slice(end)}`;
