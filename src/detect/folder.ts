@@ -17,6 +17,13 @@ import { backupName, isS3Url, isUrl, openS3, parseS3Url } from '../remote/index.
 import { ownOutputKind } from './own.js';
 import { pool } from '../pool.js';
 
+/** Why a folder member that cannot be opened is passed over, by its error; any other error stops the run. */
+const SKIPPED_ERRNO: Readonly<Record<string, string>> = {
+  EACCES: 'cannot be read by you',
+  EPERM: 'cannot be read by you',
+  ENOENT: 'gone before it was read',
+};
+
 export interface SelectedBackup {
   path: string;
   /** What detection read (format, dates, an archive's header and TOC): the session loads this, reading none of it again. */
@@ -140,9 +147,10 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
           continue;
         }
         const e = seen.error;
-        if (isLocalFileError(e)) {
-          // Another user's file beside the backups: not this run's to read, and no reason to stop.
-          skipped.push({ path, reason: `cannot be read by you (${e.code})`, kind: 'not a backup' });
+        if (isLocalFileError(e) && SKIPPED_ERRNO[e.code!]) {
+          // Another user's file beside the backups, or one removed meanwhile: not this run's to read, and no reason
+          // to stop. Any other error (too many files open, the disk failing) stops the run: a night must not go unsaid.
+          skipped.push({ path, reason: `${SKIPPED_ERRNO[e.code!]} (${e.code})`, kind: 'not a backup' });
           continue;
         }
         if (!(e instanceof RecoverError)) throw e;
