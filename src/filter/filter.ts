@@ -37,13 +37,11 @@ import { asIs, project, projectCopyLine, type Projection } from './projection.js
 import { StatementReader } from './statement-reader.js';
 import { parseStatement } from './statements.js';
 import type { WantedTable } from './tables.js';
-import { readTextsOf } from './texts-of.js';
+import { isCopyEnd, readTextsOf } from './texts-of.js';
 import { tokenize } from './tokens.js';
 import type { FilterEvent, FilterOptions, FilterStats } from './types.js';
 
 const LF = 0x0a;
-const BACKSLASH = 0x5c;
-const DOT = 0x2e;
 /** The line pg_dump writes after each COPY block's data. */
 const COPY_END = '\\.';
 /** How every pg_dump plain dump begins; a file that is a prefix of it is a dump cut off at once. */
@@ -270,7 +268,7 @@ export class SqlFilter {
     for (;;) {
       const nl = buf.indexOf(LF, at);
       if (nl < 0) break;
-      if (nl - at === 2 && buf[at] === BACKSLASH && buf[at + 1] === DOT) {
+      if (isCopyEnd(buf, at, nl)) {
         this.rows.bytes(buf, pos, at, count);
         this.lines.lineNo += count + 1;
         this.endCopy();

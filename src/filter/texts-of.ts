@@ -35,13 +35,18 @@ export function readTextsOf(
     }
     const end = lines.crlf && nl > at && buf[nl - 1] === CR ? nl - 1 : nl;
     lines.lineNo++;
-    if (end - at === 2 && buf[at] === BACKSLASH && buf[at + 1] === DOT) {
+    if (isCopyEnd(buf, at, end)) {
       onLine('\\.');
       return nl + 1;
     }
     if (authors.has(fieldOf(buf, at, end, userIndex))) onLine(buf.toString('latin1', at, end));
     at = nl + 1;
   }
+}
+
+/** The line buf[start, end) (no newline) is a COPY block's end marker, "\\.". */
+export function isCopyEnd(buf: Buffer, start: number, end: number): boolean {
+  return end - start === 2 && buf[start] === BACKSLASH && buf[start + 1] === DOT;
 }
 
 /** Field `n` of the COPY text line buf[start, end), as a binary string; the rest is not read. */
