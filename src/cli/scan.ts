@@ -61,8 +61,8 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
   await checkOutput(opts.restore, opts.force, '--restore');
   await checkOutput(opts.html, opts.force, '--html');
   const selected = await selectFromArgs(backups, opts, ui);
-  // Streamed: each backup is dropped from the server once the next is read, so a year never sits there at once;
-  // its texts wait in memory, and only those that changed since the night before are loaded (held-texts.ts).
+  // Streamed: a year never sits in the server at once. Each backup's texts wait in memory, only those that changed
+  // since the night before are loaded (held-texts.ts), and a night whose other rows are the night before's shares its tables.
   await streamBackups(selected.backups, manyConfig(opts, ui, scope, selected.optional), async (set) => {
     const timelines = await cohortTimelines(set);
     ui.endProgress();

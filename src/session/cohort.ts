@@ -115,8 +115,7 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
       const rows = changed ? await b.query.textsOfKeys(changed, userRows) : await b.query.allTexts(userRows);
       // Set last: a backup whose texts failed to load is skipped, and the next compared with the one before it.
       before = { schema: b.schema, held, userRows, tasks };
-      const keys = changed?.map((k) => ({ userId: k.user, taskId: k.task }));
-      return { date: b.date, tasks, userRows, rows, keys };
+      return { date: b.date, tasks, userRows, rows, keys: changed };
     },
     ({ date, tasks: taskRows, userRows, rows, keys }, entry) => {
       const k = backups.length;
@@ -146,7 +145,7 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
         if (track(changes, k, list, sameTexts)) for (const t of list ?? []) t.text = intern(t.text);
       };
       // Only the changes were read (changedKeys): every other (user, task) is as on the backup before.
-      if (keys) for (const key of keys) trackTexts(key.userId, key.taskId);
+      if (keys) for (const key of keys) trackTexts(key.user, key.task);
       else for (const [id, tasksOf] of texts) for (const taskId of tasksOf.keys()) trackTexts(id, taskId);
     },
   );

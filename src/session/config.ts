@@ -68,8 +68,8 @@ export interface LoadedBackup extends BackupLoad {
   query: BackupQuery;
   engine: Engine;
   /**
-   * Loaded with ManyConfig.holdTexts: its texts rows, held back from the load (held-texts.ts),
-   * and how to load all of them or some into its schema before querying them.
+   * Streamed (streamBackups): its texts rows, held back from the load (held-texts.ts), and how
+   * to load all of them or some into its schema before querying them.
    */
   texts?: { held: HeldTexts; load(rows: readonly number[] | 'all'): Promise<void> };
 }

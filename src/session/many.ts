@@ -222,9 +222,10 @@ async function inEngine<T>(
     const pooled = connections;
     // Named by position in the list given: ours, and a valid identifier whatever the path.
     const schemaOf = (index: number) => engine.schema(`backup_${index}`);
-    // Loaded all at once, backups with the same rows share a schema; streamed, each is dropped in turn.
+    // Loaded all at once, backups with the same rows share a schema (SameRows); streamed, a backup shares the one
+    // before's when all its rows but its texts are the same (loadRead), and a schema is dropped once none uses it.
     const sameRows = 'all' in use ? new SameRows() : undefined;
-    /** Backup `index` failed (`e`): reported, and skipped where it was found in a folder; a named one fails the run. */
+    /** A backup failed (`e`): reported, and skipped where it was found in a folder; a named one fails the run. */
     const failing = (read: Pick<ReadBackup, 'path' | 'emit'>, e: unknown): BackupFailure => {
       const error = asRecoverError(e, read.path);
       read.emit('failed', { error });
@@ -267,7 +268,7 @@ async function inEngine<T>(
         // A pg_dumpall file's race server database is in a schema of its own beside this one.
         const load = () => pooled.use(schema, (client) => loadFiltered({ client, scratch: engine.scratch, schema }, backup, source, filtered, loadConfig, held), true);
         const same = (earlier: LoadedRows) => sameAsLoaded(backup, source, filtered, earlier, loadConfig);
-        const shared = !sameRows && before && filtered.held && filtered.digest !== undefined && filtered.digest === before.digest;
+        const shared = before && filtered.held && filtered.digest !== undefined && filtered.digest === before.digest;
         const loaded = sameRows ? await sameRows.rows(filtered, load, same) : shared ? same(before) : await load();
         r.emit('loaded', { date: r.date });
         return { path: r.path, backup, date: r.date, load: loaded.load, stats: loaded.stats, database, schema: loaded.schema, digest: filtered.digest, held, owner: shared ? before.owner : r.index };
@@ -477,7 +478,7 @@ async function loadNewestFirst(
   return pool(backups, width, signal, (b, k) => (k === newest.k ? Promise.resolve(first) : loadOne(detected[k] ?? b, k, focus)));
 }
 
-/** Held texts (ManyConfig.holdTexts) that failed to load at their backup's turn: `cause` says why. */
+/** Held texts (streamBackups) that failed to load at their backup's turn: `cause` says why. */
 class HeldLoadFailed extends Error {
   constructor(cause: unknown) {
     super('the held texts could not be loaded', { cause });
