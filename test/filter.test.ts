@@ -226,6 +226,36 @@ describe('SqlFilter', () => {
     expect(() => run([dump.slice(0, dump.indexOf('\\.\n'))], { rawTexts: true })).toThrow(/ends inside the data of tasktexts/);
   });
 
+  it("with rawTexts, says where each row's newline is, and hands on views of the chunk only when told the chunks are kept", () => {
+    const rows = ['1\t2026-03-01\t\\N\t2\t1\tkeep me', '2\t2026-03-01\t\\N\t3\t1\tand me'];
+    const dump = Buffer.from(['COPY public.tasktexts (id, created_at, modified_at, user_id, task_id, text) FROM stdin;', ...rows, '\\.', ''].join('\n'), 'latin1');
+    const bytesOf = (chunksKept: boolean, padding = '') => {
+      const events: FilterEvent[] = [];
+      const f = new SqlFilter((e) => events.push(e), { rawTexts: true, chunksKept });
+      const chunk = Buffer.concat([dump, Buffer.from(padding)]);
+      f.push(chunk);
+      f.end();
+      const bytes = events.filter((e) => e.type === 'bytes');
+      expect(bytes).toHaveLength(1);
+      const e = bytes[0] as Extract<FilterEvent, { type: 'bytes' }>;
+      expect(e.ends).toEqual([rows[0]!.length, rows[0]!.length + 1 + rows[1]!.length]);
+      for (const end of e.ends!) expect(e.data[end]).toBe(0x0a);
+      const before = e.data.toString('latin1');
+      expect(before).toBe(rows.join('\n') + '\n');
+      chunk.fill(0x21); // the source's buffer, written again
+      return { before, after: e.data.toString('latin1') };
+    };
+    // Kept: a view, so it changes with the chunk (the source promised it never would).
+    const view = bytesOf(true);
+    expect(view.after).not.toBe(view.before);
+    // Not kept: a copy, whatever happens to the chunk.
+    const copy = bytesOf(false);
+    expect(copy.after).toBe(copy.before);
+    // Kept, but a small part of a large chunk: a copy, so a few rows never hold a whole chunk in memory.
+    const big = bytesOf(true, '-- padding\n'.repeat(100));
+    expect(big.after).toBe(big.before);
+  });
+
   it('reports a dump that ends inside skipped COPY data, even on a marker cut short, as truncated', () => {
     const dump = 'COPY public.races (id) FROM stdin;\n1\n\\.\n';
     expect(run([dump]).shape).toEqual([]);

@@ -10,6 +10,13 @@ import type { FilterEvent, FilterStats } from './types.js';
 /** Rows are handed on in batches of about this many characters. */
 const BATCH_CHARS = 64 * 1024;
 
+/**
+ * A view keeps its whole chunk in memory: rows are handed on as one only when they are at least a
+ * 1/VIEW_SHARE part of it, so what is held never costs more than this many times its bytes (a
+ * dump of many tiny blocks, each in a chunk of its own, would otherwise hold every chunk).
+ */
+const VIEW_SHARE = 4;
+
 export class RowBatches {
   private table: WantedTable | null = null;
   private batch: string[] = [];
@@ -34,13 +41,17 @@ export class RowBatches {
     if (this.batchLen >= BATCH_CHARS) this.flush();
   }
 
-  /** Rows in COPY text format as bytes, each ending in "\n": buf[start, end), `count` of them (copied: the chunk is not kept). */
-  bytes(buf: Buffer, start: number, end: number, count: number): void {
+  /**
+   * Rows in COPY text format as bytes, each ending in "\n": buf[start, end), `count` of them, their
+   * newlines at `ends` (in buf). A view of buf when `kept` (it is never written again) and they are
+   * a good part of it (VIEW_SHARE), else a copy.
+   */
+  bytes(buf: Buffer, start: number, end: number, count: number, ends: number[], kept: boolean): void {
     this.flush();
     if (!count) return;
-    const data = Buffer.allocUnsafe(end - start);
-    buf.copy(data, 0, start, end);
-    this.emit({ type: 'bytes', table: this.table!, data, count });
+    const data = kept && (end - start) * VIEW_SHARE >= buf.length ? buf.subarray(start, end) : Buffer.from(buf.subarray(start, end));
+    for (let k = 0; k < ends.length; k++) ends[k]! -= start;
+    this.emit({ type: 'bytes', table: this.table!, data, count, ends });
     this.stats.rowsKept += count;
   }
 

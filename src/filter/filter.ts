@@ -263,21 +263,24 @@ export class SqlFilter {
    * it cuts is carried in the line reader, and buf.length returned).
    */
   private readRaw(buf: Buffer, pos: number): number {
+    const kept = this.options.chunksKept === true;
+    const ends: number[] = [];
     let at = pos;
     let count = 0;
     for (;;) {
       const nl = buf.indexOf(LF, at);
       if (nl < 0) break;
       if (isCopyEnd(buf, at, nl)) {
-        this.rows.bytes(buf, pos, at, count);
+        this.rows.bytes(buf, pos, at, count, ends, kept);
         this.lines.lineNo += count + 1;
         this.endCopy();
         return nl + 1;
       }
+      ends.push(nl);
       count++;
       at = nl + 1;
     }
-    this.rows.bytes(buf, pos, at, count);
+    this.rows.bytes(buf, pos, at, count, ends, kept);
     this.lines.lineNo += count;
     if (at < buf.length) this.lines.carryPiece(buf.toString('latin1', at));
     return buf.length;

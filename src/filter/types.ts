@@ -9,8 +9,11 @@ export type FilterEvent =
   | { type: 'begin'; table: WantedTable; columns: string[] }
   /** COPY text-format lines, each ending in "\n", as a binary string. */
   | { type: 'rows'; table: WantedTable; data: string; count: number }
-  /** The same as bytes: FilterOptions.rawTexts' lines, as the dump has them. */
-  | { type: 'bytes'; table: WantedTable; data: Buffer; count: number }
+  /**
+   * The same as bytes: FilterOptions.rawTexts' lines, as the dump has them. `ends`, when the
+   * producer found them: where each line's newline is in `data`, in order.
+   */
+  | { type: 'bytes'; table: WantedTable; data: Buffer; count: number; ends?: readonly number[] }
   | { type: 'end'; table: WantedTable }
   /** The dump's `SET client_encoding`. Comes before any row. */
   | { type: 'encoding'; name: string }
@@ -48,4 +51,10 @@ export interface FilterOptions {
    * chunk's end cut comes in a `rows` event. Not with textsOf, nor in a CRLF dump.
    */
   rawTexts?: boolean;
+  /**
+   * The chunks pushed are never written again once pushed (node:zlib's output, a file's reads:
+   * SqlSource.chunksKept): rawTexts' `bytes` events may be views of them instead of copies (when
+   * their rows are a good part of the chunk: batches.ts VIEW_SHARE).
+   */
+  chunksKept?: boolean;
 }

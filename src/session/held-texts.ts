@@ -92,17 +92,17 @@ class TableRows {
     }
     if (e.type !== 'rows' && e.type !== 'bytes') return e;
     const data = typeof e.data === 'string' ? Buffer.from(e.data, 'latin1') : e.data;
-    if (index && this.byId) this.index(data);
+    if (index && this.byId) this.index(data, e.type === 'bytes' ? e.ends : undefined);
     return { type: 'bytes', table: e.table, data, count: e.count };
   }
 
-  /** Index the rows of one rows event, held as `buf`. */
-  private index(buf: Buffer): void {
+  /** Index the rows of one rows event, held as `buf`; `ends`, where the filter found their newlines. */
+  private index(buf: Buffer, ends?: readonly number[]): void {
     const byId = this.byId!;
     const { id: idField, user: userField, task: taskField } = this.fields;
     const last = Math.max(idField, userField, taskField);
-    for (let pos = 0; pos < buf.length; ) {
-      let end = buf.indexOf(LF, pos);
+    for (let pos = 0, row = 0; pos < buf.length; row++) {
+      let end = ends ? ends[row]! : buf.indexOf(LF, pos);
       if (end < 0) end = buf.length;
       let id = -1;
       let user = -1;

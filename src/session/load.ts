@@ -50,7 +50,7 @@ export interface Filtered {
  * or destroyed on failure.
  */
 export async function filterBackup(source: SqlSource, options: FilterOptions & { hold?: number; aside?: HeldTexts } = {}): Promise<Filtered> {
-  const filter = new SqlFilterStream({ textsOf: options.textsOf, rawTexts: options.rawTexts });
+  const filter = new SqlFilterStream({ textsOf: options.textsOf, rawTexts: options.rawTexts, chunksKept: source.chunksKept });
   // Done when the filter has had every byte; its events are read below, or by the load.
   const reading = pipeline([...source.streams, filter]);
   reading.catch(() => {}); // the same error reaches whoever reads the events

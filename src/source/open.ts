@@ -26,6 +26,11 @@ export interface SqlSource {
    * exactly these were read, so one table's data never swallows the next's unnoticed.
    */
   copyBlocks?: number;
+  /**
+   * The last stream's chunks are never written again once passed on (node:zlib's output, a
+   * file's reads: each is a new Buffer), so the filter may keep views of them (FilterOptions.chunksKept).
+   */
+  chunksKept?: boolean;
 }
 
 export interface SourceOptions {
@@ -39,13 +44,16 @@ export async function openSql(backup: BackupFile, opts: SourceOptions = {}): Pro
   const onBytes = opts.onBytes ?? (() => {});
   switch (backup.format) {
     case 'plain':
-      return { streams: countingRead(backup, onBytes), explain: () => undefined };
+      // A file's reads are new Buffers each (fs.ReadStream); a URL's or an S3 object's pieces may not be.
+      return { streams: countingRead(backup, onBytes), explain: () => undefined, chunksKept: !backup.bytes };
     case 'gzip':
       return {
         // Inflating in 1 MiB pieces rather than zlib's 16 KiB: a tenth of the
         // calls into zlib and through the pipeline, almost twice as fast.
         streams: [...countingRead(backup, onBytes), createGunzip({ chunkSize: CHUNK })],
         explain: (e) => explainZlib(e, backup.bytes?.name ?? backup.path),
+        // Each output chunk is a slice past the last of its buffer; a full one is replaced, not reused.
+        chunksKept: true,
       };
     case 'custom':
     case 'tar':
