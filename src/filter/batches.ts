@@ -11,9 +11,10 @@ import type { FilterEvent, FilterStats } from './types.js';
 const BATCH_CHARS = 64 * 1024;
 
 /**
- * A view keeps its whole chunk in memory: rows are handed on as one only when they are at least a
- * 1/VIEW_SHARE part of it, so what is held never costs more than this many times its bytes (a
- * dump of many tiny blocks, each in a chunk of its own, would otherwise hold every chunk).
+ * A view keeps the whole memory its chunk is in (a gunzip chunk is a slice of a 1 MiB buffer):
+ * rows are handed on as one only when they are at least a 1/VIEW_SHARE part of that memory, so
+ * what is held never costs more than this many times its bytes (a dump of many tiny blocks, each
+ * in a buffer of its own, would otherwise hold every buffer).
  */
 const VIEW_SHARE = 4;
 
@@ -44,12 +45,12 @@ export class RowBatches {
   /**
    * Rows in COPY text format as bytes, each ending in "\n": buf[start, end), `count` of them, their
    * newlines at `ends` (in buf). A view of buf when `kept` (it is never written again) and they are
-   * a good part of it (VIEW_SHARE), else a copy.
+   * a good part of the memory it is in (VIEW_SHARE), else a copy.
    */
   bytes(buf: Buffer, start: number, end: number, count: number, ends: number[], kept: boolean): void {
     this.flush();
     if (!count) return;
-    const data = kept && (end - start) * VIEW_SHARE >= buf.length ? buf.subarray(start, end) : Buffer.from(buf.subarray(start, end));
+    const data = kept && (end - start) * VIEW_SHARE >= buf.buffer.byteLength ? buf.subarray(start, end) : Buffer.from(buf.subarray(start, end));
     for (let k = 0; k < ends.length; k++) ends[k]! -= start;
     this.emit({ type: 'bytes', table: this.table!, data, count, ends });
     this.stats.rowsKept += count;

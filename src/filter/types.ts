@@ -10,8 +10,8 @@ export type FilterEvent =
   /** COPY text-format lines, each ending in "\n", as a binary string. */
   | { type: 'rows'; table: WantedTable; data: string; count: number }
   /**
-   * The same as bytes: FilterOptions.rawTexts' lines, as the dump has them. `ends`, when the
-   * producer found them: where each line's newline is in `data`, in order.
+   * The same rows as bytes: FilterOptions.rawTexts' lines, as the dump has them. `ends`, when the
+   * producer found them: where each line's newline is in `data`, in order, one per row.
    */
   | { type: 'bytes'; table: WantedTable; data: Buffer; count: number; ends?: readonly number[] }
   | { type: 'end'; table: WantedTable }

@@ -26,7 +26,8 @@ const isTexts = (t: WantedTable): t is TextsTable => t === 'tasktexts' || t === 
 /**
  * Bytes of one backup's texts rows held (or indexed) in memory, at most, each row's index
  * (ROW_BYTES) counted: a class of 300 students has about 8 MB. Past this, the rows load as they
- * come, and are not compared by id.
+ * come, and are not compared by id. (Rows held as views of the source's chunks keep at most four
+ * times their bytes: filter/batches.ts VIEW_SHARE.)
  */
 export const HOLD_TEXT_BYTES = 48 * 2 ** 20;
 
@@ -92,7 +93,7 @@ class TableRows {
     }
     if (e.type !== 'rows' && e.type !== 'bytes') return e;
     const data = typeof e.data === 'string' ? Buffer.from(e.data, 'latin1') : e.data;
-    if (index && this.byId) this.index(data, e.type === 'bytes' ? e.ends : undefined);
+    if (index && this.byId) this.index(data, e.type === 'bytes' && e.ends?.length === e.count ? e.ends : undefined);
     return { type: 'bytes', table: e.table, data, count: e.count };
   }
 

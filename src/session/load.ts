@@ -105,7 +105,8 @@ class RowsDigest {
     this.hash.update(`rows ${e.table} ${e.count} ${e.data.length}:`);
     if (typeof e.data === 'string') this.hash.update(e.data, 'latin1');
     else this.hash.update(e.data);
-    return EVENT_BYTES + e.data.length;
+    // A bytes event's newlines: a number each (8 bytes in their array).
+    return EVENT_BYTES + e.data.length + (e.type === 'bytes' ? (e.ends?.length ?? 0) * 8 : 0);
   }
 
   /** Once every event is added: with what else decides the load's result (which part of a pg_dumpall file is the race server's). */

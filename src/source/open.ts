@@ -27,8 +27,9 @@ export interface SqlSource {
    */
   copyBlocks?: number;
   /**
-   * The last stream's chunks are never written again once passed on (node:zlib's output, a
-   * file's reads: each is a new Buffer), so the filter may keep views of them (FilterOptions.chunksKept).
+   * The last stream's chunks are never written again once passed on (node:zlib's output: slices
+   * of a buffer filled once, front to back; a file's reads: a new Buffer each), so the filter may
+   * keep views of them (FilterOptions.chunksKept).
    */
   chunksKept?: boolean;
 }
