@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
 import { SqlFilter, type FilterEvent, type FilterStats } from '../src/filter/index.js';
 import type { BackupQuery } from '../src/query/index.js';
-import { changedKeys, HeldTexts, rowsOfKeys } from '../src/session/held-texts.js';
+import { changedKeys, HeldTexts, rowsOfKeys, TextSlabs } from '../src/session/held-texts.js';
 import { cohortTimelines, withBackups, type ManyConfig } from '../src/session/index.js';
 import { Scope } from '../src/scope.js';
 import { makeTmp, removeTmp } from './helpers.js';
@@ -86,7 +86,7 @@ function dump(batches: string[][], opts: { table?: 'tasktexts' | 'notes'; column
 }
 /** `events` through a HeldTexts: what the load is given, and the HeldTexts. */
 async function hold(events: FilterEvent[], filterStats = stats(), limit?: number) {
-  const held = new HeldTexts(limit);
+  const held = new HeldTexts(new TextSlabs(), limit);
   const out: FilterEvent[] = [];
   async function* source() {
     yield* events;
@@ -160,6 +160,38 @@ describe('HeldTexts', () => {
       expect(changedKeys(before, held)).toBeNull();
       expect(rowsOf(held.replay('all'))).toEqual(rowsOf(events));
     }
+  });
+
+  it("holds a backup's rows in the run's memory, a run of whole rows to each 1 MiB piece, and gives it to a later backup once discarded", async () => {
+    const slabs = new TextSlabs();
+    const through = async (events: FilterEvent[]) => {
+      const held = new HeldTexts(slabs);
+      async function* source() {
+        yield* events;
+      }
+      for await (const _ of held.through(source(), stats()));
+      return held;
+    };
+    // 12,000 rows of about 1 kB (a dozen pieces), one row of 5 MB (larger than a piece), in events of 1,000 rows.
+    const rows = Array.from({ length: 12_000 }, (_, k) => row(k + 1, 1 + (k % 300), 100 + (k % 30), `${k}:${'x'.repeat(1000)}`));
+    rows.splice(6000, 0, row(50_000, 7, 100, 'y'.repeat(5 * 2 ** 20)));
+    const events = dump(Array.from({ length: Math.ceil(rows.length / 1000) }, (_, k) => rows.slice(k * 1000, (k + 1) * 1000)));
+    const first = await through(events);
+    expect(rowsOf(first.replay('all'))).toEqual(rowsOf(events));
+    // The same rows again, bytes for bytes, across different pieces: no change.
+    const second = await through(events);
+    expect(changedKeys(first, second)).toEqual([]);
+    // Discarded, its memory holds the next backup's rows (one text edited), and it can no longer be read.
+    const firstMemory = new Set(first.rows!.chunk.map((c) => c.buffer));
+    first.discard();
+    expect(() => first.rows).toThrow(/discarded/);
+    expect(() => [...first.replay('all')]).toThrow(/discarded/);
+    const edited = rows.map((r) => (r.startsWith('42\t') ? row(42, 42, 111, 'edited') : r));
+    const third = await through(dump([edited]));
+    expect(changedKeys(second, third)!.map(key)).toEqual(['42:111']);
+    expect(third.rows!.chunk.some((c) => firstMemory.has(c.buffer))).toBe(true);
+    expect(rowsOf(second.replay('all'))).toEqual(rowsOf(events));
+    expect(rowsOf(third.replay('all'))).toEqual(rowsOf(dump([edited])));
   });
 
   it("a SQL_ASCII backup's texts load as they come (their fields are checked as they load) and are still compared; a pg_dumpall file's load as they come, not compared", async () => {

@@ -114,7 +114,10 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
       if (held && !held.loaded && (!changed || changed.length)) await b.texts!.load(changed ? rowsOfKeys(held, changed) : 'all');
       const rows = changed ? await b.query.textsOfKeys(changed, userRows) : await b.query.allTexts(userRows);
       // Set last: a backup whose texts failed to load is skipped, and the next compared with the one before it.
+      const done = before?.held;
       before = { schema: b.schema, held, userRows, tasks };
+      // Compared with, and never again: its memory goes to a later backup's texts.
+      if (done !== held) done?.discard();
       return { date: b.date, tasks, userRows, rows, keys: changed };
     },
     ({ date, tasks: taskRows, userRows, rows, keys }, entry) => {

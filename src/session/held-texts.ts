@@ -26,13 +26,49 @@ const isTexts = (t: WantedTable): t is TextsTable => t === 'tasktexts' || t === 
 /**
  * Bytes of one backup's texts rows held (or indexed) in memory, at most, each row's index
  * (ROW_BYTES) counted: a class of 300 students has about 8 MB. Past this, the rows load as they
- * come, and are not compared by id. (Rows held as views of the source's chunks keep at most four
- * times their bytes: filter/batches.ts VIEW_SHARE.)
+ * come, and are not compared by id. (They are held in TextSlabs' pieces of memory, each filled
+ * with whole rows.)
  */
 export const HOLD_TEXT_BYTES = 48 * 2 ** 20;
 
+/**
+ * The memory held rows are copied into, in pieces of this size, reused from one backup to the next
+ * (TextSlabs): each piece is filled with whole rows, and a row larger than a piece gets memory of
+ * its own.
+ */
+const SLAB_BYTES = 2 ** 20;
+
+/**
+ * The memory a run's held rows are copied into: pieces (SLAB_BYTES) taken by each backup's
+ * HeldTexts and given back when it is discarded, to be taken by a later one.
+ *
+ * Why not keep the rows where they came (views of the source's chunks) or in copies of their
+ * own: a year's scan holds about 3 GB of texts, a few nights at a time. Memory that lives that
+ * long outlasts V8's young generation, and V8 frees such memory only in a full collection, which
+ * it starts every 64 MB or so: held there, the texts cost 60 to 80 full collections of the whole
+ * heap a year, each marking every object. Reused, they cost none.
+ */
+export class TextSlabs {
+  private readonly free: Buffer[] = [];
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+  }
+
+  give(slabs: readonly Buffer[]): void {
+    this.free.push(...slabs);
+  }
+}
+
 /** What a row's index costs beyond its bytes: its place in five arrays and a Map (4.2 million tiny rows took 224 MB). */
 const ROW_BYTES = 64;
+
+/** Where each newline of `buf` is. */
+function lineEnds(buf: Buffer): number[] {
+  const ends: number[] = [];
+  for (let at = buf.indexOf(LF); at >= 0; at = buf.indexOf(LF, at + 1)) ends.push(at);
+  return ends;
+}
 
 /** Digits of an id read as a number, at most: exact in a double. */
 const MAX_ID_DIGITS = 15;
@@ -80,24 +116,63 @@ class TableRows {
   present = false;
   /** The id's, user id's and task id's field numbers in the block's rows. */
   private fields = { id: -1, user: -1, task: -1 };
+  /** The pieces of `slabs`' memory its rows are in, the last one being filled from `used` on. */
+  readonly slabs: Buffer[] = [];
+  private used = 0;
+
+  constructor(private readonly pool: TextSlabs) {}
 
   /** Take a begin, rows or end event (its rows indexed while `index`); what to hold instead of it. */
-  take(e: FilterEvent & { table: TextsTable }, index: boolean): HeldEvent {
+  take(e: FilterEvent & { table: TextsTable }, index: boolean): HeldEvent[] {
     if (e.type === 'begin') {
       const same = this.columns === undefined || (this.columns !== null && this.columns.join() === e.columns.join());
       this.columns = same ? e.columns : null;
       const [id, user, task] = ['id', 'user_id', 'task_id'].map((c) => e.columns.indexOf(c)) as [number, number, number];
       this.fields = { id, user, task };
       if (!same || id < 0 || user < 0 || task < 0) this.byId = null;
-      return e;
+      return [e];
     }
-    if (e.type !== 'rows' && e.type !== 'bytes') return e;
-    const data = typeof e.data === 'string' ? Buffer.from(e.data, 'latin1') : e.data;
-    if (index && this.byId) this.index(data, e.type === 'bytes' && e.ends?.length === e.count ? e.ends : undefined);
-    return { type: 'bytes', table: e.table, data, count: e.count };
+    if (e.type !== 'rows' && e.type !== 'bytes') return [e];
+    const src = typeof e.data === 'string' ? Buffer.from(e.data, 'latin1') : e.data;
+    const ends = e.type === 'bytes' && e.ends?.length === e.count ? e.ends : lineEnds(src);
+    if (ends.at(-1) !== src.length - 1) {
+      // Not whole lines (never from the filter): held as they are, in memory of their own.
+      const data = Buffer.from(src);
+      if (index && this.byId) this.index(data);
+      return [{ type: 'bytes', table: e.table, data, count: e.count }];
+    }
+    // Copied into the pool's memory, a run of whole rows to each piece of it (a row larger than a piece: into its own).
+    const held: HeldEvent[] = [];
+    for (let row = 0; row < ends.length; ) {
+      const from = row ? ends[row - 1]! + 1 : 0;
+      const first = ends[row]! + 1 - from;
+      if (first > SLAB_BYTES) {
+        const data = Buffer.from(src.subarray(from, from + first));
+        if (index && this.byId) this.index(data, [first - 1]);
+        held.push({ type: 'bytes', table: e.table, data, count: 1 });
+        row++;
+        continue;
+      }
+      let slab = this.slabs.at(-1);
+      if (!slab || first > slab.length - this.used) {
+        slab = this.pool.take();
+        this.slabs.push(slab);
+        this.used = 0;
+      }
+      let last = row;
+      while (last + 1 < ends.length && ends[last + 1]! + 1 - from <= slab.length - this.used) last++;
+      const n = ends[last]! + 1 - from;
+      src.copy(slab, this.used, from, from + n);
+      const data = slab.subarray(this.used, this.used + n);
+      this.used += n;
+      if (index && this.byId) this.index(data, ends.slice(row, last + 1).map((end) => end - from));
+      held.push({ type: 'bytes', table: e.table, data, count: last - row + 1 });
+      row = last + 1;
+    }
+    return held;
   }
 
-  /** Index the rows of one rows event, held as `buf`; `ends`, where the filter found their newlines. */
+  /** Index the rows of one rows event, held as `buf`; `ends`, where their newlines are. */
   private index(buf: Buffer, ends?: readonly number[]): void {
     const byId = this.byId!;
     const { id: idField, user: userField, task: taskField } = this.fields;
@@ -148,10 +223,23 @@ class TableRows {
 
 /** A backup's texts rows, held back from its load as they pass (see the module comment). */
 export class HeldTexts {
-  /** `limit`: bytes of texts rows held or indexed at most (HOLD_TEXT_BYTES). */
-  constructor(private readonly limit = HOLD_TEXT_BYTES) {}
+  private readonly tables: Record<TextsTable, TableRows>;
 
-  private readonly tables: Record<TextsTable, TableRows> = { tasktexts: new TableRows(), notes: new TableRows() };
+  /**
+   * `slabs`: the run's memory for held rows (shared by its backups' HeldTexts); `limit`: bytes of
+   * texts rows held or indexed at most (HOLD_TEXT_BYTES).
+   */
+  constructor(
+    slabs: TextSlabs,
+    private readonly limit = HOLD_TEXT_BYTES,
+  ) {
+    this.tables = { tasktexts: new TableRows(slabs), notes: new TableRows(slabs) };
+    this.slabs = slabs;
+  }
+
+  private readonly slabs: TextSlabs;
+  /** Its memory went back to `slabs` (discard): its rows are gone. */
+  private discarded = false;
   /** The backup's client_encoding, replayed before the rows when they load. */
   private encoding: { type: 'encoding'; name: string } | undefined;
   /** Rows go on to the load as they come (and are indexed only while `indexing`). */
@@ -171,6 +259,7 @@ export class HeldTexts {
 
   /** Its rows, indexed by text id; null when they cannot be compared by id. */
   get rows(): TableRows | null {
+    this.assertHeld();
     const t = this.tables[this.table];
     return t.byId && t.columns ? t : null;
   }
@@ -203,7 +292,7 @@ export class HeldTexts {
         }
         const held = t.take(e as typeof e & { table: TextsTable }, this.indexing);
         if (!this.passing) {
-          t.events!.push(held);
+          t.events!.push(...held);
           continue;
         }
       }
@@ -234,6 +323,7 @@ export class HeldTexts {
    * they came, or only the rows numbered (as `rows` has them), in one data block.
    */
   *replay(rows: readonly number[] | 'all'): Generator<FilterEvent> {
+    this.assertHeld();
     const t = this.tables[this.table];
     if (!t.events) return;
     if (this.encoding) yield this.encoding;
@@ -247,6 +337,26 @@ export class HeldTexts {
     yield { type: 'begin', table: this.table, columns: t.columns };
     yield { type: 'bytes', table: this.table, data, count: rows.length };
     yield { type: 'end', table: this.table };
+  }
+
+  /**
+   * Done with its rows (scan: the backup after it was compared with it): their memory goes back to
+   * the run's, for a later backup's rows. It may not be read again.
+   */
+  discard(): void {
+    if (this.discarded) return;
+    this.discarded = true;
+    for (const t of Object.values(this.tables)) {
+      this.slabs.give(t.slabs);
+      t.slabs.length = 0;
+      t.events = null;
+      t.byId = null;
+    }
+  }
+
+  /** Its memory may hold a later backup's rows once discarded: reading it then would be a silent mix-up. */
+  private assertHeld(): void {
+    if (this.discarded) throw new Error('held texts read after they were discarded');
   }
 }
 

@@ -26,7 +26,7 @@ import { backupDate, backupOrder, type BackupDate } from './date.js';
 import { Connections } from './connections.js';
 import { pool } from '../pool.js';
 import { filterBackup, loadFiltered, loadHeld, queryOn, sameAsLoaded, type Filtered, type LoadedRows } from './load.js';
-import { HeldTexts, HOLD_TEXT_BYTES } from './held-texts.js';
+import { HeldTexts, HOLD_TEXT_BYTES, TextSlabs } from './held-texts.js';
 import { SameRows } from './same-rows.js';
 
 /**
@@ -225,6 +225,8 @@ async function inEngine<T>(
     // Loaded all at once, backups with the same rows share a schema (SameRows); streamed, a backup shares the one
     // before's when all its rows but its texts are the same (loadRead), and a schema is dropped once none uses it.
     const sameRows = 'all' in use ? new SameRows() : undefined;
+    /** Streamed: the memory every backup's held texts are copied into, reused (held-texts.ts). */
+    const slabs = new TextSlabs();
     /** A backup failed (`e`): reported, and skipped where it was found in a folder; a named one fails the run. */
     const failing = (read: Pick<ReadBackup, 'path' | 'emit'>, e: unknown): BackupFailure => {
       const error = asRecoverError(e, read.path);
@@ -248,7 +250,7 @@ async function inEngine<T>(
         // Loaded all at once, a backup's rows are named by a digest (SameRows); streamed, its texts are held back
         // from the load, for the reader to load those that changed since the backup before (held-texts.ts), and
         // the rest by a digest, for a backup whose other rows are the one before's to share its schema.
-        const held = sameRows ? undefined : new HeldTexts();
+        const held = sameRows ? undefined : new HeldTexts(slabs);
         const filtered = await filterBackup(source, { textsOf, hold: HOLD_BYTES, rawTexts: !sameRows, aside: held });
         return { path, index, backup, date, source, filtered, held, textsOf, emit };
       } catch (e) {
