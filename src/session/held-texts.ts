@@ -26,17 +26,20 @@ const isTexts = (t: WantedTable): t is TextsTable => t === 'tasktexts' || t === 
 /**
  * Bytes of one backup's texts rows held (or indexed) in memory, at most, each row's index
  * (ROW_BYTES) counted: a class of 300 students has about 8 MB. Past this, the rows load as they
- * come, and are not compared by id. (They are held in TextSlabs' pieces of memory, each filled
- * with whole rows.)
+ * come, and are not compared by id. (They are held in TextSlabs' pieces of memory, filled with
+ * whole rows, a piece given up with less than a quarter of it unused: at most 4/3 of their bytes.)
  */
 export const HOLD_TEXT_BYTES = 48 * 2 ** 20;
 
 /**
  * The memory held rows are copied into, in pieces of this size, reused from one backup to the next
- * (TextSlabs): each piece is filled with whole rows, and a row larger than a piece gets memory of
- * its own.
+ * (TextSlabs): each piece is filled with whole rows, and a row larger than a quarter of a piece
+ * gets memory of its own, so a piece is given up with less than a quarter of it unused.
  */
 const SLAB_BYTES = 2 ** 20;
+
+/** Pieces kept for later backups, at most: past a backup with an unusually large texts table, the rest go. */
+const SLABS_KEPT = 64;
 
 /**
  * The memory a run's held rows are copied into: pieces (SLAB_BYTES) taken by each backup's
@@ -46,7 +49,8 @@ const SLAB_BYTES = 2 ** 20;
  * own: a year's scan holds about 3 GB of texts, a few nights at a time. Memory that lives that
  * long outlasts V8's young generation, and V8 frees such memory only in a full collection, which
  * it starts every 64 MB or so: held there, the texts cost 60 to 80 full collections of the whole
- * heap a year, each marking every object. Reused, they cost none.
+ * heap a year, each marking every object. Reused, they add none (a year's scan makes about 30,
+ * for the rest of its reading, against 75).
  */
 export class TextSlabs {
   private readonly free: Buffer[] = [];
@@ -56,7 +60,7 @@ export class TextSlabs {
   }
 
   give(slabs: readonly Buffer[]): void {
-    this.free.push(...slabs);
+    this.free.push(...slabs.slice(0, Math.max(0, SLABS_KEPT - this.free.length)));
   }
 }
 
@@ -146,7 +150,7 @@ class TableRows {
     for (let row = 0; row < ends.length; ) {
       const from = row ? ends[row - 1]! + 1 : 0;
       const first = ends[row]! + 1 - from;
-      if (first > SLAB_BYTES) {
+      if (first * 4 > SLAB_BYTES) {
         const data = Buffer.from(src.subarray(from, from + first));
         if (index && this.byId) this.index(data, [first - 1]);
         held.push({ type: 'bytes', table: e.table, data, count: 1 });
@@ -254,6 +258,7 @@ export class HeldTexts {
 
   /** Its rows are in the database already (loaded with the backup): nothing is held. */
   get loaded(): boolean {
+    this.assertHeld();
     return this.tables[this.table].events === null;
   }
 
@@ -328,7 +333,10 @@ export class HeldTexts {
     if (!t.events) return;
     if (this.encoding) yield this.encoding;
     if (rows === 'all') {
-      yield* t.events;
+      for (const e of t.events) {
+        yield e;
+        this.assertHeld();
+      }
       return;
     }
     if (!rows.length || !t.columns) return;
@@ -348,7 +356,8 @@ export class HeldTexts {
     this.discarded = true;
     for (const t of Object.values(this.tables)) {
       this.slabs.give(t.slabs);
-      t.slabs.length = 0;
+      // Nothing of it stays reachable from here, the index's views of that memory included.
+      for (const list of [t.slabs, t.chunk, t.start, t.end, t.user, t.task]) list.length = 0;
       t.events = null;
       t.byId = null;
     }
