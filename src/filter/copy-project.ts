@@ -27,6 +27,9 @@ export class ProjectedRows {
   private inRow = false;
   /** Up to the first 4 bytes of the row: enough to tell the end marker "\\." (with a CR before its newline in a CRLF dump) from a row that only begins like it. */
   private head = '';
+  /** tabFrom's last answer, and the Buffer it is in. */
+  private nextTab = -1;
+  private tabIn: Buffer | null = null;
   /** The kept field being read, in pieces (it may span chunks). */
   private pieces: string[] = [];
   /** Bytes of the row's kept fields so far, tabs between them included. */
@@ -53,6 +56,8 @@ export class ProjectedRows {
    * cut by the chunk's end carried here (not in the line reader) to the next call.
    */
   read(buf: Buffer, pos: number, onRow: (row: string) => void, onEnd: () => void): number {
+    // A source may hand on the same Buffer again, refilled: what tabFrom found is for this call only.
+    this.tabIn = null;
     let at = pos;
     while (at < buf.length) {
       const nl = buf.indexOf(LF, at);
@@ -90,10 +95,8 @@ export class ProjectedRows {
     if (this.head.length < 4) this.head += buf.toString('latin1', from, Math.min(end, from + 4 - this.head.length));
     let at = from;
     for (;;) {
-      // Searched for within this row only: rows without tabs (or blocks of no rows) would
-      // otherwise each be scanned to the Buffer's end. Without one, the last field ends at `end`.
-      const inRow = buf.subarray(at, end).indexOf(TAB);
-      const tab = inRow < 0 ? -1 : at + inRow;
+      // Without a tab before `end`, the last field ends there.
+      const tab = this.tabFrom(buf, at) < end ? this.nextTab : -1;
       const fieldEnd = tab < 0 ? end : tab;
       if (this.keptAt(this.field) >= 0 && fieldEnd > at) this.keepPiece(buf, at, fieldEnd);
       if (tab < 0) return;
@@ -101,6 +104,21 @@ export class ProjectedRows {
       this.field++;
       at = tab + 1;
     }
+  }
+
+  /**
+   * The first tab at or after `at` in buf (buf.length for none), as nextTab. A tab found past the
+   * row is kept for the rows before it: rows without tabs (or blocks of no rows) would otherwise
+   * each be searched to the Buffer's end, and each byte is searched once. (Not buf.subarray(at,
+   * end).indexOf: a view object per field, most of a backup's allocations.)
+   */
+  private tabFrom(buf: Buffer, at: number): number {
+    if (buf !== this.tabIn || at > this.nextTab) {
+      const tab = buf.indexOf(TAB, at);
+      this.tabIn = buf;
+      this.nextTab = tab < 0 ? buf.length : tab;
+    }
+    return this.nextTab;
   }
 
   /** Source field k's output position, or -1 when it is dropped (or past the row's width). */

@@ -7,8 +7,15 @@
 import { constants } from 'node:buffer';
 import { RecoverError } from '../errors.js';
 
-/** Lines are read as strings in windows of about this many bytes. */
+/** Lines are read as strings in windows of about this many bytes, at most. */
 const LINE_WINDOW = 64 * 1024;
+/**
+ * The window after a line that handed the Buffer to another reader (a COPY statement's: its data
+ * is read in the Buffer), doubled with each window read whole: a statement or two come between
+ * COPY blocks, and a whole LINE_WINDOW made into a string for them was most of what a backup's
+ * reading allocated.
+ */
+const FIRST_WINDOW = 4 * 1024;
 /**
  * No line of a real dump comes near this; a longer one means a damaged file. 512 MiB, less what
  * keeps a line and the window read after it within the longest string V8 can make.
@@ -22,6 +29,8 @@ export class LineReader {
   lineNo = 0;
   /** Set from the first line: the whole dump had every "\n" turned into "\r\n". */
   crlf: boolean | undefined;
+  /** The bytes the next read makes into a string, about (FIRST_WINDOW, doubling to LINE_WINDOW). */
+  private window = FIRST_WINDOW;
   /** The line begun but not yet ended, as pieces: joined once, when it ends. */
   private carry: string[] = [];
   private carryLen = 0;
@@ -32,7 +41,7 @@ export class LineReader {
   }
 
   /**
-   * Whole lines from buf[pos] for about LINE_WINDOW bytes, each handed to
+   * Whole lines from buf[pos] for about a window's bytes (FIRST_WINDOW to LINE_WINDOW), each handed to
    * `onLine`; stops early after a line for which onLine returns true (what
    * follows is read from the Buffer as it is). Returns where it stopped.
    */
@@ -43,7 +52,7 @@ export class LineReader {
       this.carryPiece(buf.toString('latin1', pos));
       return buf.length;
     }
-    const far = buf.indexOf(LF, Math.min(pos + LINE_WINDOW, buf.length - 1));
+    const far = buf.indexOf(LF, Math.min(pos + this.window, buf.length - 1));
     const stop = far < 0 ? buf.length : far + 1;
     const carry = this.takeCarry();
     const data = carry + buf.toString('latin1', pos, stop);
@@ -61,8 +70,12 @@ export class LineReader {
       this.lineNo++;
       const line = data.slice(at, end);
       at = from = nl + 1;
-      if (onLine(line)) return at + shift;
+      if (onLine(line)) {
+        this.window = FIRST_WINDOW;
+        return at + shift;
+      }
     }
+    this.window = Math.min(2 * this.window, LINE_WINDOW);
     this.carryPiece(data.slice(at));
     return stop;
   }
