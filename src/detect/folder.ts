@@ -147,10 +147,11 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
           continue;
         }
         const e = seen.error;
-        if (isLocalFileError(e) && SKIPPED_ERRNO[e.code!]) {
+        const passedOver = skippedErrno(e);
+        if (passedOver) {
           // Another user's file beside the backups, or one removed meanwhile: not this run's to read, and no reason
           // to stop. Any other error (too many files open, the disk failing) stops the run: a night must not go unsaid.
-          skipped.push({ path, reason: `${SKIPPED_ERRNO[e.code!]} (${e.code})`, kind: 'not a backup' });
+          skipped.push({ path, reason: `${passedOver} (${(e as NodeJS.ErrnoException).code})`, kind: 'not a backup' });
           continue;
         }
         if (!(e instanceof RecoverError)) throw e;
@@ -241,8 +242,15 @@ async function lookAt(path: string, name: string, detect: (path: string) => Prom
     const backup = await detect(path);
     return { backup, real: await fs.realpath(path) };
   } catch (error) {
+    // The run stops on it (selectBackups): thrown now, no other member is begun.
+    if (!(error instanceof RecoverError) && !skippedErrno(error)) throw error;
     return { error };
   }
+}
+
+/** Why a member that could not be opened is passed over (SKIPPED_ERRNO), or undefined: the run stops. */
+function skippedErrno(e: unknown): string | undefined {
+  return isLocalFileError(e) ? SKIPPED_ERRNO[e.code!] : undefined;
 }
 
 /**
