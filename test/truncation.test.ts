@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { execFile } from 'node:child_process';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -95,6 +95,34 @@ describe('the stages on cut backups (many offsets, no database)', () => {
       }
     });
   }
+
+  it.skipIf(process.platform !== 'linux')('gzip: a reading that ends, fails downstream, or is destroyed before it began leaves the file closed (skipped: needs /proc/self/fd, Linux only)', async () => {
+    const file = join(work, 'whole.sql.gz');
+    writeFileSync(file, whole.gzip);
+    const open = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === file;
+      } catch {
+        return false; // the listing's own descriptor, gone
+      }
+    }).length;
+    const backup = await detectBackup(file);
+    const rows = async (sink: Writable) => {
+      const source = await openSql(backup);
+      await pipeline([...source.streams, new SqlFilterStream(), sink]);
+    };
+    await rows(new Writable({ objectMode: true, write: (_e, _enc, done) => done() }));
+    expect(open()).toBe(0);
+    // A stage after it fails at the first event: the reading stops, and the file is closed.
+    await expect(rows(new Writable({ objectMode: true, write: (_e, _enc, done) => done(new Error('the load failed')) }))).rejects.toThrow('the load failed');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(open()).toBe(0);
+    // Opened and let go before any reading (a backup read ahead, the run ending): nothing was opened.
+    const unread = await openSql(backup);
+    unread.streams.forEach((s) => s.destroy());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(open()).toBe(0);
+  });
 
   for (const kind of ['custom', 'tar'] as const) {
     it(`${kind}: every cut is ARCHIVE_TRUNCATED before pg_restore runs`, async () => {
