@@ -147,14 +147,6 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
           continue;
         }
         const e = seen.error;
-        const passedOver = skippedErrno(e);
-        if (passedOver) {
-          // Another user's file beside the backups, or one removed meanwhile: not this run's to read, and no reason
-          // to stop. Any other error (too many files open, the disk failing) stops the run: a night must not go unsaid.
-          skipped.push({ path, reason: `${passedOver} (${(e as NodeJS.ErrnoException).code})`, kind: 'not a backup' });
-          continue;
-        }
-        if (!(e instanceof RecoverError)) throw e;
         const own = await ownOutputKind(path);
         if (own) {
           skipped.push({ path, reason: `${own} written by recover-texts`, kind: 'own output' });
@@ -234,23 +226,21 @@ async function linksLast(dir: string, names: string[]): Promise<string[]> {
 /** Folder members whose heads are read at once: enough to keep the disk and the thread pool busy, few enough for open files. */
 const HEADS_AT_ONCE = 8;
 
-/** What one folder member is: passed over unopened (notToOpen), a backup (and its real path), or why detection refused it. */
-async function lookAt(path: string, name: string, detect: (path: string) => Promise<BackupFile>): Promise<{ passOver: string } | { backup: BackupFile; real: string } | { error: unknown }> {
+/** What one folder member is: passed over (unopened: notToOpen; or not to be read by this run: SKIPPED_ERRNO), a backup (and its real path), or why detection refused it. */
+async function lookAt(path: string, name: string, detect: (path: string) => Promise<BackupFile>): Promise<{ passOver: string } | { backup: BackupFile; real: string } | { error: RecoverError }> {
   const passOver = await notToOpen(path, name);
   if (passOver) return { passOver };
   try {
     const backup = await detect(path);
     return { backup, real: await fs.realpath(path) };
   } catch (error) {
-    // The run stops on it (selectBackups): thrown now, no other member is begun.
-    if (!(error instanceof RecoverError) && !skippedErrno(error)) throw error;
-    return { error };
+    if (error instanceof RecoverError) return { error };
+    // Another user's file beside the backups, or one removed meanwhile: not this run's to read, and no reason
+    // to stop. Any other error (too many files open, the disk failing) stops the run at once, no other member
+    // begun: a night must not go unsaid.
+    if (isLocalFileError(error) && SKIPPED_ERRNO[error.code!]) return { passOver: `${SKIPPED_ERRNO[error.code!]} (${error.code})` };
+    throw error;
   }
-}
-
-/** Why a member that could not be opened is passed over (SKIPPED_ERRNO), or undefined: the run stops. */
-function skippedErrno(e: unknown): string | undefined {
-  return isLocalFileError(e) ? SKIPPED_ERRNO[e.code!] : undefined;
 }
 
 /**

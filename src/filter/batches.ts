@@ -44,14 +44,13 @@ export class RowBatches {
 
   /**
    * Rows in COPY text format as bytes, each ending in "\n": buf[start, end), `count` of them, their
-   * newlines at `ends` (in buf). A view of buf when `kept` (it is never written again) and they are
+   * newlines at `ends` (counted from start). A view of buf when `kept` (it is never written again) and they are
    * a good part of the memory it is in (VIEW_SHARE), else a copy.
    */
   bytes(buf: Buffer, start: number, end: number, count: number, ends: number[], kept: boolean): void {
     this.flush();
     if (!count) return;
     const data = kept && (end - start) * VIEW_SHARE >= buf.buffer.byteLength ? buf.subarray(start, end) : Buffer.from(buf.subarray(start, end));
-    for (let k = 0; k < ends.length; k++) ends[k]! -= start;
     this.emit({ type: 'bytes', table: this.table!, data, count, ends });
     this.stats.rowsKept += count;
   }

@@ -276,7 +276,7 @@ export class SqlFilter {
         this.endCopy();
         return nl + 1;
       }
-      ends.push(nl);
+      ends.push(nl - pos);
       count++;
       at = nl + 1;
     }
