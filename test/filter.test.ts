@@ -259,6 +259,26 @@ describe('SqlFilter', () => {
     expect(small.after).toBe(small.before);
   });
 
+  it("reads projected rows right across blocks of one chunk, and from one Buffer handed on again refilled", () => {
+    // users with a column not wanted (read in the Buffer): empty blocks (their end marker a row without tabs), rows after them.
+    const block = (rows: string[]) => ['COPY public.users (id, username, latest_json) FROM stdin;', ...rows, '\\.'].join('\n') + '\n';
+    const dump = block([]).repeat(3) + block(['1\talice\t{}', '2\tbob\t']) + block([]) + block(['3\tcarol\t{"a": 1}']);
+    const once = run([dump]);
+    expect(once.rows.users).toBe('1\talice\n2\tbob\n3\tcarol\n');
+    for (let cut = 1; cut < dump.length; cut += 7) expect(run([dump.slice(0, cut), dump.slice(cut)])).toEqual(once);
+    // The same Buffer object, pushed, then refilled with other bytes and pushed again: nothing found in the first is used for the second.
+    const first = block(['4\tdave\t{}']);
+    const second = block(['5\teve\t{}']).padEnd(first.length, '\n');
+    const events: FilterEvent[] = [];
+    const f = new SqlFilter((e) => events.push(e));
+    const buf = Buffer.from(first, 'latin1');
+    f.push(buf);
+    buf.write(second, 'latin1');
+    f.push(buf);
+    const rows = events.filter((e) => e.type === 'rows').map((e) => (e as { data: string }).data).join('');
+    expect(rows).toBe('4\tdave\n5\teve\n');
+  });
+
   it('reports a dump that ends inside skipped COPY data, even on a marker cut short, as truncated', () => {
     const dump = 'COPY public.races (id) FROM stdin;\n1\n\\.\n';
     expect(run([dump]).shape).toEqual([]);

@@ -15,6 +15,33 @@ const TAB = 0x09;
 const CR = '\r';
 const END_MARKER = '\\.';
 
+/**
+ * The first tab at or after a position of a chunk, remembered: a tab found past one row is the
+ * answer for the rows (and blocks) before it, so rows without tabs (or blocks of no rows) are not
+ * each searched to the chunk's end, and each byte is searched once a chunk. (Not
+ * buf.subarray(at, end).indexOf: a view object per field, most of a backup's allocations.)
+ * `chunk()` before each new chunk: a source may hand on the same Buffer again, refilled.
+ */
+export class TabSearch {
+  private buf: Buffer | null = null;
+  private next = -1;
+
+  /** A new chunk comes: what was found is for the last one. */
+  chunk(): void {
+    this.buf = null;
+  }
+
+  /** The first tab at or after `at` in buf (positions only move forward within a chunk); buf.length for none. */
+  from(buf: Buffer, at: number): number {
+    if (buf !== this.buf || at > this.next) {
+      const tab = buf.indexOf(TAB, at);
+      this.buf = buf;
+      this.next = tab < 0 ? buf.length : tab;
+    }
+    return this.next;
+  }
+}
+
 /** Can `p`'s rows be read this way? Rows filtered by a field's value (settings' keys, textsOf's authors) are read elsewhere. */
 export function projectsInBuffer(p: Projection): boolean {
   return !p.identity && p.keyIndex < 0 && p.userIndex < 0;
@@ -27,9 +54,6 @@ export class ProjectedRows {
   private inRow = false;
   /** Up to the first 4 bytes of the row: enough to tell the end marker "\\." (with a CR before its newline in a CRLF dump) from a row that only begins like it. */
   private head = '';
-  /** tabFrom's last answer, and the Buffer it is in. */
-  private nextTab = -1;
-  private tabIn: Buffer | null = null;
   /** The kept field being read, in pieces (it may span chunks). */
   private pieces: string[] = [];
   /** Bytes of the row's kept fields so far, tabs between them included. */
@@ -44,6 +68,8 @@ export class ProjectedRows {
     private readonly lines: LineReader,
     /** The most bytes a row's kept fields may have together (tests make it small). */
     private readonly maxRow = MAX_LINE_CHARS,
+    /** Shared by the filter's blocks, told of each chunk (SqlFilter.push). */
+    private readonly tabs = new TabSearch(),
   ) {
     this.out = new Array<string>(p.pick.length).fill('');
     this.slot = new Int32Array(p.sourceWidth).fill(-1);
@@ -56,8 +82,6 @@ export class ProjectedRows {
    * cut by the chunk's end carried here (not in the line reader) to the next call.
    */
   read(buf: Buffer, pos: number, onRow: (row: string) => void, onEnd: () => void): number {
-    // A source may hand on the same Buffer again, refilled: what tabFrom found is for this call only.
-    this.tabIn = null;
     let at = pos;
     while (at < buf.length) {
       const nl = buf.indexOf(LF, at);
@@ -96,7 +120,8 @@ export class ProjectedRows {
     let at = from;
     for (;;) {
       // Without a tab before `end`, the last field ends there.
-      const tab = this.tabFrom(buf, at) < end ? this.nextTab : -1;
+      const next = this.tabs.from(buf, at);
+      const tab = next < end ? next : -1;
       const fieldEnd = tab < 0 ? end : tab;
       if (this.keptAt(this.field) >= 0 && fieldEnd > at) this.keepPiece(buf, at, fieldEnd);
       if (tab < 0) return;
@@ -104,21 +129,6 @@ export class ProjectedRows {
       this.field++;
       at = tab + 1;
     }
-  }
-
-  /**
-   * The first tab at or after `at` in buf (buf.length for none), as nextTab. A tab found past the
-   * row is kept for the rows before it: rows without tabs (or blocks of no rows) would otherwise
-   * each be searched to the Buffer's end, and each byte is searched once. (Not buf.subarray(at,
-   * end).indexOf: a view object per field, most of a backup's allocations.)
-   */
-  private tabFrom(buf: Buffer, at: number): number {
-    if (buf !== this.tabIn || at > this.nextTab) {
-      const tab = buf.indexOf(TAB, at);
-      this.tabIn = buf;
-      this.nextTab = tab < 0 ? buf.length : tab;
-    }
-    return this.nextTab;
   }
 
   /** Source field k's output position, or -1 when it is dropped (or past the row's width). */

@@ -29,7 +29,7 @@
 import { RecoverError } from '../errors.js';
 import { RowBatches } from './batches.js';
 import { connectTarget } from './connect.js';
-import { ProjectedRows, projectsInBuffer } from './copy-project.js';
+import { ProjectedRows, projectsInBuffer, TabSearch } from './copy-project.js';
 import { CopySkipper } from './copy-skip.js';
 import { InsertRows } from './inserts.js';
 import { LineReader } from './lines.js';
@@ -85,6 +85,8 @@ export class SqlFilter {
     statement: (sql) => this.statement(sql),
   });
   private readonly skipper = new CopySkipper();
+  /** Where the next tab of the chunk is, for the projections read in the Buffer (ProjectedRows). */
+  private readonly tabs = new TabSearch();
   private readonly rows: RowBatches;
   private readonly inserts: InsertRows;
 
@@ -102,6 +104,7 @@ export class SqlFilter {
    */
   push(chunk: Buffer | string): void {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+    this.tabs.chunk();
     if (this.head.length < CLUSTER_HEADER.length) this.head += buf.toString('latin1', 0, CLUSTER_HEADER.length);
     let pos = 0;
     while (pos < buf.length) {
@@ -216,7 +219,7 @@ export class SqlFilter {
           this.copy = raw ?? project(st.table, columns, this.options.textsOf);
           this.raw = raw !== null;
         }
-        this.projected = !this.raw && projectsInBuffer(this.copy) ? new ProjectedRows(this.copy, this.lines) : null;
+        this.projected = !this.raw && projectsInBuffer(this.copy) ? new ProjectedRows(this.copy, this.lines, undefined, this.tabs) : null;
         this.rows.begin(st.table, this.copy.names);
         this.stats.statementsKept++;
         this.stats.copyBlocksKept++;
