@@ -123,6 +123,27 @@ describe('LineReader', () => {
   });
 });
 
+describe('LineReader, its longest line', () => {
+  const tooLong = (max: number, chunks: string[]) => {
+    const lines = new LineReader(max);
+    const got: string[] = [];
+    try {
+      for (const chunk of chunks) lines.read(b(chunk), 0, (l) => (got.push(l), false));
+    } catch (e) {
+      return { got, code: e instanceof RecoverError ? e.code : String(e) };
+    }
+    return { got, code: undefined };
+  };
+
+  it('refuses a line longer than it, in one chunk, carried over chunks, or ended in the chunk after its carried part', () => {
+    expect(tooLong(10, ['short\n0123456789\n'])).toEqual({ got: ['short', '0123456789'], code: undefined });
+    expect(tooLong(10, ['short\n0123456', '789\n'])).toEqual({ got: ['short', '0123456789'], code: undefined });
+    expect(tooLong(10, ['0123456', '789A', 'B\n']).code).toBe('BACKUP_LINE_TOO_LONG');
+    // The carried part within the bound, the rest in the next chunk: the whole line is over it.
+    expect(tooLong(10, ['0123456789', 'AB\nnext\n'])).toEqual({ got: [], code: 'BACKUP_LINE_TOO_LONG' });
+  });
+});
+
 describe('StatementReader', () => {
   function read(lines: string[]) {
     const events: string[] = [];

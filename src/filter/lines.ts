@@ -35,6 +35,9 @@ export class LineReader {
   private carry: string[] = [];
   private carryLen = 0;
 
+  /** `maxLine`: the longest line taken, in bytes (tests make it small). */
+  constructor(private readonly maxLine = MAX_LINE_CHARS) {}
+
   /** A line has begun and not ended. */
   get carrying(): boolean {
     return this.carryLen > 0;
@@ -48,12 +51,20 @@ export class LineReader {
   read(buf: Buffer, pos: number, onLine: (line: string) => boolean): number {
     // A chunk that ends no line only lengthens the carried one: it is kept as a piece, and
     // neither it nor the carry is scanned again (a long line in small chunks stays linear).
-    if (buf.indexOf(LF, pos) < 0) {
+    const nl = buf.indexOf(LF, pos);
+    if (nl < 0) {
       this.carryPiece(buf.toString('latin1', pos));
       return buf.length;
     }
     const far = buf.indexOf(LF, Math.min(pos + this.window, buf.length - 1));
-    const stop = far < 0 ? buf.length : far + 1;
+    let stop = far < 0 ? buf.length : far + 1;
+    if (this.carryLen) {
+      // A carried line ends at nl: checked before it is made whole, and followed in the string by a
+      // window at most (a line cut there is carried on), so the string stays within the longest V8
+      // makes (MAX_LINE_CHARS' margin), where a long line after it could have taken it past.
+      if (this.carryLen + (nl - pos) > this.maxLine) this.tooLong();
+      stop = Math.min(stop, nl + 1 + this.window);
+    }
     const carry = this.takeCarry();
     const data = carry + buf.toString('latin1', pos, stop);
     // data[k] is buf[k + shift]: the carried partial line came before pos.
@@ -85,11 +96,13 @@ export class LineReader {
     if (!piece) return;
     this.carry.push(piece);
     this.carryLen += piece.length;
-    if (this.carryLen > MAX_LINE_CHARS) {
-      throw new RecoverError('BACKUP_LINE_TOO_LONG', `line ${this.lineNo + 1} of the backup is longer than ${MAX_LINE_CHARS} bytes`, {
-        hint: 'this is not a SQL dump, or it is damaged',
-      });
-    }
+    if (this.carryLen > this.maxLine) this.tooLong();
+  }
+
+  private tooLong(): never {
+    throw new RecoverError('BACKUP_LINE_TOO_LONG', `line ${this.lineNo + 1} of the backup is longer than ${this.maxLine} bytes`, {
+      hint: 'this is not a SQL dump, or it is damaged',
+    });
   }
 
   /** At the dump's end: its last line when it has no "\n" (counted), else null. */
