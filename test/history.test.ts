@@ -228,3 +228,29 @@ describe('snapshots that share their records', () => {
     ]);
   });
 });
+
+describe('snapshots that share their lists (scan gives a backup where nothing of the student changed the very lists of the one before)', () => {
+  it('give the same history as snapshots that share nothing, each version shared by the cells it did not change in', () => {
+    const tasks = [task(1, '0-CHANGE'), task(2, '1-ADD')];
+    const a = text(1, x(120));
+    const b = text(2, x(80));
+    const a2 = text(1, x(30), { textId: a.textId });
+    const kept = [a, b];
+    const shared = [
+      snap('2026-03-01', tasks, kept),
+      snap('2026-03-02', tasks, kept),
+      snap('2026-03-03', tasks, kept),
+      snap('2026-03-04', tasks, [a2, b]),
+      snap('2026-03-05', tasks, [b]),
+      snap('2026-03-06', tasks, [b]),
+    ];
+    const h = buildHistory(shared, 2);
+    expect(h).toEqual(buildHistory(structuredClone(shared), 2));
+    const [t1, t2] = [h.tasks.find((t) => t.taskId === 1)!, h.tasks.find((t) => t.taskId === 2)!];
+    expect(t1.cells.map((c) => c.state)).toEqual(['new', 'unchanged', 'unchanged', 'shrunk', 'gone', 'none']);
+    expect(t1.status).toBe('lost');
+    expect(t1.restoreFrom!.backup.date).toBe('2026-03-03');
+    expect(t2.cells.every((c) => c.version === t2.cells[0]!.version)).toBe(true);
+    expect(t1.cells[1]!.version).toBe(t1.cells[0]!.version);
+  });
+});

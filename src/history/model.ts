@@ -150,9 +150,14 @@ export function buildHistory(snapshots: readonly Snapshot[], userId: number): Hi
 
   // Each snapshot with the backup its cells and pointers will hold.
   const held = snapshots.map((s, index) => ({ s, backup: { index, path: s.path, date: s.date, dateSource: s.dateSource } }));
-  // Each backup's tasks and texts by task id, made once (scan builds every student's history over a year).
+  // Each backup's tasks and texts by task id, made once for each list (scan builds many students' histories over a
+  // year, and gives the backups where nothing of the student's changed the very lists of the backup before).
   const taskMaps = new Map<readonly SnapshotTask[], Map<number, SnapshotTask>>();
-  const byTask = snapshots.map((s) => ({ tasks: taskMaps.get(s.tasks) ?? taskMaps.set(s.tasks, firstById(s.tasks)).get(s.tasks)!, texts: textsByTask(s.texts) }));
+  const textMaps = new Map<readonly TextRecord[], Map<number, TextRecord[]>>();
+  const byTask = snapshots.map((s) => ({
+    tasks: taskMaps.get(s.tasks) ?? taskMaps.set(s.tasks, firstById(s.tasks)).get(s.tasks)!,
+    texts: textMaps.get(s.texts) ?? textMaps.set(s.texts, textsByTask(s.texts)).get(s.texts)!,
+  }));
   const tasks = [...taskIds].map((id) => taskHistory(held, byTask, id));
   tasks.sort((a, b) => taskOrder({ ...a, id: a.taskId }, { ...b, id: b.taskId }));
 
@@ -192,9 +197,9 @@ function taskHistory(
   for (const { backup } of held) {
     const info = infos[backup.index]!;
     const texts = byTask[backup.index]!.texts.get(taskId) ?? [];
-    // The very records of the backup before (scan's timelines share them while nothing changed): the same version.
-    const last = cells.at(-1)?.version ?? null;
-    const version = lastTexts && sameRecords(texts, lastTexts) ? last && { ...last, texts: [...last.texts] } : versionOf(texts);
+    // The very records of the backup before (scan's timelines share them while nothing changed): the same
+    // version, shared by the cells (versions are never changed once made).
+    const version = lastTexts && sameRecords(texts, lastTexts) ? (cells.at(-1)?.version ?? null) : versionOf(texts);
     lastTexts = texts;
     const cell: Cell = {
       backup,

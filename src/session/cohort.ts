@@ -71,14 +71,14 @@ function track<T>(list: Change<T>[], at: number, value: T | null, same: (a: T, b
   return true;
 }
 
-/** The value on backup `k`: the newest change at or before it. */
-function valueAt<T>(list: readonly Change<T>[], k: number): T | null {
+/** The value on backup `k` (the newest change at or before it), for k asked in increasing order: the list is walked once. */
+function atEach<T>(list: readonly Change<T>[]): (k: number) => T | null {
+  let next = 0;
   let v: T | null = null;
-  for (const c of list) {
-    if (c.at > k) break;
-    v = c.value;
-  }
-  return v;
+  return (k) => {
+    for (; next < list.length && list[next]!.at <= k; next++) v = list[next]!.value;
+    return v;
+  };
 }
 
 const sameUser = (a: CohortUser, b: CohortUser) => a.username === b.username && a.name === b.name;
@@ -170,11 +170,20 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
       const newest = changes.filter((c) => c.value !== null).at(-1)?.value;
       return newest ?? { id, username: String(id), name: null };
     },
-    snapshots: (userId) =>
-      backups.map((b, k) => {
-        const user = valueAt(users.get(userId) ?? [], k);
-        const mine = [...(texts.get(userId)?.values() ?? [])].flatMap((changes) => valueAt(changes, k) ?? []);
-        return { ...b, user: user ? { id: user.id, username: user.username } : null, tasks: tasksAt[k]!, texts: user ? mine : [] };
-      }),
+    snapshots: (userId) => {
+      // Each change list walked once, backup by backup, and a backup where none of the student's texts changed
+      // given the very array of the one before (a year's scan may build hundreds of students' snapshots).
+      const user = atEach(users.get(userId) ?? []);
+      const tasks = [...(texts.get(userId)?.values() ?? [])].map(atEach);
+      let values: (TextRecord[] | null)[] = [];
+      let mine: TextRecord[] = [];
+      return backups.map((b, k) => {
+        const u = user(k);
+        const now = tasks.map((at) => at(k));
+        if (now.some((v, t) => v !== values[t])) mine = now.flatMap((v) => v ?? []);
+        values = now;
+        return { ...b, user: u ? { id: u.id, username: u.username } : null, tasks: tasksAt[k]!, texts: u ? mine : [] };
+      });
+    },
   };
 }
