@@ -245,7 +245,10 @@ describe('snapshots that share their lists (scan gives a backup where nothing of
       snap('2026-03-06', tasks, [b]),
     ];
     const h = buildHistory(shared, 2);
-    expect(h).toEqual(buildHistory(structuredClone(shared), 2));
+    // Each snapshot's own lists and records (structuredClone would keep what they share shared).
+    const apart = shared.map((sn) => ({ ...sn, tasks: sn.tasks.map((t) => ({ ...t })), texts: sn.texts.map((t) => ({ ...t })) }));
+    expect(apart[1]!.texts).not.toBe(apart[0]!.texts);
+    expect(h).toEqual(buildHistory(apart, 2));
     const [t1, t2] = [h.tasks.find((t) => t.taskId === 1)!, h.tasks.find((t) => t.taskId === 2)!];
     expect(t1.cells.map((c) => c.state)).toEqual(['new', 'unchanged', 'unchanged', 'shrunk', 'gone', 'none']);
     expect(t1.status).toBe('lost');

@@ -21,13 +21,14 @@
  * time (9.53 s to 8.28 s, paired), for about 20 MB more peak memory (157 MB to 179 MB); 4 times was
  * 3% slower, 11 times no faster and 15 MB bigger. Single exports, export-all and scan were
  * unchanged. V8 reads the factor each time it sets the limit, so setting it here takes effect. A
- * --heap-growing-percent the user gave node is kept.
+ * --heap-growing-percent the user gave node is kept (`node --heap-growing-percent=0 recover-texts.cjs`
+ * gives back V8's own choice).
  */
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(2, availableParallelism()));
-if (!process.execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) setFlagsFromString('--heap-growing-percent=500');
+if (!process.execArgv.some((a) => /^--?heap[-_]growing[-_]percent\b/.test(a))) setFlagsFromString('--heap-growing-percent=500');
 import('./main.js').catch((e: unknown) => {
   process.stderr.write(`recover-texts: cannot start: ${(e as Error).message}\n`);
   process.exitCode = 70;

@@ -42,7 +42,8 @@ const LOSSES: readonly Change[] = ['shrunk', 'gone'];
 
 /** One task's text(s) on one date. A student may have two texts for a task (no unique constraint): both, in text id order. */
 interface Version {
-  texts: TextRecord[];
+  /** Shared by the cells it did not change in: never changed once made. */
+  texts: readonly TextRecord[];
   /** The texts joined (with DUPLICATE_SEPARATOR when there are several): what is compared and shown. */
   text: string;
   length: number;

@@ -30,8 +30,8 @@ export interface Snapshot {
   /** The student in this backup (found by id), or null when the account did not exist yet. */
   user: { id: number; username: string } | null;
   tasks: SnapshotTask[];
-  /** The student's texts in this backup. */
-  texts: TextRecord[];
+  /** The student's texts in this backup (scan's may be the very list of the backup before: never changed). */
+  texts: readonly TextRecord[];
 }
 
 /** How one backup's match for the name given compares: used to follow the student by id. */
