@@ -44,27 +44,28 @@ export function yearPaths(): string[] {
   return Array.from({ length: YEAR_NIGHTS }, (_, k) => nightFile(YEAR, k));
 }
 
-/** The same year, its server put back to the first night's backup on night RESTORED_ON: an incident that touches every student. */
-export const RESTORED_YEAR = join(import.meta.dirname, 'out', 'year-2-restored');
 /** The night (1-based) the server was put back; the nights after it are the year's first nights again, one by one. */
 export const RESTORED_ON = 200;
+/** The same year, its server put back to the first night's backup on night RESTORED_ON: an incident that touches every student. */
+export const RESTORED_YEAR = `${YEAR}-restored-${RESTORED_ON}`;
 
 /**
  * Makes RESTORED_YEAR from the year (made first if missing): nights before RESTORED_ON are the
  * year's own (hard links), and from it on night n is a copy of night n - RESTORED_ON + 1 (a copy:
  * the tool reads each file once, however many names it has). About 600 MB.
  */
-export async function makeRestoredYear(): Promise<string> {
+export async function makeRestoredYear(): Promise<string[]> {
   const year = await makeYearBackups();
   const names = year.map((p) => p.slice(YEAR.length + 1));
-  if (names.every((n) => existsSync(join(RESTORED_YEAR, n)))) return RESTORED_YEAR;
+  const paths = names.map((n) => join(RESTORED_YEAR, n));
+  if (paths.every((p) => existsSync(p))) return paths;
   const staging = `${RESTORED_YEAR}.partial`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   names.forEach((name, k) => (k + 1 < RESTORED_ON ? linkSync(year[k]!, join(staging, name)) : copyFileSync(year[k + 1 - RESTORED_ON]!, join(staging, name))));
   rmSync(RESTORED_YEAR, { recursive: true, force: true });
   renameSync(staging, RESTORED_YEAR);
-  return RESTORED_YEAR;
+  return paths;
 }
 
 /** The holidays (nights, 1-based, inclusive), when nobody edits: winter, spring and the summer. */
