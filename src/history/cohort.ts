@@ -11,7 +11,7 @@
  * lost on the backup it went; a deleted task's texts likewise.
  */
 import type { CohortTimelines } from '../session/index.js';
-import { buildHistory, type HistoryBackup, type TaskHistory } from './model.js';
+import { buildHistory, losesText, type HistoryBackup, type TaskHistory } from './model.js';
 import { table } from '../table.js';
 
 interface LostTask {
@@ -63,8 +63,9 @@ export function buildCohort(timelines: CohortTimelines): Cohort {
   const backups = timelines.backups.map((b, index) => ({ index, path: b.path, date: b.date, dateSource: b.dateSource }));
   const students: CohortStudent[] = [];
   for (const id of timelines.userIds()) {
-    // Most students never lost anything, and their histories are not built to find so.
-    if (!timelines.shrank(id)) continue;
+    // Most students never lost anything, and their histories are not built to find so: only a student
+    // with a loss by the history's own rule (losesText), or whose account went, can be in the cohort.
+    if (!timelines.mayHaveLost(id, losesText)) continue;
     const h = buildHistory(timelines.snapshots(id), id);
     const lost = h.tasks.filter((t) => t.status === 'lost');
     const retyped = h.tasks.filter((t) => t.status === 'rewritten');

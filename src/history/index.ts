@@ -7,6 +7,6 @@
  * which runs the queries; nothing here touches a database.
  */
 export { accountDeletedNote, renderHistoryTable, historyJson, statusText, taskNotes, type HistoryJson } from './render.js';
-export { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, isSharpShrink, textLength, type Change,   DUPLICATE_SEPARATOR,  dateNote, type Cell, type VersionCell, hasVersion,   type TaskHistory, type History, buildHistory, isChange,  taskDiffs } from './model.js';
+export { displayTitle, SHARP_SHRINK, SHARP_SHRINK_TEXT, isSharpShrink, textLength, type Change,   DUPLICATE_SEPARATOR,  dateNote, type Cell, type VersionCell, hasVersion,   type TaskHistory, type History, buildHistory, isChange, losesText, taskDiffs } from './model.js';
 export { collapseRuns, historyKeeps, shownRows, foldedText, MIN_FOLDED, type ShownRow } from './collapse.js';
 export { buildCohort, cohortJson, cohortNotes, renderCohort, type Cohort, type CohortStudent } from './cohort.js';

@@ -265,7 +265,15 @@ function sameRecords(a: readonly TextRecord[], b: readonly TextRecord[]): boolea
   return a.length === b.length && a.every((t, k) => t === b[k]);
 }
 
-function versionOf(texts: TextRecord[]): Version | null {
+/**
+ * Whether a task's texts going from `before` to `after` (null: none) is a loss as a history marks
+ * one (gone, or shrunk sharply: classify): scan builds only the histories of students with one.
+ */
+export function losesText(before: readonly TextRecord[] | null, after: readonly TextRecord[] | null): boolean {
+  return LOSSES.includes(classify(versionOf(before ?? []), versionOf(after ?? [])));
+}
+
+function versionOf(texts: readonly TextRecord[]): Version | null {
   if (!texts.length) return null;
   const sorted = [...texts].sort((a, b) => a.textId - b.textId);
   const text = sorted.map((t) => t.text).join(DUPLICATE_SEPARATOR);

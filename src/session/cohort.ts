@@ -52,10 +52,11 @@ export interface CohortTimelines {
   /** The users who had texts in any backup, by id. */
   userIds(): number[];
   /**
-   * Whether any of the user's texts went or got shorter from one backup to the next, or their
-   * account went: only then can they have lost anything (a task's text gone, or shrunk sharply).
+   * Whether the user's account went, or `loses` says so of a task's texts from one backup to the
+   * next (the texts before, and after: null when none; the caller's rule, history's): only then can
+   * they have lost anything.
    */
-  shrank(id: number): boolean;
+  mayHaveLost(id: number, loses: (before: readonly TextRecord[] | null, after: readonly TextRecord[] | null) => boolean): boolean;
   /** The user as the newest backup that has them holds them. */
   user(id: number): CohortUser;
   /** One student's snapshots, as studentSnapshots would give them. */
@@ -156,14 +157,9 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
   return {
     backups,
     userIds: () => [...texts.keys()].sort((a, b) => a - b),
-    shrank: (id) => {
-      const went = <T>(list: readonly Change<T>[], shorter: (now: T, was: T) => boolean) =>
-        list.some((c, k) => k > 0 && list[k - 1]!.value !== null && (c.value === null || shorter(c.value, list[k - 1]!.value!)));
-      // A task's version is its texts joined (history's versionOf): fewer texts, or less of them, is shorter. In
-      // UTF-16 units: a text shorter by half in characters (a sharp shrink) is shorter in units too.
-      const length = (v: readonly TextRecord[]) => v.reduce((n, t) => n + t.text.length, 0);
-      const shorter = (now: readonly TextRecord[], was: readonly TextRecord[]) => now.length < was.length || length(now) < length(was);
-      return went(users.get(id) ?? [], () => false) || [...(texts.get(id)?.values() ?? [])].some((list) => went(list, shorter));
+    mayHaveLost: (id, loses) => {
+      const went = <T>(list: readonly Change<T>[], lost: (was: T, now: T | null) => boolean) => list.some((c, k) => k > 0 && list[k - 1]!.value !== null && lost(list[k - 1]!.value!, c.value));
+      return went(users.get(id) ?? [], (_, now) => now === null) || [...(texts.get(id)?.values() ?? [])].some((list) => went(list, loses));
     },
     user: (id) => {
       const changes = users.get(id) ?? [];
