@@ -53,10 +53,10 @@ export interface CohortTimelines {
   userIds(): number[];
   /**
    * Whether the user's account went, or `loses` says so of a task's texts from one backup to the
-   * next (the texts before, and after: null when none; the caller's rule, history's): only then can
-   * they have lost anything.
+   * next (the texts before, never none, and after: null when none; the caller's rule, history's):
+   * only then can they have lost anything.
    */
-  mayHaveLost(id: number, loses: (before: readonly TextRecord[] | null, after: readonly TextRecord[] | null) => boolean): boolean;
+  mayHaveLost(id: number, loses: (before: readonly TextRecord[], after: readonly TextRecord[] | null) => boolean): boolean;
   /** The user as the newest backup that has them holds them. */
   user(id: number): CohortUser;
   /** One student's snapshots, as studentSnapshots would give them. */
