@@ -234,14 +234,12 @@ export class HeldTexts {
    * texts rows held or indexed at most (HOLD_TEXT_BYTES).
    */
   constructor(
-    slabs: TextSlabs,
+    private readonly slabs: TextSlabs,
     private readonly limit = HOLD_TEXT_BYTES,
   ) {
     this.tables = { tasktexts: new TableRows(slabs), notes: new TableRows(slabs) };
-    this.slabs = slabs;
   }
 
-  private readonly slabs: TextSlabs;
   /** Its memory went back to `slabs` (discard): its rows are gone. */
   private discarded = false;
   /** The backup's client_encoding, replayed before the rows when they load. */
