@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecoverError } from '../src/errors.js';
 import { RowBatches } from '../src/filter/batches.js';
-import { ProjectedRows, projectsInBuffer } from '../src/filter/copy-project.js';
+import { ProjectedRows, projectsInBuffer, TabSearch } from '../src/filter/copy-project.js';
 import { CopySkipper } from '../src/filter/copy-skip.js';
 import { copyField, InsertRows } from '../src/filter/inserts.js';
 import { literalValue, SqlLexer } from '../src/filter/lexer.js';
@@ -268,7 +268,7 @@ describe('ProjectedRows', () => {
   function readInPieces(text: string, size: number, crlf = false) {
     const lines = new LineReader();
     lines.crlf = crlf;
-    const rows = new ProjectedRows(project('users', source), lines);
+    const rows = new ProjectedRows(project('users', source), lines, new TabSearch());
     const got: string[] = [];
     let ended = false;
     let rest = '';
@@ -314,14 +314,14 @@ describe('ProjectedRows', () => {
     for (const bad of ['1\talice\t{}\tAlice\n', '1\talice\t{}\tAlice\tSmith\textra\n']) {
       const lines = new LineReader();
       lines.lineNo = 40;
-      const rows = new ProjectedRows(project('users', source), lines);
+      const rows = new ProjectedRows(project('users', source), lines, new TabSearch());
       expect(() => rows.read(b(bad), 0, () => {}, () => {})).toThrow(/a row of users at line 41 has [46] fields, expected 5/);
     }
   });
 
   it('refuses a row whose kept fields together are longer than any line of a dump may be, however many pieces they come in; a dropped field may be any length', () => {
     const lines = new LineReader();
-    const rows = new ProjectedRows(project('users', source), lines, 100);
+    const rows = new ProjectedRows(project('users', source), lines, new TabSearch(), 100);
     const got: string[] = [];
     rows.read(b('1\ta\t' + 'j'.repeat(1000)), 0, () => {}, () => {});
     rows.read(b('j'.repeat(1000) + '\tA\tB\n'), 0, (r) => void got.push(r), () => {});
@@ -333,13 +333,13 @@ describe('ProjectedRows', () => {
   });
 
   it('knows a last line that is the end marker without its newline', () => {
-    const rows = new ProjectedRows(project('users', source), new LineReader());
+    const rows = new ProjectedRows(project('users', source), new LineReader(), new TabSearch());
     expect(rows.read(b('1\ta\t{}\tA\tB\n\\.'), 0, () => {}, () => {})).toBe(13);
     expect(rows.takeLast()).toBe(true);
-    const cut = new ProjectedRows(project('users', source), new LineReader());
+    const cut = new ProjectedRows(project('users', source), new LineReader(), new TabSearch());
     cut.read(b('1\ta\t{}'), 0, () => {}, () => {});
     expect(cut.takeLast()).toBe(false);
-    const none = new ProjectedRows(project('users', source), new LineReader());
+    const none = new ProjectedRows(project('users', source), new LineReader(), new TabSearch());
     none.read(b('1\ta\t{}\tA\tB\n'), 0, () => {}, () => {});
     expect(none.takeLast()).toBe(false);
   });

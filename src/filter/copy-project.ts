@@ -66,10 +66,10 @@ export class ProjectedRows {
   constructor(
     private readonly p: Projection,
     private readonly lines: LineReader,
+    /** The filter's, shared by its blocks and told of each chunk (SqlFilter.push). */
+    private readonly tabs: TabSearch,
     /** The most bytes a row's kept fields may have together (tests make it small). */
     private readonly maxRow = MAX_LINE_CHARS,
-    /** Shared by the filter's blocks, told of each chunk (SqlFilter.push). */
-    private readonly tabs = new TabSearch(),
   ) {
     this.out = new Array<string>(p.pick.length).fill('');
     this.slot = new Int32Array(p.sourceWidth).fill(-1);

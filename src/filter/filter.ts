@@ -219,7 +219,7 @@ export class SqlFilter {
           this.copy = raw ?? project(st.table, columns, this.options.textsOf);
           this.raw = raw !== null;
         }
-        this.projected = !this.raw && projectsInBuffer(this.copy) ? new ProjectedRows(this.copy, this.lines, undefined, this.tabs) : null;
+        this.projected = !this.raw && projectsInBuffer(this.copy) ? new ProjectedRows(this.copy, this.lines, this.tabs) : null;
         this.rows.begin(st.table, this.copy.names);
         this.stats.statementsKept++;
         this.stats.copyBlocksKept++;
