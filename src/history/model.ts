@@ -155,10 +155,7 @@ export function buildHistory(snapshots: readonly Snapshot[], userId: number): Hi
   // year, and gives the backups where nothing of the student's changed the very lists of the backup before).
   const taskMaps = new Map<readonly SnapshotTask[], Map<number, SnapshotTask>>();
   const textMaps = new Map<readonly TextRecord[], Map<number, TextRecord[]>>();
-  const byTask = snapshots.map((s) => ({
-    tasks: taskMaps.get(s.tasks) ?? taskMaps.set(s.tasks, firstById(s.tasks)).get(s.tasks)!,
-    texts: textMaps.get(s.texts) ?? textMaps.set(s.texts, textsByTask(s.texts)).get(s.texts)!,
-  }));
+  const byTask = snapshots.map((s) => ({ tasks: madeOnce(taskMaps, s.tasks, firstById), texts: madeOnce(textMaps, s.texts, textsByTask) }));
   const tasks = [...taskIds].map((id) => taskHistory(held, byTask, id));
   tasks.sort((a, b) => taskOrder({ ...a, id: a.taskId }, { ...b, id: b.taskId }));
 
@@ -170,6 +167,13 @@ export function buildHistory(snapshots: readonly Snapshot[], userId: number): Hi
     dates: held.map((x) => x.backup),
     tasks,
   };
+}
+
+/** `make(key)`, made once for each key (a list, by identity) and kept in `made`. */
+function madeOnce<K, V>(made: Map<K, V>, key: K, make: (key: K) => V): V {
+  let value = made.get(key);
+  if (value === undefined) made.set(key, (value = make(key)));
+  return value;
 }
 
 /** Each task by id, the first where one is held twice (as find would). */
