@@ -38,12 +38,16 @@ export const HOLD_TEXT_BYTES = 48 * 2 ** 20;
  */
 const SLAB_BYTES = 2 ** 20;
 
+/** A row larger than this gets memory of its own: a piece is given up with less than a quarter of it unused. */
+const MAX_SLAB_ROW = SLAB_BYTES / 4;
+
 /** Pieces kept for later backups, at most: past a backup with an unusually large texts table, the rest go. */
 const SLABS_KEPT = 64;
 
 /**
  * The memory a run's held rows are copied into: pieces (SLAB_BYTES) taken by each backup's
- * HeldTexts and given back when it is discarded, to be taken by a later one.
+ * HeldTexts and given back when it is discarded, to be taken by a later one; and, the same way,
+ * their index's columns (RowColumns).
  *
  * Why not keep the rows where they came (views of the source's chunks) or in copies of their
  * own: a year's scan holds about 3 GB of texts, a few nights at a time. Memory that lives that
@@ -54,17 +58,30 @@ const SLABS_KEPT = 64;
  */
 export class TextSlabs {
   private readonly free: Buffer[] = [];
+  /** Index columns given back (RowColumns), for later backups' tables. */
+  private readonly columns: RowColumns[] = [];
 
   take(): Buffer {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
   }
 
-  give(slabs: readonly Buffer[]): void {
+  /** A table's index columns, empty. */
+  takeColumns(): RowColumns {
+    const cols = this.columns.pop();
+    cols?.reset();
+    return cols ?? new RowColumns();
+  }
+
+  give(slabs: readonly Buffer[], columns?: RowColumns): void {
     this.free.push(...slabs.slice(0, Math.max(0, SLABS_KEPT - this.free.length)));
+    if (columns && this.columns.length < COLUMNS_KEPT) this.columns.push(columns);
   }
 }
 
-/** What a row's index costs beyond its bytes: its place in five arrays and a Map (4.2 million tiny rows took 224 MB). */
+/** Index columns kept for later backups, at most: two tables (tasktexts and notes) of each backup held at once. */
+const COLUMNS_KEPT = 32;
+
+/** What a row's index costs beyond its bytes: its place in six columns of 8 bytes or fewer and two slots of the id table. */
 const ROW_BYTES = 64;
 
 /** Where each newline of `buf` is. */
@@ -100,22 +117,104 @@ function plainId(buf: Buffer, from: number, to: number): number {
   return n;
 }
 
+/** Rows a table's columns have room for at first (they double as rows come: a class of 300 has about 9,000). */
+const FIRST_ROWS = 1024;
+
+/**
+ * One table's index, by row number: where each row is in the held bytes (its piece, start and end)
+ * and its text id, user id and task id, in typed columns; and row numbers by text id, open
+ * addressing over an Int32Array (each slot a row number, -1 empty). Reused from one backup to the
+ * next (TextSlabs), so a year's nights grow no new columns. A Map of a night's 9,000 ids, and
+ * arrays of numbers, took a year's scan about 0.6 s more of the main thread.
+ */
+class RowColumns {
+  piece = new Int32Array(FIRST_ROWS);
+  start = new Int32Array(FIRST_ROWS);
+  end = new Int32Array(FIRST_ROWS);
+  id = new Float64Array(FIRST_ROWS);
+  user = new Float64Array(FIRST_ROWS);
+  task = new Float64Array(FIRST_ROWS);
+  private slots = new Int32Array(2 * FIRST_ROWS).fill(-1);
+  private ids = 0;
+
+  /** Room in every column for row `row`, the next. */
+  room(row: number): void {
+    if (row < this.id.length) return;
+    const twice = <T extends Int32Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.piece = twice(this.piece);
+    this.start = twice(this.start);
+    this.end = twice(this.end);
+    this.id = twice(this.id);
+    this.user = twice(this.user);
+    this.task = twice(this.task);
+  }
+
+  /** The row with this id, or -1. */
+  rowOf(id: number): number {
+    const mask = this.slots.length - 1;
+    for (let k = slotOf(id, mask); ; k = (k + 1) & mask) {
+      const row = this.slots[k]!;
+      if (row < 0 || this.id[row] === id) return row;
+    }
+  }
+
+  /** Row `row` found by its id (set in `id` first); false when another row has that id. */
+  addId(row: number): boolean {
+    if (2 * (this.ids + 1) > this.slots.length) this.rehash(this.slots.length * 2);
+    const id = this.id[row]!;
+    const mask = this.slots.length - 1;
+    let k = slotOf(id, mask);
+    for (; this.slots[k]! >= 0; k = (k + 1) & mask) if (this.id[this.slots[k]!] === id) return false;
+    this.slots[k] = row;
+    this.ids++;
+    return true;
+  }
+
+  /** Empty, for another backup's rows. */
+  reset(): void {
+    this.slots.fill(-1);
+    this.ids = 0;
+  }
+
+  private rehash(size: number): void {
+    const old = this.slots;
+    this.slots = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    for (const row of old) {
+      if (row < 0) continue;
+      let k = slotOf(this.id[row]!, mask);
+      while (this.slots[k]! >= 0) k = (k + 1) & mask;
+      this.slots[k] = row;
+    }
+  }
+}
+
+/** A plain id's slot: its low and high 32 bits mixed (Fibonacci hashing), within `mask`. */
+function slotOf(id: number, mask: number): number {
+  return Math.imul((id | 0) ^ ((id / 2 ** 32) | 0), 0x9e3779b1) & mask;
+}
+
 /**
  * One texts table's rows as they come, for HeldTexts: each row's place in the held bytes (its
- * chunk, start and end) and its text id, user id and task id, by row number.
+ * piece, start and end) and its text id, user id and task id, by row number, in typed columns.
  */
 class TableRows {
   /** Its begin, rows and end events as they came; null once they went on to the load. */
   events: HeldEvent[] | null = [];
   /** The COPY columns of its data blocks; null once two differ. */
   columns: string[] | null | undefined;
-  /** Row number by text id; null when the rows cannot be compared by id (an id repeated, or not a plain number). */
-  byId: Map<number, number> | null = new Map();
-  readonly chunk: Buffer[] = [];
-  readonly start: number[] = [];
-  readonly end: number[] = [];
-  readonly user: number[] = [];
-  readonly task: number[] = [];
+  /** Its rows can be compared by id: each id a plain number, none repeated, the three columns in every block. */
+  comparable = true;
+  /** Rows indexed. */
+  count = 0;
+  /** The held bytes its rows are in: views of `slabs`' pieces, and rows too large for one, each a row's `piece`. */
+  readonly pieces: Buffer[] = [];
+  /** Its index (taken from `pool`, given back by `clear`). */
+  readonly cols: RowColumns;
   /** Defined (CREATE TABLE) or given data. */
   present = false;
   /** The id's, user id's and task id's field numbers in the block's rows. */
@@ -124,7 +223,9 @@ class TableRows {
   readonly slabs: Buffer[] = [];
   private used = 0;
 
-  constructor(private readonly pool: TextSlabs) {}
+  constructor(private readonly pool: TextSlabs) {
+    this.cols = pool.takeColumns();
+  }
 
   /** Take a begin, rows or end event (its rows indexed while `index`); what to hold instead of it. */
   take(e: FilterEvent & { table: TextsTable }, index: boolean): HeldEvent[] {
@@ -133,7 +234,7 @@ class TableRows {
       this.columns = same ? e.columns : null;
       const [id, user, task] = ['id', 'user_id', 'task_id'].map((c) => e.columns.indexOf(c)) as [number, number, number];
       this.fields = { id, user, task };
-      if (!same || id < 0 || user < 0 || task < 0) this.byId = null;
+      if (!same || id < 0 || user < 0 || task < 0) this.comparable = false;
       return [e];
     }
     if (e.type !== 'rows' && e.type !== 'bytes') return [e];
@@ -142,17 +243,17 @@ class TableRows {
     if (ends.at(-1) !== src.length - 1) {
       // Not whole lines (never from the filter): held as they are, in memory of their own.
       const data = Buffer.from(src);
-      if (index && this.byId) this.index(data);
+      if (index && this.comparable) this.index(data, ends, 0, ends.length, 0);
       return [{ type: 'bytes', table: e.table, data, count: e.count }];
     }
-    // Copied into the pool's memory, a run of whole rows to each piece of it (a row larger than a piece: into its own).
+    // Copied into the pool's memory, a run of whole rows to each piece of it (a row too large: into its own).
     const held: HeldEvent[] = [];
     for (let row = 0; row < ends.length; ) {
       const from = row ? ends[row - 1]! + 1 : 0;
       const first = ends[row]! + 1 - from;
-      if (first * 4 > SLAB_BYTES) {
+      if (first > MAX_SLAB_ROW) {
         const data = Buffer.from(src.subarray(from, from + first));
-        if (index && this.byId) this.index(data, [first - 1]);
+        if (index && this.comparable) this.index(data, ends, row, row + 1, from);
         held.push({ type: 'bytes', table: e.table, data, count: 1 });
         row++;
         continue;
@@ -169,26 +270,29 @@ class TableRows {
       src.copy(slab, this.used, from, from + n);
       const data = slab.subarray(this.used, this.used + n);
       this.used += n;
-      if (index && this.byId) this.index(data, ends.slice(row, last + 1).map((end) => end - from));
+      if (index && this.comparable) this.index(data, ends, row, last + 1, from);
       held.push({ type: 'bytes', table: e.table, data, count: last - row + 1 });
       row = last + 1;
     }
     return held;
   }
 
-  /** Index the rows of one rows event, held as `buf`; `ends`, where their newlines are. */
-  private index(buf: Buffer, ends?: readonly number[]): void {
-    const byId = this.byId!;
+  /**
+   * Index the rows held as `buf`: those whose newlines are at ends[first, last), less `offset`
+   * (where buf began in the rows they came in); and a last one without a newline after them, up
+   * to buf's end.
+   */
+  private index(buf: Buffer, ends: readonly number[], first: number, last: number, offset: number): void {
+    const piece = this.pieces.push(buf) - 1;
     const { id: idField, user: userField, task: taskField } = this.fields;
-    const last = Math.max(idField, userField, taskField);
-    for (let pos = 0, row = 0; pos < buf.length; row++) {
-      let end = ends ? ends[row]! : buf.indexOf(LF, pos);
-      if (end < 0) end = buf.length;
+    const lastField = Math.max(idField, userField, taskField);
+    for (let k = first, pos = 0; pos < buf.length; k++) {
+      const end = k < last ? ends[k]! - offset : buf.length;
       let id = -1;
       let user = -1;
       let task = -1;
       // The first fields, up to the last of the three: each between tabs, never past the line.
-      for (let f = 0, from = pos; f <= last; f++) {
+      for (let f = 0, from = pos; f <= lastField; f++) {
         let to = from;
         while (to < end && buf[to] !== TAB) to++;
         if (f === idField) id = plainId(buf, from, to);
@@ -196,32 +300,52 @@ class TableRows {
         else if (f === taskField) task = plainId(buf, from, to);
         from = to + 1;
       }
-      if (id < 0 || user < 0 || task < 0 || byId.has(id)) {
-        this.byId = null;
+      const row = this.count;
+      const cols = this.cols;
+      cols.room(row);
+      cols.id[row] = id;
+      if (id < 0 || user < 0 || task < 0 || !cols.addId(row)) {
+        this.comparable = false;
         return;
       }
-      byId.set(id, this.start.length);
-      this.chunk.push(buf);
-      this.start.push(pos);
-      this.end.push(end);
-      this.user.push(user);
-      this.task.push(task);
+      cols.piece[row] = piece;
+      cols.start[row] = pos;
+      cols.end[row] = end;
+      cols.user[row] = user;
+      cols.task[row] = task;
+      this.count++;
       pos = end + 1;
     }
   }
 
-  /** Rows `a` to `a + n - 1` of this table and `b` to `b + n - 1` of `other`, each run one after another in one chunk, are the same bytes. */
+  /** Rows `a` to `a + n - 1` of this table and `b` to `b + n - 1` of `other`, each run one after another in one piece, are the same bytes. */
   same(a: number, other: TableRows, b: number, n = 1): boolean {
-    const from = this.start[a]!;
-    const to = this.end[a + n - 1]!;
-    const otherFrom = other.start[b]!;
-    const otherTo = other.end[b + n - 1]!;
-    return to - from === otherTo - otherFrom && this.chunk[a]!.compare(other.chunk[b]!, otherFrom, otherTo, from, to) === 0;
+    const from = this.cols.start[a]!;
+    const to = this.cols.end[a + n - 1]!;
+    const otherFrom = other.cols.start[b]!;
+    const otherTo = other.cols.end[b + n - 1]!;
+    return to - from === otherTo - otherFrom && this.bytesOf(a).compare(other.bytesOf(b), otherFrom, otherTo, from, to) === 0;
   }
 
-  /** Row `r + 1` follows row `r` in the same chunk. */
+  /** The held bytes row `r` is in (its start and end are counted in them). */
+  bytesOf(r: number): Buffer {
+    return this.pieces[this.cols.piece[r]!]!;
+  }
+
+  /** Row `r + 1` follows row `r` in the same piece. */
   follows(r: number): boolean {
-    return r + 1 < this.start.length && this.chunk[r + 1] === this.chunk[r] && this.start[r + 1] === this.end[r]! + 1;
+    const { piece, start, end } = this.cols;
+    return r + 1 < this.count && piece[r + 1] === piece[r] && start[r + 1] === end[r]! + 1;
+  }
+
+  /** Its memory is let go (HeldTexts.discard). */
+  clear(): void {
+    this.pool.give(this.slabs, this.cols);
+    this.slabs.length = 0;
+    this.pieces.length = 0;
+    this.count = 0;
+    this.events = null;
+    this.comparable = false;
   }
 }
 
@@ -264,7 +388,7 @@ export class HeldTexts {
   get rows(): TableRows | null {
     this.assertHeld();
     const t = this.tables[this.table];
-    return t.byId && t.columns ? t : null;
+    return t.comparable && t.columns ? t : null;
   }
 
   /**
@@ -313,7 +437,7 @@ export class HeldTexts {
     this.passing = true;
     if (!index) {
       this.indexing = false;
-      for (const t of Object.values(this.tables)) t.byId = null;
+      for (const t of Object.values(this.tables)) t.comparable = false;
     }
     for (const t of Object.values(this.tables)) {
       yield* t.events ?? [];
@@ -339,7 +463,7 @@ export class HeldTexts {
     }
     if (!rows.length || !t.columns) return;
     // Each row with its newline (held rows end in one, the last of a chunk too).
-    const data = Buffer.concat(rows.map((r) => t.chunk[r]!.subarray(t.start[r], t.end[r]! + 1)));
+    const data = Buffer.concat(rows.map((r) => t.bytesOf(r).subarray(t.cols.start[r], t.cols.end[r]! + 1)));
     yield { type: 'begin', table: this.table, columns: t.columns };
     yield { type: 'bytes', table: this.table, data, count: rows.length };
     yield { type: 'end', table: this.table };
@@ -352,13 +476,8 @@ export class HeldTexts {
   discard(): void {
     if (this.discarded) return;
     this.discarded = true;
-    for (const t of Object.values(this.tables)) {
-      this.slabs.give(t.slabs);
-      // Nothing of it stays reachable from here, the index's views of that memory included.
-      for (const list of [t.slabs, t.chunk, t.start, t.end, t.user, t.task]) list.length = 0;
-      t.events = null;
-      t.byId = null;
-    }
+    // Nothing of it stays reachable from here, the index's views of that memory included.
+    for (const t of Object.values(this.tables)) t.clear();
   }
 
   /** Its memory may hold a later backup's rows once discarded: reading it then would be a silent mix-up. */
@@ -384,25 +503,31 @@ export function changedKeys(before: HeldTexts, now: HeldTexts): TextKey[] | null
   const b = now.rows;
   if (!a || !b || before.table !== now.table || a.columns!.join() !== b.columns!.join()) return null;
   const keys = new Map<string, TextKey>();
-  const add = (t: TableRows, r: number) => keys.set(`${t.user[r]}:${t.task[r]}`, { user: t.user[r]!, task: t.task[r]! });
-  // The row before each of b's (by number: b.byId holds them in order), -1 for none.
-  const was = new Int32Array(b.start.length);
-  for (const [id, row] of b.byId!) was[row] = a.byId!.get(id) ?? -1;
-  // Most rows are in the same order as the night before, one after another: a run of them is
-  // compared at once, and row by row only when it differs.
-  for (let r = 0; r < was.length; ) {
+  const add = ({ cols: { user, task } }: TableRows, r: number) => keys.set(`${user[r]}:${task[r]}`, { user: user[r]!, task: task[r]! });
+  // The row before each of b's, -1 for none: most often the one after the row before's (most rows keep their
+  // order from one night to the next), else found by id.
+  const was = new Int32Array(b.count);
+  for (let r = 0; r < b.count; r++) {
+    const next = r ? was[r - 1]! + 1 : 0;
+    was[r] = next < a.count && a.cols.id[next] === b.cols.id[r] ? next : a.cols.rowOf(b.cols.id[r]!);
+  }
+  // A run of rows in the same order as the night before, one after another, is compared at once, and row by
+  // row only when it differs.
+  const kept = new Uint8Array(a.count);
+  for (let r = 0; r < b.count; ) {
     let n = 1;
     if (was[r]! >= 0) while (b.follows(r + n - 1) && a.follows(was[r + n - 1]!) && was[r + n] === was[r + n - 1]! + 1) n++;
-    if (was[r]! < 0 || !b.same(r, a, was[r]!, n)) {
-      for (let k = r; k < r + n; k++) {
-        if (was[k]! >= 0 && b.same(k, a, was[k]!)) continue;
-        add(b, k);
-        if (was[k]! >= 0) add(a, was[k]!);
-      }
+    const all = was[r]! >= 0 && b.same(r, a, was[r]!, n);
+    for (let k = r; k < r + n; k++) {
+      if (was[k]! >= 0) kept[was[k]!] = 1;
+      if (all || (was[k]! >= 0 && b.same(k, a, was[k]!))) continue;
+      add(b, k);
+      if (was[k]! >= 0) add(a, was[k]!);
     }
     r += n;
   }
-  for (const [id, row] of a.byId!) if (!b.byId!.has(id)) add(a, row);
+  // Gone: a's rows no row of b's has the id of (ids are unique in each).
+  for (let r = 0; r < a.count; r++) if (!kept[r]) add(a, r);
   return [...keys.values()];
 }
 
@@ -413,6 +538,7 @@ export function rowsOfKeys(held: HeldTexts, keys: readonly TextKey[]): number[] 
   const wanted = new Map<number, Set<number>>();
   for (const k of keys) (wanted.get(k.user) ?? wanted.set(k.user, new Set()).get(k.user)!).add(k.task);
   const rows: number[] = [];
-  for (let r = 0; r < t.user.length; r++) if (wanted.get(t.user[r]!)?.has(t.task[r]!)) rows.push(r);
+  const { user, task } = t.cols;
+  for (let r = 0; r < t.count; r++) if (wanted.get(user[r]!)?.has(task[r]!)) rows.push(r);
   return rows;
 }
