@@ -135,6 +135,8 @@ class RowColumns {
   user = new Float64Array(FIRST_ROWS);
   task = new Float64Array(FIRST_ROWS);
   private slots = new Int32Array(2 * FIRST_ROWS).fill(-1);
+  /** 32 less the log2 of the slots' number: an id's first slot is the top bits of its hash (slotOf). */
+  private shift = 32 - Math.log2(2 * FIRST_ROWS);
   private ids = 0;
 
   /** Room in every column for row `row`, the next. */
@@ -156,7 +158,7 @@ class RowColumns {
   /** The row with this id, or -1. */
   rowOf(id: number): number {
     const mask = this.slots.length - 1;
-    for (let k = slotOf(id, mask); ; k = (k + 1) & mask) {
+    for (let k = slotOf(id, this.shift); ; k = (k + 1) & mask) {
       const row = this.slots[k]!;
       if (row < 0 || this.id[row] === id) return row;
     }
@@ -167,7 +169,7 @@ class RowColumns {
     if (2 * (this.ids + 1) > this.slots.length) this.rehash(this.slots.length * 2);
     const id = this.id[row]!;
     const mask = this.slots.length - 1;
-    let k = slotOf(id, mask);
+    let k = slotOf(id, this.shift);
     for (; this.slots[k]! >= 0; k = (k + 1) & mask) if (this.id[this.slots[k]!] === id) return false;
     this.slots[k] = row;
     this.ids++;
@@ -183,19 +185,20 @@ class RowColumns {
   private rehash(size: number): void {
     const old = this.slots;
     this.slots = new Int32Array(size).fill(-1);
+    this.shift = 32 - Math.log2(size);
     const mask = size - 1;
     for (const row of old) {
       if (row < 0) continue;
-      let k = slotOf(this.id[row]!, mask);
+      let k = slotOf(this.id[row]!, this.shift);
       while (this.slots[k]! >= 0) k = (k + 1) & mask;
       this.slots[k] = row;
     }
   }
 }
 
-/** A plain id's slot: its low and high 32 bits mixed (Fibonacci hashing), within `mask`. */
-function slotOf(id: number, mask: number): number {
-  return Math.imul((id | 0) ^ ((id / 2 ** 32) | 0), 0x9e3779b1) & mask;
+/** A plain id's first slot: its low and high 32 bits mixed, multiplied by 2^32 over the golden ratio, the product's top bits (Fibonacci hashing). */
+function slotOf(id: number, shift: number): number {
+  return Math.imul((id | 0) ^ ((id / 2 ** 32) | 0), 0x9e3779b1) >>> shift;
 }
 
 /**
