@@ -242,6 +242,39 @@ describe('one object', () => {
     expect(notes[0]).toMatch(new RegExp(`^s3://${S3_BUCKET}/drops/whole.bin: the connection dropped at byte \\d+; trying again in 10 ms$`));
   });
 
+  it('read by position through a connection that drops: the piece taken up from the next byte, byte for byte, said under --debug', async () => {
+    const body = Buffer.alloc(1_000_000);
+    for (let k = 0; k < body.length; k += 4) body.writeUInt32LE((k * 2654435761) >>> 0, k);
+    await store.put('drops/ranged.bin', body);
+    const object = { path: `s3://${S3_BUCKET}/drops/ranged.bin`, size: body.length, modifiedAt: new Date() };
+    const proxy = await cuttingProxy(Number(new URL(store.endpoint).port), 300_000);
+    const notes: string[] = [];
+    try {
+      const s3 = await openS3({ endpoint: `http://127.0.0.1:${proxy.port}` }, { backoffMs: 10, debug: (m) => notes.push(m) });
+      const src = s3.bytes(object);
+      expect(Buffer.compare(await src.read(100, 900_000), body.subarray(100, 900_100))).toBe(0);
+      expect(proxy.cuts()).toBe(1);
+      // Read by position still, after the drop: an object is not a pipe.
+      expect(Buffer.compare(await src.read(5, 10), body.subarray(5, 15))).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(new RegExp(`^s3://${S3_BUCKET}/drops/ranged.bin: the connection dropped at byte \\d+; trying again in 10 ms$`));
+  });
+
+  it("replaced in S3 between two reads by position is a clean error, never two versions mixed (an archive's TOC from one, its data from another)", async () => {
+    await store.put('drops/replaced.bin', Buffer.alloc(100_000, 'a'));
+    const object = { path: `s3://${S3_BUCKET}/drops/replaced.bin`, size: 100_000, modifiedAt: new Date() };
+    const s3 = await openS3({ endpoint: store.endpoint }, { backoffMs: 10 });
+    const src = s3.bytes(object);
+    expect((await src.read(0, 10)).toString('latin1')).toBe('a'.repeat(10));
+    await store.put('drops/replaced.bin', Buffer.alloc(100_000, 'b'));
+    const e = await failure(src.read(50_000, 10));
+    expect(e.code).toBe('S3_FAILED');
+    expect(e.message).toBe(`cannot read backup ${object.path}: the object changed in S3 while it was being read (its ETag is not the first answer's)`);
+  });
+
   it('changed in S3 after a drop is a clean error, never two versions mixed', async () => {
     const first = Buffer.alloc(500_000, 'a');
     await store.put('drops/changing.bin', first);

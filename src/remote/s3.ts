@@ -2,9 +2,10 @@
  * Backups in S3 (or an S3-compatible store): `s3://bucket/key` is one object, `s3://bucket/prefix/`
  * a folder of them. An object is read by ranged GETs (a seekable ByteSource, like a file), so an
  * archive with data offsets costs only its header, TOC and the wanted tables' blocks; a reader
- * that goes from start to end (`sequential()`) gets one GET streamed, taken up where it stopped
- * when the connection drops (a ranged GET from the next byte, IfMatch on the first answer's ETag
- * so two versions of the object never mix; tries and waits as for a URL, resume.ts). The AWS
+ * that goes from start to end (`sequential()`) gets one GET streamed. Either is taken up where it
+ * stopped when the connection drops (a ranged GET from the next byte; tries and waits as for a
+ * URL, resume.ts), and every request after the first asks for the first answer's version only
+ * (IfMatch on its ETag), so two versions of the object never mix. The AWS
  * SDK is loaded with import() only when an s3:// argument is given: every other run stays as
  * fast to start as before. Credentials and region come from the SDK's standard chain
  * (environment, ~/.aws, SSO, instance roles); `--endpoint-url` or AWS_ENDPOINT_URL names an
@@ -155,20 +156,20 @@ export async function openS3(settings: S3Settings, opts: ResumeOptions = {}): Pr
       const resume = new Resume(object.path, opts, (why) => new RecoverError('S3_UNREACHABLE', `cannot read backup ${object.path}: ${why}`, {
         hint: `check the network${where ? ' and that the store is running' : ''}, and try again; or copy the backup down (aws s3 cp) and pass the file`,
       }));
-      /** The whole object as one answer, streamed; after a drop, the rest from the next byte, of the same version only. */
-      function whole(): AsyncGenerator<Buffer> {
-        let etag: string | undefined;
-        return resume.body(0, object.size, async (at) => {
-          const got = await get(at > 0 ? `bytes=${at}-` : undefined, etag);
-          // A store that ignores IfMatch still names the version it sent.
-          if (etag && got.ETag && got.ETag !== etag) {
-            (got.Body as Readable | undefined)?.destroy();
-            throw changed(`cannot read backup ${object.path}`);
-          }
-          etag ??= got.ETag;
-          return { body: got.Body as AsyncIterable<Uint8Array>, from: at };
-        });
-      }
+      /** The ETag of the first answer: every later request asks for that version only (IfMatch), so two versions never mix. */
+      let etag: string | undefined;
+      /** An answer from byte `at` (up to `end`, exclusive, else to the object's end), of the first answer's version. */
+      const open = async (at: number, end?: number) => {
+        const range = end !== undefined ? `bytes=${at}-${end - 1}` : at > 0 ? `bytes=${at}-` : undefined;
+        const got = await get(range, etag);
+        // A store that ignores IfMatch still names the version it sent.
+        if (etag && got.ETag && got.ETag !== etag) {
+          (got.Body as Readable | undefined)?.destroy();
+          throw changed(`cannot read backup ${object.path}`);
+        }
+        etag ??= got.ETag;
+        return { body: got.Body as AsyncIterable<Uint8Array>, from: at };
+      };
       let once: ByteSource | undefined;
       return {
         name: object.path,
@@ -178,12 +179,15 @@ export async function openS3(settings: S3Settings, opts: ResumeOptions = {}): Pr
           if (once) return once.read(pos, len);
           const end = Math.min(object.size, pos + len);
           if (end <= pos) return Buffer.alloc(0);
-          const got = await get(`bytes=${pos}-${end - 1}`);
-          return Buffer.from(await got.Body!.transformToByteArray());
+          // A piece cut short by a dropped connection is asked for again from the byte after the last one received.
+          const parts: Buffer[] = [];
+          for await (const b of resume.body(pos, end, (at) => open(at, end))) parts.push(b);
+          return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
         },
         sequential() {
-          // Read from start to end (.sql.gz, an archive without offsets): one GET streamed, not one per piece.
-          once ??= streamBytes(Readable.from(whole(), { objectMode: false, highWaterMark: 1024 * 1024 }), object.path);
+          // Read from start to end (.sql.gz, an archive without offsets): one GET streamed, not one per piece;
+          // after a drop, the rest from the next byte.
+          once ??= streamBytes(Readable.from(resume.body(0, object.size, (at) => open(at)), { objectMode: false, highWaterMark: 1024 * 1024 }), object.path);
         },
       };
     },
