@@ -74,6 +74,22 @@ describe('backups in S3, as on disk', () => {
     expectNothingLeft(tmp);
   });
 
+  it('an export of an older object names the newer objects beside it, as for a file, and history over its prefix with the store it is in', async () => {
+    const older = nightPaths.find((p) => basename(p) === 'buggy_race_bk_20260310.sql.gz')!;
+    const [onDisk, fromS3] = await Promise.all([runCli(['export', older, '--user', 'alice'], { tmp }), inS3(['export', `${NIGHTLY}${basename(older)}`, '--user', 'alice'])]);
+    expect(onDisk.code, onDisk.stderr).toBe(0);
+    expect(fromS3.code, fromS3.stderr).toBe(0);
+    expect(fromS3.stdout).toBe(onDisk.stdout);
+    const advice = (r: { stderr: string }) => /^(\d+) newer backups? (?:is|are) beside it \(the newest (\S+), ([^)]+)\); to restore only what was lost and keep later edits: (.*), then recover-texts merge$/m.exec(r.stderr);
+    const [disk, s3] = [advice(onDisk), advice(fromS3)];
+    expect(disk, onDisk.stderr).not.toBeNull();
+    expect(s3, fromS3.stderr).not.toBeNull();
+    // The same newer backups (3: the 11th, the 12th's archive and the 13th), by the same newest.
+    expect(s3!.slice(1, 4)).toEqual(disk!.slice(1, 4));
+    expect(s3![1]).toBe('3');
+    expect(s3![4]).toBe(`recover-texts history --user alice ${NIGHTLY} --endpoint-url ${store.endpoint}`);
+  });
+
   it('a .sql.gz streamed through a connection that drops mid-body: taken up where it stopped, the same export, said under --debug', async () => {
     // A night's backup, then 3 MB of a comment (a second gzip member): detection reads its first MiB by range, so the cut falls in the streamed read.
     const noise = Array.from({ length: 30_000 }, () => `-- ${randomBytes(75).toString('base64')}`).join('\n');

@@ -5,9 +5,10 @@ import { EXPORT_FORMATS, render, uploadAdvice, writeExport, type ExportFormat } 
 import { newestTimestamp, selectTasks } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { RecoverError } from '../errors.js';
+import { isS3Url } from '../remote/index.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
-import { oneBackup } from './many.js';
+import { oneBackup, readingOptions } from './many.js';
 import { addCommonOptions, checkOutput, checkUserGiven, resolveSession, type CommonOptions } from './options.js';
 import { exportContext, plural, writeStdout, type Runner } from './output.js';
 
@@ -67,9 +68,11 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console, scope:
       await writeStdout(render(opts.format as 'json' | 'csv', texts));
     }
     if (opts.format === 'json') {
-      const newer = await newerBackupsBeside(backup, b.date);
+      const newer = await newerBackupsBeside(backup, b.date, readingOptions(opts, [backupPath], ui));
       const backupDate = b.date.source === 'file modification time' ? `${b.date.value} UTC` : b.date.value;
-      for (const line of uploadAdvice({ username: user.username, texts: texts.length, backupDate, backupPath, newer })) ui.note(line);
+      // An S3 object's folder is its prefix, and history needs the store it is in.
+      const endpoint = opts.endpointUrl && isS3Url(backupPath) ? ['--endpoint-url', opts.endpointUrl] : [];
+      for (const line of uploadAdvice({ username: user.username, texts: texts.length, backupDate, backupPath, newer, options: endpoint })) ui.note(line);
     }
   });
 }

@@ -1,7 +1,7 @@
 /** What the commands over many backups (history, merge, and the folder-taking users/export) share. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { copiesNote, parseDateBound, selectBackups, type BackupFile, type DateRange } from '../detect/index.js';
+import { copiesNote, parseDateBound, selectBackups, type BackupFile, type DateRange, type DetectOptions } from '../detect/index.js';
 import type { BackupSet, ManyConfig } from '../session/index.js';
 import type { Scope } from '../scope.js';
 import { backupName } from '../remote/index.js';
@@ -33,7 +33,7 @@ export async function selectFromArgs(
   ui: Console,
 ): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[] }> {
   ui.step('reading backups');
-  const s = await selectBackups(args, range, [], { ...detectOptions(range.debug, ui), s3: resolveS3(range, args) });
+  const s = await selectBackups(args, range, [], readingOptions(range, args, ui));
   for (const x of s.skipped.filter((k) => k.kind === 'not a backup' || k.kind === 'damaged')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${visible(x.path)}: ${x.reason}`}`);
   // The tool's own files beside the backups (the upload JSON the steps wrote, a report): expected there, said only with --debug.
   if (range.debug) for (const x of s.skipped.filter((k) => k.kind === 'own output')) ui.note(`skipped ${visible(x.path)}: ${x.reason}`);
@@ -54,7 +54,7 @@ export async function selectFromArgs(
  */
 export async function oneBackup(arg: string, opts: Pick<CommonOptions, 'endpointUrl' | 'debug'> & { before?: string }, ui: Console): Promise<BackupFile> {
   const before = opts.before;
-  const s = await selectBackups([arg], { before }, [], { ...detectOptions(opts.debug, ui), s3: resolveS3(opts, [arg]) });
+  const s = await selectBackups([arg], { before }, [], readingOptions(opts, [arg], ui));
   const chosen = s.backups.at(-1)!;
   if (!chosen.named || before) {
     const n = s.backups.length;
@@ -67,9 +67,9 @@ export async function oneBackup(arg: string, opts: Pick<CommonOptions, 'endpoint
   return chosen.backup;
 }
 
-/** With --debug, how a backup over HTTP is read (a server without ranges, a dropped connection taken up again). */
-function detectOptions(debug: boolean | undefined, ui: Console): { debug?: (m: string) => void } {
-  return debug ? { debug: (m) => ui.debug(visible(m)) } : {};
+/** How `args` are read: with --debug, how a backup over HTTP or S3 is read (a server without ranges, a dropped connection taken up again); where s3:// ones are. */
+export function readingOptions(opts: Pick<CommonOptions, 'endpointUrl' | 'debug'>, args: readonly string[], ui: Console): DetectOptions {
+  return { ...(opts.debug ? { debug: (m: string) => ui.debug(visible(m)) } : {}), s3: resolveS3(opts, args) };
 }
 
 export function manyConfig(opts: CommonOptions & { jobs?: number }, ui: Console, scope: Scope, optional?: ReadonlySet<string>): ManyConfig {

@@ -61,7 +61,7 @@ export function isLater(a: BackupDate, b: BackupDate): boolean {
  * A date in the file name (buggy_race_bk_20260315.sql.gz, 2026-03-15.dump).
  * Archives carry their own dump time (see the archive reader).
  */
-function dateFromName(path: string): string | undefined {
+export function dateFromName(path: string): string | undefined {
   const m = /(?:^|[^0-9])(20\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])(?:[^0-9]|$)/.exec(basename(path));
   return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
 }

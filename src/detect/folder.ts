@@ -10,10 +10,10 @@ import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isLocalFileError, RecoverError, type ErrorCode } from '../errors.js';
 import { kindOf } from '../archive/index.js';
-import { backupDate, isLater, type BackupDate } from './date.js';
+import { backupDate, dateFromName, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
 import { assertBackupPathExists, detectBackup, detectS3Object, STDIN_ARG, type BackupFile, type DetectOptions } from './detect.js';
-import { backupName, isS3Url, isUrl, openS3, parseS3Url } from '../remote/index.js';
+import { backupName, isS3Url, isUrl, openS3, parseS3Url, type S3Object, type S3Store } from '../remote/index.js';
 import { ownOutputKind } from './own.js';
 import { pool } from '../pool.js';
 
@@ -103,21 +103,17 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       }
       for (const path of folders) skipped.push({ path, reason: FOLDER_INSIDE, kind: 'not a backup' });
       let any = false;
-      for (const object of objects) {
-        const path = object.path;
-        if (lineBreakIn(path)) {
-          skipped.push({ path, reason: LINE_BREAK, kind: 'not a backup' });
+      // Each object's head is asked for a few at a time (most of the wait is on the network), then taken in order.
+      const looked = await pool(objects, HEADS_AT_ONCE, undefined, (object) => lookAtObject(store, object));
+      for (const [k, { path }] of objects.entries()) {
+        const seen = looked[k]!;
+        if ('error' in seen) {
+          // A refusal of one object (its own permissions) skips it, as another user's file in a folder is.
+          skipped.push(seen.error === LINE_BREAK ? { path, reason: LINE_BREAK, kind: 'not a backup' } : notABackup(path, seen.error));
           continue;
         }
-        try {
-          const backup = await detectS3Object(store, object);
-          any = true;
-          if (!found.has(path)) found.set(path, { path, backup, date: backupDate(backup), named: false });
-        } catch (e) {
-          if (!(e instanceof RecoverError)) throw e;
-          // A refusal of one object (its own permissions) skips it, as another user's file in a folder is.
-          skipped.push(notABackup(path, e));
-        }
+        any = true;
+        if (!found.has(path)) found.set(path, { path, backup: seen.backup, date: backupDate(seen.backup), named: false });
       }
       if (!any) throw noBackupsIn(arg, objects.length + folders.length);
     } else if (!isUrl(arg) && (await isPlainFolder(arg))) {
@@ -188,15 +184,34 @@ const MAX_SIBLINGS = 400;
  * would undo later work. Empty when the folder cannot be read or is large.
  * `backup` itself is not read again.
  */
-export async function newerBackupsBeside(backup: BackupFile, date: BackupDate): Promise<SelectedBackup[]> {
+export async function newerBackupsBeside(backup: BackupFile, date: BackupDate, opts: DetectOptions = {}): Promise<SelectedBackup[]> {
   const path = backup.path;
-  if (backup.bytes) return []; // a pipe has no folder
+  if (isS3Url(path)) return newerObjectsBeside(backup, date, opts).catch(() => []);
+  if (backup.bytes) return []; // a pipe or a URL has no folder
   const dir = dirname(resolve(path));
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   if (names.length > MAX_SIBLINGS) return [];
   const all = await selectBackups([dir], {}, [backup]).catch(() => null);
   // Only backups that carry their own date (name or header): a stray SQL-looking file's mtime says nothing.
   return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.source !== 'file modification time' && isLater(b.date, date));
+}
+
+/**
+ * newerBackupsBeside for an S3 object: the objects under its prefix whose names date them later
+ * than `date`, read a few at a time (only those: a year of nightly objects is not read for one
+ * export). It throws where the prefix cannot be listed (a key may read objects and not list
+ * them): the caller says nothing then.
+ */
+async function newerObjectsBeside(backup: BackupFile, date: BackupDate, opts: DetectOptions): Promise<SelectedBackup[]> {
+  const place = parseS3Url(backup.path);
+  const store = await openS3(opts.s3 ?? {}, { debug: opts.debug });
+  const { objects } = await store.list({ bucket: place.bucket, key: place.key.slice(0, place.key.lastIndexOf('/') + 1), folder: true });
+  if (objects.length > MAX_SIBLINGS) return [];
+  const named = (o: S3Object) => dateFromName(o.path);
+  const later = objects.filter((o) => o.path !== backup.path && named(o) !== undefined && isLater({ value: named(o)!, source: 'file name' }, date));
+  const looked = await pool(later, HEADS_AT_ONCE, undefined, (o) => lookAtObject(store, o));
+  const newer = looked.flatMap((seen, k) => ('backup' in seen ? [{ path: later[k]!.path, backup: seen.backup, date: backupDate(seen.backup), named: false }] : []));
+  return newer.filter((b) => isLater(b.date, date)).sort((a, b) => cmp(a.date.value, b.date.value) || cmp(a.path, b.path));
 }
 
 /** A folder member that detection refused: damaged (an empty or cut-off night), or not a backup. */
@@ -221,6 +236,17 @@ function lineBreakIn(name: string): boolean {
 async function linksLast(dir: string, names: string[]): Promise<string[]> {
   const isLink = await Promise.all(names.map((n) => fs.lstat(join(dir, n)).then((s) => s.isSymbolicLink(), () => false)));
   return [...names.filter((_, k) => !isLink[k]), ...names.filter((_, k) => isLink[k])];
+}
+
+/** An object of an S3 folder: a backup, or why it is not one (a name with a line break is not opened). */
+async function lookAtObject(store: S3Store, object: S3Object): Promise<{ backup: BackupFile } | { error: RecoverError | typeof LINE_BREAK }> {
+  if (lineBreakIn(object.path)) return { error: LINE_BREAK };
+  try {
+    return { backup: await detectS3Object(store, object) };
+  } catch (e) {
+    if (!(e instanceof RecoverError)) throw e;
+    return { error: e };
+  }
 }
 
 /** Folder members whose heads are read at once: enough to keep the disk and the thread pool busy, few enough for open files. */

@@ -3,7 +3,7 @@
  * plus what its first bytes say about where it came from.
  */
 export { readArchiveInfo, checkArchiveData,      } from '../archive/index.js';
-export {  type BackupFile, detectBackup, assertBackupPathExists, isReadOnce } from './detect.js';
+export {  type BackupFile, type DetectOptions, detectBackup, assertBackupPathExists, isReadOnce } from './detect.js';
 export { backupDate,  DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from './date.js';
 export { copiesNote } from './copies.js';
 export { selectBackups, newerBackupsBeside, parseDateBound,   type DateRange } from './folder.js';

@@ -6,6 +6,7 @@
  * what was lost.
  */
 import { basename, dirname } from 'node:path';
+import { isS3Url } from '../remote/index.js';
 import { shellWord } from '../shell.js';
 
 export interface ExportAdvice {
@@ -16,6 +17,8 @@ export interface ExportAdvice {
   backupPath: string;
   /** Backups beside it that are newer, oldest first. */
   newer: readonly { path: string; date: { value: string } }[];
+  /** Options the suggested history command needs to read them (an S3-compatible store's --endpoint-url). */
+  options?: readonly string[];
 }
 
 export function uploadAdvice(a: ExportAdvice): string[] {
@@ -24,10 +27,12 @@ export function uploadAdvice(a: ExportAdvice): string[] {
   ];
   if (a.newer.length) {
     const newest = a.newer.at(-1)!;
-    const dir = dirname(a.backupPath);
+    // An S3 object's folder is its prefix, named with its slash (s3://bucket/nightly/).
+    const dir = isS3Url(a.backupPath) ? a.backupPath.slice(0, a.backupPath.lastIndexOf('/') + 1) : dirname(a.backupPath);
+    const history = ['recover-texts', 'history', '--user', a.username, dir, ...(a.options ?? [])].map(shellWord).join(' ');
     lines.push(
       `${a.newer.length} newer backup${a.newer.length === 1 ? ' is' : 's are'} beside it (the newest ${basename(newest.path)}, ${newest.date.value}); ` +
-        `to restore only what was lost and keep later edits: recover-texts history --user ${shellWord(a.username)} ${shellWord(dir)}, then recover-texts merge`,
+        `to restore only what was lost and keep later edits: ${history}, then recover-texts merge`,
     );
   }
   return lines;
