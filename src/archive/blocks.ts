@@ -6,8 +6,9 @@
  * WriteInt(oid) and its chunks up to a zero length, and ends with WriteInt(0) (_StartLOs,
  * _StartLO, _EndLO, _EndLOs). _ReadBlockHeader / _skipData / _skipLOs read them back.
  *
- * Read through a bounded window: nothing here allocates more than WINDOW bytes, whatever a
- * length in the file claims; every length is checked against the file's size first.
+ * Read through a bounded window: nothing here allocates more than two WINDOWs at once (and, read
+ * ahead, that many more on their way), whatever a length in the file claims; every length is
+ * checked against the file's size first.
  */
 import type { ByteSource } from './bytes.js';
 import { BLK_BLOBS, BLK_DATA } from './constants.js';
@@ -20,11 +21,16 @@ export const WINDOW = 1024 * 1024;
 /**
  * A forward-reading cursor over a backup's bytes, through a window of at most WINDOW bytes
  * (never past `end`, where the caller knows the block ends). Its size is the source's, when
- * known; a stream's end is found by reading.
+ * known; a stream's end is found by reading. With `ahead` (a source where every read is a round
+ * trip: HTTP with ranges, S3), the next windows up to `end`, `ahead` of them, are asked for as
+ * soon as one is taken, so that their round trips overlap the inflating of this one's bytes: no
+ * byte past `end` is asked for.
  */
 export class FileCursor {
   private buf: Buffer = Buffer.alloc(0);
   private bufAt = 0;
+  /** The windows asked for ahead, in order, each starting where the one before ends. */
+  private next: { at: number; len: number; got: Promise<Buffer> }[] = [];
   readonly size: number;
   readonly path: string;
   constructor(
@@ -32,6 +38,7 @@ export class FileCursor {
     private readonly intSize: number,
     public pos: number,
     private readonly end = Infinity,
+    private readonly ahead = 0,
   ) {
     this.size = src.size ?? Infinity;
     this.path = src.name;
@@ -41,14 +48,43 @@ export class FileCursor {
   async take(n: number, what: string): Promise<Buffer> {
     if (this.pos + n > this.size) throw dataTruncated(this.path, this.size, what);
     if (this.pos < this.bufAt || this.pos + n > this.bufAt + this.buf.length) {
-      this.bufAt = this.pos;
       const limit = Math.max(this.pos + n, Math.min(this.end, this.size));
-      this.buf = await this.src.read(this.pos, Math.min(Math.max(n, WINDOW), limit - this.pos));
+      const bufEnd = this.bufAt + this.buf.length;
+      if (this.next[0]?.at === bufEnd && this.pos >= this.bufAt && this.pos <= bufEnd) {
+        // Forward: what is left of this window, then the windows read ahead, as far as n needs.
+        const parts = [this.buf.subarray(this.pos - this.bufAt)];
+        let have = parts[0]!.length;
+        while (have < n && this.next[0]?.at === this.pos + have) {
+          const piece = await this.next.shift()!.got;
+          parts.push(piece);
+          have += piece.length;
+          if (!piece.length) break;
+        }
+        if (have < n) parts.push(await this.src.read(this.pos + have, Math.min(Math.max(n - have, WINDOW), limit - this.pos - have)));
+        this.buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      } else {
+        this.next = [];
+        this.buf = await this.src.read(this.pos, Math.min(Math.max(n, WINDOW), limit - this.pos));
+      }
+      this.bufAt = this.pos;
       if (this.buf.length < n) throw dataTruncated(this.path, this.pos + this.buf.length, what);
+      this.readAhead(Math.min(this.end, this.size));
     }
     const out = this.buf.subarray(this.pos - this.bufAt, this.pos - this.bufAt + n);
     this.pos += n;
     return out;
+  }
+
+  /** Ask for the windows after the one held, up to `limit`, while fewer than `ahead` are on their way. */
+  private readAhead(limit: number): void {
+    const last = this.next.at(-1);
+    for (let at = last ? last.at + last.len : this.bufAt + this.buf.length; this.next.length < this.ahead && at < limit; ) {
+      const len = Math.min(WINDOW, limit - at);
+      const got = this.src.read(at, len);
+      got.catch(() => {}); // taken, or let go unread
+      this.next.push({ at, len, got });
+      at += len;
+    }
   }
 
   /** ReadInt (pg_backup_archiver.c). */

@@ -15,6 +15,8 @@ export interface ByteSource {
   readonly size: number | undefined;
   /** Reads may go back and jump ahead cheaply (a file, HTTP with ranges). */
   readonly seekable: boolean;
+  /** Each read is a round trip over a network (HTTP, S3): worth asking for the next bytes before they are needed. */
+  readonly remote?: boolean;
   /** Up to len bytes at pos; fewer only at the end. */
   read(pos: number, len: number): Promise<Buffer>;
   /**

@@ -35,6 +35,9 @@ export interface ReadOptions {
 const DUMP_START = '--\n-- PostgreSQL database dump\n--\n\n';
 const DUMP_END = '--\n-- PostgreSQL database dump complete\n--\n\n';
 
+/** Windows of a block asked for ahead of the reading, from a remote source (FileCursor). */
+const WINDOWS_AHEAD = 3;
+
 const CUSTOM_CODEC: Record<CompressionAlgorithm, Codec> = { none: 'none', gzip: 'zlib', lz4: 'lz4', zstd: 'zstd' };
 const FILE_CODEC: Record<CompressionAlgorithm, Codec> = { none: 'none', gzip: 'gzip', lz4: 'lz4', zstd: 'zstd' };
 
@@ -174,7 +177,8 @@ async function* customData(src: ByteSource, info: ArchiveInfo, wanted: ArchiveTo
       const at = Number(e.dataOffset);
       if (at < tocEnd) throw corrupt(`the TOC says the data of TOC entry ${e.dumpId} starts at byte ${at}, inside the TOC (which ends at byte ${tocEnd})`);
       if (at >= size) throw dataTruncated(path, size, `the data of TOC entry ${e.dumpId} should start at byte ${at}`);
-      const c = new FileCursor(src, info.intSize, at, starts.find((s) => s > at));
+      // Read by position over a network (HTTP, S3: a round trip per read), the block's next windows are asked for ahead.
+      const c = new FileCursor(src, info.intSize, at, starts.find((s) => s > at), src.remote ? WINDOWS_AHEAD : 0);
       const block = await readBlockHeader(c);
       if (block === null || block.dumpId !== e.dumpId || block.type !== BLK_DATA) {
         throw corrupt(`expected the data block of TOC entry ${e.dumpId} at byte ${at} of ${path}, found ${block ? `a block of entry ${block.dumpId}` : 'none'}`);

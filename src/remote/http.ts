@@ -65,6 +65,7 @@ export async function httpBytes(url: URL, opts: HttpOptions = {}): Promise<HttpB
     name: http.name,
     size,
     seekable: true,
+    remote: true,
     ranges: true,
     modifiedAt,
     async read(pos, len) {

@@ -175,6 +175,7 @@ export async function openS3(settings: S3Settings, opts: ResumeOptions = {}): Pr
         name: object.path,
         size: object.size,
         seekable: true,
+        remote: true,
         async read(pos, len) {
           if (once) return once.read(pos, len);
           const end = Math.min(object.size, pos + len);
