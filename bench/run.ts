@@ -18,8 +18,9 @@
  * Needs PostgreSQL 15 (server and client tools, /usr/lib/postgresql/15/bin or
  * BENCH_PG_BIN) and GNU time (/usr/bin/time). Writes bench/out/results.json.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { startNginx, type Nginx } from '../test/nginx.js';
@@ -84,6 +85,13 @@ interface Case {
 
 const mb = (path: string) => `${(statSync(path).size / 1e6).toFixed(0)} MB`;
 
+/** bench/lag-proxy.mjs in front of `port`, holding each piece `ms` each way, as its own process; its port. */
+async function startLagProxy(port: number, ms: number): Promise<{ port: number; stop: () => void }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'lag-proxy.mjs'), String(port), String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  return { port: Number(String(line).trim()), stop: () => child.kill() };
+}
+
 async function main(): Promise<void> {
   // Backups are made (once, then cached) only for the groups selected.
   const big = ['export, .sql.gz', 'export, plain .sql', 'export, custom archive', 'url'].some((t) => ONLY.test(t)) ? await makeBigBackups() : bigBackupPaths();
@@ -98,8 +106,10 @@ async function main(): Promise<void> {
   // to compare, and the timed processes run without NODE_EXTRA_CA_CERTS) at 10 MB/s a request.
   const webDir = ONLY.test('url') ? mkdtempSync(join(tmpdir(), 'rt-bench-nginx-')) : undefined;
   let web: Nginx | undefined;
+  let lag: { port: number; stop: () => void } | undefined;
   try {
     if (webDir) web = await startNginx(webDir, dirname(big.custom), { limitRate: '10m' });
+    if (web) lag = await startLagProxy(Number(new URL(web.http).port), 10);
     execFileSync(join(PG15, 'psql'), ['-X', '-q', '-c', 'CREATE ROLE buggy', '-c', 'CREATE ROLE buggy_readonly'], { env: server.env, stdio: 'ignore' });
     let n = 0;
     /** A fresh database on the running server, `restore` into it, then the query. */
@@ -163,7 +173,7 @@ async function main(): Promise<void> {
     add(g, 'floor', `floor: inflate all ${YEAR_NIGHTS}, one after another`, () => timed(floorCommand('inflate', restored)));
 
     if (web) {
-      const site = web;
+      const site = { ...web, lagged: lag!.port };
       const url = (path: string) => `${site.http}/slow/${basename(path)}`;
       /** The run, and what nginx sent for it. */
       const counted = (run: () => Sample) => (): Sample => {
@@ -187,6 +197,11 @@ async function main(): Promise<void> {
       g = `url: custom archive (${size(big.custom)}) at 10 MB/s`;
       add(g, 'tool', `recover-texts export URL --user ${STUDENT}`, counted(tool('export', url(big.custom), '-u', STUDENT)));
       add(g, 'alternative', 'download it (curl to /dev/null)', counted(download(big.custom)));
+      // Through a 20 ms round trip (a proxy holding each piece 10 ms each way): what reading a block's next pieces ahead is for.
+      const far = (path: string) => `http://127.0.0.1:${site.lagged}/slow/${basename(path)}`;
+      g = `url: custom archive (${size(big.custom)}) at 10 MB/s, 20 ms away`;
+      add(g, 'tool', `recover-texts export URL --user ${STUDENT}`, counted(tool('export', far(big.custom), '-u', STUDENT)));
+      add(g, 'alternative', 'download it (curl to /dev/null)', counted(() => timed(['curl', '-sSf', '-o', '/dev/null', far(big.custom)])));
       g = `url: .sql.gz (${size(big.gzip)}) at 10 MB/s`;
       add(g, 'tool', `recover-texts export URL --user ${STUDENT}`, counted(tool('export', url(big.gzip), '-u', STUDENT)));
       add(g, 'alternative', 'download it (curl to a file), then export the file', counted(downloadAndExport(big.gzip)));
@@ -198,6 +213,7 @@ async function main(): Promise<void> {
     }
     printTable(cases);
   } finally {
+    lag?.stop();
     await web?.stop();
     if (webDir) rmSync(webDir, { recursive: true, force: true });
     server.stop();
