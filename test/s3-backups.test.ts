@@ -7,9 +7,11 @@
  * only.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectBackup, selectBackups } from '../src/detect/index.js';
+import { backupDate, detectBackup, newerBackupsBeside, selectBackups } from '../src/detect/index.js';
 import { checkEndpoint, isS3Url, openS3, parseS3Url } from '../src/remote/s3.js';
 import type { ByteSource } from '../src/archive/index.js';
 import type { DetectOptions } from '../src/detect/detect.js';
@@ -301,6 +303,39 @@ describe('one object', () => {
     } finally {
       await replaced;
       await proxy.close();
+    }
+  });
+
+  it('beside an exported object, a newer backup whose name carries no date, or the same day, is found by the date it is read with', async () => {
+    const older = nightPaths.find((p) => basename(p) === 'buggy_race_bk_20260310.sql.gz')!;
+    const archive = nightPaths.find((p) => p.endsWith('.dump'))!;
+    // The 12th's archive (its header: 2026-03-12 23:30) under a name without a date, and again under the 12th's name.
+    await store.putFile('beside/buggy_race_bk_20260310.sql.gz', older);
+    await store.putFile('beside/latest.dump', archive);
+    const backup = await detectBackup(`s3://${S3_BUCKET}/beside/buggy_race_bk_20260310.sql.gz`, settings);
+    const newer = await newerBackupsBeside(backup, backupDate(backup), settings);
+    expect(newer.map((b) => [basename(b.path), b.date.value])).toEqual([['latest.dump', '2026-03-12 23:30']]);
+    // A backup from earlier the same day as another, by its header's time: the later one is newer.
+    await store.putFile('beside/buggy_race_bk_20260312_0900.sql.gz', older);
+    const sameDay = { ...backup, path: `s3://${S3_BUCKET}/beside/buggy_race_bk_20260312_0900.sql.gz` };
+    expect((await newerBackupsBeside(sameDay, { value: '2026-03-12 09:00', source: 'file name' }, settings)).map((b) => basename(b.path))).toEqual(['latest.dump']);
+  });
+
+  it('a store that ignores Range (it sends the object from its first byte) is a clean error, never bytes taken for others', async () => {
+    const body = Buffer.from('0123456789'.repeat(10));
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, etag: '"one"' });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const s3 = await openS3({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, { backoffMs: 10 });
+      const src = s3.bytes({ path: `s3://${S3_BUCKET}/any.dump`, size: body.length, modifiedAt: new Date() });
+      const e = await failure(src.read(10, 5));
+      expect(e.code).toBe('S3_FAILED');
+      expect(e.message).toBe(`cannot read backup s3://${S3_BUCKET}/any.dump: asked for the bytes from 10, the store sent the whole object`);
+    } finally {
+      server.close();
     }
   });
 

@@ -197,21 +197,24 @@ export async function newerBackupsBeside(backup: BackupFile, date: BackupDate, o
 }
 
 /**
- * newerBackupsBeside for an S3 object: the objects under its prefix whose names date them later
- * than `date`, read a few at a time (only those: a year of nightly objects is not read for one
- * export). It throws where the prefix cannot be listed (a key may read objects and not list
- * them): the caller says nothing then.
+ * newerBackupsBeside for an S3 object: the backups under its prefix newer than `date`, by the
+ * dates they are read with (as in a folder). Objects whose names date them two days or more
+ * before the backup's day are not read (a name's day may be a day off the dump's own time, and
+ * a same-day backup's time is in its header); every other object is, a few at a time. It throws
+ * where the prefix cannot be listed (a key may read objects and not list them): the caller says
+ * nothing then.
  */
 async function newerObjectsBeside(backup: BackupFile, date: BackupDate, opts: DetectOptions): Promise<SelectedBackup[]> {
   const place = parseS3Url(backup.path);
   const store = await openS3(opts.s3 ?? {}, { debug: opts.debug });
   const { objects } = await store.list({ bucket: place.bucket, key: place.key.slice(0, place.key.lastIndexOf('/') + 1), folder: true });
   if (objects.length > MAX_SIBLINGS) return [];
-  const named = (o: S3Object) => dateFromName(o.path);
-  const later = objects.filter((o) => o.path !== backup.path && named(o) !== undefined && isLater({ value: named(o)!, source: 'file name' }, date));
-  const looked = await pool(later, HEADS_AT_ONCE, undefined, (o) => lookAtObject(store, o));
-  const newer = looked.flatMap((seen, k) => ('backup' in seen ? [{ path: later[k]!.path, backup: seen.backup, date: backupDate(seen.backup), named: false }] : []));
-  return newer.filter((b) => isLater(b.date, date)).sort((a, b) => cmp(a.date.value, b.date.value) || cmp(a.path, b.path));
+  const dayBefore = new Date(Date.parse(`${date.value.slice(0, 10)}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  const maybeLater = objects.filter((o) => o.path !== backup.path && (dateFromName(o.path) ?? dayBefore) >= dayBefore);
+  const looked = await pool(maybeLater, HEADS_AT_ONCE, undefined, (o) => lookAtObject(store, o));
+  const found = looked.flatMap((seen, k) => ('backup' in seen ? [{ path: maybeLater[k]!.path, backup: seen.backup, date: backupDate(seen.backup), named: false }] : []));
+  // As in a folder: only backups that carry their own date (name or header).
+  return found.filter((b) => b.date.source !== 'file modification time' && isLater(b.date, date)).sort((a, b) => cmp(a.date.value, b.date.value) || cmp(a.path, b.path));
 }
 
 /** A folder member that detection refused: damaged (an empty or cut-off night), or not a backup. */

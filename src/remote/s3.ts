@@ -167,6 +167,13 @@ export async function openS3(settings: S3Settings, opts: ResumeOptions = {}): Pr
           (got.Body as Readable | undefined)?.destroy();
           throw changed(`cannot read backup ${object.path}`);
         }
+        // A store (or a proxy before it) that ignores Range sends the object from its first byte: never taken for byte `at`.
+        if (range && !got.ContentRange?.startsWith(`bytes ${at}-`)) {
+          (got.Body as Readable | undefined)?.destroy();
+          throw new RecoverError('S3_FAILED', `cannot read backup ${object.path}: asked for the bytes from ${at}, the store sent ${got.ContentRange ?? 'the whole object'}`, {
+            hint: 'the store does not answer ranged reads: copy the backup down (aws s3 cp) and pass the file',
+          });
+        }
         etag ??= got.ETag;
         return { body: got.Body as AsyncIterable<Uint8Array>, from: at };
       };

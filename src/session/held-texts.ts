@@ -74,12 +74,19 @@ export class TextSlabs {
 
   give(slabs: readonly Buffer[], columns?: RowColumns): void {
     this.free.push(...slabs.slice(0, Math.max(0, SLABS_KEPT - this.free.length)));
-    if (columns && this.columns.length < COLUMNS_KEPT) this.columns.push(columns);
+    if (columns && this.columns.length < COLUMNS_KEPT && columns.rows <= COLUMNS_KEPT_ROWS) this.columns.push(columns);
   }
 }
 
 /** Index columns kept for later backups, at most: two tables (tasktexts and notes) of each backup held at once. */
 const COLUMNS_KEPT = 32;
+
+/**
+ * Rows the index columns kept have room for, at most (about 3.5 MB each): columns grown past this by
+ * an unusually large texts table go with it, not kept for the rest of the run (a class of 300
+ * has about 9,000 rows).
+ */
+const COLUMNS_KEPT_ROWS = 2 ** 16;
 
 /** What a row's index costs beyond its bytes: its place in six columns of 8 bytes or fewer and two slots of the id table. */
 const ROW_BYTES = 64;
@@ -138,6 +145,11 @@ class RowColumns {
   /** 32 less the log2 of the slots' number: an id's first slot is the top bits of its hash (slotOf). */
   private shift = 32 - Math.log2(2 * FIRST_ROWS);
   private ids = 0;
+
+  /** Rows the columns have room for. */
+  get rows(): number {
+    return this.id.length;
+  }
 
   /** Room in every column for row `row`, the next. */
   room(row: number): void {
