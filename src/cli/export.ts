@@ -5,7 +5,7 @@ import { EXPORT_FORMATS, render, uploadAdvice, writeExport, type ExportFormat } 
 import { newestTimestamp, selectTasks } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { RecoverError } from '../errors.js';
-import { isS3Url } from '../remote/index.js';
+import { endpointOption } from '../remote/index.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
 import { oneBackup, readingOptions } from './many.js';
@@ -70,9 +70,9 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console, scope:
     if (opts.format === 'json') {
       const newer = await newerBackupsBeside(backup, b.date, readingOptions(opts, [backupPath], ui));
       const backupDate = b.date.source === 'file modification time' ? `${b.date.value} UTC` : b.date.value;
-      // An S3 object's folder is its prefix, and history needs the store it is in.
-      const endpoint = opts.endpointUrl && isS3Url(backupPath) ? ['--endpoint-url', opts.endpointUrl] : [];
-      for (const line of uploadAdvice({ username: user.username, texts: texts.length, backupDate, backupPath, newer, options: endpoint })) ui.note(line);
+      // History over the newer backups needs the store an S3 object is in.
+      const options = endpointOption(opts.endpointUrl, [backupPath]);
+      for (const line of uploadAdvice({ username: user.username, texts: texts.length, backupDate, backupPath, newer, options })) ui.note(line);
     }
   });
 }

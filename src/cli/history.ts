@@ -6,7 +6,7 @@ import { isDirectory, pathExists } from '../files.js';
 import { accountDeletedNote, buildHistory, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT } from '../history/index.js';
 import { shellWord } from '../shell.js';
 import { writeFileAtomic } from '../export/index.js';
-import { isS3Url } from '../remote/index.js';
+import { endpointOption } from '../remote/index.js';
 import { restorePlan, uploadFileName } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
 import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
@@ -72,7 +72,7 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
     const range = [
       ...(opts.since ? ['--since', opts.since] : []),
       ...(opts.until ? ['--until', opts.until] : []),
-      ...(opts.endpointUrl && backups.some(isS3Url) ? ['--endpoint-url', opts.endpointUrl] : []),
+      ...endpointOption(opts.endpointUrl, backups),
     ];
     const out = lost.length ? await uploadPath(h.user.username, snapshots.map((s) => s.path)) : undefined;
     // A deleted account has nothing to upload to: its texts are shown, and how to give them back is said.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
 import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT, type History } from '../history/index.js';
-import { isS3Url } from '../remote/index.js';
+import { endpointOption } from '../remote/index.js';
 import { restoreAll, restoreAllSummary, restorePlan } from '../merge/index.js';
 import { renderCohortReport } from '../report/index.js';
 import { cohortTimelines, streamBackups, type Snapshot } from '../session/index.js';
@@ -74,7 +74,7 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
     const range = [
       ...(opts.since ? ['--since', opts.since] : []),
       ...(opts.until ? ['--until', opts.until] : []),
-      ...(opts.endpointUrl && backups.some(isS3Url) ? ['--endpoint-url', opts.endpointUrl] : []),
+      ...endpointOption(opts.endpointUrl, backups),
     ];
     const first = cohort.students[0];
     if (first) ui.note(`one student's texts, date by date: ${['recover-texts', 'history', '--user', first.username, ...backups, ...range].map(shellWord).join(' ')}`);

@@ -13,7 +13,7 @@ import { kindOf } from '../archive/index.js';
 import { backupDate, dateFromName, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
 import { assertBackupPathExists, detectBackup, detectS3Object, STDIN_ARG, type BackupFile, type DetectOptions } from './detect.js';
-import { backupName, isS3Url, isUrl, openS3, parseS3Url, type S3Object, type S3Store } from '../remote/index.js';
+import { backupName, isS3Url, isUrl, openS3, parseS3Url, s3Folder, type S3Object, type S3Store } from '../remote/index.js';
 import { ownOutputKind } from './own.js';
 import { pool } from '../pool.js';
 
@@ -205,9 +205,8 @@ export async function newerBackupsBeside(backup: BackupFile, date: BackupDate, o
  * nothing then.
  */
 async function newerObjectsBeside(backup: BackupFile, date: BackupDate, opts: DetectOptions): Promise<SelectedBackup[]> {
-  const place = parseS3Url(backup.path);
   const store = await openS3(opts.s3 ?? {}, { debug: opts.debug });
-  const { objects } = await store.list({ bucket: place.bucket, key: place.key.slice(0, place.key.lastIndexOf('/') + 1), folder: true });
+  const { objects } = await store.list(parseS3Url(s3Folder(backup.path)));
   if (objects.length > MAX_SIBLINGS) return [];
   const dayBefore = new Date(Date.parse(`${date.value.slice(0, 10)}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
   const maybeLater = objects.filter((o) => o.path !== backup.path && (dateFromName(o.path) ?? dayBefore) >= dayBefore);

@@ -6,7 +6,7 @@
  * what was lost.
  */
 import { basename, dirname } from 'node:path';
-import { isS3Url } from '../remote/index.js';
+import { isS3Url, s3Folder } from '../remote/index.js';
 import { shellWord } from '../shell.js';
 
 export interface ExportAdvice {
@@ -27,8 +27,7 @@ export function uploadAdvice(a: ExportAdvice): string[] {
   ];
   if (a.newer.length) {
     const newest = a.newer.at(-1)!;
-    // An S3 object's folder is its prefix, named with its slash (s3://bucket/nightly/).
-    const dir = isS3Url(a.backupPath) ? a.backupPath.slice(0, a.backupPath.lastIndexOf('/') + 1) : dirname(a.backupPath);
+    const dir = isS3Url(a.backupPath) ? s3Folder(a.backupPath) : dirname(a.backupPath);
     const history = ['recover-texts', 'history', '--user', a.username, dir, ...(a.options ?? [])].map(shellWord).join(' ');
     lines.push(
       `${a.newer.length} newer backup${a.newer.length === 1 ? ' is' : 's are'} beside it (the newest ${basename(newest.path)}, ${newest.date.value}); ` +

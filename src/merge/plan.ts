@@ -6,7 +6,7 @@ import type { SnapshotTask } from '../session/index.js';
 import { taskOrder, toServerText, type ServerText } from '../query/index.js';
 
 import { checkUpload } from './check.js';
-import { isS3Url } from '../remote/index.js';
+import { endpointOption } from '../remote/index.js';
 import { shellWord } from '../shell.js';
 
 /** One text the student has now. */
@@ -186,8 +186,7 @@ export interface MergePlan {
 
 /** The command that copies a student's texts out of one backup, with the store an s3:// backup is read from. */
 function exportCommand(path: string, username: string, endpointUrl: string | undefined): string {
-  const endpoint = endpointUrl && isS3Url(path) ? ['--endpoint-url', endpointUrl] : [];
-  return ['recover-texts', 'export', path, '--user', username, ...endpoint, '--format', 'files', '--out', 'DIR'].map(shellWord).join(' ');
+  return ['recover-texts', 'export', path, '--user', username, ...endpointOption(endpointUrl, [path]), '--format', 'files', '--out', 'DIR'].map(shellWord).join(' ');
 }
 
 /**

@@ -4,4 +4,4 @@
  */
 export { httpBytes } from './http.js';
 export { backupName, isUrl, redactUrl } from './url.js';
-export { checkEndpoint, isS3Url, openS3, parseS3Url, type S3Object, type S3Settings, type S3Store } from './s3.js';
+export { checkEndpoint, endpointOption, isS3Url, openS3, parseS3Url, s3Folder, type S3Object, type S3Settings, type S3Store } from './s3.js';

@@ -64,6 +64,17 @@ export function isS3Url(arg: string): boolean {
   return arg.slice(0, SCHEME.length).toLowerCase() === SCHEME;
 }
 
+/** The folder an object is in, as a folder is named: its prefix with the slash (`s3://bucket/nightly/`, or `s3://bucket/`). */
+export function s3Folder(path: string): string {
+  const place = parseS3Url(path);
+  return s3Path(place.bucket, place.key.slice(0, place.key.lastIndexOf('/') + 1));
+}
+
+/** The `--endpoint-url` a command printed to run later needs to read `paths`: the one given, when any of them is in S3. */
+export function endpointOption(endpointUrl: string | undefined, paths: readonly string[]): string[] {
+  return endpointUrl && paths.some(isS3Url) ? ['--endpoint-url', endpointUrl] : [];
+}
+
 /** `s3://bucket/key` or `s3://bucket/prefix/` (also `s3://bucket`, the whole bucket as a folder). */
 export function parseS3Url(arg: string): S3Place {
   const rest = arg.slice(SCHEME.length);
