@@ -107,9 +107,13 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
       const looked = await pool(objects, HEADS_AT_ONCE, undefined, (object) => lookAtObject(store, object));
       for (const [k, { path }] of objects.entries()) {
         const seen = looked[k]!;
+        if ('passOver' in seen) {
+          skipped.push({ path, reason: seen.passOver, kind: 'not a backup' });
+          continue;
+        }
         if ('error' in seen) {
           // A refusal of one object (its own permissions) skips it, as another user's file in a folder is.
-          skipped.push(seen.error === LINE_BREAK ? { path, reason: LINE_BREAK, kind: 'not a backup' } : notABackup(path, seen.error));
+          skipped.push(notABackup(path, seen.error));
           continue;
         }
         any = true;
@@ -162,7 +166,7 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
     }
   }
   const { kept, copies } = setCopiesAside([...found.values()]);
-  const all = kept.sort((a, b) => cmp(a.date.value, b.date.value) || cmp(a.path, b.path));
+  const all = kept.sort(byDate);
   const day = (b: SelectedBackup) => b.date.value.slice(0, 10);
   let backups = all.filter((b) => (!range.since || day(b) >= range.since) && (!range.until || day(b) <= range.until));
   if (range.before) backups = backups.filter((b) => day(b) < range.before!).slice(-1);
@@ -192,8 +196,12 @@ export async function newerBackupsBeside(backup: BackupFile, date: BackupDate, o
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   if (names.length > MAX_SIBLINGS) return [];
   const all = await selectBackups([dir], {}, [backup]).catch(() => null);
-  // Only backups that carry their own date (name or header): a stray SQL-looking file's mtime says nothing.
-  return (all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path) && b.date.source !== 'file modification time' && isLater(b.date, date));
+  return newerThan((all?.backups ?? []).filter((b) => resolve(b.path) !== resolve(path)), date);
+}
+
+/** The backups dated after `date`, oldest first: only those that carry their own date (name or header), as a stray SQL-looking file's mtime says nothing. */
+function newerThan(backups: readonly SelectedBackup[], date: BackupDate): SelectedBackup[] {
+  return backups.filter((b) => b.date.source !== 'file modification time' && isLater(b.date, date)).sort(byDate);
 }
 
 /**
@@ -211,9 +219,7 @@ async function newerObjectsBeside(backup: BackupFile, date: BackupDate, opts: De
   const dayBefore = new Date(Date.parse(`${date.value.slice(0, 10)}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
   const maybeLater = objects.filter((o) => o.path !== backup.path && (dateFromName(o.path) ?? dayBefore) >= dayBefore);
   const looked = await pool(maybeLater, HEADS_AT_ONCE, undefined, (o) => lookAtObject(store, o));
-  const found = looked.flatMap((seen, k) => ('backup' in seen ? [{ path: maybeLater[k]!.path, backup: seen.backup, date: backupDate(seen.backup), named: false }] : []));
-  // As in a folder: only backups that carry their own date (name or header).
-  return found.filter((b) => b.date.source !== 'file modification time' && isLater(b.date, date)).sort((a, b) => cmp(a.date.value, b.date.value) || cmp(a.path, b.path));
+  return newerThan(looked.flatMap((seen, k) => ('backup' in seen ? [{ path: maybeLater[k]!.path, backup: seen.backup, date: backupDate(seen.backup), named: false }] : [])), date);
 }
 
 /** A folder member that detection refused: damaged (an empty or cut-off night), or not a backup. */
@@ -240,14 +246,14 @@ async function linksLast(dir: string, names: string[]): Promise<string[]> {
   return [...names.filter((_, k) => !isLink[k]), ...names.filter((_, k) => isLink[k])];
 }
 
-/** An object of an S3 folder: a backup, or why it is not one (a name with a line break is not opened). */
-async function lookAtObject(store: S3Store, object: S3Object): Promise<{ backup: BackupFile } | { error: RecoverError | typeof LINE_BREAK }> {
-  if (lineBreakIn(object.path)) return { error: LINE_BREAK };
+/** An object of an S3 folder, as lookAt a folder member: passed over (a name with a line break), a backup, or why it is not one. */
+async function lookAtObject(store: S3Store, object: S3Object): Promise<{ passOver: string } | { backup: BackupFile } | { error: RecoverError }> {
+  if (lineBreakIn(object.path)) return { passOver: LINE_BREAK };
   try {
     return { backup: await detectS3Object(store, object) };
-  } catch (e) {
-    if (!(e instanceof RecoverError)) throw e;
-    return { error: e };
+  } catch (error) {
+    if (!(error instanceof RecoverError)) throw error;
+    return { error };
   }
 }
 
@@ -296,6 +302,11 @@ async function isPlainFolder(path: string): Promise<boolean> {
 function describe(range: DateRange): string {
   const parts = [range.since && `on or after ${range.since}`, range.until && `on or before ${range.until}`, range.before && `before ${range.before}`].filter(Boolean);
   return parts.length ? parts.join(' and ') : 'in range';
+}
+
+/** Oldest first; the same date by path. */
+function byDate(a: SelectedBackup, b: SelectedBackup): number {
+  return cmp(a.date.value, b.date.value) || cmp(a.path, b.path);
 }
 
 function cmp(a: string, b: string): number {
