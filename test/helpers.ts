@@ -39,6 +39,13 @@ export function runCli(args: string[], opts: { tmp?: string; env?: NodeJS.Proces
   });
 }
 
+/** `n` bytes no two 4-byte places of which share their value: a byte read twice, skipped or misplaced shows. */
+export function distinctBytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let k = 0; k + 4 <= n; k += 4) b.writeUInt32LE((k * 2654435761) >>> 0, k);
+  return b;
+}
+
 /** A temp dir the unprivileged server user can pass through (as root, the cluster runs as another user). */
 export function makeTmp(label = 'test'): string {
   const dir = mkdtempSync(join(tmpdir(), `rt-${label}-`));

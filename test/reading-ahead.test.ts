@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FileCursor, WINDOW } from '../src/archive/blocks.js';
 import type { ByteSource } from '../src/archive/index.js';
+import { distinctBytes } from './helpers.js';
 
 /** A source over `bytes` that logs each read (start, end), answering after a tick as a network would; `fails`: a start whose read fails. */
 function source(bytes: Buffer, fails?: number) {
@@ -30,15 +31,9 @@ function source(bytes: Buffer, fails?: number) {
   return { src, asked };
 }
 
-const bytesOf = (n: number) => {
-  const b = Buffer.alloc(n);
-  for (let k = 0; k + 4 <= n; k += 4) b.writeUInt32LE((k * 2654435761) >>> 0, k);
-  return b;
-};
-
 describe("a block's windows read ahead", () => {
   it('takes exactly the bytes the source holds, whatever the takes and skips, never asking past the end given', async () => {
-    const bytes = bytesOf(5 * WINDOW + 123);
+    const bytes = distinctBytes(5 * WINDOW + 123);
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: WINDOW }),
@@ -63,7 +58,7 @@ describe("a block's windows read ahead", () => {
   });
 
   it('read forward, asks for the next windows before they are needed, each once, up to the block end and no further', async () => {
-    const bytes = bytesOf(8 * WINDOW);
+    const bytes = distinctBytes(8 * WINDOW);
     const { src, asked } = source(bytes);
     const end = 5 * WINDOW + 1000;
     const c = new FileCursor(src, 4, 100, end, 3);
@@ -81,7 +76,7 @@ describe("a block's windows read ahead", () => {
   });
 
   it('a window that fails is the error of the take that needs it; one asked for ahead and never needed is no error', async () => {
-    const bytes = bytesOf(6 * WINDOW);
+    const bytes = distinctBytes(6 * WINDOW);
     const failing = new FileCursor(source(bytes, 2 * WINDOW).src, 4, 0, 6 * WINDOW, 3);
     expect((await failing.take(10, 'a take')).length).toBe(10);
     failing.skip(2 * WINDOW - 10, 'to the failing window');

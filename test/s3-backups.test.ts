@@ -17,7 +17,7 @@ import type { ByteSource } from '../src/archive/index.js';
 import type { DetectOptions } from '../src/detect/detect.js';
 import { RecoverError } from '../src/errors.js';
 import { cuttingProxy } from './cutting-proxy.js';
-import { makeTmp, removeTmp } from './helpers.js';
+import { distinctBytes, makeTmp, removeTmp } from './helpers.js';
 import { nightPaths } from './story-helpers.js';
 import { S3_BUCKET, startStore, type TestStore } from './s3-store.js';
 
@@ -222,8 +222,7 @@ describe('one object', () => {
    * connection that drops after 300 kB: `read` gets its bytes; what --debug said is returned.
    */
   async function throughDrop(key: string, read: (src: ByteSource, body: Buffer) => Promise<void>): Promise<string[]> {
-    const body = Buffer.alloc(1_000_000);
-    for (let k = 0; k < body.length; k += 4) body.writeUInt32LE((k * 2654435761) >>> 0, k);
+    const body = distinctBytes(1_000_000);
     await store.put(key, body);
     const object = { path: `s3://${S3_BUCKET}/${key}`, size: body.length, modifiedAt: new Date() };
     const proxy = await cuttingProxy(Number(new URL(store.endpoint).port), 300_000);
