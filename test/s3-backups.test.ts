@@ -7,7 +7,7 @@
  * only.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -320,22 +320,80 @@ describe('one object', () => {
     expect((await newerBackupsBeside(sameDay, { value: '2026-03-12 09:00', source: 'file name' }, settings)).map((b) => basename(b.path))).toEqual(['latest.dump']);
   });
 
-  it('a store that ignores Range (it sends the object from its first byte) is a clean error, never bytes taken for others', async () => {
-    const body = Buffer.from('0123456789'.repeat(10));
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, etag: '"one"' });
-      res.end(body);
+  /**
+   * A broken S3-compatible store on 127.0.0.1: `answer` writes each GET's answer, given the
+   * range asked for ([from, to], inclusive; null for none). `read` gets the object `any.dump` of
+   * `size` bytes through it, tries waiting 1 ms.
+   */
+  async function throughStore(size: number, answer: (range: [number, number] | null, res: ServerResponse) => void, read: (src: ByteSource) => Promise<void>): Promise<void> {
+    const server = createServer((req, res) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      answer(m ? [Number(m[1]), Number(m[2])] : null, res);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const s3 = await openS3({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, { backoffMs: 10 });
-      const src = s3.bytes({ path: `s3://${S3_BUCKET}/any.dump`, size: body.length, modifiedAt: new Date() });
-      const e = await failure(src.read(10, 5));
-      expect(e.code).toBe('S3_FAILED');
-      expect(e.message).toBe(`cannot read backup s3://${S3_BUCKET}/any.dump: asked for the bytes from 10, the store sent the whole object`);
+      const s3 = await openS3({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, { backoffMs: 1 });
+      await read(s3.bytes({ path: `s3://${S3_BUCKET}/any.dump`, size, modifiedAt: new Date() }));
     } finally {
       server.close();
     }
+  }
+
+  it('a store that ignores Range (it sends the object from its first byte) is a clean error, never bytes taken for others', async () => {
+    const body = Buffer.from('0123456789'.repeat(10));
+    await throughStore(
+      body.length,
+      (_range, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, etag: '"one"' });
+        res.end(body);
+      },
+      async (src) => {
+        const e = await failure(src.read(10, 5));
+        expect(e.code).toBe('S3_FAILED');
+        expect(e.message).toBe(`cannot read backup s3://${S3_BUCKET}/any.dump: asked for the bytes from 10, the store sent the whole object`);
+      },
+    );
+  });
+
+  it('a store that sends more than the range asked for (the rest of the object, or bytes past what it says it sends): only the bytes asked for are taken', async () => {
+    const body = distinctBytes(4000);
+    for (const extra of ['the rest', 'junk'] as const) {
+      await throughStore(
+        body.length,
+        (range, res) => {
+          const [from, to] = range ?? [0, body.length - 1];
+          // The rest of the object, honestly labelled; or the range asked for, labelled so, and 16 bytes more (no Content-Length).
+          const sent = extra === 'the rest' ? body.subarray(from) : Buffer.concat([body.subarray(from, to + 1), Buffer.alloc(16, 'X')]);
+          const last = extra === 'the rest' ? body.length - 1 : to;
+          res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-range': `bytes ${from}-${last}/${body.length}`, etag: '"one"' });
+          res.end(sent);
+        },
+        async (src) => {
+          for (const [pos, len] of [[0, 100], [100, 1000], [3990, 100]] as const) {
+            expect(Buffer.compare(await src.read(pos, len), body.subarray(pos, pos + len)), `${extra} ${pos}+${len}`).toBe(0);
+          }
+        },
+      );
+    }
+  });
+
+  it('a store that drips a byte an answer is a clean error after the tries, not a read of one request a byte', async () => {
+    let requests = 0;
+    await throughStore(
+      10_000,
+      (range, res) => {
+        const [from] = range ?? [0, 0];
+        requests++;
+        res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-range': `bytes ${from}-${from}/10000`, etag: '"one"' });
+        res.end(Buffer.from('a'));
+      },
+      async (src) => {
+        const e = await failure(src.read(0, 200));
+        expect(e.code).toBe('S3_UNREACHABLE');
+        expect(e.message).toBe(`cannot read backup s3://${S3_BUCKET}/any.dump: the connection dropped at byte 5, 5 times`);
+      },
+    );
+    expect(requests).toBe(5);
   });
 
   it('as a folder (a slash at the end) is not one backup', async () => {

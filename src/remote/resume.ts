@@ -10,6 +10,8 @@ import { RecoverError } from '../errors.js';
 /** Tries after a dropped connection or a server error, and the first wait. */
 const RETRIES = 4;
 const BACKOFF_MS = 500;
+/** Bytes an answer must bring before it drops for the count of drops to start again. */
+const PROGRESS = 64 * 1024;
 
 export interface ResumeOptions {
   /** Said under --debug: how the backup is read when that is worth knowing (no ranges, a resume). */
@@ -58,16 +60,19 @@ export class Resume {
   }
 
   /**
-   * Every byte from `start` to the end (`size`, when known), from `first` and then answers that
-   * `open(at)` asks for from byte `at` (undefined: nothing is left). Bytes of an answer before
-   * `at` are passed over (a server without ranges starts again from 0). A body that fails or ends
-   * before `size` is asked for again from where it stopped; a drop after progress starts the count again.
+   * Every byte from `start` to the end (`size`, when known), and none past it, from `first` and
+   * then answers that `open(at)` asks for from byte `at` (undefined: nothing is left). Bytes of an
+   * answer before `at` are passed over (a server without ranges starts again from 0), and those
+   * past `size` are never taken (a body longer than asked for). A body that fails or ends before
+   * `size` is asked for again from where it stopped; an answer that brought PROGRESS bytes or more
+   * before it dropped starts the count of drops again (one that drips a few bytes at a time does not).
    */
   async *body(start: number, size: number | undefined, open: (at: number) => Promise<Answer | undefined>, first?: Answer): AsyncGenerator<Buffer> {
     let at = start;
     let answer = first;
     for (let drops = 0; ; ) {
       if (!answer && size !== undefined && at >= size) return;
+      const from = at;
       try {
         answer ??= await open(at);
         if (!answer) return;
@@ -79,17 +84,19 @@ export class Resume {
             bodyAt += skip;
             b = b.subarray(skip);
           }
+          if (size !== undefined && at + b.length > size) b = b.subarray(0, size - at);
           if (!b.length) continue;
           bodyAt += b.length;
           at += b.length;
-          drops = 0;
           yield b;
+          if (size !== undefined && at >= size) return;
         }
         if (size === undefined || at >= size) return;
         throw new Error(`the body ended at byte ${at} of ${size}`);
       } catch (e) {
         if (this.final(e)) throw e;
         answer = undefined;
+        if (at - from >= PROGRESS) drops = 0;
         await this.dropped(++drops, at);
       }
     }
