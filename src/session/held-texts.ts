@@ -144,6 +144,8 @@ class RowColumns {
   private slots = new Int32Array(2 * FIRST_ROWS).fill(-1);
   /** 32 less the log2 of the slots' number: an id's first slot is the top bits of its hash (slotOf). */
   private shift = 32 - Math.log2(2 * FIRST_ROWS);
+  /** This table's own hash (slotOf): a backup cannot choose ids that all fall on the same slots. */
+  private readonly seed = (Math.random() * 2 ** 32) >>> 0;
   private ids = 0;
 
   /** Rows the columns have room for. */
@@ -170,19 +172,22 @@ class RowColumns {
   /** The row with this id, or -1. */
   rowOf(id: number): number {
     const mask = this.slots.length - 1;
-    for (let k = slotOf(id, this.shift); ; k = (k + 1) & mask) {
+    for (let k = slotOf(id, this.seed, this.shift); ; k = (k + 1) & mask) {
       const row = this.slots[k]!;
       if (row < 0 || this.id[row] === id) return row;
     }
   }
 
-  /** Row `row` found by its id (set in `id` first); false when another row has that id. */
+  /**
+   * Row `row` found by its id (set in `id` first); false when another row has that id, or when
+   * MAX_PROBES slots in a row are taken (ids that fall together: the rows are then not compared by id).
+   */
   addId(row: number): boolean {
     if (2 * (this.ids + 1) > this.slots.length) this.rehash(this.slots.length * 2);
     const id = this.id[row]!;
     const mask = this.slots.length - 1;
-    let k = slotOf(id, this.shift);
-    for (; this.slots[k]! >= 0; k = (k + 1) & mask) if (this.id[this.slots[k]!] === id) return false;
+    let k = slotOf(id, this.seed, this.shift);
+    for (let probes = 0; this.slots[k]! >= 0; k = (k + 1) & mask) if (this.id[this.slots[k]!] === id || ++probes > MAX_PROBES) return false;
     this.slots[k] = row;
     this.ids++;
     return true;
@@ -201,16 +206,29 @@ class RowColumns {
     const mask = size - 1;
     for (const row of old) {
       if (row < 0) continue;
-      let k = slotOf(this.id[row]!, this.shift);
+      let k = slotOf(this.id[row]!, this.seed, this.shift);
       while (this.slots[k]! >= 0) k = (k + 1) & mask;
       this.slots[k] = row;
     }
   }
 }
 
-/** A plain id's first slot: its low and high 32 bits mixed, multiplied by 2^32 over the golden ratio, the product's top bits (Fibonacci hashing). */
-function slotOf(id: number, shift: number): number {
-  return Math.imul((id | 0) ^ ((id / 2 ** 32) | 0), 0x9e3779b1) >>> shift;
+/**
+ * Slots an id may look past its first before its table gives up comparing by id (addId). With
+ * the table at most half full and a hash of its own, honest ids look past a few.
+ */
+const MAX_PROBES = 64;
+
+/**
+ * A plain id's first slot: its low and high 32 bits each mixed with the table's seed and
+ * scrambled (MurmurHash3's finaliser), the result's top bits.
+ */
+function slotOf(id: number, seed: number, shift: number): number {
+  let h = Math.imul((id | 0) ^ seed, 0xcc9e2d51);
+  h = Math.imul(h ^ ((id / 2 ** 32) | 0), 0x1b873593) ^ seed;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> shift;
 }
 
 /**
