@@ -131,7 +131,10 @@ describe.skipIf(!HAVE_NGINX)('an http(s) URL in process (nginx over http)', () =
       const proxy2 = await cuttingProxy(port, 300_000);
       try {
         const streamed = await httpBytes(new URL(`http://127.0.0.1:${proxy2.port}/${BIG}?${SECRET}`), { backoffMs: 10, debug: (m) => notes.push(m) });
+        expect([streamed.seekable, streamed.remote, streamed.ranges]).toEqual([true, true, true]);
         streamed.sequential!();
+        // One answer read once now, and saying so: nothing may read it back or ahead.
+        expect([streamed.seekable, streamed.remote]).toEqual([false, false]);
         const parts: Buffer[] = [];
         for (let pos = 0; ; ) {
           const b = await streamed.read(pos, 1 << 20);

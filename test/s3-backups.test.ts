@@ -204,7 +204,10 @@ describe('one object', () => {
     const b = await detectBackup(`s3://${S3_BUCKET}/nightly/${basename(path)}`, settings);
     expect(b.format).toBe('gzip');
     const src = b.bytes!;
+    expect([src.seekable, src.remote]).toEqual([true, true]);
     src.sequential!();
+    // A stream now, and saying so: nothing may read it back or ahead (blocks.ts reads a remote source ahead).
+    expect([src.seekable, src.remote]).toEqual([false, false]);
     const pieces: Buffer[] = [];
     for (let pos = 0; ; ) {
       const piece = await src.read(pos, 1000);
@@ -372,6 +375,27 @@ describe('one object', () => {
           for (const [pos, len] of [[0, 100], [100, 1000], [3990, 100]] as const) {
             expect(Buffer.compare(await src.read(pos, len), body.subarray(pos, pos + len)), `${extra} ${pos}+${len}`).toBe(0);
           }
+        },
+      );
+    }
+  });
+
+  it('an object that is not the size listed (replaced before its first read) is a clean error, never read as another object', async () => {
+    const body = distinctBytes(5000);
+    for (const ranged of [true, false]) {
+      await throughStore(
+        4000,
+        (range, res) => {
+          const [from, to] = range ?? [0, body.length - 1];
+          const headers = { 'content-type': 'application/octet-stream', etag: '"new"', 'content-length': to - from + 1 };
+          res.writeHead(range ? 206 : 200, range ? { ...headers, 'content-range': `bytes ${from}-${to}/${body.length}` } : headers);
+          res.end(body.subarray(from, to + 1));
+        },
+        async (src) => {
+          if (!ranged) src.sequential!();
+          const e = await failure(src.read(0, 100));
+          expect(e.code).toBe('S3_FAILED');
+          expect(e.message).toBe(`cannot read backup s3://${S3_BUCKET}/any.dump: the object changed in S3 while it was being read (it holds 5000 bytes, 4000 when listed)`);
         },
       );
     }

@@ -48,6 +48,37 @@ async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer>
   return got === len ? out : out.subarray(0, got);
 }
 
+/**
+ * A source read by position over a network (HTTP ranges, S3 GETs) that a reader going from start
+ * to end turns into one answer streamed (`sequential()`, `stream` opens it). From then on it is a
+ * stream read once and says so (neither seekable nor remote), so nothing reads it back or ahead.
+ * `extra` is the rest of what the source tells (an HTTP server's Last-Modified).
+ */
+export function rangedBytes<T extends object>(
+  name: string,
+  size: number | undefined,
+  read: (pos: number, len: number) => Promise<Buffer>,
+  stream: () => Readable,
+  extra: T,
+): ByteSource & T {
+  let once: ByteSource | undefined;
+  return {
+    ...extra,
+    name,
+    size,
+    get seekable() {
+      return once === undefined;
+    },
+    get remote() {
+      return once === undefined;
+    },
+    read: (pos, len) => (once ? once.read(pos, len) : read(pos, len)),
+    sequential() {
+      once ??= streamBytes(stream(), name);
+    },
+  };
+}
+
 /** The start of a stream that stays readable until a read starts past it: what detection sniffs, and a tar's TOC. */
 const HEAD = 1024 * 1024;
 

@@ -6,7 +6,7 @@ export type { ArchiveFormat, ArchiveInfo, ArchiveTocEntry, ArchiveVersion, Compr
 export { MAX_ARCHIVE_VERSION } from './header.js';
 export { parseArchive } from './toc.js';
 export { archiveInfoOf, readArchiveInfo } from './info.js';
-export { fileBytes, streamBytes, bytesFrom, type ByteSource } from './bytes.js';
+export { fileBytes, streamBytes, rangedBytes, bytesFrom, type ByteSource } from './bytes.js';
 export { checkArchiveData } from './check.js';
 export { readArchiveSql, wantedCopyBlocks,  } from './reader.js';
 export { checkTocStatements } from './statements.js';

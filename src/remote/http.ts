@@ -16,7 +16,7 @@
  */
 import { Readable } from 'node:stream';
 import { RecoverError } from '../errors.js';
-import { streamBytes, type ByteSource } from '../archive/index.js';
+import { rangedBytes, streamBytes, type ByteSource } from '../archive/index.js';
 import { Resume, type Answer, type ResumeOptions } from './resume.js';
 import { redactUrl } from './url.js';
 
@@ -60,27 +60,15 @@ export async function httpBytes(url: URL, opts: HttpOptions = {}): Promise<HttpB
   const size = totalOf(first.headers.get('content-range'));
   http.size = size;
   const prefix = await http.range(0, size === undefined ? PROBE : Math.min(PROBE, size), first);
-  let once: ByteSource | undefined;
-  return {
-    name: http.name,
-    size,
-    seekable: true,
-    remote: true,
-    ranges: true,
-    modifiedAt,
-    async read(pos, len) {
-      if (once) return once.read(pos, len);
-      const end = size === undefined ? pos + len : Math.min(pos + len, size);
-      if (end <= pos) return Buffer.alloc(0);
-      if (end <= prefix.length || (size !== undefined && prefix.length >= size)) return Buffer.from(prefix.subarray(pos, end));
-      // Bytes of the first answer are never asked for again.
-      if (pos < prefix.length) return Buffer.concat([prefix.subarray(pos), await http.range(prefix.length, end)]);
-      return http.range(pos, end);
-    },
-    sequential() {
-      once ??= streamBytes(toReadable(http.body(0, undefined, prefix)), http.name);
-    },
+  const read = async (pos: number, len: number): Promise<Buffer> => {
+    const end = size === undefined ? pos + len : Math.min(pos + len, size);
+    if (end <= pos) return Buffer.alloc(0);
+    if (end <= prefix.length || (size !== undefined && prefix.length >= size)) return Buffer.from(prefix.subarray(pos, end));
+    // Bytes of the first answer are never asked for again.
+    if (pos < prefix.length) return Buffer.concat([prefix.subarray(pos), await http.range(prefix.length, end)]);
+    return http.range(pos, end);
   };
+  return rangedBytes(http.name, size, read, () => toReadable(http.body(0, undefined, prefix)), { ranges: true, modifiedAt });
 }
 
 /** The size in a Content-Range (`bytes 0-65535/1234567`); undefined for `/*`. */

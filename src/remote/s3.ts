@@ -14,7 +14,7 @@
  */
 import { Readable } from 'node:stream';
 import { RecoverError } from '../errors.js';
-import { streamBytes, type ByteSource } from '../archive/index.js';
+import { rangedBytes, type ByteSource } from '../archive/index.js';
 import { Resume, type ResumeOptions } from './resume.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -185,30 +185,27 @@ export async function openS3(settings: S3Settings, opts: ResumeOptions = {}): Pr
             hint: 'the store does not answer ranged reads: copy the backup down (aws s3 cp) and pass the file',
           });
         }
+        // The size the listing gave is what every read is bounded by: an object replaced before the first GET is another object.
+        const total = range ? Number(/\/(\d+)$/.exec(got.ContentRange ?? '')?.[1] ?? object.size) : (got.ContentLength ?? object.size);
+        if (total !== object.size) {
+          (got.Body as Readable | undefined)?.destroy();
+          throw changed(`cannot read backup ${object.path}`, undefined, `it holds ${total} bytes, ${object.size} when listed`);
+        }
         etag ??= got.ETag;
         return { body: got.Body as AsyncIterable<Uint8Array>, from: at };
       };
-      let once: ByteSource | undefined;
-      return {
-        name: object.path,
-        size: object.size,
-        seekable: true,
-        remote: true,
-        async read(pos, len) {
-          if (once) return once.read(pos, len);
-          const end = Math.min(object.size, pos + len);
-          if (end <= pos) return Buffer.alloc(0);
-          // A piece cut short by a dropped connection is asked for again from the byte after the last one received.
-          const parts: Buffer[] = [];
-          for await (const b of resume.body(pos, end, (at) => open(at, end))) parts.push(b);
-          return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-        },
-        sequential() {
-          // Read from start to end (.sql.gz, an archive without offsets): one GET streamed, not one per piece;
-          // after a drop, the rest from the next byte.
-          once ??= streamBytes(Readable.from(resume.body(0, object.size, (at) => open(at)), { objectMode: false, highWaterMark: 1024 * 1024 }), object.path);
-        },
+      const read = async (pos: number, len: number): Promise<Buffer> => {
+        const end = Math.min(object.size, pos + len);
+        if (end <= pos) return Buffer.alloc(0);
+        // A piece cut short by a dropped connection is asked for again from the byte after the last one received.
+        const parts: Buffer[] = [];
+        for await (const b of resume.body(pos, end, (at) => open(at, end))) parts.push(b);
+        return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       };
+      // Read from start to end (.sql.gz, an archive without offsets): one GET streamed, not one per piece;
+      // after a drop, the rest from the next byte.
+      const stream = () => Readable.from(resume.body(0, object.size, (at) => open(at)), { objectMode: false, highWaterMark: 1024 * 1024 });
+      return rangedBytes(object.path, object.size, read, stream, {});
     },
   };
 }
@@ -232,8 +229,8 @@ function statusOf(e: unknown): number | undefined {
 }
 
 /** A read taken up again found another version of the object than the one it started on. */
-function changed(doing: string, cause?: unknown): RecoverError {
-  return new RecoverError('S3_FAILED', `${doing}: the object changed in S3 while it was being read (its ETag is not the first answer's)`, {
+function changed(doing: string, cause?: unknown, how = "its ETag is not the first answer's"): RecoverError {
+  return new RecoverError('S3_FAILED', `${doing}: the object changed in S3 while it was being read (${how})`, {
     hint: 'run the command again once the backup job has finished writing it',
     cause,
   });
