@@ -127,6 +127,47 @@ describe('export', () => {
   });
 });
 
+describe('outputs are checked before anything loads, and --force replaces only an earlier output', () => {
+  /** `args` fails with exit 7 and `message` before a server starts; nothing in `keep` is touched. */
+  async function refused(args: string[], message: string, opts: { cwd?: string; keep?: string[] } = {}): Promise<void> {
+    const before = (opts.keep ?? []).map((p) => [p, readdirSync(p).sort()] as const);
+    const witness = engineStartWitness(tmp);
+    const r = await runCli(args, { tmp, cwd: opts.cwd });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toContain(message);
+    expect(witness.untouched()).toBe(true);
+    witness.remove();
+    for (const [p, names] of before) expect(readdirSync(p).sort(), p).toEqual(names);
+    expectNothingLeft(tmp);
+  }
+
+  it('scan --restore into the folder being scanned, the current folder or one that holds either: refused, every backup kept', async () => {
+    await refused(['scan', folder, '--restore', folder, '--force'], `recover-texts: --force does not replace ${folder}: it is ${folder}, which is being read\n  hint: choose another --restore`, { keep: [folder] });
+    await refused(['scan', folder, '--restore', work, '--force'], `--force does not replace ${work}: it holds ${folder}, which is being read`, { keep: [work, folder] });
+    const here = join(work, 'here');
+    mkdirSync(here, { recursive: true });
+    writeFileSync(join(here, 'README.txt'), 'mine\n');
+    await refused(['scan', folder, '--restore', '.', '--force'], '--force does not replace .: it is the current folder', { cwd: here, keep: [here] });
+    await refused(['merge', '--user', 'alice', '--current', newest(), '--auto', folder, '--out', newest(), '--force'], `it is ${newest()}, which is being read`, { keep: [folder] });
+  });
+
+  it('--force replaces a folder only when an earlier run wrote it, and never a folder where a file goes', async () => {
+    const mine = join(work, 'my-work');
+    mkdirSync(join(mine, 'sub'), { recursive: true });
+    writeFileSync(join(mine, 'notes.txt'), 'mine\n');
+    await refused(['scan', folder, '--restore', mine, '--force'], `--force does not replace ${mine}: it has no README.txt, so it is not a folder that --restore wrote\n  hint: choose another --restore, or empty or remove the folder yourself`, { keep: [mine] });
+    await refused(['export-all', newest(), '--out', mine, '--force'], 'it has no index.json, so it is not a folder that --out wrote', { keep: [mine] });
+    await refused(['scan', folder, '--html', mine, '--force'], `--force does not replace ${mine}: it is a folder, and --html writes a file`, { keep: [mine] });
+  });
+
+  it('an --html or --restore whose folder is missing fails at once, naming its option; the other output is not written', async () => {
+    const page = join(work, 'who.html');
+    await refused(['scan', folder, '--html', page, '--restore', join(work, 'no', 'such', 'dir')], `cannot write ${join(work, 'no', 'such', 'dir')}: its folder does not exist\n  hint: choose a writable --restore location; nothing was written`);
+    expect(existsSync(page)).toBe(false);
+    await refused(['history', '--user', 'alice', folder, '--html', join(work, 'nowhere', 'a.html')], 'hint: choose a writable --html location');
+  });
+});
+
 describe('a folder of backups', () => {
   it('history reads the folder, --since/--until keep the days between, and the rest are said', async () => {
     const r = await runCli(['history', '-u', 'alice', '--json', '--since', '2026-03-10', '--until', '2026-03-12', folder], { tmp });

@@ -5,7 +5,7 @@
  * with a text, a student's texts uploaded again unchanged; and `--restore` writing one upload per
  * student, each accepted by the server's upload rules. In process too: the cohort model.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCohort, buildHistory, cohortJson } from '../src/history/index.js';
@@ -147,6 +147,8 @@ describe('scan', () => {
     expect(readme).toContain('robert-upload.json: for robert (Bob Ray, user id 2), 1 text\n  restores: 2-BETA\n  replaces:\n    2-BETA');
     expect(readme).toContain('No file for:\n');
     expect(readme).toContain('\n  eve (Eve Hart, user id 5):\n    the account was deleted between 2026-04-04 and 2026-04-05');
+    // The command to give her texts back works as pasted: its words quoted for the shell where needed, its upload written beside the others.
+    expect(readme).toContain(`\n      recover-texts export ${join(folder, 'buggy_race_bk_20260404.sql')} --user eve -o ${join(out, 'eve-upload.json')}\n`);
     expect(readme).toContain('\n  cat (Cat Moss, user id 3):\n    4-DELTA (task id 4): no such task in ');
     // dan wrote his lost text again since: nothing of his is lost now, so no file and no entry.
     expect(readme).not.toContain('dan');
@@ -158,6 +160,33 @@ describe('scan', () => {
     expect(existsSync(join(out, 'README.txt'))).toBe(true);
   });
 
+  it("--restore and --html of SQL_ASCII backups: a student whose texts are not UTF-8 gets no upload (never U+FFFD in one), the page says so; --backup-encoding decodes them", async () => {
+    // Two nights of a SQL_ASCII server; on the second, windows's 1-REPORT (Windows-1252 bytes) is gone.
+    const dir = join(tmp, 'sqlascii');
+    mkdirSync(dir);
+    const plain = readFileSync(join(ROOT, 'fixtures', 'encodings', 'sqlascii', 'plain.sql'));
+    writeFileSync(join(dir, 'buggy_race_bk_20260301.sql'), plain);
+    const lines = plain.toString('latin1').split('\n');
+    writeFileSync(join(dir, 'buggy_race_bk_20260302.sql'), Buffer.from(lines.filter((l) => !l.startsWith('26\t4\t2\t')).join('\n'), 'latin1'));
+    const out = join(tmp, 'sqlascii-uploads');
+    const page = join(tmp, 'sqlascii.html');
+    const r = await runCli(['scan', dir, '--restore', out, '--html', page], { tmp });
+    expect(r.code, r.stderr).toBe(8);
+    expect(r.stderr).toContain(`recover-texts: 1 student gets no upload because their texts are not valid UTF-8 (README.txt says whose); the others are in ${out}\n  hint: name the encoding`);
+    expect(r.stderr).toContain('warning: windows: texts not valid UTF-8 in a SQL_ASCII backup show with \uFFFD in');
+    expect(readdirSync(out)).toEqual(['README.txt']);
+    expect(readFileSync(join(out, 'README.txt'), 'utf8')).toContain(
+      '\n  windows (Wendy Ng, user id 4):\n    the text for 1-REPORT is not valid UTF-8 in a SQL_ASCII backup, so the encoding is unknown and an upload would be wrong.\n',
+    );
+    expect(readFileSync(page, 'utf8')).toContain('The text for 1-REPORT is not valid UTF-8 in a SQL_ASCII backup');
+    // Named, the encoding decodes them: the upload holds the text as the server showed it.
+    const named = join(tmp, 'sqlascii-named');
+    const ok = await runCli(['scan', dir, '--restore', named, '--backup-encoding', 'WIN1252'], { tmp });
+    expect(ok.code, ok.stderr).toBe(0);
+    const upload = JSON.parse(readFileSync(join(named, 'windows-upload.json'), 'utf8')) as { task_name: string; text: string }[];
+    expect(upload.map((e) => [e.task_name, e.text])).toEqual([['1-REPORT', '\u201cSmart quotes\u201d cost \u20ac5 \u2013 and \u2018more\u2019\u2026']]);
+  });
+
   it('--html: one page, who and when at the top, each student a link to their timeline and lost texts; no script, every link lands', async () => {
     const page = join(tmp, 'cohort.html');
     const r = await runCli(['scan', folder, '--html', page], { tmp });
@@ -165,6 +194,11 @@ describe('scan', () => {
     const html = readFileSync(page, 'utf8');
     expectCohortPage(html);
     expect(html).toContain('<title>Who lost texts: 5 students in 6 backups, 2026-04-01 to 2026-04-06</title>');
+    // cat's 4-DELTA went with its task: its card says no upload can bring it back, and offers the text to copy by hand.
+    const card = html.slice(html.indexOf('id="student-3-task-4"'), html.indexOf('</section>', html.indexOf('id="student-3-task-4"')));
+    expect(card).toContain('The task was deleted on 2026-04-06: no upload can bring this text back, as the server has no such task.');
+    expect(card).toContain('to copy by hand: its task is gone');
+    expect(card).not.toMatch(/the upload adds it|Restoring brings back/);
   });
 
   it('--html and --restore in one run write the same page and uploads as each alone (each student built once for both)', async () => {
@@ -177,7 +211,8 @@ describe('scan', () => {
     expect(readFileSync(both.page, 'utf8')).toBe(readFileSync(alone.page, 'utf8'));
     const files = readdirSync(alone.out).sort();
     expect(readdirSync(both.out).sort()).toEqual(files);
-    for (const f of files) expect(readFileSync(join(both.out, f), 'utf8'), f).toBe(readFileSync(join(alone.out, f), 'utf8'));
+    // The same but for the folder itself, which README.txt names where it says to write a deleted account's texts.
+    for (const f of files) expect(readFileSync(join(both.out, f), 'utf8').replaceAll(both.out, alone.out), f).toBe(readFileSync(join(alone.out, f), 'utf8'));
   });
 
   it('in process: the cohort from the backups, one History at a time, and its page', async () => {

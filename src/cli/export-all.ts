@@ -1,7 +1,7 @@
 /** `export-all`: every student's upload JSON from one backup. */
 import { Option, type Command } from 'commander';
 import { RecoverError } from '../errors.js';
-import { allTexts, writeAllTexts } from '../export/index.js';
+import { ALL_INDEX, allTexts, writeAllTexts } from '../export/index.js';
 import { newestTimestamp } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { table } from '../table.js';
@@ -31,7 +31,7 @@ export function registerExportAll(program: Command, run: Runner, ui: Console): v
 
 async function exportAll(arg: string, opts: ExportAllOptions, ui: Console, scope: Scope): Promise<void> {
   const config = resolveSession(opts, ui, scope);
-  await checkOutput(opts.out, opts.force);
+  await checkOutput(opts.out, opts.force, '--out', { inputs: [arg], marker: ALL_INDEX });
   const backup = await oneBackup(arg, { endpointUrl: opts.endpointUrl, debug: opts.debug }, ui);
   const backupPath = backup.path;
   await withBackup(backup, config, async (b) => {

@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { checkEndpoint, isS3Url, type S3Settings } from '../remote/index.js';
 import { DEFAULT_IMAGE, ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
 import { RecoverError, type ErrorCode } from '../errors.js';
-import { refuseExisting } from '../export/index.js';
+import { checkOutputPlace, type OutputPlace } from '../export/index.js';
 import { resolveBackupEncoding } from '../load/index.js';
 import type { Scope } from '../scope.js';
 import type { SessionConfig } from '../session/index.js';
@@ -173,8 +173,8 @@ function looksLikeName(word: string): boolean {
 }
 
 /** An output that exists is refused before anything is loaded, not after. */
-export async function checkOutput(path: string | undefined, force: boolean | undefined, flag = '--out'): Promise<void> {
-  if (path) await refuseExisting(path, { force: !!force }, flag);
+export async function checkOutput(path: string | undefined, force: boolean | undefined, flag = '--out', place: Pick<OutputPlace, 'marker' | 'inputs'> = {}): Promise<void> {
+  if (path) await checkOutputPlace(path, { force: !!force, flag, ...place });
 }
 
 /** commander parser for --jobs. */

@@ -1,10 +1,12 @@
 /** `scan`: every student who lost texts across many backups, after a server incident. */
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
 import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT, type History } from '../history/index.js';
 import { endpointOption } from '../remote/index.js';
+import { RecoverError } from '../errors.js';
+import { NOT_UTF8_HINT } from '../query/index.js';
 import { restoreAll, restoreAllSummary, restorePlan } from '../merge/index.js';
 import { renderCohortReport } from '../report/index.js';
 import { cohortTimelines, streamBackups, type Snapshot } from '../session/index.js';
@@ -14,6 +16,9 @@ import type { Console } from './console.js';
 import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, positiveInt, type CommonOptions } from './options.js';
 import { writeStdout, writeText, type Runner } from './output.js';
+
+/** The summary --restore writes in its folder: what --force looks for before it replaces one. */
+const RESTORE_SUMMARY = 'README.txt';
 
 interface ScanOptions extends CommonOptions, RangeOptions {
   json?: boolean;
@@ -58,8 +63,8 @@ Examples:
 }
 
 async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Scope): Promise<void> {
-  await checkOutput(opts.restore, opts.force, '--restore');
-  await checkOutput(opts.html, opts.force, '--html');
+  await checkOutput(opts.restore, opts.force, '--restore', { inputs: backups, marker: RESTORE_SUMMARY });
+  await checkOutput(opts.html, opts.force, '--html', { inputs: backups });
   const selected = await selectFromArgs(backups, opts, ui);
   // Streamed: a year never sits in the server at once. Each backup's texts wait in memory, only those that changed
   // since the night before are loaded (held-texts.ts), and a night whose other rows are the night before's shares its tables.
@@ -76,6 +81,8 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
       ...(opts.until ? ['--until', opts.until] : []),
       ...endpointOption(opts.endpointUrl, backups),
     ];
+    // A SQL_ASCII backup's bytes that are not UTF-8 read as U+FFFD: those students' texts are shown so, and not uploaded.
+    const undecoded = cohort.students.filter((s) => timelines.notUtf8(s.id).length);
     const first = cohort.students[0];
     if (first) ui.note(`one student's texts, date by date: ${['recover-texts', 'history', '--user', first.username, ...backups, ...range].map(shellWord).join(' ')}`);
     // Each student's history again, as history builds it, one at a time; built once when both
@@ -94,27 +101,35 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
         cohort,
         (s) => {
           const { h, snapshots } = historyOf(s.id);
-          return { h, restore: h.user.deletedAt ? undefined : restorePlan(h, snapshots, backups, range) };
+          const notUtf8 = timelines.notUtf8(s.id);
+          return { h, notUtf8, restore: h.user.deletedAt || notUtf8.length ? undefined : restorePlan(h, snapshots, backups, range) };
         },
         { failed, timezone: opts.timezone },
       );
-      await writeFileAtomic(opts.html, page, { force: !!opts.force, scope });
+      await writeFileAtomic(opts.html, page, { force: !!opts.force, scope, flag: '--html' });
       ui.note(`wrote ${opts.html}`);
+      if (undecoded.length) ui.note(`warning: ${undecoded.map((s) => s.username).join(', ')}: texts not valid UTF-8 in a SQL_ASCII backup show with \uFFFD in ${opts.html}; ${NOT_UTF8_HINT}`);
     }
     if (!opts.restore) return;
     // The uploads are what merge --auto writes for each.
-    const students = cohort.students.map((s) => ({ ...historyOf(s.id), name: s.name }));
-    const all = restoreAll(students, backups, range);
+    const students = cohort.students.map((s) => ({ ...historyOf(s.id), name: s.name, notUtf8: timelines.notUtf8(s.id) }));
+    const all = restoreAll(students, backups, range, resolve(opts.restore));
     const summary = restoreAllSummary(all);
     await writeDirAtomic(
       opts.restore,
       async (dir) => {
         for (const u of all.uploads) await fs.writeFile(join(dir, u.file), renderUploadJson(u.plan.upload.elements), { mode: 0o600, flag: 'wx' });
-        await fs.writeFile(join(dir, 'README.txt'), summary, { mode: 0o600, flag: 'wx' });
+        await fs.writeFile(join(dir, RESTORE_SUMMARY), summary, { mode: 0o600, flag: 'wx' });
       },
-      { force: !!opts.force, scope },
+      { force: !!opts.force, scope, flag: '--restore' },
     );
     ui.note(summary.trimEnd());
     ui.note(`wrote ${all.uploads.length} upload${all.uploads.length === 1 ? '' : 's'} and README.txt to ${opts.restore}`);
+    const skipped = all.notRestored.filter((x) => x.student.notUtf8?.length && !x.student.h.user.deletedAt).length;
+    if (skipped) {
+      throw new RecoverError('TEXT_NOT_UTF8_SKIPPED', `${skipped} student${skipped === 1 ? ' gets' : 's get'} no upload because their texts are not valid UTF-8 (README.txt says whose); the others are in ${opts.restore}`, {
+        hint: NOT_UTF8_HINT,
+      });
+    }
   });
 }

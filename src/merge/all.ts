@@ -5,7 +5,9 @@
  * a single merge gives. A student whose account is gone, or who wrote every lost text again
  * since, gets no file: the summary says why and what to do instead.
  */
+import { join } from 'node:path';
 import type { History } from '../history/index.js';
+import { shellWord } from '../shell.js';
 import type { Snapshot } from '../session/index.js';
 import { freshCurrentCommands } from './safety.js';
 import { restorePlan, type RestorePlan } from './restore.js';
@@ -18,6 +20,8 @@ export interface AffectedStudent {
   snapshots: readonly Snapshot[];
   /** Their real name in the newest backup that has them, when known. */
   name?: string | null;
+  /** Tasks whose texts a SQL_ASCII backup held bytes of that were not UTF-8: no upload (it would be wrong). */
+  notUtf8?: readonly string[];
 }
 
 /** One upload to write: `file` (a name in the folder) holds `plan.upload`. */
@@ -40,9 +44,10 @@ interface RestoreAll {
 
 /**
  * The uploads for every affected student. `backups` and `options` are the command's (as for
- * history's suggestion), used in the commands the summary prints.
+ * history's suggestion), used in the commands the summary prints; `folder`, where the uploads go,
+ * is where the commands it prints write theirs.
  */
-export function restoreAll(students: readonly AffectedStudent[], backups: readonly string[], options: readonly string[] = []): RestoreAll {
+export function restoreAll(students: readonly AffectedStudent[], backups: readonly string[], options: readonly string[] = [], folder = '.'): RestoreAll {
   const uploads: StudentUpload[] = [];
   const notRestored: NotRestored[] = [];
   const taken = new Set<string>();
@@ -55,12 +60,23 @@ export function restoreAll(students: readonly AffectedStudent[], backups: readon
         why: [
           `the account was deleted between ${last.date} and ${h.user.deletedAt.date}: there is no student to upload to.`,
           `Re-create the account on the race server, then upload the texts of the last backup that had it:`,
-          `  recover-texts export ${last.path} --user ${h.user.username} -o ${uploadFileName(h.user.username)}`,
+          `  ${['recover-texts', 'export', last.path, '--user', h.user.username, '-o', join(folder, uploadFileName(h.user.username))].map(shellWord).join(' ')}`,
         ],
       });
       continue;
     }
     if (!h.tasks.some((t) => t.status === 'lost')) continue;
+    if (student.notUtf8?.length) {
+      const n = student.notUtf8.length;
+      notRestored.push({
+        student,
+        why: [
+          `the text${n === 1 ? '' : 's'} for ${student.notUtf8.join(', ')} ${n === 1 ? 'is' : 'are'} not valid UTF-8 in a SQL_ASCII backup, so the encoding is unknown and an upload would be wrong.`,
+          `Name the encoding the server stored them in, and scan again: --backup-encoding LATIN1, WIN1252, ...`,
+        ],
+      });
+      continue;
+    }
     const plan = restorePlan(h, snapshots, backups, options);
     if (!plan.restored.length) {
       notRestored.push({

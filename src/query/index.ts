@@ -9,6 +9,7 @@ export {
   BackupQuery,
   danglingTexts,
   newestTimestamp,
+  NOT_UTF8_HINT,
   selectTasks,
   
   taskOrder,

@@ -49,6 +49,10 @@ export interface TaskRecord {
 }
 
 
+/** What to do about texts of a SQL_ASCII backup that are not UTF-8 (BackupQuery.notUtf8). */
+export const NOT_UTF8_HINT =
+  'name the encoding the server stored them in and check the result before uploading: --backup-encoding LATIN1 (Western European), WIN1252 (Windows Western), LATIN9, LATIN2, WIN1251, ...';
+
 /** `YYYY-MM-DD HH:MM`: the server's strftime("%Y-%m-%d %H:%M"); to_char truncates, as strftime does. */
 const MINUTE = `'YYYY-MM-DD HH24:MI'`;
 /**
@@ -223,23 +227,28 @@ export class BackupQuery {
   }
 
   /**
-   * A SQL_ASCII backup's bytes that were not UTF-8 were loaded as U+FFFD (see
-   * load/encoding.ts). An export holding one would be silently wrong, so the
-   * student's texts are refused when any text, its task's name or title, or
-   * the username has such bytes; the hint says how to name their encoding.
+   * The records whose text, task name or title, or username held bytes that were not UTF-8: a
+   * SQL_ASCII backup's such bytes were loaded as U+FFFD (see load/encoding.ts), so those records
+   * are not what the server holds.
    */
-  private refuseNotUtf8(user: UserRecord, records: TextRecord[]): void {
+  notUtf8(records: readonly TextRecord[]): TextRecord[] {
     const bad = this.load.notUtf8;
-    if (!bad.length) return;
+    if (!bad.length) return [];
     const ids = (table: string, columns?: string[]) => new Set(bad.filter((f) => f.table === table && (!columns || columns.includes(f.column))).map((f) => f.id));
     const texts = ids(this.textsTable);
     const tasks = ids('tasks', ['name', 'title']);
-    const username = ids('users', ['username']).has(String(user.id));
-    const hit = records.filter((r) => username || texts.has(String(r.textId)) || tasks.has(String(r.taskId)));
+    const usernames = ids('users', ['username']);
+    return records.filter((r) => usernames.has(String(r.userId)) || texts.has(String(r.textId)) || tasks.has(String(r.taskId)));
+  }
+
+  /** An export holding a record notUtf8 finds would be silently wrong: the student's texts are refused, the hint says how to name their encoding. */
+  private refuseNotUtf8(user: UserRecord, records: TextRecord[]): void {
+    const hit = this.notUtf8(records);
     if (!hit.length) return;
+    const username = this.load.notUtf8.some((f) => f.table === 'users' && f.column === 'username' && f.id === String(user.id));
     const names = [...new Set(hit.sort(serverOrder).map((r) => r.task_name))];
     throw new RecoverError('TEXT_NOT_UTF8', `${user.username}'s text${names.length === 1 ? '' : 's'} for ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not valid UTF-8${this.load.decodedAs ? ` nor ${this.load.decodedAs.encoding}` : ''} in this ${this.load.encoding ?? 'SQL_ASCII'} backup${username ? ' (and so is the username)' : ''}, so the encoding is unknown and an export would be wrong`,
-      { hint: 'name the encoding the server stored them in and check the result before uploading: --backup-encoding LATIN1 (Western European), WIN1252 (Windows Western), LATIN9, LATIN2, WIN1251, ...' },
+      { hint: NOT_UTF8_HINT },
     );
   }
 

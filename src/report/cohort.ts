@@ -18,7 +18,14 @@ export interface CohortReportOptions {
 
 const anchorOf = (s: CohortStudent) => `student-${s.id}`;
 
-export function renderCohortReport(c: Cohort, historyOf: (s: CohortStudent) => { h: History; restore?: ReportRestore }, opts: CohortReportOptions = {}): string {
+/** A student's part of the page: their history, how to restore them, and the tasks whose texts were not UTF-8 (shown with U+FFFD). */
+interface StudentPart {
+  h: History;
+  restore?: ReportRestore;
+  notUtf8?: readonly string[];
+}
+
+export function renderCohortReport(c: Cohort, historyOf: (s: CohortStudent) => StudentPart, opts: CohortReportOptions = {}): string {
   const first = c.backups[0]!.date;
   const last = c.backups.at(-1)!.date;
   const n = c.students.length;
@@ -49,7 +56,7 @@ export function renderCohortReport(c: Cohort, historyOf: (s: CohortStudent) => {
   return htmlPage(title, body);
 }
 
-function studentSection(s: CohortStudent, { h, restore }: { h: History; restore?: ReportRestore }): string {
+function studentSection(s: CohortStudent, { h, restore, notUtf8 = [] }: StudentPart): string {
   const anchor = `${anchorOf(s)}-`;
   const notes = cohortNotes(s);
   const lost = h.tasks.filter((t) => t.status === 'lost');
@@ -57,6 +64,12 @@ function studentSection(s: CohortStudent, { h, restore }: { h: History; restore?
     `<section class="student" id="${anchorOf(s)}">`,
     `<h2><span class="user">${esc(s.username)}</span>${s.name ? ` <span class="title">${esc(s.name)}</span>` : ''}</h2>`,
     `<p class="sub">user id ${s.id} · ${s.lost.length} text${s.lost.length === 1 ? '' : 's'} lost · first lost ${esc(s.firstLost.date)} · last good ${esc(s.lastGood.date)}${notes.length ? ` · ${esc(notes.join('; '))}` : ''}</p>`,
+    ...(notUtf8.length
+      ? [
+          `<div class="callout warn">The text${notUtf8.length === 1 ? '' : 's'} for ${esc(notUtf8.join(', '))} ${notUtf8.length === 1 ? 'is' : 'are'} not valid UTF-8 in a SQL_ASCII backup: ` +
+            `the bytes that are not show as \uFFFD here, and no upload is made for this student. Scan again with --backup-encoding naming the server's encoding (LATIN1, WIN1252, ...).</div>`,
+        ]
+      : []),
     overview(h, false, anchor, (t) => t.status === 'lost'),
     ...lost.map((t) => taskSection(h, t, restore, anchor)),
     `</section>`,

@@ -210,7 +210,9 @@ export function taskSection(h: History, t: TaskHistory, r: ReportRestore | undef
       change(
         kept
           ? `Not restored: the ${from.backup.date} version (${chars} chars), next to the text written since, which is kept`
-          : `Restoring brings back the ${from.backup.date} version (${chars} chars)`,
+          : t.deletedAt !== null
+            ? `The ${from.backup.date} version (${chars} chars), to copy by hand: its task is gone`
+            : `Restoring brings back the ${from.backup.date} version (${chars} chars)`,
         now.version?.text ?? '',
         from.version.text,
         now.version ? `now (${now.backup.date})` : `now (${now.backup.date}): no text`,
@@ -254,6 +256,9 @@ export function taskSection(h: History, t: TaskHistory, r: ReportRestore | undef
 
 /** On a lost task's card: what the upload does to the current text, or that the command leaves it. */
 function uploadNote(t: TaskHistory, r: ReportRestore): string {
+  if (t.deletedAt !== null) {
+    return `<p class="kept-note">The task was deleted on ${esc(t.deletedAt.date)}: no upload can bring this text back, as the server has no such task. The version below is there to copy by hand.</p>`;
+  }
   const kept = r.kept.find((k) => k.taskId === t.taskId);
   if (kept) return `<p class="kept-note">${esc(kept.message)}</p>`;
   const x = r.replaced.find((k) => k.task === t.name);

@@ -61,6 +61,11 @@ export interface CohortTimelines {
   user(id: number): CohortUser;
   /** One student's snapshots, as studentSnapshots would give them. */
   snapshots(userId: number): Snapshot[];
+  /**
+   * The tasks (download names) of the user's texts that some backup held bytes of that were not
+   * UTF-8 (a SQL_ASCII backup's, loaded as U+FFFD: BackupQuery.notUtf8); none: [].
+   */
+  notUtf8(userId: number): string[];
 }
 
 /** Record `value` at backup `at` when it differs from the last change (`same` compares); whether it did. */
@@ -92,6 +97,7 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
   const tasksAt: SnapshotTask[][] = [];
   const users = new Map<number, Change<CohortUser>[]>();
   const texts = new Map<number, Map<number, Change<TextRecord[]>[]>>();
+  const undecoded = new Map<number, Set<string>>();
   const interned = new Map<string, string>();
   const intern = (s: string) => {
     const known = interned.get(s);
@@ -119,9 +125,10 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
       before = { schema: b.schema, held, userRows, tasks };
       // Compared with, and never again: its memory goes to a later backup's texts.
       if (done !== held) done?.discard();
-      return { date: b.date, tasks, userRows, rows, keys: changed };
+      return { date: b.date, tasks, userRows, rows, keys: changed, notUtf8: b.query.notUtf8(rows) };
     },
-    ({ date, tasks: taskRows, userRows, rows, keys }, entry) => {
+    ({ date, tasks: taskRows, userRows, rows, keys, notUtf8 }, entry) => {
+      for (const t of notUtf8) (undecoded.get(t.userId) ?? undecoded.set(t.userId, new Set()).get(t.userId)!).add(t.task_name);
       const k = backups.length;
       backups.push({ path: entry.path, date: date.value, dateSource: date.source });
       const tasks = taskRows.map((t) => ({ id: t.id, storedName: t.storedName, phase: t.phase, sortPosition: t.sortPosition, isEnabled: t.isEnabled, title: t.title }));
@@ -161,6 +168,7 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
       const went = <T>(list: readonly Change<T>[], lost: (was: T, now: T | null) => boolean) => list.some((c, k) => k > 0 && list[k - 1]!.value !== null && lost(list[k - 1]!.value!, c.value));
       return went(users.get(id) ?? [], (_, now) => now === null) || [...(texts.get(id)?.values() ?? [])].some((list) => went(list, loses));
     },
+    notUtf8: (id) => [...(undecoded.get(id) ?? [])].sort(),
     user: (id) => {
       const changes = users.get(id) ?? [];
       const newest = changes.filter((c) => c.value !== null).at(-1)?.value;
