@@ -128,6 +128,18 @@ describe('scan', () => {
     expect(r.stdout).toBe('no losses in 2 backups from 2026-04-01 to 2026-04-02\n');
   });
 
+  it('a range that leaves out many backups names the first two and the last (--debug: all)', async () => {
+    const many = join(tmp, 'many-nights');
+    mkdirSync(many);
+    const n = night(1);
+    for (let d = 1; d <= 8; d++) writeRaceDump(join(many, `buggy_race_bk_202605${String(d).padStart(2, '0')}.sql`), n.users, n.tasks, n.texts);
+    const r = await runCli(['scan', many, '--since', '2026-05-08'], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('left out 7 backups not in the date range (buggy_race_bk_20260501.sql, buggy_race_bk_20260502.sql, ... buggy_race_bk_20260507.sql; --debug lists all)');
+    const all = await runCli(['scan', many, '--since', '2026-05-08', '--debug'], { tmp });
+    expect(all.stderr).toContain(`left out 7 backups not in the date range (${[1, 2, 3, 4, 5, 6, 7].map((d) => `buggy_race_bk_2026050${d}.sql`).join(', ')})`);
+  });
+
   it('--restore DIR: one upload per student it can restore, each accepted by the upload; README.txt says whom each is for and why the others have none', async () => {
     const out = join(tmp, 'uploads');
     const r = await runCli(['scan', folder, '--restore', out], { tmp });

@@ -21,6 +21,9 @@ export function addRangeOptions(cmd: Command): Command {
     .option('--until <date>', 'only backups of this day (YYYY-MM-DD) or earlier', (v: string) => parseDateBound('--until', v));
 }
 
+/** Backups left out of the date range named one by one, at most (more: the first two and the last). */
+const MAX_NAMES_SAID = 6;
+
 /**
  * The backups named and found in the folders given, oldest first: a folder's
  * members that are not backups are listed and skipped; a named file that is
@@ -39,7 +42,12 @@ export async function selectFromArgs(
   if (range.debug) for (const x of s.skipped.filter((k) => k.kind === 'own output')) ui.note(`skipped ${visible(x.path)}: ${x.reason}`);
   for (const c of s.copies) ui.note(copiesNote(c));
   const out = s.skipped.filter((k) => k.kind === 'out of range');
-  if (out.length) ui.note(`left out ${out.length} backup${out.length === 1 ? '' : 's'} not in the date range (${out.map((x) => basename(x.path)).join(', ')})`);
+  if (out.length) {
+    // A year's folder with a week asked for leaves out hundreds: their names only with --debug.
+    const names = out.map((x) => basename(x.path));
+    const shown = range.debug || names.length <= MAX_NAMES_SAID ? names.join(', ') : `${names.slice(0, 2).join(', ')}, ... ${names.at(-1)}; --debug lists all`;
+    ui.note(`left out ${out.length} backup${out.length === 1 ? '' : 's'} not in the date range (${shown})`);
+  }
   return {
     backups: s.backups.map((b) => b.backup),
     optional: new Set(s.backups.filter((b) => !b.named).map((b) => b.path)),
