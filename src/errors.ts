@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   USAGE_TAKE_UNKNOWN_DATE: { exit: 'usage', meaning: 'no backup has the date `--take` names.' },
   USAGE_TAKE_UNKNOWN_TASK: { exit: 'usage', meaning: 'the student has no text for a task of that name in these backups.' },
   USAGE_UNKNOWN_TASK: { exit: 'usage', meaning: '`--task` names a task the backup does not have: the hint lists its tasks.' },
+  BACKUP_ORDER_UNKNOWN: { exit: 'usage', meaning: 'the newest backup, which `scan --restore` makes the uploads against, shares its date with others: which is newest is unknown.' },
   NO_BACKUPS_IN_RANGE: { exit: 'usage', meaning: 'no backup in the folder is within `--since`/`--until`: the hint lists their dates.' },
   CURRENT_JSON_INVALID: { exit: 'usage', meaning: '`--current` is a JSON file, but not the race server\'s texts download.' },
   DATABASE_AMBIGUOUS: { exit: 'usage', meaning: 'a pg_dumpall file holds several race server databases: choose one with `--database`.' },

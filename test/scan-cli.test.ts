@@ -5,7 +5,7 @@
  * with a text, a student's texts uploaded again unchanged; and `--restore` writing one upload per
  * student, each accepted by the server's upload rules. In process too: the cohort model.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCohort, buildHistory, cohortJson } from '../src/history/index.js';
@@ -138,6 +138,29 @@ describe('scan', () => {
     expect(r.stderr).toContain('left out 7 backups not in the date range (buggy_race_bk_20260501.sql, buggy_race_bk_20260502.sql, ... buggy_race_bk_20260507.sql; --debug lists all)');
     const all = await runCli(['scan', many, '--since', '2026-05-08', '--debug'], { tmp });
     expect(all.stderr).toContain(`left out 7 backups not in the date range (${[1, 2, 3, 4, 5, 6, 7].map((d) => `buggy_race_bk_2026050${d}.sql`).join(', ')})`);
+  });
+
+  it('backups that share a date (copied without their times): said, and --restore refuses to guess which is newest', async () => {
+    const same = join(tmp, 'same-time');
+    mkdirSync(same);
+    const at = new Date('2026-05-01T10:00:30Z');
+    ['mon', 'tue', 'wed'].forEach((name, k) => {
+      const n = night(k + 1);
+      writeRaceDump(join(same, `${name}.sql`), n.users, n.tasks, n.texts);
+      utimesSync(join(same, `${name}.sql`), at, at);
+    });
+    const said =
+      'warning: which came first of mon.sql, tue.sql, wed.sql is unknown: they share the date 2026-05-01 10:00 (the file\'s modification time, in UTC), so they are taken in the order of their names; copy backups with their times kept (cp -p, rsync -t), or name each with its date and time';
+    const r = await runCli(['scan', same], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(said);
+    const out = join(tmp, 'same-time-uploads');
+    const refused = await runCli(['scan', same, '--restore', out], { tmp });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      "recover-texts: --restore makes the uploads against the newest backup, and which one that is is unknown: mon.sql, tue.sql, wed.sql share the date 2026-05-01 10:00 (the file's modification time, in UTC)\n  hint: move all but the newest of them out of the way, or copy the backups again with their times kept (cp -p, rsync -t)",
+    );
+    expect(existsSync(out)).toBe(false);
   });
 
   it('--restore DIR: one upload per student it can restore, each accepted by the upload; README.txt says whom each is for and why the others have none', async () => {

@@ -1,7 +1,7 @@
 /** What the commands over many backups (history, merge, and the folder-taking users/export) share. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { copiesNote, parseDateBound, selectBackups, type BackupFile, type DateRange, type DetectOptions } from '../detect/index.js';
+import { copiesNote, parseDateBound, selectBackups, tieNote, type BackupFile, type BackupTie, type DateRange, type DetectOptions } from '../detect/index.js';
 import type { BackupSet, ManyConfig } from '../session/index.js';
 import type { Scope } from '../scope.js';
 import { backupName } from '../remote/index.js';
@@ -34,13 +34,14 @@ export async function selectFromArgs(
   args: readonly string[],
   range: DateRange & Pick<CommonOptions, 'debug' | 'endpointUrl'>,
   ui: Console,
-): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[] }> {
+): Promise<{ backups: BackupFile[]; optional: Set<string>; damaged: BackupFailureNote[]; newestTie: BackupTie | undefined }> {
   ui.step('reading backups');
   const s = await selectBackups(args, range, [], readingOptions(range, args, ui));
   for (const x of s.skipped.filter((k) => k.kind === 'not a backup' || k.kind === 'damaged')) ui.note(`skipped ${x.reason.startsWith(x.path) ? x.reason : `${visible(x.path)}: ${x.reason}`}`);
   // The tool's own files beside the backups (the upload JSON the steps wrote, a report): expected there, said only with --debug.
   if (range.debug) for (const x of s.skipped.filter((k) => k.kind === 'own output')) ui.note(`skipped ${visible(x.path)}: ${x.reason}`);
   for (const c of s.copies) ui.note(copiesNote(c));
+  for (const t of s.ties) ui.warn(tieNote(t));
   const out = s.skipped.filter((k) => k.kind === 'out of range');
   if (out.length) {
     // A year's folder with a week asked for leaves out hundreds: their names only with --debug.
@@ -53,6 +54,8 @@ export async function selectFromArgs(
     optional: new Set(s.backups.filter((b) => !b.named).map((b) => b.path)),
     // An empty or cut-off night in the folder: the report says it too, beside the backups that failed to load.
     damaged: s.skipped.filter((k) => k.kind === 'damaged').map((k) => ({ path: k.path, code: k.code!, message: k.reason })),
+    // The newest shares its date with others: which of them is the newest is unknown.
+    newestTie: s.ties.find((t) => t.paths.includes(s.backups.at(-1)!.path)),
   };
 }
 
@@ -71,6 +74,8 @@ export async function oneBackup(arg: string, opts: Pick<CommonOptions, 'endpoint
         (n > 1 ? `; the folder holds ${n} backups from ${s.backups[0]!.date.value} on: name another by its path, or follow a student across all with history` : ''),
     );
     for (const c of s.copies) ui.note(copiesNote(c));
+    // The newest of several that share its date: which is newest is unknown.
+    for (const t of s.ties.filter((x) => x.paths.includes(chosen.path))) ui.warn(tieNote(t));
   }
   return chosen.backup;
 }

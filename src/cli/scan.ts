@@ -1,9 +1,10 @@
 /** `scan`: every student who lost texts across many backups, after a server incident. */
 import { promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
 import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT, type History } from '../history/index.js';
+import { DATE_SOURCE_NOTE } from '../detect/index.js';
 import { endpointOption } from '../remote/index.js';
 import { RecoverError } from '../errors.js';
 import { NOT_UTF8_HINT } from '../query/index.js';
@@ -66,6 +67,13 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
   await checkOutput(opts.restore, opts.force, '--restore', { inputs: backups, marker: RESTORE_SUMMARY });
   await checkOutput(opts.html, opts.force, '--html', { inputs: backups });
   const selected = await selectFromArgs(backups, opts, ui);
+  if (opts.restore && selected.newestTie) {
+    // The uploads are made against the newest backup, and delete what the server holds first: a guess could lose work.
+    const t = selected.newestTie;
+    throw new RecoverError('BACKUP_ORDER_UNKNOWN', `--restore makes the uploads against the newest backup, and which one that is is unknown: ${t.paths.map((p) => basename(p)).join(', ')} share the date ${t.date.value} (${DATE_SOURCE_NOTE[t.date.source]})`, {
+      hint: `move all but the newest of them out of the way${t.date.source === 'file modification time' ? ', or copy the backups again with their times kept (cp -p, rsync -t)' : ''}`,
+    });
+  }
   // Streamed: a year never sits in the server at once. Each backup's texts wait in memory, only those that changed
   // since the night before are loaded (held-texts.ts), and a night whose other rows are the night before's shares its tables.
   await streamBackups(selected.backups, manyConfig(opts, ui, scope, selected.optional), async (set) => {

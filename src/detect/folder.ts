@@ -7,10 +7,10 @@
  * silently change what the upload restores. Then the chosen date range.
  */
 import { promises as fs } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { isLocalFileError, RecoverError, type ErrorCode } from '../errors.js';
 import { kindOf } from '../archive/index.js';
-import { backupDate, dateFromName, isLater, type BackupDate } from './date.js';
+import { backupDate, dateFromName, DATE_SOURCE_NOTE, isLater, type BackupDate } from './date.js';
 import { setCopiesAside, type BackupCopies } from './copies.js';
 import { assertBackupPathExists, detectBackup, detectS3Object, STDIN_ARG, type BackupFile, type DetectOptions } from './detect.js';
 import { backupName, isS3Url, isUrl, openS3, parseS3Url, s3Folder, type S3Object, type S3Store } from '../remote/index.js';
@@ -44,6 +44,18 @@ export interface BackupSelection {
   skipped: { path: string; reason: string; kind: 'not a backup' | 'damaged' | 'own output' | 'out of range'; code?: ErrorCode }[];
   /** Backups found more than once (the same dump in several formats): the one read, and the copies set aside. */
   copies: BackupCopies[];
+  /**
+   * Backups among those selected that share one date (to the minute, or the day a name gives):
+   * which came first is unknown, and they are taken by path. Copied without their times (cp
+   * without -p), a folder's backups dated by their modification times all share one.
+   */
+  ties: BackupTie[];
+}
+
+export interface BackupTie {
+  date: BackupDate;
+  /** Oldest first as taken: by path. */
+  paths: string[];
 }
 
 /** Dates as YYYY-MM-DD, already checked with parseDateBound. */
@@ -169,14 +181,42 @@ export async function selectBackups(args: readonly string[], range: DateRange = 
   const all = kept.sort(byDate);
   const day = (b: SelectedBackup) => b.date.value.slice(0, 10);
   let backups = all.filter((b) => (!range.since || day(b) >= range.since) && (!range.until || day(b) <= range.until));
-  if (range.before) backups = backups.filter((b) => day(b) < range.before!).slice(-1);
+  let ties: BackupTie[];
+  if (range.before) {
+    const earlier = backups.filter((b) => day(b) < range.before!);
+    backups = earlier.slice(-1);
+    // The newest before the day: tied only with those of its own date.
+    ties = tiesIn(earlier).filter((t) => t.date.value === backups[0]?.date.value);
+  } else {
+    ties = tiesIn(backups);
+  }
   for (const b of all) if (!backups.includes(b)) skipped.push({ path: b.path, reason: `dated ${b.date.value}, not ${describe(range)}`, kind: 'out of range' });
   if (!backups.length) {
     throw new RecoverError('NO_BACKUPS_IN_RANGE', `none of the ${all.length} backup${all.length === 1 ? '' : 's'} is ${describe(range)}`, {
       hint: `their dates: ${all.map((b) => b.date.value).join(', ')}`,
     });
   }
-  return { backups, skipped, copies };
+  return { backups, skipped, copies, ties };
+}
+
+/** One line for the admin: backups whose order is unknown, and what to do about it. */
+export function tieNote(t: BackupTie): string {
+  const names = t.paths.map((p) => basename(p));
+  const shown = names.length <= 6 ? names.join(', ') : `${names.slice(0, 2).join(', ')}, ... ${names.at(-1)} (${names.length})`;
+  return (
+    `which came first of ${shown} is unknown: they share the date ${t.date.value} (${DATE_SOURCE_NOTE[t.date.source]}), so they are taken in the order of their names; ` +
+    (t.date.source === 'file modification time' ? 'copy backups with their times kept (cp -p, rsync -t), or name each with its date and time' : 'name each with its date and time')
+  );
+}
+
+/** The runs of backups (in date order) that share a date. */
+function tiesIn(sorted: readonly SelectedBackup[]): BackupTie[] {
+  const ties: BackupTie[] = [];
+  for (let i = 0, j: number; i < sorted.length; i = j) {
+    for (j = i + 1; j < sorted.length && sorted[j]!.date.value === sorted[i]!.date.value; j++);
+    if (j - i > 1) ties.push({ date: sorted[i]!.date, paths: sorted.slice(i, j).map((b) => b.path) });
+  }
+  return ties;
 }
 
 /** Folders with more entries than this are not searched for newer backups (it is someone's Downloads, not a backup folder). */

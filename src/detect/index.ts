@@ -6,5 +6,5 @@ export { readArchiveInfo, checkArchiveData,      } from '../archive/index.js';
 export {  type BackupFile, type DetectOptions, detectBackup, assertBackupPathExists, isReadOnce } from './detect.js';
 export { backupDate,  DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from './date.js';
 export { copiesNote } from './copies.js';
-export { selectBackups, newerBackupsBeside, parseDateBound,   type DateRange } from './folder.js';
+export { selectBackups, newerBackupsBeside, parseDateBound, tieNote, type BackupTie, type DateRange } from './folder.js';
 export { nearbyPaths } from './nearby.js';
