@@ -113,12 +113,12 @@ describe('scan', () => {
     const j = JSON.parse(r.stdout) as ReturnType<typeof cohortJson>;
     expect(j.backups).toEqual({ count: 6, from: '2026-04-01', to: '2026-04-06' });
     const by = new Map(j.students.map((s) => [s.username, s]));
-    expect(by.get('robert')!.lost).toEqual([{ taskId: 2, task: '2-BETA', lostOn: '2026-04-04', lastGood: '2026-04-03', lengthBefore: 400, lengthAfter: 9, taskDeleted: null }]);
+    expect(by.get('robert')!.lost).toEqual([{ taskId: 2, task: '2-BETA', lostOn: '2026-04-04', lastGood: '2026-04-03', lengthBefore: 400, lengthAfter: 9, taskDeleted: null, writtenAgain: false }]);
     expect(by.get('ann')!.lost.map((l) => [l.task, l.lengthBefore, l.lengthAfter])).toEqual([['1-FIRST', 300, 0]]);
     expect(by.get('eve')!.accountDeleted).toBe('2026-04-05');
     expect(by.get('eve')!.lost.map((l) => l.task).sort()).toEqual(['1-FIRST', '2-BETA']);
     expect(by.get('dan')!.retyped).toEqual([{ taskId: 2, task: '2-BETA', lostOn: '2026-04-03', lengthBefore: 250, lengthNow: 260 }]);
-    expect(by.get('cat')!.lost).toEqual([{ taskId: 4, task: '4-DELTA', lostOn: '2026-04-06', lastGood: '2026-04-05', lengthBefore: 150, lengthAfter: 0, taskDeleted: '2026-04-06' }]);
+    expect(by.get('cat')!.lost).toEqual([{ taskId: 4, task: '4-DELTA', lostOn: '2026-04-06', lastGood: '2026-04-05', lengthBefore: 150, lengthAfter: 0, taskDeleted: '2026-04-06', writtenAgain: false }]);
     expect(by.has('fay')).toBe(false);
   });
 
@@ -161,6 +161,23 @@ describe('scan', () => {
       "recover-texts: --restore makes the uploads against the newest backup, and which one that is is unknown: mon.sql, tue.sql, wed.sql share the date 2026-05-01 10:00 (the file's modification time, in UTC)\n  hint: move all but the newest of them out of the way, or copy the backups again with their times kept (cp -p, rsync -t)",
     );
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('a lost text written again since, still sharply shorter: counted, said, and kept by --restore as merge --auto keeps it', async () => {
+    const again = join(tmp, 'written-again');
+    mkdirSync(again);
+    const users = [{ id: 1, username: 'gil', first: 'Gil', last: 'Ash' }];
+    const tasks = [{ id: 1, phase: 1, name: 'FIRST' }];
+    const texts = [[{ id: 1, user: 0, task: 0, text: text(300, 'gil first') }], [], [{ id: 2, user: 0, task: 0, text: 'started again', created: '2026-05-03 09:00:00+00' }]];
+    texts.forEach((t, k) => writeRaceDump(join(again, `buggy_race_bk_2026050${k + 1}.sql`), users, tasks, t));
+    const r = await runCli(['scan', again], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^gil +Gil Ash +1 text +2026-05-02 +2026-05-01 +1 of them written again since \(shorter; kept by --restore\)$/m);
+    const json = JSON.parse((await runCli(['scan', again, '--json'], { tmp })).stdout) as { students: { lost: { writtenAgain: boolean }[] }[] };
+    expect(json.students[0]!.lost.map((l) => l.writtenAgain)).toEqual([true]);
+    const out = join(tmp, 'written-again-uploads');
+    expect((await runCli(['scan', again, '--restore', out], { tmp })).code).toBe(0);
+    expect(readFileSync(join(out, 'README.txt'), 'utf8')).toContain('  gil (Gil Ash, user id 1):\n    1-FIRST: NOT restored: the student wrote a new text after the loss (13 chars');
   });
 
   it('--restore DIR: one upload per student it can restore, each accepted by the upload; README.txt says whom each is for and why the others have none', async () => {

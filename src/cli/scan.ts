@@ -47,8 +47,10 @@ export function registerScan(program: Command, run: Runner, ui: Console): void {
 The rules are history's: a text is lost when it went, or became ${SHARP_SHRINK_TEXT},
 and is still so on the newest backup. Students and tasks are followed by id across
 renames; a disabled task (its texts stay), a reshaped upload (same text, new timestamps)
-and a text re-typed since the loss ("re-typed since") are not losses. A deleted account,
-and a deleted task, lose their texts on the first backup without them.
+and a text re-typed since the loss to at least half its length ("re-typed since") are not
+losses; one written again but still sharply shorter is, and is said ("written again since":
+--restore keeps the new text). A deleted account, and a deleted task, lose their texts on
+the first backup without them.
 
 One line per student who lost texts, by the date of the first loss; when nobody did, the
 one line "no losses in N backups from ... to ...". Either way the exit status is 0.

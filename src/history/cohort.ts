@@ -7,7 +7,8 @@
  * shrunk sharply, still so on the newest backup): a rename (user or task,
  * followed by id), a disabled task (its texts stay) or a reshaped upload
  * (same text, new timestamps) is not a loss, and a text written back since
- * the loss is "re-typed", said but not counted. A deleted account's texts are
+ * the loss to at least half its length is "re-typed", said but not counted; one
+ * written again but still sharply shorter is a loss, said as written again. A deleted account's texts are
  * lost on the backup it went; a deleted task's texts likewise.
  */
 import type { CohortTimelines } from '../session/index.js';
@@ -27,6 +28,11 @@ interface LostTask {
   lengthAfter: number;
   /** The first backup without the task, when the task itself was deleted. */
   taskDeleted: HistoryBackup | null;
+  /**
+   * The student wrote a new text there since the loss, still sharply shorter than the one lost: their
+   * newest work, which --restore (merge --auto) keeps rather than overwrites.
+   */
+  writtenAgain: boolean;
 }
 
 interface RetypedTask {
@@ -99,7 +105,15 @@ function lostTask(t: TaskHistory): LostTask {
     lengthBefore: t.restoreFrom!.version.length,
     lengthAfter: newestLength(t),
     taskDeleted: t.deletedAt,
+    writtenAgain: writtenAgain(t),
   };
+}
+
+/** A lost task whose newest text is not the one its loss left (merge's resolveChoices keeps it). */
+function writtenAgain(t: TaskHistory): boolean {
+  const now = t.cells.at(-1)?.version ?? null;
+  const text = (v: typeof now) => v?.texts.map((x) => x.text).join('') ?? null;
+  return now !== null && text(now) !== text(t.lostAt!.version);
 }
 
 /** Short notes for a student's line: a deleted account, deleted tasks, texts re-typed since. */
@@ -108,6 +122,8 @@ export function cohortNotes(s: CohortStudent): string[] {
   if (s.accountDeleted) out.push(`account deleted ${s.accountDeleted.date}`);
   const deletedTasks = new Map(s.lost.filter((l) => l.taskDeleted && !s.accountDeleted).map((l) => [l.task, l.taskDeleted!.date]));
   for (const [task, date] of deletedTasks) out.push(`task ${task} deleted ${date}`);
+  const again = s.lost.filter((l) => l.writtenAgain).length;
+  if (again) out.push(`${again} of them written again since (shorter; kept by --restore)`);
   if (s.retyped.length) out.push(`${s.retyped.length} re-typed since`);
   return out;
 }
@@ -148,6 +164,7 @@ export function cohortJson(c: Cohort, failed: readonly { path: string; code: str
         lengthBefore: l.lengthBefore,
         lengthAfter: l.lengthAfter,
         taskDeleted: l.taskDeleted?.date ?? null,
+        writtenAgain: l.writtenAgain,
       })),
       retyped: s.retyped.map((r) => ({ taskId: r.taskId, task: r.task, lostOn: r.lostOn.date, lengthBefore: r.lengthBefore, lengthNow: r.lengthNow })),
     })),
