@@ -54,7 +54,8 @@ describe('where the files go', () => {
     const csv = await runCli(['export', '-u', 'alice', '-f', 'csv', '-o', join(backups, 'alice.csv'), nightPaths[2]!], { tmp });
     const files = await runCli(['export', '-u', 'alice', '-f', 'files', '-o', join(backups, 'alice-texts'), nightPaths[2]!], { tmp });
     const all = await runCli(['export-all', '-o', join(backups, 'everyone'), nightPaths[2]!], { tmp });
-    expect([csv.code, files.code, all.code]).toEqual([0, 0, 0]);
+    const restored = await runCli(['scan', '.', '--restore', 'uploads'], { tmp, cwd: backups, env });
+    expect([csv.code, files.code, all.code, restored.code]).toEqual([0, 0, 0, 0]);
 
     // The next history: the upload name taken, so -2; and not a word about the outputs.
     const second = await runCli(['history', '-u', 'alice', '.'], { tmp, cwd: backups, env });
@@ -78,6 +79,7 @@ describe('where the files go', () => {
       'skipped alice.csv: a CSV of texts written by recover-texts',
       'skipped alice.html: an HTML report written by recover-texts',
       "skipped everyone: a folder of every student's texts written by recover-texts",
+      'skipped uploads: a folder of uploads (scan --restore) written by recover-texts',
     ]);
 
     // The same, asked of detect in this process: each output is known for what it is, and a backup is none of them.
@@ -87,7 +89,7 @@ describe('where the files go', () => {
     expect(await ownOutputKind(nightPaths[0]!)).toBeNull();
     const selection = await selectBackups([backups]);
     expect(selection.backups).toHaveLength(nightPaths.length);
-    expect(selection.skipped.filter((k) => k.kind === 'own output').map((k) => k.path.slice(backups.length + 1)).sort()).toEqual(['alice-texts', 'alice-upload.json', 'alice.csv', 'alice.html', 'everyone']);
+    expect(selection.skipped.filter((k) => k.kind === 'own output').map((k) => k.path.slice(backups.length + 1)).sort()).toEqual(['alice-texts', 'alice-upload.json', 'alice.csv', 'alice.html', 'everyone', 'uploads']);
   });
 
   it('run from elsewhere, the upload goes where the admin is', async () => {

@@ -53,10 +53,10 @@ describe('merge --auto from the live JSON', () => {
   });
 
   it("the deleted task's text is copied by hand with an export that reads the backup where it lies: the S3 store's endpoint passed on", () => {
-    const copy = (path: string, endpoint?: string) => {
+    const copy = (path: string, endpoint?: string, more: string[] = []) => {
       const inS3 = buildHistory(snapshots.map((s) => ({ ...s, path: path.replace('DATE', s.date) })), 2);
       const { choices } = resolveChoices(inS3, current, [], true);
-      return /copy it by hand: (.*)$/.exec(planMerge(inS3, current, choices, snapshots.at(-1)!.tasks, endpoint).warnings[0]!)?.[1];
+      return /copy it by hand: (.*)$/.exec(planMerge(inS3, current, choices, snapshots.at(-1)!.tasks, [...more, ...(endpoint ? ['--endpoint-url', endpoint] : [])]).warnings[0]!)?.[1];
     };
     expect(copy('s3://backups/nightly/bk_DATE.sql.gz', 'http://127.0.0.1:9000')).toBe(
       'recover-texts export s3://backups/nightly/bk_2026-03-01.sql.gz --user alice --endpoint-url http://127.0.0.1:9000 --format files --out DIR',
@@ -64,6 +64,10 @@ describe('merge --auto from the live JSON', () => {
     // A file (or AWS itself) needs none.
     expect(copy('bk_DATE.sql.gz', 'http://127.0.0.1:9000')).toBe('recover-texts export bk_2026-03-01.sql.gz --user alice --format files --out DIR');
     expect(copy('s3://backups/nightly/bk_DATE.sql.gz')).toBe('recover-texts export s3://backups/nightly/bk_2026-03-01.sql.gz --user alice --format files --out DIR');
+    // The rest of how the run read its backups goes with it: the session zone, the database, the encoding.
+    expect(copy('bk_DATE.sql.gz', 'http://127.0.0.1:9000', ['--timezone', 'Europe/London', '--backup-encoding', 'WIN1252'])).toBe(
+      'recover-texts export bk_2026-03-01.sql.gz --user alice --timezone Europe/London --backup-encoding WIN1252 --format files --out DIR',
+    );
   });
 
   it('--take TASK@DATE picks a version; TASK@current keeps the current text', () => {

@@ -122,10 +122,32 @@ describe('scan', () => {
     expect(by.has('fay')).toBe(false);
   });
 
+  it("the commands it prints read the backups as it did: the range, the session zone", async () => {
+    const r = await runCli(['scan', folder, '--since', '2026-04-02', '--timezone', 'Europe/London'], { tmp });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`one student's texts, date by date: recover-texts history --user ann ${folder} --since 2026-04-02 --timezone Europe/London\n`);
+  });
+
   it('a range with no loss: one line, exit 0', async () => {
     const r = await runCli(['scan', folder, '--until', '2026-04-02'], { tmp });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('no losses in 2 backups from 2026-04-01 to 2026-04-02\n');
+    // --restore with nobody to restore makes no folder.
+    const out = join(tmp, 'nobody-uploads');
+    const none = await runCli(['scan', folder, '--until', '2026-04-02', '--restore', out], { tmp });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stderr).toContain(`nothing to restore, as nobody lost texts: ${out} was not made`);
+    expect(existsSync(out)).toBe(false);
+    // One backup alone can show no loss, and says so.
+    const one = await runCli(['scan', join(folder, 'buggy_race_bk_20260401.sql')], { tmp });
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toBe('no losses in 1 backup (2026-04-01): a loss shows only between two backups, so give more of them, or their folder\n');
+  });
+
+  it('--restore and --html naming one place is a usage error, before anything is read', async () => {
+    const r = await runCli(['scan', folder, '--restore', join(tmp, 'both'), '--html', join(tmp, 'both')], { tmp });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`recover-texts: --restore and --html both name ${join(tmp, 'both')}`);
   });
 
   it('a range that leaves out many backups names the first two and the last (--debug: all)', async () => {

@@ -6,13 +6,12 @@ import { isDirectory, pathExists } from '../files.js';
 import { accountDeletedNote, buildHistory, historyJson, renderHistoryTable, SHARP_SHRINK_TEXT } from '../history/index.js';
 import { shellWord } from '../shell.js';
 import { writeFileAtomic } from '../export/index.js';
-import { endpointOption } from '../remote/index.js';
 import { restorePlan, uploadFileName } from '../merge/index.js';
 import { renderHtmlReport } from '../report/index.js';
 import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
-import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
+import { addRangeOptions, manyConfig, noteFailures, passedOn, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, checkUserGiven, positiveInt, type CommonOptions } from './options.js';
 import { plural, writeStdout, writeText, type Runner } from './output.js';
 
@@ -43,7 +42,8 @@ export function registerHistory(program: Command, run: Runner, ui: Console): voi
       .addHelpText(
         'after',
         `
-A text "shrunk sharply" when it became ${SHARP_SHRINK_TEXT};
+A text "shrunk sharply" when it became
+${SHARP_SHRINK_TEXT};
 with "gone" (deleted) that is a loss. A task is LOST when its newest text is still sharply
 shorter than (or missing compared with) its longest version before the loss; the last good
 date is then the newest date that version existed, the one \`merge --auto\` restores.
@@ -69,11 +69,7 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
     const h = buildHistory(snapshots, userId);
     const lost = h.tasks.filter((t) => t.status === 'lost');
     // Passed on to the suggested merge, which reads the same backups.
-    const range = [
-      ...(opts.since ? ['--since', opts.since] : []),
-      ...(opts.until ? ['--until', opts.until] : []),
-      ...endpointOption(opts.endpointUrl, backups),
-    ];
+    const range = passedOn(opts, backups);
     const out = lost.length ? await uploadPath(h.user.username, snapshots.map((s) => s.path)) : undefined;
     // A deleted account has nothing to upload to: its texts are shown, and how to give them back is said.
     const restore = lost.length && !h.user.deletedAt ? restorePlan(h, snapshots, backups, range, out) : undefined;

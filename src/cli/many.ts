@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { copiesNote, parseDateBound, selectBackups, tieNote, type BackupFile, type BackupTie, type DateRange, type DetectOptions } from '../detect/index.js';
 import type { BackupSet, ManyConfig } from '../session/index.js';
 import type { Scope } from '../scope.js';
-import { backupName } from '../remote/index.js';
+import { backupName, endpointOption } from '../remote/index.js';
 import { visible } from '../terminal.js';
 import type { Console } from './console.js';
 import { resolveS3, resolveSession, type CommonOptions } from './options.js';
@@ -78,6 +78,22 @@ export async function oneBackup(arg: string, opts: Pick<CommonOptions, 'endpoint
     for (const t of s.ties.filter((x) => x.paths.includes(chosen.path))) ui.warn(tieNote(t));
   }
   return chosen.backup;
+}
+
+/**
+ * The options a printed command repeats so that it reads `backups` as this run did: the date range
+ * (for a command over many backups), the session zone when not UTC, a pg_dumpall file's database,
+ * a SQL_ASCII backup's encoding, and the store s3:// backups are in.
+ */
+export function passedOn(opts: RangeOptions & Pick<CommonOptions, 'endpointUrl' | 'timezone' | 'database' | 'backupEncoding'>, backups: readonly string[], withRange = true): string[] {
+  return [
+    ...(withRange && opts.since ? ['--since', opts.since] : []),
+    ...(withRange && opts.until ? ['--until', opts.until] : []),
+    ...(opts.timezone && opts.timezone !== 'UTC' ? ['--timezone', opts.timezone] : []),
+    ...(opts.database ? ['--database', opts.database] : []),
+    ...(opts.backupEncoding ? ['--backup-encoding', opts.backupEncoding] : []),
+    ...endpointOption(opts.endpointUrl, backups),
+  ];
 }
 
 /** How `args` are read: with --debug, how a backup over HTTP or S3 is read (a server without ranges, a dropped connection taken up again); where s3:// ones are. */

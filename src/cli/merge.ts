@@ -12,7 +12,7 @@ import { studentSnapshots, textsFor, withBackups } from '../session/index.js';
 import { table } from '../table.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
-import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
+import { addRangeOptions, manyConfig, noteFailures, passedOn, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, checkUserGiven, collect, positiveInt, type CommonOptions } from './options.js';
 import { writeStdout, type Runner } from './output.js';
 
@@ -98,7 +98,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
     }
 
     const { choices, notes, warnings } = resolveChoices(h, current, takes, !!opts.auto);
-    const plan = planMerge(h, current, choices, snapshots.at(-1)!.tasks, opts.endpointUrl);
+    const plan = planMerge(h, current, choices, snapshots.at(-1)!.tasks, passedOn(opts, [opts.current, ...backups], false));
     for (const n of [...notes, ...plan.notes]) ui.note(n);
     for (const w of [...warnings, ...plan.warnings]) ui.warn(w);
     const taken = plan.rows.filter((r) => r.from !== 'current');

@@ -5,7 +5,6 @@ import { Option, type Command } from 'commander';
 import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
 import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT, type History } from '../history/index.js';
 import { DATE_SOURCE_NOTE } from '../detect/index.js';
-import { endpointOption } from '../remote/index.js';
 import { RecoverError } from '../errors.js';
 import { NOT_UTF8_HINT } from '../query/index.js';
 import { restoreAll, restoreAllSummary, restorePlan } from '../merge/index.js';
@@ -14,7 +13,7 @@ import { cohortTimelines, streamBackups, type Snapshot } from '../session/index.
 import { shellWord } from '../shell.js';
 import type { Scope } from '../scope.js';
 import type { Console } from './console.js';
-import { addRangeOptions, manyConfig, noteFailures, selectFromArgs, type RangeOptions } from './many.js';
+import { addRangeOptions, manyConfig, noteFailures, passedOn, selectFromArgs, type RangeOptions } from './many.js';
 import { addCommonOptions, checkOutput, positiveInt, type CommonOptions } from './options.js';
 import { writeStdout, writeText, type Runner } from './output.js';
 
@@ -44,7 +43,8 @@ export function registerScan(program: Command, run: Runner, ui: Console): void {
         .addHelpText(
           'after',
           `
-The rules are history's: a text is lost when it went, or became ${SHARP_SHRINK_TEXT},
+The rules are history's: a text is lost when it went, or became
+${SHARP_SHRINK_TEXT},
 and is still so on the newest backup. Students and tasks are followed by id across
 renames; a disabled task (its texts stay), a reshaped upload (same text, new timestamps)
 and a text re-typed since the loss to at least half its length ("re-typed since") are not
@@ -66,6 +66,9 @@ Examples:
 }
 
 async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Scope): Promise<void> {
+  if (opts.restore && opts.html && resolve(opts.restore) === resolve(opts.html)) {
+    throw new RecoverError('USAGE_CONFLICT', `--restore and --html both name ${opts.html}`, { hint: 'give each its own place, e.g. --restore uploads/ --html who-lost-what.html' });
+  }
   await checkOutput(opts.restore, opts.force, '--restore', { inputs: backups, marker: RESTORE_SUMMARY });
   await checkOutput(opts.html, opts.force, '--html', { inputs: backups });
   const selected = await selectFromArgs(backups, opts, ui);
@@ -86,11 +89,7 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
     if (opts.json) await writeStdout(JSON.stringify(cohortJson(cohort, failed), null, 2) + '\n');
     else await writeText(await renderCohort(cohort));
     // Passed on to the suggested merge, which reads the same backups.
-    const range = [
-      ...(opts.since ? ['--since', opts.since] : []),
-      ...(opts.until ? ['--until', opts.until] : []),
-      ...endpointOption(opts.endpointUrl, backups),
-    ];
+    const range = passedOn(opts, backups);
     // A SQL_ASCII backup's bytes that are not UTF-8 read as U+FFFD: those students' texts are shown so, and not uploaded.
     const undecoded = cohort.students.filter((s) => timelines.notUtf8(s.id).length);
     const first = cohort.students[0];
@@ -121,6 +120,10 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
       if (undecoded.length) ui.note(`warning: ${undecoded.map((s) => s.username).join(', ')}: texts not valid UTF-8 in a SQL_ASCII backup show with \uFFFD in ${opts.html}; ${NOT_UTF8_HINT}`);
     }
     if (!opts.restore) return;
+    if (!cohort.students.length) {
+      ui.note(`nothing to restore, as nobody lost texts: ${opts.restore} was not made`);
+      return;
+    }
     // The uploads are what merge --auto writes for each.
     const students = cohort.students.map((s) => ({ ...historyOf(s.id), name: s.name, notUtf8: timelines.notUtf8(s.id) }));
     const all = restoreAll(students, backups, range, resolve(opts.restore));

@@ -1,7 +1,7 @@
 /**
  * Files recover-texts itself writes, found in a folder of backups: the upload
- * JSON, the CSV, a folder of files or of every student's texts, the HTML
- * report. An admin following the printed steps may well write them beside
+ * JSON, the CSV, a folder of files, of every student's texts or of scan's
+ * uploads, the HTML report. An admin following the printed steps may well write them beside
  * the backups; they are not backups, and not worth a word each run.
  */
 import { promises as fs } from 'node:fs';
@@ -14,12 +14,15 @@ const CSV_HEADER = 'task_name,username,created_at,modified_at,is_enabled,text\n'
 const HTML_REPORT = /^<!DOCTYPE html>[\s\S]*<meta name="generator" content="recover-texts">/;
 /** The index a folder of files (export --format files) or of every student (export-all) holds. */
 const FOLDER_INDEX = /^\{\s*"backup"\s*:[\s\S]*"backupFormat"\s*:/;
+/** The first line of the README.txt that `scan --restore` writes in its folder of uploads (merge/all.ts). */
+const RESTORE_README = /^\d+ uploads?, one per student who lost texts, made by recover-texts scan --restore\.\n/;
 
 /** What recover-texts output `path` is (e.g. "an upload JSON"), or null when it is none. */
 export async function ownOutputKind(path: string): Promise<string | null> {
   const stat = await fs.stat(path).catch(() => null);
   if (!stat) return null;
   if (stat.isDirectory()) {
+    if (RESTORE_README.test((await head(join(path, 'README.txt'))) ?? '')) return "a folder of uploads (scan --restore)";
     const index = await head(join(path, 'index.json'));
     if (!index || !FOLDER_INDEX.test(index)) return null;
     return (await fs.stat(join(path, 'INDEX.md')).catch(() => null)) ? 'a folder of texts' : "a folder of every student's texts";

@@ -132,7 +132,9 @@ export function cohortNotes(s: CohortStudent): string[] {
 export async function renderCohort(c: Cohort): Promise<string> {
   if (!c.students.length) {
     const n = c.backups.length;
-    return `no losses in ${n} backup${n === 1 ? '' : 's'} from ${c.backups[0]!.date} to ${c.backups.at(-1)!.date}\n`;
+    // A loss shows between two backups: one alone can show none.
+    if (n === 1) return `no losses in 1 backup (${c.backups[0]!.date}): a loss shows only between two backups, so give more of them, or their folder\n`;
+    return `no losses in ${n} backups from ${c.backups[0]!.date} to ${c.backups.at(-1)!.date}\n`;
   }
   return table(
     ['STUDENT', 'NAME', 'LOST', 'FIRST LOST', 'LAST GOOD', 'NOTES'],

@@ -6,7 +6,7 @@ import type { SnapshotTask } from '../session/index.js';
 import { taskOrder, toServerText, type ServerText } from '../query/index.js';
 
 import { checkUpload } from './check.js';
-import { endpointOption } from '../remote/index.js';
+import { isS3Url } from '../remote/index.js';
 import { shellWord } from '../shell.js';
 
 /** One text the student has now. */
@@ -184,19 +184,22 @@ export interface MergePlan {
   notes: string[];
 }
 
-/** The command that copies a student's texts out of one backup, with the store an s3:// backup is read from. */
-function exportCommand(path: string, username: string, endpointUrl: string | undefined): string {
-  return ['recover-texts', 'export', path, '--user', username, ...endpointOption(endpointUrl, [path]), '--format', 'files', '--out', 'DIR'].map(shellWord).join(' ');
+/** The command that copies a student's texts out of one backup, read as the run read it (`reading`: see passedOn). */
+function exportCommand(path: string, username: string, reading: readonly string[]): string {
+  // The store's endpoint only for an s3:// backup: a file (or a URL) needs none.
+  const endpoint = reading.indexOf('--endpoint-url');
+  const options = endpoint >= 0 && !isS3Url(path) ? reading.filter((_, k) => k !== endpoint && k !== endpoint + 1) : reading;
+  return ['recover-texts', 'export', path, '--user', username, ...options, '--format', 'files', '--out', 'DIR'].map(shellWord).join(' ');
 }
 
 /**
  * The upload JSON: the current texts, with each chosen task's text replaced by
  * the chosen version, named as the current data names the task (matched by id
  * when the current data is a backup, by name when it is the live JSON).
- * `newestTasks`: the newest backup's tasks, for the live JSON's names; `endpointUrl`: the S3-compatible
- * store s3:// backups were read from, passed on in the commands printed.
+ * `newestTasks`: the newest backup's tasks, for the live JSON's names; `reading`: the options the
+ * commands it prints repeat to read a backup as the run did (cli's passedOn, without a date range).
  */
-export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap<number, Choice>, newestTasks: readonly SnapshotTask[], endpointUrl?: string): MergePlan {
+export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap<number, Choice>, newestTasks: readonly SnapshotTask[], reading: readonly string[] = []): MergePlan {
   const warnings: string[] = [];
   const notes: string[] = [];
   const username = current.username;
@@ -236,7 +239,7 @@ export function planMerge(h: History, current: CurrentData, choices: ReadonlyMap
       warnings.push(
         `${t.name} (task id ${t.taskId}): no such task in ${current.kind === 'backup' ? current.label : 'the newest backup'}` +
           `${t.deletedAt !== null ? ` (deleted on ${t.deletedAt.date})` : ''}, so its text of ${date} (${version.length} chars) cannot be uploaded and is left out;` +
-          ` copy it by hand: ${exportCommand(choice.at.backup.path, h.user.username, endpointUrl)}`,
+          ` copy it by hand: ${exportCommand(choice.at.backup.path, h.user.username, reading)}`,
       );
       continue;
     }

@@ -29,9 +29,9 @@ export function restorePlan(h: History, snapshots: readonly Snapshot[], backups:
   const newest = snapshots.at(-1)!;
   const current = currentFromSnapshot(newest.path, newest, h);
   const { choices, kept } = resolveChoices(h, current, [], true);
-  // Of the options passed on, the one an export of a single backup needs too: where s3:// backups are read.
-  const endpoint = options.indexOf('--endpoint-url');
-  const plan = planMerge(h, current, choices, newest.tasks, endpoint < 0 ? undefined : options[endpoint + 1]);
+  // Of the options passed on, those an export of a single backup needs too: all but the date range.
+  const reading = options.filter((_, k) => !['--since', '--until'].includes(options[k]!) && !['--since', '--until'].includes(options[k - 1]!));
+  const plan = planMerge(h, current, choices, newest.tasks, reading);
   const takes = kept.flatMap((k) => ['--take', k.take]);
   return {
     steps: restoreSteps(h.user.username, newest.path, backups, options, out),

@@ -38,7 +38,7 @@ export function renderCohortReport(c: Cohort, historyOf: (s: CohortStudent) => S
   const body = [
     `<header>`,
     `<h1>Who lost texts</h1>`,
-    `<p class="sub">${c.backups.length} backup${c.backups.length === 1 ? '' : 's'} from ${esc(first)} to ${esc(last)}${opts.timezone ? ` · times in ${esc(opts.timezone)}` : ''}</p>`,
+    `<p class="sub">${c.backups.length} backup${c.backups.length === 1 ? '' : 's'} from ${esc(first)} to ${esc(last)}${opts.timezone ? ` · texts’ times in ${esc(opts.timezone)}` : ''}</p>`,
     n
       ? `<div class="callout lost"><b>${n} student${n === 1 ? '' : 's'}</b> lost texts (deleted, or ${esc(SHARP_SHRINK_TEXT)}, and left that way), by the date of the first loss. Each name leads to that student's timeline and lost texts.</div>`
       : `<div class="callout ok">No losses: no student's text was deleted or shrunk sharply and left that way.</div>`,

@@ -55,7 +55,7 @@ export function renderHtmlReport(h: History, opts: ReportOptions = {}): string {
   const body = [
     `<header>`,
     `<h1>Task texts of <span class="user">${esc(h.user.username)}</span></h1>`,
-    `<p class="sub">user id ${h.user.id} · ${h.dates.length} backup${h.dates.length === 1 ? '' : 's'} from ${esc(first)} to ${esc(last)}${opts.timezone ? ` · times in ${esc(opts.timezone)}` : ''}</p>`,
+    `<p class="sub">user id ${h.user.id} · ${h.dates.length} backup${h.dates.length === 1 ? '' : 's'} from ${esc(first)} to ${esc(last)}${opts.timezone ? ` · texts’ times in ${esc(opts.timezone)}` : ''}</p>`,
     ...h.user.renames.map((r) => `<p class="sub">renamed <b>${esc(r.from)}</b> → <b>${esc(r.to)}</b> on ${esc(r.at.date)}</p>`),
     ...(h.user.deletedAt ? [`<div class="callout lost">${esc(accountDeletedNote(h))}. Its texts are shown up to then; to give them back, re-create the account, then upload the texts of the last backup that had it.</div>`] : []),
     lost.length
