@@ -121,7 +121,7 @@ export const ERROR_CODES = {
   DOCKER_UNREACHABLE: { exit: 'engine', meaning: 'no Docker engine answers.' },
   OUTPUT_EXISTS: { exit: 'output', meaning: '`--out` already exists: choose another, or add `--force`.' },
   OUTPUT_FAILED: { exit: 'output', meaning: '`--out` cannot be written (permissions, a full disk); nothing was written.' },
-  OUTPUT_PROTECTED: { exit: 'output', meaning: '`--force` would replace what it must not: a backup being read, a folder that holds one or the current folder, a folder the command did not write, or a folder where a file goes.' },
+  OUTPUT_PROTECTED: { exit: 'output', meaning: 'the output is something no output may replace, even with `--force`: a PostgreSQL backup, a backup being read, a folder that holds one or the current folder, a folder recover-texts did not write (of that kind), or a folder where a file goes.' },
   LOAD_FAILED: { exit: 'load', meaning: 'PostgreSQL refused a row of the backup: run with `--debug`.' },
   LOAD_DISK_FULL: { exit: 'load', meaning: 'the scratch place filled while loading: set TMPDIR to a disk with room.' },
   LOAD_TOO_LARGE: { exit: 'load', meaning: 'the backup\'s rows passed the load budget (half the scratch place\'s free space): probably a compression bomb; TMPDIR or RECOVER_TEXTS_LOAD_LIMIT to go on.' },

@@ -33,7 +33,7 @@ async function timelinesOver(nights: (TextRecord[] | null)[]): Promise<CohortTim
   type Each = Parameters<typeof cohortTimelines>[0]['each'];
   const each: Each = async (read, use) => {
     for (const [k, texts] of nights.entries()) {
-      const query = { users: async () => (texts ? [ben] : []), tasks: async () => [template], allTexts: async () => texts ?? [], notUtf8: () => [] } as unknown as BackupQuery;
+      const query = { users: async () => (texts ? [ben] : []), tasks: async () => [template], allTexts: async () => texts ?? [], notUtf8: () => [], notUtf8Names: () => ({ users: new Set(), tasks: new Set() }) } as unknown as BackupQuery;
       const b = { date: { value: `2026-03-0${k + 1}`, source: 'file name' }, schema: `night_${k}`, query } as unknown as LoadedBackup;
       const entry = { path: `buggy_race_bk_2026030${k + 1}.sql` } as Parameters<Parameters<Each>[1]>[1];
       use(await read(b, entry), entry);

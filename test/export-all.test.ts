@@ -73,7 +73,8 @@ describe('export-all', () => {
     writeFileSync(join(out, 'keep.txt'), 'keep');
     const r = await runCli(['export-all', DEMO, '--out', out], { tmp });
     expect(r.code).toBe(7);
-    expect(expectCleanError(r).message).toMatch(/already exists/);
+    // Not a folder it wrote: not even --force would replace it.
+    expect(expectCleanError(r).message).toMatch(/cannot be replaced: it is not a folder of every student's texts that recover-texts wrote/);
     expect(readdirSync(out)).toEqual(['keep.txt']);
     expect(leftovers(tmp)).toEqual([]);
     expect(processesMentioning(tmp)).toEqual([]);

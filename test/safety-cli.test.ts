@@ -6,7 +6,7 @@
  * loads; a folder of backups with --since/--until, export --before, users
  * --search, and finding the student by real name.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
@@ -141,30 +141,42 @@ describe('outputs are checked before anything loads, and --force replaces only a
     expectNothingLeft(tmp);
   }
 
-  it('scan --restore into the folder being scanned, the current folder or one that holds either: refused, every backup kept', async () => {
-    await refused(['scan', folder, '--restore', folder, '--force'], `recover-texts: --force does not replace ${folder}: it is ${folder}, which is being read\n  hint: choose another --restore`, { keep: [folder] });
-    await refused(['scan', folder, '--restore', work, '--force'], `--force does not replace ${work}: it holds ${folder}, which is being read`, { keep: [work, folder] });
+  it('never a backup being read, a folder that holds one, or the current folder: refused with or without --force, every backup kept', async () => {
+    await refused(['scan', folder, '--restore', folder, '--force'], `recover-texts: ${folder} cannot be replaced: it is ${folder}, which is being read\n  hint: choose another --restore`, { keep: [folder] });
+    await refused(['scan', folder, '--restore', folder], `recover-texts: ${folder} cannot be replaced: it is ${folder}, which is being read`, { keep: [folder] });
+    await refused(['scan', folder, '--restore', work, '--force'], `${work} cannot be replaced: it holds ${folder}, which is being read`, { keep: [work, folder] });
     const here = join(work, 'here');
     mkdirSync(here, { recursive: true });
     writeFileSync(join(here, 'README.txt'), 'mine\n');
-    await refused(['scan', folder, '--restore', '.', '--force'], '--force does not replace .: it is the current folder', { cwd: here, keep: [here] });
+    await refused(['scan', folder, '--restore', '.', '--force'], '. cannot be replaced: it is the current folder', { cwd: here, keep: [here] });
+    // A backup in a folder being read, or any backup at all: an output never replaces one.
     await refused(['merge', '--user', 'alice', '--current', newest(), '--auto', folder, '--out', newest(), '--force'], `it is ${newest()}, which is being read`, { keep: [folder] });
+    const inside = join(folder, 'buggy_race_bk_20260309.sql.gz');
+    await refused(['history', '--user', 'alice', folder, '--html', inside, '--force'], `recover-texts: ${inside} cannot be replaced: it is a PostgreSQL backup\n  hint: choose another --html`, { keep: [folder] });
+    await refused(['export', folder, '--user', 'alice', '--out', newest(), '--force'], `${newest()} cannot be replaced: it is a PostgreSQL backup`, { keep: [folder] });
   });
 
-  it('--force replaces a folder only when an earlier run wrote it, and never a folder where a file goes', async () => {
+  it('--force replaces a folder only when recover-texts wrote it (of that kind), and never a folder where a file goes', async () => {
     const mine = join(work, 'my-work');
     mkdirSync(join(mine, 'sub'), { recursive: true });
     writeFileSync(join(mine, 'notes.txt'), 'mine\n');
-    await refused(['scan', folder, '--restore', mine, '--force'], `--force does not replace ${mine}: it has no README.txt, so it is not a folder that --restore wrote\n  hint: choose another --restore, or empty or remove the folder yourself`, { keep: [mine] });
-    await refused(['export-all', newest(), '--out', mine, '--force'], 'it has no index.json, so it is not a folder that --out wrote', { keep: [mine] });
-    await refused(['scan', folder, '--html', mine, '--force'], `--force does not replace ${mine}: it is a folder, and --html writes a file`, { keep: [mine] });
+    // A README.txt is not enough: only the one --restore writes.
+    writeFileSync(join(mine, 'README.txt'), 'my project\n');
+    await refused(['scan', folder, '--restore', mine, '--force'], `${mine} cannot be replaced: it is not a folder of uploads (scan --restore) that recover-texts wrote, and everything in it would be deleted\n  hint: choose another --restore, or empty or remove the folder yourself`, { keep: [mine] });
+    await refused(['export-all', newest(), '--out', mine, '--force'], "it is not a folder of every student's texts that recover-texts wrote", { keep: [mine] });
+    await refused(['scan', folder, '--html', mine, '--force'], `${mine} cannot be replaced: it is a folder, and --html writes a file`, { keep: [mine] });
   });
 
-  it('an --html or --restore whose folder is missing fails at once, naming its option; the other output is not written', async () => {
+  it('an output that cannot be written fails at once, naming its option; the other output is not written', async () => {
     const page = join(work, 'who.html');
     await refused(['scan', folder, '--html', page, '--restore', join(work, 'no', 'such', 'dir')], `cannot write ${join(work, 'no', 'such', 'dir')}: its folder does not exist\n  hint: choose a writable --restore location; nothing was written`);
     expect(existsSync(page)).toBe(false);
     await refused(['history', '--user', 'alice', folder, '--html', join(work, 'nowhere', 'a.html')], 'hint: choose a writable --html location');
+    await refused(['history', '--user', 'alice', folder, '--html', `${join(work, 'a.html')}/`], `cannot write ${join(work, 'a.html')}/: --html names a file, and a file name does not end in a slash`);
+    // A link to nothing is there: without --force it is kept, said before anything is read.
+    const dangling = join(work, 'gone.html');
+    symlinkSync(join(work, 'nothing-here'), dangling);
+    await refused(['history', '--user', 'alice', folder, '--html', dangling], `${dangling} already exists`);
   });
 });
 

@@ -126,6 +126,10 @@ describe('scan', () => {
     const r = await runCli(['scan', folder, '--since', '2026-04-02', '--timezone', 'Europe/London'], { tmp });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`one student's texts, date by date: recover-texts history --user ann ${folder} --since 2026-04-02 --timezone Europe/London\n`);
+    // README.txt's command for a deleted account too (without the range: it reads one backup).
+    const out = join(tmp, 'london-uploads');
+    expect((await runCli(['scan', folder, '--since', '2026-04-02', '--timezone', 'Europe/London', '--restore', out], { tmp })).code).toBe(0);
+    expect(readFileSync(join(out, 'README.txt'), 'utf8')).toContain(`recover-texts export ${join(folder, 'buggy_race_bk_20260404.sql')} --user eve --timezone Europe/London -o ${join(out, 'eve-upload.json')}\n`);
   });
 
   it('a range with no loss: one line, exit 0', async () => {
@@ -144,10 +148,14 @@ describe('scan', () => {
     expect(one.stdout).toBe('no losses in 1 backup (2026-04-01): a loss shows only between two backups, so give more of them, or their folder\n');
   });
 
-  it('--restore and --html naming one place is a usage error, before anything is read', async () => {
+  it('--restore and --html naming one place, or the page inside the folder, is a usage error, before anything is read', async () => {
     const r = await runCli(['scan', folder, '--restore', join(tmp, 'both'), '--html', join(tmp, 'both')], { tmp });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`recover-texts: --restore and --html both name ${join(tmp, 'both')}`);
+    expect(r.stderr).toContain(`recover-texts: --html ${join(tmp, 'both')} is the --restore folder ${join(tmp, 'both')}`);
+    // Inside it, the page would go with the folder when an earlier run's is replaced.
+    const inside = await runCli(['scan', folder, '--restore', join(tmp, 'both'), '--html', join(tmp, 'both', 'who.html')], { tmp });
+    expect(inside.code).toBe(2);
+    expect(inside.stderr).toContain(`recover-texts: --html ${join(tmp, 'both', 'who.html')} is inside the --restore folder ${join(tmp, 'both')}`);
   });
 
   it('a range that leaves out many backups names the first two and the last (--debug: all)', async () => {
@@ -172,7 +180,7 @@ describe('scan', () => {
       utimesSync(join(same, `${name}.sql`), at, at);
     });
     const said =
-      'warning: which came first of mon.sql, tue.sql, wed.sql is unknown: they share the date 2026-05-01 10:00 (the file\'s modification time, in UTC), so they are taken in the order of their names; copy backups with their times kept (cp -p, rsync -t), or name each with its date and time';
+      'warning: which came first of mon.sql, tue.sql, wed.sql is unknown: they share the date 2026-05-01 10:00 (the file\'s modification time, in UTC), so they are taken in the order of their names; copy backups with their times kept (cp -p, rsync -t), or name each with its date (buggy_race_bk_YYYYMMDD...)';
     const r = await runCli(['scan', same], { tmp });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(said);
@@ -183,6 +191,16 @@ describe('scan', () => {
       "recover-texts: --restore makes the uploads against the newest backup, and which one that is is unknown: mon.sql, tue.sql, wed.sql share the date 2026-05-01 10:00 (the file's modification time, in UTC)\n  hint: move all but the newest of them out of the way, or copy the backups again with their times kept (cp -p, rsync -t)",
     );
     expect(existsSync(out)).toBe(false);
+    // Names that date two backups to one day are no tie: twice a day, their names order them.
+    const twice = join(tmp, 'twice-a-day');
+    mkdirSync(twice);
+    ['0300', '1500'].forEach((time, k) => {
+      const n = night(k + 1);
+      writeRaceDump(join(twice, `bk_2026-05-01_${time}.sql`), n.users, n.tasks, n.texts);
+    });
+    const named = await runCli(['scan', twice], { tmp });
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stderr).not.toContain('which came first');
   });
 
   it('a lost text written again since, still sharply shorter: counted, said, and kept by --restore as merge --auto keeps it', async () => {
@@ -246,13 +264,24 @@ describe('scan', () => {
     const page = join(tmp, 'sqlascii.html');
     const r = await runCli(['scan', dir, '--restore', out, '--html', page], { tmp });
     expect(r.code, r.stderr).toBe(8);
-    expect(r.stderr).toContain(`recover-texts: 1 student gets no upload because their texts are not valid UTF-8 (README.txt says whose); the others are in ${out}\n  hint: name the encoding`);
+    expect(r.stderr).toContain(`recover-texts: 1 student gets no upload because their texts are not valid UTF-8 (README.txt says whose); ${out} holds README.txt only\n  hint: name the encoding`);
     expect(r.stderr).toContain('warning: windows: texts not valid UTF-8 in a SQL_ASCII backup show with \uFFFD in');
     expect(readdirSync(out)).toEqual(['README.txt']);
     expect(readFileSync(join(out, 'README.txt'), 'utf8')).toContain(
       '\n  windows (Wendy Ng, user id 4):\n    the text for 1-REPORT is not valid UTF-8 in a SQL_ASCII backup, so the encoding is unknown and an upload would be wrong.\n',
     );
     expect(readFileSync(page, 'utf8')).toContain('The text for 1-REPORT is not valid UTF-8 in a SQL_ASCII backup');
+    // A task renamed on the newest night to bytes that are not UTF-8: the upload would name it so, and gets none.
+    const renamed = join(tmp, 'sqlascii-renamed');
+    mkdirSync(renamed);
+    writeFileSync(join(renamed, 'buggy_race_bk_20260301.sql'), plain);
+    const night2 = lines.filter((l) => !l.startsWith('21\t2\t1\t')).map((l) => (l.startsWith('1\t0\tGET\t') ? l.replace('GET', 'G\xe9T') : l));
+    writeFileSync(join(renamed, 'buggy_race_bk_20260302.sql'), Buffer.from(night2.join('\n'), 'latin1'));
+    const renamedOut = join(tmp, 'sqlascii-renamed-uploads');
+    const r2 = await runCli(['scan', renamed, '--restore', renamedOut], { tmp });
+    expect(r2.code, r2.stderr).toBe(8);
+    expect(readdirSync(renamedOut)).toEqual(['README.txt']);
+    expect(readFileSync(join(renamedOut, 'README.txt'), 'utf8')).toContain('\n  utf8 (Zo\u00eb M\u00fcller, user id 2):\n    the name of task 0-G\ufffdT is not valid UTF-8 in a SQL_ASCII backup');
     // Named, the encoding decodes them: the upload holds the text as the server showed it.
     const named = join(tmp, 'sqlascii-named');
     const ok = await runCli(['scan', dir, '--restore', named, '--backup-encoding', 'WIN1252'], { tmp });

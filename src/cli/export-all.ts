@@ -1,7 +1,8 @@
 /** `export-all`: every student's upload JSON from one backup. */
 import { Option, type Command } from 'commander';
 import { RecoverError } from '../errors.js';
-import { ALL_INDEX, allTexts, writeAllTexts } from '../export/index.js';
+import { OWN_FOLDERS } from '../detect/index.js';
+import { allTexts, writeAllTexts } from '../export/index.js';
 import { newestTimestamp } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { table } from '../table.js';
@@ -31,7 +32,7 @@ export function registerExportAll(program: Command, run: Runner, ui: Console): v
 
 async function exportAll(arg: string, opts: ExportAllOptions, ui: Console, scope: Scope): Promise<void> {
   const config = resolveSession(opts, ui, scope);
-  await checkOutput(opts.out, opts.force, '--out', { inputs: [arg], marker: ALL_INDEX });
+  const place = await checkOutput(opts.out, opts.force, '--out', { inputs: [arg], folder: OWN_FOLDERS.everyone });
   const backup = await oneBackup(arg, { endpointUrl: opts.endpointUrl, debug: opts.debug }, ui);
   const backupPath = backup.path;
   await withBackup(backup, config, async (b) => {
@@ -40,7 +41,7 @@ async function exportAll(arg: string, opts: ExportAllOptions, ui: Console, scope
     for (const e of all.refused) ui.note(`skipped: ${e.message} (hint: ${e.hint})`);
     if (!all.students.length) ui.note('no user has any texts in this backup; the folder holds only index.json');
     const { username: _none, ...source } = exportContext(backupPath, b, '', opts.timezone);
-    await writeAllTexts(opts.out, all, opts.format, source, { force: !!opts.force, scope });
+    await writeAllTexts(opts.out, all, opts.format, source, { force: !!opts.force, scope, place });
     const renamedTasks = new Set(all.students.flatMap((x) => x.texts.filter((t) => t.storedTaskName !== t.task_name).map((t) => t.storedTaskName)));
     ui.note(
       (await table(

@@ -1,7 +1,7 @@
 /** `export`: one student's texts as they were in one backup. */
 import { Option, type Command } from 'commander';
-import { DATE_SOURCE_NOTE, newerBackupsBeside, parseDateBound } from '../detect/index.js';
-import { EXPORT_FORMATS, INDEX_FILES, render, uploadAdvice, writeExport, type ExportFormat } from '../export/index.js';
+import { DATE_SOURCE_NOTE, newerBackupsBeside, OWN_FOLDERS, parseDateBound } from '../detect/index.js';
+import { EXPORT_FORMATS, render, uploadAdvice, writeExport, type ExportFormat } from '../export/index.js';
 import { newestTimestamp, selectTasks } from '../query/index.js';
 import { withBackup } from '../session/index.js';
 import { RecoverError } from '../errors.js';
@@ -47,7 +47,7 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console, scope:
   }
   const config = resolveSession(opts, ui, scope);
   const wanted = opts.tasks?.split(',').map((s) => s.trim()).filter(Boolean);
-  await checkOutput(opts.out, opts.force, '--out', { inputs: [arg], marker: opts.format === 'files' ? INDEX_FILES[0] : undefined });
+  const place = await checkOutput(opts.out, opts.force, '--out', { inputs: [arg], folder: opts.format === 'files' ? OWN_FOLDERS.texts : undefined });
   const backup = await oneBackup(arg, opts, ui);
   const backupPath = backup.path;
   await withBackup(backup, config, async (b) => {
@@ -62,7 +62,7 @@ async function exportTexts(arg: string, opts: ExportOptions, ui: Console, scope:
       );
     }
     if (opts.out) {
-      await writeExport(opts.format, texts, opts.out, exportContext(backupPath, b, user.username, opts.timezone), { force: !!opts.force, scope });
+      await writeExport(opts.format, texts, opts.out, exportContext(backupPath, b, user.username, opts.timezone), { force: !!opts.force, scope, place });
       ui.note(`wrote ${opts.out}`);
     } else {
       await writeStdout(render(opts.format as 'json' | 'csv', texts));

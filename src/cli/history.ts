@@ -59,7 +59,7 @@ Examples:
 }
 
 async function history(backups: string[], opts: HistoryOptions, ui: Console, scope: Scope): Promise<void> {
-  await checkOutput(opts.html, opts.force, '--html', { inputs: backups });
+  const place = await checkOutput(opts.html, opts.force, '--html', { inputs: backups });
   const selected = await selectFromArgs(backups, opts, ui);
   await withBackups(selected.backups, { ...manyConfig(opts, ui, scope, selected.optional), textsOf: textsFor(opts.user) }, async (set) => {
     ui.endProgress();
@@ -74,7 +74,7 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
     // A deleted account has nothing to upload to: its texts are shown, and how to give them back is said.
     const restore = lost.length && !h.user.deletedAt ? restorePlan(h, snapshots, backups, range, out) : undefined;
     if (opts.html) {
-      await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restore, timezone: opts.timezone, allDates: opts.allDates }), { force: !!opts.force, scope, flag: '--html' });
+      await writeFileAtomic(opts.html, renderHtmlReport(h, { failed, restore, timezone: opts.timezone, allDates: opts.allDates }), { force: !!opts.force, scope, flag: '--html', place });
       ui.note(`wrote ${opts.html}`);
     }
     if (opts.json) await writeStdout(JSON.stringify(historyJson(h, { diff: opts.diff, failed }), null, 2) + '\n');
@@ -102,7 +102,7 @@ async function history(backups: string[], opts: HistoryOptions, ui: Console, sco
       ui.warn(accountDeletedNote(h));
       ui.note(
         `to give ${h.user.username} their texts back, re-create the account on the race server, then upload the texts of the last backup that had it:\n` +
-          `  ${['recover-texts', 'export', last.path, '--user', h.user.username, '-o', out ?? uploadFileName(h.user.username)].map(shellWord).join(' ')}`,
+          `  ${['recover-texts', 'export', last.path, '--user', h.user.username, ...passedOn(opts, [last.path], false), '-o', out ?? uploadFileName(h.user.username)].map(shellWord).join(' ')}`,
       );
     }
   });

@@ -66,7 +66,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
     });
   }
   const takes = take.map(parseTake);
-  await checkOutput(opts.out, opts.force, '--out', { inputs: [opts.current, ...backups] });
+  const place = await checkOutput(opts.out, opts.force, '--out', { inputs: [opts.current, ...backups] });
   // A pipe, a URL or an S3 object is a backup, never stat'ed (the live server's JSON is a file).
   const piped = isS3Url(opts.current) || (await isReadOnce(opts.current));
   const stat = piped ? undefined : await fs.stat(opts.current).catch(async () => {
@@ -120,7 +120,7 @@ async function merge(backups: string[], opts: MergeOptions, ui: Console, scope: 
     ui.note(lines.slice(fresh).join('\n'));
     const out = renderUploadJson(plan.elements);
     if (opts.out) {
-      await writeFileAtomic(opts.out, out, { force: !!opts.force, scope });
+      await writeFileAtomic(opts.out, out, { force: !!opts.force, scope, place });
       ui.note(`wrote ${opts.out}`);
     } else {
       await writeStdout(out);

@@ -8,6 +8,7 @@ import { Option, type Command } from 'commander';
 import { checkEndpoint, isS3Url, type S3Settings } from '../remote/index.js';
 import { DEFAULT_IMAGE, ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
 import { RecoverError, type ErrorCode } from '../errors.js';
+import { detectBackup, ownOutputKind, type OWN_FOLDERS } from '../detect/index.js';
 import { checkOutputPlace, type OutputPlace } from '../export/index.js';
 import { resolveBackupEncoding } from '../load/index.js';
 import type { Scope } from '../scope.js';
@@ -173,8 +174,38 @@ function looksLikeName(word: string): boolean {
 }
 
 /** An output that exists is refused before anything is loaded, not after. */
-export async function checkOutput(path: string | undefined, force: boolean | undefined, flag = '--out', place: Pick<OutputPlace, 'marker' | 'inputs'> = {}): Promise<void> {
-  if (path) await checkOutputPlace(path, { force: !!force, flag, ...place });
+/**
+ * Check an output before any backup is read (checkOutputPlace). `folder`: the kind of folder the
+ * command writes (OWN_FOLDERS), which alone --force may replace; else it writes a file, and --force
+ * replaces any but a PostgreSQL backup. `inputs`: the backups and folders the command reads. What
+ * was checked is returned, for the write to check again before it replaces anything (WriteOptions.place).
+ */
+export async function checkOutput(
+  path: string | undefined,
+  force: boolean | undefined,
+  flag = '--out',
+  place: { folder?: (typeof OWN_FOLDERS)[keyof typeof OWN_FOLDERS]; inputs?: readonly string[] } = {},
+): Promise<OutputPlace | undefined> {
+  if (!path) return undefined;
+  const { folder } = place;
+  const refuseToReplace = folder
+    ? async (p: string) => ((await ownOutputKind(p)) === folder ? null : `it is not ${folder} that recover-texts wrote, and everything in it would be deleted`)
+    : async (p: string) => ((await isBackupFile(p)) ? 'it is a PostgreSQL backup' : null);
+  const checked: OutputPlace = { force: !!force, flag, folder: !!folder, inputs: place.inputs, refuseToReplace };
+  await checkOutputPlace(path, checked);
+  return checked;
+}
+
+/** Whether detection takes the file for a backup, a damaged one included (it says so, or fails on what it found). */
+async function isBackupFile(path: string): Promise<boolean> {
+  try {
+    await detectBackup(path);
+    return true;
+  } catch (e) {
+    const code = (e as RecoverError).code;
+    // Not a backup: unrecognised, empty, or nothing there (a link to nothing). Anything else is one, if damaged.
+    return !['BACKUP_UNRECOGNISED', 'BACKUP_EMPTY', 'BACKUP_NOT_FOUND'].includes(code);
+  }
 }
 
 /** commander parser for --jobs. */

@@ -1,10 +1,12 @@
 /** `scan`: every student who lost texts across many backups, after a server incident. */
 import { promises as fs } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
+import { pathExists } from '../files.js';
 import { Option, type Command } from 'commander';
 import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
 import { buildCohort, buildHistory, cohortJson, renderCohort, SHARP_SHRINK_TEXT, type History } from '../history/index.js';
-import { DATE_SOURCE_NOTE } from '../detect/index.js';
+import { DATE_SOURCE_NOTE, OWN_FOLDERS } from '../detect/index.js';
+import { isS3Url } from '../remote/index.js';
 import { RecoverError } from '../errors.js';
 import { NOT_UTF8_HINT } from '../query/index.js';
 import { restoreAll, restoreAllSummary, restorePlan } from '../merge/index.js';
@@ -47,13 +49,14 @@ The rules are history's: a text is lost when it went, or became
 ${SHARP_SHRINK_TEXT},
 and is still so on the newest backup. Students and tasks are followed by id across
 renames; a disabled task (its texts stay), a reshaped upload (same text, new timestamps)
-and a text re-typed since the loss to at least half its length ("re-typed since") are not
+and a text written again since the loss, no longer sharply shorter ("re-typed since"), are not
 losses; one written again but still sharply shorter is, and is said ("written again since":
 --restore keeps the new text). A deleted account, and a deleted task, lose their texts on
 the first backup without them.
 
 One line per student who lost texts, by the date of the first loss; when nobody did, the
-one line "no losses in N backups from ... to ...". Either way the exit status is 0.
+one line "no losses in N backups from ... to ...". Either way the exit status is 0
+(--restore: 8 when a student's texts are not UTF-8, see README).
 
 Examples:
   recover-texts scan /buggy/server/db/backups
@@ -66,17 +69,20 @@ Examples:
 }
 
 async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Scope): Promise<void> {
-  if (opts.restore && opts.html && resolve(opts.restore) === resolve(opts.html)) {
-    throw new RecoverError('USAGE_CONFLICT', `--restore and --html both name ${opts.html}`, { hint: 'give each its own place, e.g. --restore uploads/ --html who-lost-what.html' });
+  // The page inside the folder of uploads would go when the folder is replaced.
+  if (opts.restore && opts.html && (resolve(opts.html) + sep).startsWith(resolve(opts.restore) + sep)) {
+    throw new RecoverError('USAGE_CONFLICT', `--html ${opts.html} is ${resolve(opts.restore) === resolve(opts.html) ? '' : 'inside '}the --restore folder ${opts.restore}`, {
+      hint: 'give each its own place, e.g. --restore uploads/ --html who-lost-what.html',
+    });
   }
-  await checkOutput(opts.restore, opts.force, '--restore', { inputs: backups, marker: RESTORE_SUMMARY });
-  await checkOutput(opts.html, opts.force, '--html', { inputs: backups });
+  const restorePlace = await checkOutput(opts.restore, opts.force, '--restore', { inputs: backups, folder: OWN_FOLDERS.restore });
+  const htmlPlace = await checkOutput(opts.html, opts.force, '--html', { inputs: backups });
   const selected = await selectFromArgs(backups, opts, ui);
   if (opts.restore && selected.newestTie) {
     // The uploads are made against the newest backup, and delete what the server holds first: a guess could lose work.
     const t = selected.newestTie;
     throw new RecoverError('BACKUP_ORDER_UNKNOWN', `--restore makes the uploads against the newest backup, and which one that is is unknown: ${t.paths.map((p) => basename(p)).join(', ')} share the date ${t.date.value} (${DATE_SOURCE_NOTE[t.date.source]})`, {
-      hint: `move all but the newest of them out of the way${t.date.source === 'file modification time' ? ', or copy the backups again with their times kept (cp -p, rsync -t)' : ''}`,
+      hint: `move all but the newest of them out of the way${t.date.source === 'file modification time' && !t.paths.some(isS3Url) ? ', or copy the backups again with their times kept (cp -p, rsync -t)' : ''}`,
     });
   }
   // Streamed: a year never sits in the server at once. Each backup's texts wait in memory, only those that changed
@@ -115,12 +121,13 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
         },
         { failed, timezone: opts.timezone },
       );
-      await writeFileAtomic(opts.html, page, { force: !!opts.force, scope, flag: '--html' });
+      await writeFileAtomic(opts.html, page, { force: !!opts.force, scope, flag: '--html', place: htmlPlace });
       ui.note(`wrote ${opts.html}`);
       if (undecoded.length) ui.note(`warning: ${undecoded.map((s) => s.username).join(', ')}: texts not valid UTF-8 in a SQL_ASCII backup show with \uFFFD in ${opts.html}; ${NOT_UTF8_HINT}`);
     }
     if (!opts.restore) return;
-    if (!cohort.students.length) {
+    // Nobody to restore: no folder is made, and one an earlier run made (--force) is replaced, so no stale upload stays.
+    if (!cohort.students.length && !(await pathExists(opts.restore))) {
       ui.note(`nothing to restore, as nobody lost texts: ${opts.restore} was not made`);
       return;
     }
@@ -134,13 +141,14 @@ async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Sc
         for (const u of all.uploads) await fs.writeFile(join(dir, u.file), renderUploadJson(u.plan.upload.elements), { mode: 0o600, flag: 'wx' });
         await fs.writeFile(join(dir, RESTORE_SUMMARY), summary, { mode: 0o600, flag: 'wx' });
       },
-      { force: !!opts.force, scope, flag: '--restore' },
+      { force: !!opts.force, scope, flag: '--restore', place: restorePlace },
     );
     ui.note(summary.trimEnd());
     ui.note(`wrote ${all.uploads.length} upload${all.uploads.length === 1 ? '' : 's'} and README.txt to ${opts.restore}`);
     const skipped = all.notRestored.filter((x) => x.student.notUtf8?.length && !x.student.h.user.deletedAt).length;
     if (skipped) {
-      throw new RecoverError('TEXT_NOT_UTF8_SKIPPED', `${skipped} student${skipped === 1 ? ' gets' : 's get'} no upload because their texts are not valid UTF-8 (README.txt says whose); the others are in ${opts.restore}`, {
+      const others = all.uploads.length ? `the others are in ${opts.restore}` : `${opts.restore} holds README.txt only`;
+      throw new RecoverError('TEXT_NOT_UTF8_SKIPPED', `${skipped} student${skipped === 1 ? ' gets' : 's get'} no upload because their texts are not valid UTF-8 (README.txt says whose); ${others}`, {
         hint: NOT_UTF8_HINT,
       });
     }

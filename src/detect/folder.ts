@@ -45,8 +45,8 @@ export interface BackupSelection {
   /** Backups found more than once (the same dump in several formats): the one read, and the copies set aside. */
   copies: BackupCopies[];
   /**
-   * Backups among those selected that share one date (to the minute, or the day a name gives):
-   * which came first is unknown, and they are taken by path. Copied without their times (cp
+   * Backups among those selected that share one date and clock (tiesIn): which came first is
+   * unknown, and they are taken by path. Copied without their times (cp
    * without -p), a folder's backups dated by their modification times all share one.
    */
   ties: BackupTie[];
@@ -205,15 +205,24 @@ export function tieNote(t: BackupTie): string {
   const shown = names.length <= 6 ? names.join(', ') : `${names.slice(0, 2).join(', ')}, ... ${names.at(-1)} (${names.length})`;
   return (
     `which came first of ${shown} is unknown: they share the date ${t.date.value} (${DATE_SOURCE_NOTE[t.date.source]}), so they are taken in the order of their names; ` +
-    (t.date.source === 'file modification time' ? 'copy backups with their times kept (cp -p, rsync -t), or name each with its date and time' : 'name each with its date and time')
+    (t.date.source !== 'file modification time'
+      ? 'name each with its date'
+      : t.paths.some(isS3Url)
+        ? 'name each object with its date (buggy_race_bk_YYYYMMDD...)'
+        : 'copy backups with their times kept (cp -p, rsync -t), or name each with its date (buggy_race_bk_YYYYMMDD...)')
   );
 }
 
-/** The runs of backups (in date order) that share a date. */
+/**
+ * The runs of backups (in date order) that share a date and a clock: a dump's time or a file's
+ * modification time, to the minute. Names that date backups to the same day are no tie: their
+ * order by name is most likely the one they were made in (bk_2026-03-09_0300, bk_2026-03-09_1500).
+ */
 function tiesIn(sorted: readonly SelectedBackup[]): BackupTie[] {
   const ties: BackupTie[] = [];
+  const same = (a: SelectedBackup, b: SelectedBackup) => a.date.value === b.date.value && a.date.source === b.date.source && a.date.source !== 'file name';
   for (let i = 0, j: number; i < sorted.length; i = j) {
-    for (j = i + 1; j < sorted.length && sorted[j]!.date.value === sorted[i]!.date.value; j++);
+    for (j = i + 1; j < sorted.length && same(sorted[j]!, sorted[i]!); j++);
     if (j - i > 1) ties.push({ date: sorted[i]!.date, paths: sorted.slice(i, j).map((b) => b.path) });
   }
   return ties;

@@ -17,15 +17,22 @@ const FOLDER_INDEX = /^\{\s*"backup"\s*:[\s\S]*"backupFormat"\s*:/;
 /** The first line of the README.txt that `scan --restore` writes in its folder of uploads (merge/all.ts). */
 const RESTORE_README = /^\d+ uploads?, one per student who lost texts, made by recover-texts scan --restore\.\n/;
 
+/** The folders recover-texts writes, as ownOutputKind names them. */
+export const OWN_FOLDERS = {
+  restore: 'a folder of uploads (scan --restore)',
+  texts: 'a folder of texts',
+  everyone: "a folder of every student's texts",
+} as const;
+
 /** What recover-texts output `path` is (e.g. "an upload JSON"), or null when it is none. */
 export async function ownOutputKind(path: string): Promise<string | null> {
   const stat = await fs.stat(path).catch(() => null);
   if (!stat) return null;
   if (stat.isDirectory()) {
-    if (RESTORE_README.test((await head(join(path, 'README.txt'))) ?? '')) return "a folder of uploads (scan --restore)";
+    if (RESTORE_README.test((await head(join(path, 'README.txt'))) ?? '')) return OWN_FOLDERS.restore;
     const index = await head(join(path, 'index.json'));
     if (!index || !FOLDER_INDEX.test(index)) return null;
-    return (await fs.stat(join(path, 'INDEX.md')).catch(() => null)) ? 'a folder of texts' : "a folder of every student's texts";
+    return (await fs.stat(join(path, 'INDEX.md')).catch(() => null)) ? OWN_FOLDERS.texts : OWN_FOLDERS.everyone;
   }
   const text = await head(path);
   if (text === null) return null;

@@ -11,7 +11,7 @@ import { fillTextsDir, renderUploadJson, uniqueFileNames, type ExportContext } f
 import { writeDirAtomic, type WriteOptions } from './write.js';
 
 /** The folder's index: reserved, so no student's file or folder can take its name. */
-export const ALL_INDEX = 'index.json';
+const ALL_INDEX = 'index.json';
 
 interface StudentTexts {
   user: UserRecord;

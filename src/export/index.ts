@@ -3,6 +3,6 @@
  * folder of one file per task; written atomically (see write.ts).
  */
 export { checkOutputPlace, type OutputPlace, writeFileAtomic, writeDirAtomic } from './write.js';
-export { type ExportFormat, EXPORT_FORMATS, type ExportContext, renderJson, renderUploadJson, renderCsv,    render, writeExport, INDEX_FILES } from './render.js';
-export { allTexts, writeAllTexts, ALL_INDEX } from './all.js';
+export { type ExportFormat, EXPORT_FORMATS, type ExportContext, renderJson, renderUploadJson, renderCsv,    render, writeExport,  } from './render.js';
+export { allTexts, writeAllTexts,   } from './all.js';
 export { uploadAdvice,  } from './advice.js';

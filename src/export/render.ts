@@ -43,7 +43,7 @@ export function renderCsv(texts: readonly TextRecord[]): string {
 }
 
 /** The names a folder of files holds besides the texts: no text's file may take them. */
-export const INDEX_FILES = ['INDEX.md', 'index.json'] as const;
+const INDEX_FILES = ['INDEX.md', 'index.json'] as const;
 
 /**
  * File names for each text: the task name made safe for any file system,

@@ -18,6 +18,8 @@ export interface WriteOptions {
   scope: Scope;
   /** The option that named the output, for messages (default --out). */
   flag?: string;
+  /** What was checked before the run (checkOutputPlace): checked again just before an existing output is replaced. */
+  place?: OutputPlace;
 }
 
 /** Write one file atomically. */
@@ -29,6 +31,8 @@ export async function writeFileAtomic(path: string, content: string | Buffer, op
   try {
     await fs.writeFile(tmp, content, { mode: 0o600, flag: 'wx' });
     await scope.checkpoint('writing');
+    // The place may have changed since the run began (a year of backups takes a while): checked again.
+    if (opts.place && (await pathExists(path))) await checkOutputPlace(path, opts.place);
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true });
@@ -49,6 +53,8 @@ export async function writeDirAtomic(path: string, fill: (dir: string) => Promis
     await fill(tmp);
     await scope.checkpoint('writing');
     if (opts.force && (await pathExists(path))) {
+      // Checked again now, just before what is there is deleted: it may have changed since the run began.
+      if (opts.place) await checkOutputPlace(path, opts.place);
       const old = tempSibling(path);
       await fs.rename(path, old);
       await fs.rename(tmp, path);
@@ -83,20 +89,25 @@ export interface OutputPlace {
   force: boolean;
   /** The option that names it. */
   flag: string;
-  /** A folder the command fills: with --force, replaced only when it holds this file, which the command writes there. Else a file. */
-  marker?: string;
+  /** The output is a folder the command fills (else a file). */
+  folder?: boolean;
   /** What the command reads (backups, folders of them): never replaced, nor a folder that holds one. */
   inputs?: readonly string[];
+  /** Why an existing output of the right kind may not be replaced (a backup; a folder the command did not write), or null. */
+  refuseToReplace?: (path: string) => Promise<string | null>;
 }
 
 /**
- * Before any backup is read: the output can be written (its folder is there and writable), an
- * existing one is kept without --force, and --force replaces only an earlier output of the same
- * kind: never a backup being read, a folder that holds one or the current folder, nor a folder
- * without the file the command writes there (`marker`).
+ * Before any backup is read: the output can be written (its folder is there and writable, a file
+ * name does not end in a slash); an existing one is kept without --force; and even with --force,
+ * nothing is replaced that must not be: a backup being read, a folder that holds one or the
+ * current folder, a folder where a file goes (or the reverse), and what `refuseToReplace` names.
  */
 export async function checkOutputPlace(path: string, place: OutputPlace): Promise<void> {
   const { flag } = place;
+  if (!place.folder && /[\\/]$/.test(path)) {
+    throw new RecoverError('OUTPUT_FAILED', `cannot write ${path}: ${flag} names a file, and a file name does not end in a slash`, { hint: `choose a writable ${flag} location; nothing was written` });
+  }
   const parent = dirname(resolve(path));
   try {
     if (!(await fs.stat(parent)).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
@@ -104,22 +115,22 @@ export async function checkOutputPlace(path: string, place: OutputPlace): Promis
   } catch (e) {
     throw outputError(e, path, flag);
   }
-  const st = await fs.stat(path).catch(() => undefined);
-  if (!st) return;
-  await refuseExisting(path, place, flag);
-  const folder = place.marker !== undefined;
-  const protectedPlace = (what: string, hint = `choose another ${flag}`) => new RecoverError('OUTPUT_PROTECTED', `--force does not replace ${path}: ${what}`, { hint });
-  if (st.isDirectory() !== folder) throw protectedPlace(`it is a ${st.isDirectory() ? 'folder' : 'file'}, and ${flag} writes a ${folder ? 'folder' : 'file'}`);
-  const target = await fs.realpath(path);
+  // A link to nothing is there too: writing would replace it.
+  if (!(await fs.lstat(path).catch(() => undefined))) return;
+  const refuse = (what: string, hint = `choose another ${flag}`) => new RecoverError('OUTPUT_PROTECTED', `${path} cannot be replaced: ${what}`, { hint });
+  const isFolder = (await fs.stat(path).catch(() => undefined))?.isDirectory() ?? false;
+  if (isFolder !== !!place.folder) throw refuse(`it is a ${isFolder ? 'folder' : 'file'}, and ${flag} writes a ${place.folder ? 'folder' : 'file'}`);
+  const target = await fs.realpath(path).catch(() => resolve(path));
   const within = (p: string) => p === target || p.startsWith(target.endsWith(sep) ? target : target + sep);
-  if (within(await fs.realpath(process.cwd()))) throw protectedPlace(target === (await fs.realpath(process.cwd())) ? 'it is the current folder' : 'it holds the current folder');
+  const cwd = await fs.realpath(process.cwd());
+  if (within(cwd)) throw refuse(cwd === target ? 'it is the current folder' : 'it holds the current folder');
   for (const input of place.inputs ?? []) {
     const real = await fs.realpath(input).catch(() => undefined); // a URL or an s3:// object: not on this machine
-    if (real && within(real)) throw protectedPlace(`it ${real === target ? 'is' : 'holds'} ${input}, which is being read`);
+    if (real && within(real)) throw refuse(`it ${real === target ? 'is' : 'holds'} ${input}, which is being read`);
   }
-  if (folder && !(await pathExists(join(path, place.marker!)))) {
-    throw protectedPlace(`it has no ${place.marker}, so it is not a folder that ${flag} wrote`, `choose another ${flag}, or empty or remove the folder yourself`);
-  }
+  const why = await place.refuseToReplace?.(path);
+  if (why) throw refuse(why, `choose another ${flag}${place.folder ? ', or empty or remove the folder yourself' : ''}`);
+  await refuseExisting(path, place, flag);
 }
 
 function outputError(e: unknown, path: string, flag = '--out'): Error {

@@ -10,7 +10,7 @@ import type { History } from '../history/index.js';
 import { shellWord } from '../shell.js';
 import type { Snapshot } from '../session/index.js';
 import { freshCurrentCommands } from './safety.js';
-import { restorePlan, type RestorePlan } from './restore.js';
+import { restorePlan, withoutRange, type RestorePlan } from './restore.js';
 import { uploadFileName } from './steps.js';
 
 /** One student the scan found, with what history needs. */
@@ -60,7 +60,7 @@ export function restoreAll(students: readonly AffectedStudent[], backups: readon
         why: [
           `the account was deleted between ${last.date} and ${h.user.deletedAt.date}: there is no student to upload to.`,
           `Re-create the account on the race server, then upload the texts of the last backup that had it:`,
-          `  ${['recover-texts', 'export', last.path, '--user', h.user.username, '-o', join(folder, uploadFileName(h.user.username))].map(shellWord).join(' ')}`,
+          `  ${['recover-texts', 'export', last.path, '--user', h.user.username, ...withoutRange(options), '-o', join(folder, uploadFileName(h.user.username))].map(shellWord).join(' ')}`,
         ],
       });
       continue;
@@ -71,7 +71,7 @@ export function restoreAll(students: readonly AffectedStudent[], backups: readon
       notRestored.push({
         student,
         why: [
-          `the text${n === 1 ? '' : 's'} for ${student.notUtf8.join(', ')} ${n === 1 ? 'is' : 'are'} not valid UTF-8 in a SQL_ASCII backup, so the encoding is unknown and an upload would be wrong.`,
+          `${student.notUtf8.join(', ')} ${n === 1 ? 'is' : 'are'} not valid UTF-8 in a SQL_ASCII backup, so the encoding is unknown and an upload would be wrong.`,
           `Name the encoding the server stored them in, and scan again: --backup-encoding LATIN1, WIN1252, ...`,
         ],
       });

@@ -24,14 +24,18 @@ export interface RestorePlan {
   upload: MergePlan;
 }
 
+/** Of the options passed on (cli's passedOn), those an export of a single backup needs too: all but the date range. */
+export function withoutRange(options: readonly string[]): string[] {
+  const range = ['--since', '--until'];
+  return options.filter((o, k) => !range.includes(o) && !range.includes(options[k - 1]!));
+}
+
 /** `backups`: the command's arguments as given (files or folders), `options` to pass on, `out` the upload's path; snapshots oldest first. */
 export function restorePlan(h: History, snapshots: readonly Snapshot[], backups: readonly string[], options: readonly string[] = [], out?: string): RestorePlan {
   const newest = snapshots.at(-1)!;
   const current = currentFromSnapshot(newest.path, newest, h);
   const { choices, kept } = resolveChoices(h, current, [], true);
-  // Of the options passed on, those an export of a single backup needs too: all but the date range.
-  const reading = options.filter((_, k) => !['--since', '--until'].includes(options[k]!) && !['--since', '--until'].includes(options[k - 1]!));
-  const plan = planMerge(h, current, choices, newest.tasks, reading);
+  const plan = planMerge(h, current, choices, newest.tasks, withoutRange(options));
   const takes = kept.flatMap((k) => ['--take', k.take]);
   return {
     steps: restoreSteps(h.user.username, newest.path, backups, options, out),

@@ -241,6 +241,12 @@ export class BackupQuery {
     return records.filter((r) => usernames.has(String(r.userId)) || texts.has(String(r.textId)) || tasks.has(String(r.taskId)));
   }
 
+  /** The users whose username, and the tasks whose name or title, held bytes that were not UTF-8 (as notUtf8), by id. */
+  notUtf8Names(): { users: Set<number>; tasks: Set<number> } {
+    const ids = (table: string, columns: string[]) => new Set(this.load.notUtf8.filter((f) => f.table === table && columns.includes(f.column)).map((f) => Number(f.id)));
+    return { users: ids('users', ['username']), tasks: ids('tasks', ['name', 'title']) };
+  }
+
   /** An export holding a record notUtf8 finds would be silently wrong: the student's texts are refused, the hint says how to name their encoding. */
   private refuseNotUtf8(user: UserRecord, records: TextRecord[]): void {
     const hit = this.notUtf8(records);

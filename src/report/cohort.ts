@@ -66,7 +66,7 @@ function studentSection(s: CohortStudent, { h, restore, notUtf8 = [] }: StudentP
     `<p class="sub">user id ${s.id} · ${s.lost.length} text${s.lost.length === 1 ? '' : 's'} lost · first lost ${esc(s.firstLost.date)} · last good ${esc(s.lastGood.date)}${notes.length ? ` · ${esc(notes.join('; '))}` : ''}</p>`,
     ...(notUtf8.length
       ? [
-          `<div class="callout warn">The text${notUtf8.length === 1 ? '' : 's'} for ${esc(notUtf8.join(', '))} ${notUtf8.length === 1 ? 'is' : 'are'} not valid UTF-8 in a SQL_ASCII backup: ` +
+          `<div class="callout warn">${esc(notUtf8.join(', ').replace(/^t/, 'T'))} ${notUtf8.length === 1 ? 'is' : 'are'} not valid UTF-8 in a SQL_ASCII backup: ` +
             `the bytes that are not show as \uFFFD here, and no upload is made for this student. Scan again with --backup-encoding naming the server's encoding (LATIN1, WIN1252, ...).</div>`,
         ]
       : []),

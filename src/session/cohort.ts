@@ -62,8 +62,10 @@ export interface CohortTimelines {
   /** One student's snapshots, as studentSnapshots would give them. */
   snapshots(userId: number): Snapshot[];
   /**
-   * The tasks (download names) of the user's texts that some backup held bytes of that were not
-   * UTF-8 (a SQL_ASCII backup's, loaded as U+FFFD: BackupQuery.notUtf8); none: [].
+   * What of the user's a backup held in bytes that were not UTF-8 (a SQL_ASCII backup's, loaded as
+   * U+FFFD: BackupQuery.notUtf8), as phrases ("the text for 1-REPORT", "the username"): their
+   * texts in any backup, and their username and their tasks' names in the newest, which an
+   * upload takes. None: [].
    */
   notUtf8(userId: number): string[];
 }
@@ -98,6 +100,8 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
   const users = new Map<number, Change<CohortUser>[]>();
   const texts = new Map<number, Map<number, Change<TextRecord[]>[]>>();
   const undecoded = new Map<number, Set<string>>();
+  /** The newest backup's users and tasks whose names were not UTF-8, by id. */
+  let undecodedNames: { users: Set<number>; tasks: Set<number> } = { users: new Set(), tasks: new Set() };
   const interned = new Map<string, string>();
   const intern = (s: string) => {
     const known = interned.get(s);
@@ -125,9 +129,10 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
       before = { schema: b.schema, held, userRows, tasks };
       // Compared with, and never again: its memory goes to a later backup's texts.
       if (done !== held) done?.discard();
-      return { date: b.date, tasks, userRows, rows, keys: changed, notUtf8: b.query.notUtf8(rows) };
+      return { date: b.date, tasks, userRows, rows, keys: changed, notUtf8: b.query.notUtf8(rows), notUtf8Names: b.query.notUtf8Names() };
     },
-    ({ date, tasks: taskRows, userRows, rows, keys, notUtf8 }, entry) => {
+    ({ date, tasks: taskRows, userRows, rows, keys, notUtf8, notUtf8Names }, entry) => {
+      undecodedNames = notUtf8Names;
       for (const t of notUtf8) (undecoded.get(t.userId) ?? undecoded.set(t.userId, new Set()).get(t.userId)!).add(t.task_name);
       const k = backups.length;
       backups.push({ path: entry.path, date: date.value, dateSource: date.source });
@@ -168,7 +173,15 @@ export async function cohortTimelines(set: Pick<BackupStream, 'each'>): Promise<
       const went = <T>(list: readonly Change<T>[], lost: (was: T, now: T | null) => boolean) => list.some((c, k) => k > 0 && list[k - 1]!.value !== null && lost(list[k - 1]!.value!, c.value));
       return went(users.get(id) ?? [], (_, now) => now === null) || [...(texts.get(id)?.values() ?? [])].some((list) => went(list, loses));
     },
-    notUtf8: (id) => [...(undecoded.get(id) ?? [])].sort(),
+    notUtf8: (id) => {
+      const newest = tasksAt.at(-1) ?? [];
+      return [
+        ...(undecodedNames.users.has(id) ? ['the username'] : []),
+        ...[...(undecoded.get(id) ?? [])].sort().map((task) => `the text for ${task}`),
+        // A task of theirs renamed in the newest backup: the upload names it so.
+        ...[...(texts.get(id)?.keys() ?? [])].filter((t) => undecodedNames.tasks.has(t)).map((t) => `the name of task ${newest.find((x) => x.id === t)?.storedName ?? t}`),
+      ];
+    },
     user: (id) => {
       const changes = users.get(id) ?? [];
       const newest = changes.filter((c) => c.value !== null).at(-1)?.value;
