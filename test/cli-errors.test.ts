@@ -109,12 +109,17 @@ describe('bad input', () => {
     expectNothingLeft(tmp);
   });
 
-  it('never overwrites an existing output without --force, and replaces it with --force', async () => {
-    const out = file('alice.json', 'keep me\n');
+  it('never overwrites an existing output without --force; --force replaces only what it wrote', async () => {
+    const mine = file('mine.json', 'keep me\n');
+    const kept = await runCli(['export', DEMO, '-u', 'alice', '--out', mine, '--force'], { tmp });
+    expect(kept.code).toBe(7);
+    expect(expectCleanError(kept).message).toMatch(/cannot be replaced: it is not a file recover-texts wrote/);
+    expect(readFileSync(mine, 'utf8')).toBe('keep me\n');
+    const out = join(work, 'alice.json');
+    expect((await runCli(['export', DEMO, '-u', 'alice', '--out', out], { tmp })).code).toBe(0);
     const r = await runCli(['export', DEMO, '-u', 'alice', '--out', out], { tmp });
     expect(r.code).toBe(7);
     expect(expectCleanError(r).message).toMatch(/already exists/);
-    expect(readFileSync(out, 'utf8')).toBe('keep me\n');
     const forced = await runCli(['export', DEMO, '-u', 'alice', '--out', out, '--force'], { tmp });
     expect(forced.code, forced.stderr).toBe(0);
     expect(JSON.parse(readFileSync(out, 'utf8'))[0].username).toBe('alice');

@@ -216,12 +216,14 @@ describe('history over backups that do not all load', () => {
   });
 
   it('an existing --html is refused before anything is loaded', async () => {
+    // An earlier report: kept without --force.
     const html = join(work, 'exists.html');
-    writeFileSync(html, 'keep me');
+    const earlier = '<!DOCTYPE html>\n<html><head><meta name="generator" content="recover-texts"></head></html>\n';
+    writeFileSync(html, earlier);
     const r = await runCli(['history', '-u', 'alice', '--html', html, ...nightPaths], { tmp });
     expect(r.code).toBe(7);
     expect(expectCleanError(r).message).toMatch(/already exists/);
-    expect(readFileSync(html, 'utf8')).toBe('keep me');
+    expect(readFileSync(html, 'utf8')).toBe(earlier);
     expectNothingLeft(tmp);
   });
 });

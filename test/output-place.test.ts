@@ -44,7 +44,7 @@ describe('checkOutputPlace', () => {
     });
     writeFileSync(join(work, 'plain-file'), 'x');
     expect((await failure(checkOutputPlace(join(work, 'plain-file', 'a.json'), place()))).message).toBe(`cannot write ${join(work, 'plain-file', 'a.json')}: a part of the path is not a folder`);
-    expect((await failure(checkOutputPlace(`${join(work, 'a.json')}/`, place()))).message).toBe(`cannot write ${join(work, 'a.json')}/: --out names a file, and a file name does not end in a slash`);
+    expect((await failure(checkOutputPlace(`${join(work, 'a.json')}/`, place()))).message).toBe(`cannot write ${join(work, 'a.json')}/: --out names a file, and a file's name does not end in /, nor is it . or ..`);
   });
 
   it('an existing output: kept without --force; with it, replaced unless it is of the other kind, an input, or what the command refuses', async () => {

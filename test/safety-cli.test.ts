@@ -6,7 +6,8 @@
  * loads; a folder of backups with --since/--until, export --before, users
  * --search, and finding the student by real name.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryJson } from '../src/history/index.js';
@@ -95,14 +96,15 @@ describe('what the upload replaces, and when the current snapshot was taken', ()
 
 describe('export', () => {
   it('an existing --out fails before anything loads: no server is started', async () => {
+    // An earlier export (an upload JSON with no texts): kept without --force.
     const out = join(work, 'exists.json');
-    writeFileSync(out, 'keep me');
+    writeFileSync(out, '[]\n');
     const witness = engineStartWitness(tmp);
     const r = await runCli(['export', newest(), '-u', 'alice', '-o', out], { tmp });
     expect(r.code).toBe(7);
     expect(expectCleanError(r).message).toMatch(/already exists/);
     expect(r.stderr).not.toMatch(/wrote|texts from the backup/);
-    expect(readFileSync(out, 'utf8')).toBe('keep me');
+    expect(readFileSync(out, 'utf8')).toBe('[]\n');
     // A cluster's start would have swept the witness away.
     expect(witness.untouched()).toBe(true);
     witness.remove();
@@ -152,8 +154,15 @@ describe('outputs are checked before anything loads, and --force replaces only a
     // A backup in a folder being read, or any backup at all: an output never replaces one.
     await refused(['merge', '--user', 'alice', '--current', newest(), '--auto', folder, '--out', newest(), '--force'], `it is ${newest()}, which is being read`, { keep: [folder] });
     const inside = join(folder, 'buggy_race_bk_20260309.sql.gz');
-    await refused(['history', '--user', 'alice', folder, '--html', inside, '--force'], `recover-texts: ${inside} cannot be replaced: it is a PostgreSQL backup\n  hint: choose another --html`, { keep: [folder] });
-    await refused(['export', folder, '--user', 'alice', '--out', newest(), '--force'], `${newest()} cannot be replaced: it is a PostgreSQL backup`, { keep: [folder] });
+    const notOurs = 'cannot be replaced: it is not a file recover-texts wrote (an upload JSON, a CSV or an HTML report)';
+    await refused(['history', '--user', 'alice', folder, '--html', inside, '--force'], `recover-texts: ${inside} ${notOurs}\n  hint: choose another --html`, { keep: [folder] });
+    await refused(['export', folder, '--user', 'alice', '--out', newest(), '--force'], `${newest()} ${notOurs}`, { keep: [folder] });
+    // Nor anything else it did not write: the empty file of a failed night, a fifo (never opened, so never waited on).
+    const failedNight = join(folder, 'buggy_race_bk_20260308.sql.gz');
+    await refused(['history', '--user', 'alice', folder, '--html', failedNight, '--force'], `${failedNight} ${notOurs}`, { keep: [folder] });
+    const fifo = join(work, 'out.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await refused(['export', newest(), '--user', 'alice', '--out', fifo, '--force'], `${fifo} ${notOurs}`);
   });
 
   it('--force replaces a folder only when recover-texts wrote it (of that kind), and never a folder where a file goes', async () => {
@@ -167,16 +176,33 @@ describe('outputs are checked before anything loads, and --force replaces only a
     await refused(['scan', folder, '--html', mine, '--force'], `${mine} cannot be replaced: it is a folder, and --html writes a file`, { keep: [mine] });
   });
 
+  it("--force replaces the tool's own folder only while it holds nothing else; an empty folder is fine", async () => {
+    const everyone = join(work, 'everyone');
+    const first = await runCli(['export-all', newest(), '--out', everyone], { tmp });
+    expect(first.code, first.stderr).toBe(0);
+    // A backup put there afterwards (a dump "just now", as README.txt says to take): kept, and said.
+    copyFileSync(newest(), join(everyone, 'buggy_race_now.sql.gz'));
+    await refused(['export-all', newest(), '--out', everyone, '--force'], `${everyone} cannot be replaced: it holds what recover-texts did not write there (buggy_race_now.sql.gz), which would be deleted with it`, { keep: [everyone] });
+    rmSync(join(everyone, 'buggy_race_now.sql.gz'));
+    const again = await runCli(['export-all', newest(), '--out', everyone, '--force'], { tmp });
+    expect(again.code, again.stderr).toBe(0);
+    const empty = join(work, 'empty-first');
+    mkdirSync(empty);
+    const into = await runCli(['export-all', newest(), '--out', empty, '--force'], { tmp });
+    expect(into.code, into.stderr).toBe(0);
+    expect(readdirSync(empty)).toContain('index.json');
+  });
+
   it('an output that cannot be written fails at once, naming its option; the other output is not written', async () => {
     const page = join(work, 'who.html');
     await refused(['scan', folder, '--html', page, '--restore', join(work, 'no', 'such', 'dir')], `cannot write ${join(work, 'no', 'such', 'dir')}: its folder does not exist\n  hint: choose a writable --restore location; nothing was written`);
     expect(existsSync(page)).toBe(false);
     await refused(['history', '--user', 'alice', folder, '--html', join(work, 'nowhere', 'a.html')], 'hint: choose a writable --html location');
-    await refused(['history', '--user', 'alice', folder, '--html', `${join(work, 'a.html')}/`], `cannot write ${join(work, 'a.html')}/: --html names a file, and a file name does not end in a slash`);
-    // A link to nothing is there: without --force it is kept, said before anything is read.
+    await refused(['history', '--user', 'alice', folder, '--html', `${join(work, 'a.html')}/`], `cannot write ${join(work, 'a.html')}/: --html names a file, and a file's name does not end in /, nor is it . or ..`);
+    // A link to nothing is there, and is not the tool's: kept, said before anything is read.
     const dangling = join(work, 'gone.html');
     symlinkSync(join(work, 'nothing-here'), dangling);
-    await refused(['history', '--user', 'alice', folder, '--html', dangling], `${dangling} already exists`);
+    await refused(['history', '--user', 'alice', folder, '--html', dangling, '--force'], `${dangling} cannot be replaced: it is not a file recover-texts wrote`);
   });
 });
 

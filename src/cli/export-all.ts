@@ -26,7 +26,7 @@ export function registerExportAll(program: Command, run: Runner, ui: Console): v
       .argument('<backup>', 'plain .sql, gzipped .sql.gz, a pg_dump archive, or a folder of them (its newest)')
       .requiredOption('-o, --out <dir>', 'the folder to write (atomically): one <username>.json per student, or a folder each with --format files')
       .addOption(new Option('-f, --format <format>', 'json: upload JSON; files: one file per task').choices(['json', 'files']).default('json'))
-      .option('--force', 'replace an existing --out'),
+      .option('--force', 'replace an existing --out that recover-texts wrote (never anything else)'),
   ).action((backup: string, opts: ExportAllOptions) => run((scope) => exportAll(backup, opts, ui, scope)));
 }
 

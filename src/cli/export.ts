@@ -33,7 +33,7 @@ export function registerExport(program: Command, run: Runner, ui: Console): void
       .addOption(new Option('-f, --format <format>', 'json: server upload format; csv; files: a folder, one file per task').choices(EXPORT_FORMATS).default('json'))
       .option('--tasks <names>', 'only these tasks, e.g. 3-REPORT,0-GET')
       .option('-o, --out <path>', 'write here (atomically) instead of stdout; required for --format files')
-      .option('--force', 'replace an existing --out')
+      .option('--force', 'replace an existing --out that recover-texts wrote (never anything else)')
       .allowExcessArguments(), // only so that a username without --user is pointed at it (checkUserGiven)
   ).action((backup: string, opts: ExportOptions, cmd: Command) => {
     checkUserGiven(cmd, opts.user, true);

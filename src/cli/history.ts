@@ -37,7 +37,7 @@ export function registerHistory(program: Command, run: Runner, ui: Console): voi
       .option('--all-dates', 'a row (a report column) for every backup; by default a run of backups where nothing changed is one row')
       .option('--json', 'machine-readable output (every backup, never folded)')
       .option('--html <file>', 'also write a self-contained HTML report (charts, side-by-side changes)')
-      .option('--force', 'replace an existing --html file')
+      .option('--force', 'replace an existing --html report that recover-texts wrote (never anything else)')
       .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores, at least 4)').argParser(positiveInt))
       .addHelpText(
         'after',

@@ -38,7 +38,7 @@ export function registerMerge(program: Command, run: Runner, ui: Console): void 
       .option('--take <task@date>', 'take this task from this backup date (repeatable): 3-REPORT@2026-03-12, or 3-REPORT@current to keep it', collect)
       .option('--auto', 'take every task still lost from its longest version before the loss (see `history`)')
       .option('-o, --out <file>', 'write here (atomically) instead of stdout')
-      .option('--force', 'replace an existing --out')
+      .option('--force', 'replace an existing --out that recover-texts wrote (never anything else)')
       .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores, at least 4)').argParser(positiveInt))
       .addHelpText(
         'after',

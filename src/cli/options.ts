@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { checkEndpoint, isS3Url, type S3Settings } from '../remote/index.js';
 import { DEFAULT_IMAGE, ENGINE_KINDS, hasServer, type EngineConfig, type Log } from '../engine/index.js';
 import { RecoverError, type ErrorCode } from '../errors.js';
-import { detectBackup, ownOutputKind, type OWN_FOLDERS } from '../detect/index.js';
+import { foreignEntries, OWN_FILES, ownOutputKind, type OWN_FOLDERS } from '../detect/index.js';
 import { checkOutputPlace, type OutputPlace } from '../export/index.js';
 import { resolveBackupEncoding } from '../load/index.js';
 import type { Scope } from '../scope.js';
@@ -176,9 +176,10 @@ function looksLikeName(word: string): boolean {
 /** An output that exists is refused before anything is loaded, not after. */
 /**
  * Check an output before any backup is read (checkOutputPlace). `folder`: the kind of folder the
- * command writes (OWN_FOLDERS), which alone --force may replace; else it writes a file, and --force
- * replaces any but a PostgreSQL backup. `inputs`: the backups and folders the command reads. What
- * was checked is returned, for the write to check again before it replaces anything (WriteOptions.place).
+ * command writes (OWN_FOLDERS); else it writes a file. --force replaces only what recover-texts
+ * wrote: a file of its kinds (OWN_FILES), a folder of that kind holding nothing else (foreignEntries),
+ * or an empty folder. `inputs`: the backups and folders the command reads. What was checked is
+ * returned, for the write to check again before it replaces anything (WriteOptions.place).
  */
 export async function checkOutput(
   path: string | undefined,
@@ -186,26 +187,21 @@ export async function checkOutput(
   flag = '--out',
   place: { folder?: (typeof OWN_FOLDERS)[keyof typeof OWN_FOLDERS]; inputs?: readonly string[] } = {},
 ): Promise<OutputPlace | undefined> {
-  if (!path) return undefined;
+  if (path === undefined) return undefined;
+  if (path === '') throw usage('USAGE_NO_OUT', `${flag} names no ${place.folder ? 'folder' : 'file'} (it is empty)`, `e.g. ${flag} ${place.folder ? 'uploads/' : 'alice.json'}`);
   const { folder } = place;
   const refuseToReplace = folder
-    ? async (p: string) => ((await ownOutputKind(p)) === folder ? null : `it is not ${folder} that recover-texts wrote, and everything in it would be deleted`)
-    : async (p: string) => ((await isBackupFile(p)) ? 'it is a PostgreSQL backup' : null);
+    ? async (p: string) => {
+        const foreign = await foreignEntries(p, folder);
+        if (foreign === null) return `it is not ${folder} that recover-texts wrote, and everything in it would be deleted`;
+        if (!foreign.length) return null;
+        const shown = foreign.length <= 3 ? foreign.join(', ') : `${foreign.slice(0, 3).join(', ')} and ${foreign.length - 3} more`;
+        return `it holds what recover-texts did not write there (${shown}), which would be deleted with it`;
+      }
+    : async (p: string) => (OWN_FILES.includes((await ownOutputKind(p)) ?? '') ? null : 'it is not a file recover-texts wrote (an upload JSON, a CSV or an HTML report)');
   const checked: OutputPlace = { force: !!force, flag, folder: !!folder, inputs: place.inputs, refuseToReplace };
   await checkOutputPlace(path, checked);
   return checked;
-}
-
-/** Whether detection takes the file for a backup, a damaged one included (it says so, or fails on what it found). */
-async function isBackupFile(path: string): Promise<boolean> {
-  try {
-    await detectBackup(path);
-    return true;
-  } catch (e) {
-    const code = (e as RecoverError).code;
-    // Not a backup: unrecognised, empty, or nothing there (a link to nothing). Anything else is one, if damaged.
-    return !['BACKUP_UNRECOGNISED', 'BACKUP_EMPTY', 'BACKUP_NOT_FOUND'].includes(code);
-  }
 }
 
 /** commander parser for --jobs. */

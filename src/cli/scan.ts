@@ -1,6 +1,6 @@
 /** `scan`: every student who lost texts across many backups, after a server incident. */
 import { promises as fs } from 'node:fs';
-import { basename, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pathExists } from '../files.js';
 import { Option, type Command } from 'commander';
 import { renderUploadJson, writeDirAtomic, writeFileAtomic } from '../export/index.js';
@@ -40,7 +40,7 @@ export function registerScan(program: Command, run: Runner, ui: Console): void {
         .option('--json', 'machine-readable output (its shape is in the README)')
         .option('--restore <dir>', "write one upload per student who lost texts into this new folder (each what `merge --auto` writes for them, against the newest backup), and README.txt saying whom each is for, what it restores and what it replaces")
         .option('--html <file>', 'also write one self-contained page for the cohort: who and when, a timeline per student, and each lost text as the history report shows it')
-        .option('--force', 'replace an existing --restore folder or --html file')
+        .option('--force', 'replace an existing --restore folder or --html report that recover-texts wrote (never anything else)')
         .addOption(new Option('--jobs <n>', 'backups loaded at once (default: the number of cores, at least 4)').argParser(positiveInt))
         .addHelpText(
           'after',
@@ -68,10 +68,19 @@ Examples:
   ).action((backups: string[], opts: ScanOptions) => run((scope) => scan(backups, opts, ui, scope)));
 }
 
+/** Where a path is, its links followed as far as they lead (the rest of it need not exist yet). */
+async function realPlace(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  const full = resolve(path);
+  const whole = await fs.realpath(full).catch(() => undefined);
+  return whole ?? join(await fs.realpath(dirname(full)).catch(() => dirname(full)), basename(full));
+}
+
 async function scan(backups: string[], opts: ScanOptions, ui: Console, scope: Scope): Promise<void> {
-  // The page inside the folder of uploads would go when the folder is replaced.
-  if (opts.restore && opts.html && (resolve(opts.html) + sep).startsWith(resolve(opts.restore) + sep)) {
-    throw new RecoverError('USAGE_CONFLICT', `--html ${opts.html} is ${resolve(opts.restore) === resolve(opts.html) ? '' : 'inside '}the --restore folder ${opts.restore}`, {
+  // The page inside the folder of uploads would go when the folder is replaced (through a link too).
+  const [restoreAt, htmlAt] = await Promise.all([opts.restore, opts.html].map(realPlace));
+  if (restoreAt && htmlAt && (htmlAt + sep).startsWith(restoreAt + sep)) {
+    throw new RecoverError('USAGE_CONFLICT', `--html ${opts.html} is ${restoreAt === htmlAt ? '' : 'inside '}the --restore folder ${opts.restore}`, {
       hint: 'give each its own place, e.g. --restore uploads/ --html who-lost-what.html',
     });
   }

@@ -8,4 +8,4 @@ export { backupDate,  DATE_RULE, DATE_SOURCE_NOTE, type BackupDate } from './dat
 export { copiesNote } from './copies.js';
 export { selectBackups, newerBackupsBeside, parseDateBound, tieNote, type BackupTie, type DateRange } from './folder.js';
 export { nearbyPaths } from './nearby.js';
-export { ownOutputKind, OWN_FOLDERS } from './own.js';
+export { foreignEntries, ownOutputKind, OWN_FILES, OWN_FOLDERS } from './own.js';

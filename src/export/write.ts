@@ -33,7 +33,7 @@ export async function writeFileAtomic(path: string, content: string | Buffer, op
     await scope.checkpoint('writing');
     // The place may have changed since the run began (a year of backups takes a while): checked again.
     if (opts.place && (await pathExists(path))) await checkOutputPlace(path, opts.place);
-    await fs.rename(tmp, path);
+    await fs.rename(tmp, resolve(path));
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw outputError(e, path, opts.flag);
@@ -55,12 +55,18 @@ export async function writeDirAtomic(path: string, fill: (dir: string) => Promis
     if (opts.force && (await pathExists(path))) {
       // Checked again now, just before what is there is deleted: it may have changed since the run began.
       if (opts.place) await checkOutputPlace(path, opts.place);
-      const old = tempSibling(path);
-      await fs.rename(path, old);
-      await fs.rename(tmp, path);
+      // Resolved first: `all/../all` is not there once `all` is moved aside.
+      const target = resolve(path);
+      const old = tempSibling(target);
+      await fs.rename(target, old);
+      // Put back if the new one cannot take its place: never a run that hides the old output away.
+      await fs.rename(tmp, target).catch(async (e: unknown) => {
+        await fs.rename(old, target).catch(() => undefined);
+        throw e;
+      });
       await fs.rm(old, { recursive: true, force: true });
     } else {
-      await fs.rename(tmp, path);
+      await fs.rename(tmp, resolve(path));
     }
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
@@ -79,8 +85,14 @@ async function refuseExisting(path: string, opts: Pick<WriteOptions, 'force'>, f
   }
 }
 
+/** What a temporary name adds to the output's (tempSibling), and the most a file name may have (NAME_MAX). */
+const TEMP_NAME_EXTRA = 1 + 1 + 8 + '.partial'.length;
+const MAX_NAME_BYTES = 255;
+
+/** A name beside the output's, for it while it is written. The output's path resolved: `all/../all` must not go with `all`. */
 function tempSibling(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
+  const full = resolve(path);
+  return join(dirname(full), `.${basename(full)}.${randomBytes(4).toString('hex')}.partial`);
 }
 
 /** Where an output goes, beyond its path (checkOutputPlace). */
@@ -105,9 +117,10 @@ export interface OutputPlace {
  */
 export async function checkOutputPlace(path: string, place: OutputPlace): Promise<void> {
   const { flag } = place;
-  if (!place.folder && /[\\/]$/.test(path)) {
-    throw new RecoverError('OUTPUT_FAILED', `cannot write ${path}: ${flag} names a file, and a file name does not end in a slash`, { hint: `choose a writable ${flag} location; nothing was written` });
-  }
+  const cannot = (why: string) => new RecoverError('OUTPUT_FAILED', `cannot write ${path}: ${why}`, { hint: `choose a writable ${flag} location; nothing was written` });
+  if (!place.folder && (/[\\/]$/.test(path) || ['.', '..'].includes(basename(path)))) throw cannot(`${flag} names a file, and a file's name does not end in /, nor is it . or ..`);
+  // The output is written under a temporary name beside it, a few characters longer.
+  if (Buffer.byteLength(basename(resolve(path))) + TEMP_NAME_EXTRA > MAX_NAME_BYTES) throw cannot(`its name is too long (a file name has at most ${MAX_NAME_BYTES} bytes, and the output is first written under a name ${TEMP_NAME_EXTRA} bytes longer)`);
   const parent = dirname(resolve(path));
   try {
     if (!(await fs.stat(parent)).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
@@ -124,8 +137,9 @@ export async function checkOutputPlace(path: string, place: OutputPlace): Promis
   const within = (p: string) => p === target || p.startsWith(target.endsWith(sep) ? target : target + sep);
   const cwd = await fs.realpath(process.cwd());
   if (within(cwd)) throw refuse(cwd === target ? 'it is the current folder' : 'it holds the current folder');
-  for (const input of place.inputs ?? []) {
-    const real = await fs.realpath(input).catch(() => undefined); // a URL or an s3:// object: not on this machine
+  // Standard input ("-") is no file here; a URL or an s3:// object is not on this machine.
+  for (const input of (place.inputs ?? []).filter((x) => x !== '-')) {
+    const real = await fs.realpath(input).catch(() => undefined);
     if (real && within(real)) throw refuse(`it ${real === target ? 'is' : 'holds'} ${input}, which is being read`);
   }
   const why = await place.refuseToReplace?.(path);
