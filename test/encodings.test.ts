@@ -98,6 +98,29 @@ describe('a SQL_ASCII database holding mixed encodings', () => {
   }
 });
 
+describe("what scan is told of a SQL_ASCII backup's bytes that are not UTF-8", () => {
+  it("every student's texts at once: the records holding such bytes, by the same rule as a student's export, and the names that hold them", async () => {
+    const ascii = db('sqlascii');
+    const seen = async (backupEncoding?: string) => {
+      let out: { bad: [string, string][]; names: { users: number[]; tasks: number[] } } | undefined;
+      await withBackup(join(DIR, 'sqlascii', 'plain.sql'), config(backupEncoding), async (b) => {
+        const all = await b.query.allTexts(await b.query.users());
+        const names = b.query.notUtf8Names();
+        out = { bad: b.query.notUtf8(all).map((r) => [r.username, r.task_name] as [string, string]), names: { users: [...names.users], tasks: [...names.tasks] } };
+      });
+      return out!;
+    };
+    const { bad, names } = await seen();
+    // Exactly the students and tasks an export of each refuses.
+    const refused = ascii.students.flatMap((s) => (s.refusedTasks ?? []).map((t) => `${s.username} ${t}`));
+    expect([...new Set(bad.map(([u, t]) => `${u} ${t}`))].sort()).toEqual(refused.sort());
+    expect(names.users).toEqual([]);
+    expect(names.tasks.length).toBeGreaterThan(0);
+    // Named, the encoding decodes them: nothing is left that is not UTF-8.
+    expect(await seen('WIN1252')).toEqual({ bad: [], names: { users: [], tasks: [] } });
+  });
+});
+
 describe('the CLI', () => {
   const file = join(DIR, 'sqlascii', 'plain.sql');
   it('refuses a student with non-UTF-8 texts in one clean line, exit 8, no output', async () => {
